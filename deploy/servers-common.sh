@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# Shared settings and helpers for deploy/servers.sh and deploy/broker-user.sh.
+# Sourced, not executed. Everything here is derived from the HOHHOT_* environment so that
+# several instances (different HOHHOT_DATA_DIR + ports) can run side by side.
+
+export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+umask 022
+
+HOHHOT_REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+DEPLOY_DIR="$HOHHOT_REPO_DIR/deploy"
+
+DATA_DIR="$(realpath -m -- "${HOHHOT_DATA_DIR:-$HOHHOT_REPO_DIR/.data/demo}")"
+PG_PORT="${HOHHOT_PG_PORT:-55432}"
+MQTT_PORT="${HOHHOT_MQTT_PORT:-18883}"
+INFLUX_PORT="${HOHHOT_INFLUX_PORT:-18086}"
+INFLUX_RPC_PORT="${HOHHOT_INFLUX_RPC_PORT:-18088}"
+MQTT_INGEST_USER="hohhot-ingest"
+MQTT_INGEST_PASSWORD="${HOHHOT_MQTT_INGEST_PASSWORD:-ingest-secret}"
+
+PG_USER="hohhot"
+PG_PASSWORD="hohhot"
+PG_DATABASE="hohhot"
+INFLUX_DATABASE="hohhot"
+
+RUN_DIR="$DATA_DIR/run"                        # root-owned: pid files, locks, console logs
+ENV_FILE="$DATA_DIR/servers.env"
+
+PG_DATA="$DATA_DIR/pg"                         # PGDATA, owned by postgres, 0700
+PG_RUN="$DATA_DIR/pg-run"                      # owned by postgres: unix socket + server log
+PG_LOG="$PG_RUN/postgresql.log"
+
+MQ_DIR="$DATA_DIR/mosquitto"                   # owned by mosquitto (broker drops privileges)
+MQ_CONF="$MQ_DIR/mosquitto.conf"
+MQ_PASSWD="$MQ_DIR/passwd"
+MQ_ACL="$MQ_DIR/acl.conf"
+MQ_PERSIST_DIR="$MQ_DIR/data"
+MQ_LOG="$MQ_DIR/mosquitto.log"
+MQ_CONSOLE_LOG="$RUN_DIR/mosquitto.console.log"
+MQ_PID_FILE="$RUN_DIR/mosquitto.pid"
+MQ_PASSWD_LOCK="$RUN_DIR/mosquitto-passwd.lock"
+
+INFLUX_DIR="$DATA_DIR/influxdb"
+INFLUX_CONF="$INFLUX_DIR/influxdb.conf"
+INFLUX_LOG="$INFLUX_DIR/influxd.log"
+INFLUX_PID_FILE="$RUN_DIR/influxd.pid"
+
+SCRIPT_NAME="$(basename "$0")"
+
+log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die()  { printf '%s: ERROR: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+
+require_root() { [[ $EUID -eq 0 ]] || die "must run as root (it switches to the postgres/mosquitto users itself)"; }
+
+check_port_var() {
+    local name=$1 value=$2
+    [[ $value =~ ^[0-9]+$ ]] && (( value > 0 && value < 65536 )) || die "$name='$value' is not a valid TCP port"
+}
+check_port_var HOHHOT_PG_PORT "$PG_PORT"
+check_port_var HOHHOT_MQTT_PORT "$MQTT_PORT"
+check_port_var HOHHOT_INFLUX_PORT "$INFLUX_PORT"
+check_port_var HOHHOT_INFLUX_RPC_PORT "$INFLUX_RPC_PORT"
+
+# Print the last lines of one or more log files (to stderr), for failure diagnostics.
+tail_logs() {
+    local f
+    for f in "$@"; do
+        if [[ -s $f ]]; then
+            printf -- '----- last lines of %s -----\n' "$f" >&2
+            tail -n 25 -- "$f" >&2 || true
+            printf -- '-----\n' >&2
+        fi
+    done
+}
+
+# True if PID is a live (non-zombie) process whose command line contains " NEEDLE ".
+# Guards every kill against PID reuse: we only ever signal processes started with
+# this instance's own config file / data directory.
+proc_matches() {
+    local pid=$1 needle=$2 cmd
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    cmd="$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null)" || return 1
+    [[ -n $cmd && " $cmd" == *" $needle "* ]]
+}
+
+read_pid_file() { { head -n 1 -- "$1" | tr -d '[:space:]'; } 2>/dev/null || true; }
+
+# Last resort when a pid file is missing/stale: find the process by the exact
+# command-line fragment (our own config path), never by program name alone.
+find_pid_by_cmdline() {
+    local needle=$1 p
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        if proc_matches "$p" "$needle"; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# Echo the PID of a daemon we started (pid file, verified against command line).
+daemon_pid() {
+    local pid_file=$1 needle=$2 pid
+    pid="$(read_pid_file "$pid_file")"
+    if proc_matches "$pid" "$needle"; then echo "$pid"; return 0; fi
+    if pid="$(find_pid_by_cmdline "$needle")"; then
+        { echo "$pid" > "$pid_file"; } 2>/dev/null || true
+        echo "$pid"; return 0
+    fi
+    return 1
+}
+
+MQ_NEEDLE="-c $MQ_CONF"
+INFLUX_NEEDLE="-config $INFLUX_CONF"
+mq_pid()     { daemon_pid "$MQ_PID_FILE" "$MQ_NEEDLE"; }
+influx_pid() { daemon_pid "$INFLUX_PID_FILE" "$INFLUX_NEEDLE"; }
+
+# True if something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Add or update one user in the instance's mosquitto password file (serialised with a lock,
+# because mosquitto_passwd rewrites the whole file). Creates the file with -c if missing.
+mq_passwd_set() {
+    local user=$1 password=$2
+    mkdir -p "$RUN_DIR"
+    (
+        flock -w 60 8 || die "could not lock $MQ_PASSWD_LOCK"
+        if [[ -s $MQ_PASSWD ]]; then
+            mosquitto_passwd -b "$MQ_PASSWD" "$user" "$password"
+        else
+            mosquitto_passwd -c -b "$MQ_PASSWD" "$user" "$password"
+        fi
+        # mosquitto re-reads the file on SIGHUP after dropping privileges to 'mosquitto'.
+        chown mosquitto:mosquitto "$MQ_PASSWD"
+        chmod 0600 "$MQ_PASSWD"
+    ) 8>"$MQ_PASSWD_LOCK"
+}
+
+# Single-quote a value for a shell `export` line.
+shell_quote() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }

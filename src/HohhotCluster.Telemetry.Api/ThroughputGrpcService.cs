@@ -1,0 +1,104 @@
+using System.Globalization;
+using Grpc.Core;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Protos.V1;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Options;
+
+namespace HohhotCluster.Telemetry.Api;
+
+/// <summary>Daily fresh-milk throughput of a scope, today (live) or any past day, against the plan's goals.</summary>
+public sealed class ThroughputGrpcService(
+    IGrainFactory grains,
+    RegistryStore registry,
+    TimeProvider clock,
+    IOptions<PlanTargetOptions> targets) : ThroughputService.ThroughputServiceBase
+{
+    public override async Task<DailyThroughput> GetDailyThroughput(GetDailyThroughputRequest request, ServerCallContext context)
+    {
+        var today = ChinaTime.Today(clock);
+        var date = today;
+        if (request.LocalDate.Length > 0 &&
+            !DateOnly.TryParseExact(request.LocalDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "local_date must be YYYY-MM-DD (China Standard Time), or empty for today."));
+        }
+
+        var scope = request.Scope ?? new Scope { Kind = ScopeKind.City };
+        var totals = await TotalsAsync(scope, date, context.CancellationToken);
+        var reply = new DailyThroughput
+        {
+            LocalDate = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Scope = new Scope { Kind = scope.Kind == ScopeKind.Unspecified ? ScopeKind.City : scope.Kind, Id = scope.Id },
+            Live = date == today,
+            ProcessedT = totals.ProcessedKg / 1000.0,
+            ProducedT = totals.CollectedKg / 1000.0,
+            MilkedT = totals.MilkedKg / 1000.0,
+            IntakeCount = totals.IntakeCount,
+            CollectionCount = totals.CollectionCount,
+            MilkingCount = totals.MilkingCount,
+        };
+        foreach (var target in targets.Value.Daily)
+        {
+            var actual = target.Measure == TargetMeasure.Processed ? reply.ProcessedT : reply.ProducedT;
+            reply.Goals.Add(new GoalProgress
+            {
+                Key = target.Key,
+                Description = target.Description,
+                Year = target.Year,
+                TargetT = target.TonnesPerDay,
+                ActualT = actual,
+                Percent = actual / target.TonnesPerDay * 100.0,
+            });
+        }
+
+        return reply;
+    }
+
+    private async Task<DailyTotals> TotalsAsync(Scope scope, DateOnly date, CancellationToken cancellationToken)
+    {
+        switch (scope.Kind)
+        {
+            case ScopeKind.Unspecified:
+            case ScopeKind.City:
+                return await grains.GetGrain<IRollupGrain>(RollupKeys.City).GetDayAsync(date);
+            case ScopeKind.County:
+                RequireId(scope);
+                if (!await registry.CountyExistsAsync(scope.Id, cancellationToken))
+                {
+                    throw NotFound("county", scope.Id);
+                }
+
+                return await grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)).GetDayAsync(date);
+            case ScopeKind.Pasture:
+                RequireId(scope);
+                if (await registry.FindPastureAsync(scope.Id, cancellationToken) is null)
+                {
+                    throw NotFound("pasture", scope.Id);
+                }
+
+                return await grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)).GetDayAsync(date);
+            case ScopeKind.Plant:
+                RequireId(scope);
+                if (await registry.FindPlantAsync(scope.Id, cancellationToken) is null)
+                {
+                    throw NotFound("plant", scope.Id);
+                }
+
+                return await grains.GetGrain<IPlantGrain>(scope.Id).GetDayAsync(date);
+            default:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "scope.kind must be CITY, COUNTY, PLANT or PASTURE."));
+        }
+    }
+
+    private static void RequireId(Scope scope)
+    {
+        if (string.IsNullOrWhiteSpace(scope.Id))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"scope.id is required for {scope.Kind}."));
+        }
+    }
+
+    private static RpcException NotFound(string what, string id) =>
+        new(new Status(StatusCode.NotFound, $"No {what} with id '{id}' is registered."));
+}

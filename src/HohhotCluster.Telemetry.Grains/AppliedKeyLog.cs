@@ -1,0 +1,158 @@
+using HohhotCluster.Telemetry.Contracts;
+
+namespace HohhotCluster.Telemetry.Grains;
+
+/// <summary>
+/// Which (device, boot epoch, sequence) keys a grain has applied, stored as merged ranges per device and epoch:
+/// an in-order stream is one range, so the log stays small; every hole is a gap in the device's sequence.
+/// It is saved in the same state write as the totals it guards, so a retry can never count twice.
+/// </summary>
+public sealed class AppliedKeyLog
+{
+    /// <summary>Epochs kept per device; a key from an older boot than these is treated as already applied.</summary>
+    public const int EpochsPerDevice = 4;
+
+    /// <summary>Holes kept per epoch; beyond it the oldest holes are closed (their late arrivals count as duplicates).</summary>
+    public const int RangesPerEpoch = 256;
+
+    public Dictionary<string, List<EpochLog>> Devices { get; set; } = new(StringComparer.Ordinal);
+
+    public bool Contains(ReadingKey key)
+    {
+        if (!Devices.TryGetValue(key.DeviceId, out var epochs))
+        {
+            return false;
+        }
+
+        foreach (var epoch in epochs)
+        {
+            if (epoch.Epoch == key.BootEpoch)
+            {
+                return epoch.Contains(key.Sequence);
+            }
+        }
+
+        // A boot older than every boot we keep: it was applied long ago (or is too old to matter).
+        return epochs.Count >= EpochsPerDevice && key.BootEpoch < epochs[0].Epoch;
+    }
+
+    /// <summary>Marks the key applied; false when it already was.</summary>
+    public bool TryAdd(ReadingKey key)
+    {
+        if (Contains(key))
+        {
+            return false;
+        }
+
+        if (!Devices.TryGetValue(key.DeviceId, out var epochs))
+        {
+            epochs = [];
+            Devices[key.DeviceId] = epochs;
+        }
+
+        EpochLog? log = null;
+        foreach (var epoch in epochs)
+        {
+            if (epoch.Epoch == key.BootEpoch)
+            {
+                log = epoch;
+                break;
+            }
+        }
+
+        if (log is null)
+        {
+            log = new EpochLog { Epoch = key.BootEpoch };
+            epochs.Add(log);
+            epochs.Sort(static (a, b) => a.Epoch.CompareTo(b.Epoch));
+            if (epochs.Count > EpochsPerDevice)
+            {
+                epochs.RemoveAt(0);
+            }
+        }
+
+        log.Add(key.Sequence);
+        return true;
+    }
+
+    /// <summary>Missing sequence numbers between the first and last seen of each epoch, per device.</summary>
+    public long CountGaps()
+    {
+        long gaps = 0;
+        foreach (var epochs in Devices.Values)
+        {
+            foreach (var epoch in epochs)
+            {
+                for (var i = 1; i < epoch.Ranges.Count; i++)
+                {
+                    gaps += epoch.Ranges[i].First - epoch.Ranges[i - 1].Last - 1;
+                }
+            }
+        }
+
+        return gaps;
+    }
+}
+
+public sealed class EpochLog
+{
+    public long Epoch { get; set; }
+
+    /// <summary>Disjoint, sorted, non-adjacent ranges of applied sequence numbers.</summary>
+    public List<SequenceRange> Ranges { get; set; } = [];
+
+    public bool Contains(long sequence)
+    {
+        var index = FindFirstEndingAtOrAfter(sequence);
+        return index < Ranges.Count && Ranges[index].First <= sequence;
+    }
+
+    public void Add(long sequence)
+    {
+        var index = FindFirstEndingAtOrAfter(sequence - 1);
+        if (index < Ranges.Count && Ranges[index].First <= sequence + 1)
+        {
+            // Touches or overlaps range[index]: extend it, then merge with the next one if they now meet.
+            var range = Ranges[index];
+            range = new SequenceRange(Math.Min(range.First, sequence), Math.Max(range.Last, sequence));
+            if (index + 1 < Ranges.Count && Ranges[index + 1].First <= range.Last + 1)
+            {
+                range = new SequenceRange(range.First, Ranges[index + 1].Last);
+                Ranges.RemoveAt(index + 1);
+            }
+
+            Ranges[index] = range;
+        }
+        else
+        {
+            Ranges.Insert(index, new SequenceRange(sequence, sequence));
+        }
+
+        if (Ranges.Count > AppliedKeyLog.RangesPerEpoch)
+        {
+            Ranges[1] = new SequenceRange(Ranges[0].First, Ranges[1].Last);
+            Ranges.RemoveAt(0);
+        }
+    }
+
+    private int FindFirstEndingAtOrAfter(long sequence)
+    {
+        int low = 0, high = Ranges.Count;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (Ranges[mid].Last < sequence)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low;
+    }
+}
+
+public readonly record struct SequenceRange(long First, long Last);

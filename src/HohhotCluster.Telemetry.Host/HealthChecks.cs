@@ -1,0 +1,54 @@
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.TimeSeries;
+using InfluxDB.Client;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Host;
+
+public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("select 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL is unreachable; ingestion is holding messages unacknowledged.");
+        }
+    }
+}
+
+/// <summary>InfluxDB's <c>/ping</c> through InfluxDB.Client (it works against 1.x), plus the writer's own view.</summary>
+public sealed class InfluxHealthCheck(IOptions<InfluxOptions> options, InfluxLineWriter writer) : IHealthCheck, IDisposable
+{
+    private readonly InfluxDBClient _client = new(options.Value.Url);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var reachable = await _client.PingAsync();
+        if (!reachable)
+        {
+            return HealthCheckResult.Degraded("InfluxDB does not answer /ping; points wait unacknowledged and are written on recovery.");
+        }
+
+        return writer.ConsecutiveFailures > 0
+            ? HealthCheckResult.Degraded($"InfluxDB writes are failing ({writer.ConsecutiveFailures} in a row): {writer.LastError}")
+            : HealthCheckResult.Healthy();
+    }
+
+    public void Dispose() => _client.Dispose();
+}
+
+public sealed class MqttHealthCheck(MqttIngestionService ingestion, IOptions<MqttIngestionOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(!options.Value.Enabled || ingestion.IsConnected
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Degraded("Not connected to the MQTT broker; reconnecting."));
+}

@@ -1,0 +1,70 @@
+using HohhotCluster.Telemetry.Api;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Storage;
+using HohhotCluster.Telemetry.TimeSeries;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Orleans.Configuration;
+
+namespace HohhotCluster.Telemetry.Host;
+
+public static class PlatformHostingExtensions
+{
+    /// <summary>
+    /// Everything one platform process runs. Registration order is start order (and the reverse is stop order):
+    /// the silo first, then the InfluxDB writer, then ingestion, so ingestion stops before what it depends on.
+    /// </summary>
+    public static WebApplicationBuilder AddTelemetryPlatform(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddOptions<PlatformHostOptions>()
+            .Bind(configuration.GetSection(PlatformHostOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var host = configuration.GetSection(PlatformHostOptions.Section).Get<PlatformHostOptions>() ?? new PlatformHostOptions();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var uri = new Uri(host.ApiUrl);
+            kestrel.Listen(System.Net.IPAddress.Parse(uri.Host), uri.Port, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddTelemetryPostgres(configuration);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort);
+            silo.Configure<ClusterOptions>(options =>
+            {
+                options.ClusterId = host.ClusterId;
+                options.ServiceId = "hohhot-telemetry";
+            });
+            silo.Services.AddPostgresGrainStorage();
+        });
+        builder.Services.AddTelemetryInflux(configuration);
+        builder.Services.AddTelemetryIngestion(configuration);
+
+        builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
+        builder.Services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<RpcExceptionInterceptor>();
+            options.EnableDetailedErrors = false;
+            options.MaxReceiveMessageSize = 16 * 1024 * 1024;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres")
+            .AddCheck<InfluxHealthCheck>("influxdb")
+            .AddCheck<MqttHealthCheck>("mqtt");
+        builder.Services.AddGrpcHealthChecks();
+        return builder;
+    }
+
+    public static WebApplication MapTelemetryPlatform(this WebApplication app)
+    {
+        app.MapGrpcService<ThroughputGrpcService>();
+        app.MapGrpcService<RegistryGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+}

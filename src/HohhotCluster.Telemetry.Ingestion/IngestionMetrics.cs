@@ -1,0 +1,66 @@
+using System.Diagnostics.Metrics;
+
+namespace HohhotCluster.Telemetry.Ingestion;
+
+/// <summary>What ingestion received, accepted, ignored as duplicate, quarantined (by reason) and acknowledged.</summary>
+public sealed class IngestionMetrics
+{
+    public const string MeterName = "HohhotCluster.Telemetry.Ingestion";
+
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _applied;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _quarantined;
+    private readonly Counter<long> _acknowledged;
+    private readonly Counter<long> _batchRetries;
+    private long _receivedTotal, _appliedTotal, _duplicateTotal, _quarantinedTotal, _acknowledgedTotal;
+
+    public IngestionMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _received = meter.CreateCounter<long>("hohhot.ingest.messages.received", "{message}");
+        _applied = meter.CreateCounter<long>("hohhot.ingest.messages.applied", "{message}");
+        _duplicates = meter.CreateCounter<long>("hohhot.ingest.messages.duplicate", "{message}");
+        _quarantined = meter.CreateCounter<long>("hohhot.ingest.messages.quarantined", "{message}");
+        _acknowledged = meter.CreateCounter<long>("hohhot.ingest.messages.acknowledged", "{message}");
+        _batchRetries = meter.CreateCounter<long>("hohhot.ingest.batch.retries", "{batch}");
+    }
+
+    public long ReceivedTotal => Interlocked.Read(ref _receivedTotal);
+    public long AppliedTotal => Interlocked.Read(ref _appliedTotal);
+    public long DuplicateTotal => Interlocked.Read(ref _duplicateTotal);
+    public long QuarantinedTotal => Interlocked.Read(ref _quarantinedTotal);
+    public long AcknowledgedTotal => Interlocked.Read(ref _acknowledgedTotal);
+
+    public void RecordReceived()
+    {
+        _received.Add(1);
+        Interlocked.Increment(ref _receivedTotal);
+    }
+
+    public void RecordApplied(int count)
+    {
+        _applied.Add(count);
+        Interlocked.Add(ref _appliedTotal, count);
+    }
+
+    public void RecordDuplicates(int count)
+    {
+        _duplicates.Add(count);
+        Interlocked.Add(ref _duplicateTotal, count);
+    }
+
+    public void RecordQuarantined(string reason)
+    {
+        _quarantined.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        Interlocked.Increment(ref _quarantinedTotal);
+    }
+
+    public void RecordAcknowledged(int count)
+    {
+        _acknowledged.Add(count);
+        Interlocked.Add(ref _acknowledgedTotal, count);
+    }
+
+    public void RecordBatchRetry() => _batchRetries.Add(1);
+}

@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace HohhotCluster.Telemetry.Ingestion;
+
+public sealed class IngestionOptions
+{
+    public const string Section = "Ingestion";
+
+    /// <summary>Largest payload accepted; the broker's own cap should be the same.</summary>
+    [Range(256, 16 * 1024 * 1024)]
+    public int MaxPayloadBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How far in the future an event time may be before it is quarantined as <c>clock_skew</c>.</summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How old an event time may be before it is quarantined as <c>too_late</c>.</summary>
+    public TimeSpan MaxLateness { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Messages processed together: one grain write and one InfluxDB chunk per grain per batch.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatchMessages { get; set; } = 2000;
+
+    /// <summary>Batches in flight at once (parsed, applied, written) before acknowledgement.</summary>
+    [Range(1, 64)]
+    public int ConcurrentBatches { get; set; } = 4;
+
+    /// <summary>Messages received but not yet taken into a batch; the MQTT receive handler waits beyond it.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 20_000;
+}

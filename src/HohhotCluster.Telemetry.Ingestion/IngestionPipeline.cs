@@ -1,0 +1,385 @@
+using System.Threading.Channels;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Storage;
+using HohhotCluster.Telemetry.TimeSeries;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HohhotCluster.Telemetry.Ingestion;
+
+/// <summary>A message as received from the broker, with the way to acknowledge it.</summary>
+public sealed class IncomingMessage(string topic, byte[] payload, Func<CancellationToken, Task> acknowledge)
+{
+    public string Topic { get; } = topic;
+    public byte[] Payload { get; } = payload;
+    public Func<CancellationToken, Task> Acknowledge { get; } = acknowledge;
+}
+
+/// <summary>
+/// From received message to acknowledgement. Messages are taken in batches; for each batch:
+/// validate, check against the registry, quarantine what fails (durably, with the reason), apply the rest in one
+/// call per owning grain (each grain persists once per batch), write every accepted reading's point to InfluxDB,
+/// and only then acknowledge the batch's messages. A failure in any of those steps (PostgreSQL or InfluxDB away)
+/// retries the step with backoff and acknowledges nothing meanwhile; the bounded queue and the broker's receive
+/// maximum hold the rest back. Duplicates are recognised by the grains and their points rewritten idempotently.
+/// </summary>
+public sealed partial class IngestionPipeline : BackgroundService
+{
+    private readonly Channel<IncomingMessage> _queue;
+    private readonly TelemetryPayloadParser _parser;
+    private readonly DeviceDirectory _directory;
+    private readonly QuarantineStore _quarantine;
+    private readonly IGrainFactory _grains;
+    private readonly InfluxLineWriter _influx;
+    private readonly IngestionMetrics _metrics;
+    private readonly IngestionOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<IngestionPipeline> _logger;
+
+    public IngestionPipeline(
+        IOptions<IngestionOptions> options,
+        DeviceDirectory directory,
+        QuarantineStore quarantine,
+        IGrainFactory grains,
+        InfluxLineWriter influx,
+        IngestionMetrics metrics,
+        TimeProvider clock,
+        ILogger<IngestionPipeline> logger)
+    {
+        _options = options.Value;
+        _parser = new TelemetryPayloadParser(clock, _options);
+        _directory = directory;
+        _quarantine = quarantine;
+        _grains = grains;
+        _influx = influx;
+        _metrics = metrics;
+        _clock = clock;
+        _logger = logger;
+        _queue = Channel.CreateBounded<IncomingMessage>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>Hands a message in; waits while the queue is full (back-pressure to the broker).</summary>
+    public ValueTask EnqueueAsync(IncomingMessage message, CancellationToken cancellationToken)
+    {
+        _metrics.RecordReceived();
+        return _queue.Writer.WriteAsync(message, cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var workers = new Task[_options.ConcurrentBatches];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            workers[i] = Task.Run(() => RunWorkerAsync(stoppingToken), stoppingToken);
+        }
+
+        return Task.WhenAll(workers);
+    }
+
+    private async Task RunWorkerAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<IncomingMessage>(_options.MaxBatchMessages);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < _options.MaxBatchMessages && _queue.Reader.TryRead(out var message))
+                {
+                    batch.Add(message);
+                }
+
+                if (batch.Count > 0)
+                {
+                    await ProcessWithRetryAsync(batch, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Unacknowledged messages stay with the broker and come back on the next connection.
+        }
+    }
+
+    private async Task ProcessWithRetryAsync(List<IncomingMessage> batch, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await ProcessBatchAsync(batch, stoppingToken);
+                return;
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                _metrics.RecordBatchRetry();
+                LogBatchFailed(batch.Count, delay, exception);
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Processes one batch to the end: after it returns, every message of the batch was acknowledged.</summary>
+    public async Task ProcessBatchAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    {
+        var milkings = new Dictionary<string, List<MilkingReading>>(StringComparer.Ordinal);
+        var bulkTank = new Dictionary<string, List<BulkTankReading>>(StringComparer.Ordinal);
+        var intakes = new Dictionary<string, List<PlantIntakeReading>>(StringComparer.Ordinal);
+        var rejections = new List<(int Index, Rejection Rejection, string? DeviceId)>();
+        var accepted = new List<(int Index, object Reading)>(batch.Count);
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var message = batch[i];
+            if (!_parser.TryParse(message.Topic, message.Payload, out var parsed, out var rejection))
+            {
+                rejections.Add((i, rejection, null));
+                continue;
+            }
+
+            var outcome = await ResolveAsync(parsed!, cancellationToken);
+            switch (outcome)
+            {
+                case Rejection r:
+                    rejections.Add((i, r, parsed!.Key.DeviceId));
+                    break;
+                case MilkingReading m:
+                    accepted.Add((i, m));
+                    Group(milkings, m.HerdId, m);
+                    break;
+                case BulkTankReading b:
+                    accepted.Add((i, b));
+                    Group(bulkTank, b.PastureId, b);
+                    break;
+                case PlantIntakeReading p:
+                    accepted.Add((i, p));
+                    Group(intakes, p.PlantId, p);
+                    break;
+            }
+        }
+
+        foreach (var (index, rejection, deviceId) in rejections)
+        {
+            await QuarantineAsync(batch[index], rejection, deviceId, cancellationToken);
+        }
+
+        await ApplyAsync(milkings, bulkTank, intakes);
+        if (accepted.Count > 0)
+        {
+            await WritePointsAsync(batch, accepted, cancellationToken);
+        }
+
+        var acknowledged = 0;
+        foreach (var message in batch)
+        {
+            try
+            {
+                await message.Acknowledge(cancellationToken);
+                acknowledged++;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // The connection dropped: the broker redelivers and the grains recognise the keys.
+                LogAckFailed(exception.Message);
+            }
+        }
+
+        _metrics.RecordAcknowledged(acknowledged);
+    }
+
+    private async ValueTask<object> ResolveAsync(ParsedReading parsed, CancellationToken cancellationToken)
+    {
+        var topic = parsed.Topic;
+        var device = await _directory.FindDeviceAsync(topic.DeviceId, cancellationToken);
+        if (device is null)
+        {
+            return new Rejection(QuarantineReasons.UnknownDevice, $"device '{topic.DeviceId}' is not registered");
+        }
+
+        var topicOwnerKind = topic.OwnerKind == OwnerKind.Pasture ? "pasture" : "plant";
+        if (device.OwnerKind != topicOwnerKind || device.OwnerId != topic.OwnerId)
+        {
+            return new Rejection(QuarantineReasons.TopicOwnerMismatch,
+                $"device '{topic.DeviceId}' belongs to {device.OwnerKind} '{device.OwnerId}', not {topicOwnerKind} '{topic.OwnerId}'");
+        }
+
+        if (parsed.Milking is { } m)
+        {
+            var herd = await _directory.FindHerdAsync(m.HerdId, cancellationToken);
+            if (herd is null || herd.PastureId != device.OwnerId)
+            {
+                return new Rejection(QuarantineReasons.UnknownHerd, $"herd '{m.HerdId}' is not registered on pasture '{device.OwnerId}'");
+            }
+
+            return new MilkingReading
+            {
+                Key = parsed.Key,
+                EventTime = parsed.EventTime,
+                CountyId = device.CountyId,
+                PastureId = device.OwnerId,
+                HerdId = m.HerdId,
+                AnimalId = m.AnimalId,
+                YieldKg = m.YieldKg,
+                DurationSeconds = m.DurationSeconds,
+                ConductivityMsPerCm = m.ConductivityMsPerCm,
+                MilkTemperatureC = m.MilkTemperatureC,
+                FatPercent = m.FatPercent,
+                ProteinPercent = m.ProteinPercent,
+                SomaticCellsThousandPerMl = m.SomaticCellsThousandPerMl,
+            };
+        }
+
+        if (parsed.BulkTank is { } b)
+        {
+            return new BulkTankReading
+            {
+                Key = parsed.Key,
+                EventTime = parsed.EventTime,
+                CountyId = device.CountyId,
+                PastureId = device.OwnerId,
+                TankId = b.TankId,
+                Kind = b.Kind,
+                VolumeLitres = b.VolumeLitres,
+                TemperatureC = b.TemperatureC,
+                LotId = b.LotId,
+                CollectedKg = b.CollectedKg,
+                TankerLoadId = b.TankerLoadId,
+            };
+        }
+
+        var p = parsed.PlantIntake!;
+        return new PlantIntakeReading
+        {
+            Key = parsed.Key,
+            EventTime = parsed.EventTime,
+            CountyId = device.CountyId,
+            PlantId = device.OwnerId,
+            TankerLoadId = p.TankerLoadId,
+            NetKg = p.NetKg,
+            TemperatureC = p.TemperatureC,
+            TankerPlate = p.TankerPlate,
+            SiloId = p.SiloId,
+        };
+    }
+
+    private async Task ApplyAsync(
+        Dictionary<string, List<MilkingReading>> milkings,
+        Dictionary<string, List<BulkTankReading>> bulkTank,
+        Dictionary<string, List<PlantIntakeReading>> intakes)
+    {
+        var calls = new List<Task<ApplyOutcome[]>>(milkings.Count + bulkTank.Count + intakes.Count);
+        foreach (var (herdId, items) in milkings)
+        {
+            calls.Add(_grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync([.. items]));
+        }
+
+        foreach (var (pastureId, items) in bulkTank)
+        {
+            calls.Add(_grains.GetGrain<IPastureGrain>(pastureId).ApplyBulkTankAsync([.. items]));
+        }
+
+        foreach (var (plantId, items) in intakes)
+        {
+            calls.Add(_grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync([.. items]));
+        }
+
+        var outcomes = await Task.WhenAll(calls);
+        int applied = 0, duplicates = 0;
+        foreach (var batchOutcomes in outcomes)
+        {
+            foreach (var outcome in batchOutcomes)
+            {
+                if (outcome == ApplyOutcome.Applied)
+                {
+                    applied++;
+                }
+                else
+                {
+                    duplicates++;
+                }
+            }
+        }
+
+        _metrics.RecordApplied(applied);
+        _metrics.RecordDuplicates(duplicates);
+    }
+
+    private async Task WritePointsAsync(
+        IReadOnlyList<IncomingMessage> batch,
+        List<(int Index, object Reading)> accepted,
+        CancellationToken cancellationToken)
+    {
+        var writer = new LineProtocolWriter(256 * accepted.Count);
+        foreach (var (_, reading) in accepted)
+        {
+            ReadingPointEncoder.Write(writer, reading);
+        }
+
+        try
+        {
+            await _influx.WriteAsync(writer.WrittenMemory, writer.PointCount, cancellationToken);
+        }
+        catch (PointRejectedException)
+        {
+            // InfluxDB refused the chunk (e.g. a field type conflict). Write point by point so that only the
+            // refused readings are set aside, each in the quarantine with InfluxDB's reason.
+            foreach (var (index, reading) in accepted)
+            {
+                writer.Clear();
+                ReadingPointEncoder.Write(writer, reading);
+                try
+                {
+                    await _influx.WriteAsync(writer.WrittenMemory.ToArray(), 1, cancellationToken);
+                }
+                catch (PointRejectedException rejected)
+                {
+                    await QuarantineAsync(batch[index], new Rejection(QuarantineReasons.InfluxRejected, rejected.Message),
+                        ReadingPointEncoder.DeviceOf(reading), cancellationToken);
+                }
+            }
+        }
+    }
+
+    private async Task QuarantineAsync(IncomingMessage message, Rejection rejection, string? deviceId, CancellationToken cancellationToken)
+    {
+        await _quarantine.AddAsync(new QuarantinedMessage
+        {
+            ReceivedAt = _clock.GetUtcNow(),
+            Topic = message.Topic,
+            Reason = rejection.Reason,
+            Detail = rejection.Detail,
+            DeviceId = deviceId,
+            Payload = message.Payload,
+        }, cancellationToken);
+        _metrics.RecordQuarantined(rejection.Reason);
+        LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
+    }
+
+    private static void Group<T>(Dictionary<string, List<T>> groups, string key, T item)
+    {
+        if (!groups.TryGetValue(key, out var list))
+        {
+            list = [];
+            groups[key] = list;
+        }
+
+        list.Add(item);
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Batch of {Count} messages failed; retrying in {Delay} without acknowledging")]
+    private partial void LogBatchFailed(int count, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Quarantined a message on {Topic}: {Reason} ({Detail})")]
+    private partial void LogQuarantined(string topic, string reason, string detail);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Acknowledgement not sent ({Error}); the broker will redeliver")]
+    private partial void LogAckFailed(string error);
+}

@@ -1,0 +1,306 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Unicode;
+using HohhotCluster.Telemetry.Contracts;
+
+namespace HohhotCluster.Telemetry.Ingestion;
+
+/// <summary>
+/// Checks a message against docs/mqtt-contract.md: size, UTF-8, JSON shape and depth, topic, every field rule and
+/// the event time against the platform's clock. Pure and thread-safe; registry checks come after it.
+/// </summary>
+public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions options)
+{
+    public const int MaxDepth = 16;
+    public const string EarTagScheme = "cn.moa.eartag";
+
+    public bool TryParse(string topic, ReadOnlySpan<byte> payload, out ParsedReading? reading, out Rejection rejection)
+    {
+        reading = null;
+        if (payload.Length > options.MaxPayloadBytes)
+        {
+            rejection = new(QuarantineReasons.PayloadTooLarge, $"{payload.Length} bytes, limit {options.MaxPayloadBytes}");
+            return false;
+        }
+
+        if (!TelemetryTopic.TryParse(topic, out var parsedTopic, out var reason, out var detail))
+        {
+            rejection = new(reason, detail);
+            return false;
+        }
+
+        if (!Utf8.IsValid(payload))
+        {
+            rejection = new(QuarantineReasons.InvalidUtf8, "payload is not valid UTF-8");
+            return false;
+        }
+
+        try
+        {
+            reading = parsedTopic.Kind switch
+            {
+                TelemetryKind.Milking => ParseMilking(parsedTopic, payload),
+                TelemetryKind.BulkTank => ParseBulkTank(parsedTopic, payload),
+                TelemetryKind.PlantIntake => ParsePlantIntake(parsedTopic, payload),
+                _ => throw new InvalidOperationException("unreachable"),
+            };
+            rejection = default;
+            return true;
+        }
+        catch (RejectedException rejected)
+        {
+            rejection = rejected.Rejection;
+            return false;
+        }
+        catch (JsonException exception)
+        {
+            rejection = ExceedsDepth(payload)
+                ? new(QuarantineReasons.TooDeep, $"JSON nested deeper than {MaxDepth} levels")
+                : new(QuarantineReasons.MalformedJson, FirstLine(exception.Message));
+            return false;
+        }
+    }
+
+    private ParsedReading ParseMilking(TelemetryTopic topic, ReadOnlySpan<byte> payload)
+    {
+        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.MilkingPayload)
+            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
+        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
+        var herdId = Required(dto.HerdId, "herdId");
+        var visit = dto.Visit ?? throw Reject(QuarantineReasons.MissingField, "visit");
+        if (visit.ResourceType != "icarMilkingVisitEventResource")
+        {
+            throw Reject(visit.ResourceType is null ? QuarantineReasons.MissingField : QuarantineReasons.InvalidField,
+                "visit.resourceType must be icarMilkingVisitEventResource");
+        }
+
+        var animal = visit.Animal ?? throw Reject(QuarantineReasons.MissingField, "visit.animal");
+        var animalId = Required(animal.Id, "visit.animal.id");
+        var scheme = Required(animal.Scheme, "visit.animal.scheme");
+        if (scheme == EarTagScheme && !IsEarTag(animalId))
+        {
+            throw Reject(QuarantineReasons.InvalidField, "visit.animal.id must be a 15-digit ear tag (species 2 or 3, county code, serial)");
+        }
+
+        ParseTime(Required(visit.MilkingStartingDateTime, "visit.milkingStartingDateTime"), "visit.milkingStartingDateTime");
+        var weight = visit.MilkingMilkWeight ?? throw Reject(QuarantineReasons.MissingField, "visit.milkingMilkWeight");
+        if (weight.UnitCode != "KGM")
+        {
+            throw Reject(QuarantineReasons.InvalidField, "visit.milkingMilkWeight.unitCode must be KGM");
+        }
+
+        var yieldKg = InRange(weight.Value, "visit.milkingMilkWeight.value", 0, 60, exclusiveMin: true)!.Value;
+        double? durationSeconds = null;
+        if (visit.MilkingDuration is { } duration)
+        {
+            var factor = duration.UnitCode switch
+            {
+                "SEC" => 1.0,
+                "MIN" => 60.0,
+                _ => throw Reject(QuarantineReasons.InvalidField, "visit.milkingDuration.unitCode must be SEC or MIN"),
+            };
+            durationSeconds = InRange(duration.Value * factor, "visit.milkingDuration", 0, 3600);
+        }
+
+        double? conductivity = null, temperature = null, fat = null, protein = null, scc = null;
+        if (visit.MilkCharacteristics is { } characteristics)
+        {
+            foreach (var c in characteristics)
+            {
+                switch (c.Characteristic)
+                {
+                    case "AVGCOND": conductivity = Characteristic(c, 0, 20); break;
+                    case "TEMPERATURE": temperature = Characteristic(c, 0, 45); break;
+                    case "FAT": fat = Characteristic(c, 0, 15); break;
+                    case "PROTEIN": protein = Characteristic(c, 0, 15); break;
+                    case "SCC": scc = Characteristic(c, 0, 100_000); break;
+                    default: break; // other ICAR characteristics are accepted and not stored
+                }
+            }
+        }
+
+        return new ParsedReading(topic, key, eventTime)
+        {
+            Milking = new MilkingDraft(herdId, animalId, yieldKg, durationSeconds, conductivity, temperature, fat, protein, scc),
+        };
+    }
+
+    private ParsedReading ParseBulkTank(TelemetryTopic topic, ReadOnlySpan<byte> payload)
+    {
+        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.BulkTankPayload)
+            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
+        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
+        var tankId = Required(dto.TankId, "tankId");
+        BulkTankDraft draft = Required(dto.Event, "event") switch
+        {
+            "level" => new BulkTankDraft(
+                tankId,
+                BulkTankEventKind.Level,
+                InRange(Present(dto.VolumeL, "volumeL"), "volumeL", 0, 200_000),
+                InRange(Present(dto.TemperatureC, "temperatureC"), "temperatureC", -5, 50),
+                null,
+                null,
+                null),
+            "collection" => new BulkTankDraft(
+                tankId,
+                BulkTankEventKind.Collection,
+                InRange(dto.VolumeL, "volumeL", 0, 200_000),
+                InRange(dto.TemperatureC, "temperatureC", -5, 50),
+                Required(dto.LotId, "lotId"),
+                InRange(Present(dto.CollectedKg, "collectedKg"), "collectedKg", 0, 200_000, exclusiveMin: true),
+                string.IsNullOrEmpty(dto.TankerLoadId) ? null : dto.TankerLoadId),
+            _ => throw Reject(QuarantineReasons.InvalidField, "event must be level or collection"),
+        };
+        return new ParsedReading(topic, key, eventTime) { BulkTank = draft };
+    }
+
+    private ParsedReading ParsePlantIntake(TelemetryTopic topic, ReadOnlySpan<byte> payload)
+    {
+        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.PlantIntakePayload)
+            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
+        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
+        var draft = new PlantIntakeDraft(
+            Required(dto.TankerLoadId, "tankerLoadId"),
+            InRange(Present(dto.NetKg, "netKg"), "netKg", 0, 60_000, exclusiveMin: true)!.Value,
+            InRange(dto.TemperatureC, "temperatureC", -5, 50),
+            string.IsNullOrEmpty(dto.TankerPlate) ? null : dto.TankerPlate,
+            string.IsNullOrEmpty(dto.SiloId) ? null : dto.SiloId);
+        return new ParsedReading(topic, key, eventTime) { PlantIntake = draft };
+    }
+
+    private (ReadingKey Key, DateTimeOffset EventTime) Envelope(TelemetryTopic topic, string? deviceId, long? bootEpoch, long? seq, string? eventTimeText)
+    {
+        var device = Required(deviceId, "deviceId");
+        if (!string.Equals(device, topic.DeviceId, StringComparison.Ordinal))
+        {
+            throw Reject(QuarantineReasons.DeviceMismatch, $"payload deviceId '{device}' differs from the topic's '{topic.DeviceId}'");
+        }
+
+        var epoch = bootEpoch ?? throw Reject(QuarantineReasons.MissingField, "bootEpoch");
+        if (epoch < 0)
+        {
+            throw Reject(QuarantineReasons.InvalidField, "bootEpoch must be >= 0");
+        }
+
+        var sequence = seq ?? throw Reject(QuarantineReasons.MissingField, "seq");
+        if (sequence < 1)
+        {
+            throw Reject(QuarantineReasons.InvalidField, "seq must be >= 1");
+        }
+
+        var eventTime = ParseTime(Required(eventTimeText, "eventTime"), "eventTime");
+        var now = clock.GetUtcNow();
+        if (eventTime > now + options.MaxClockSkew)
+        {
+            throw Reject(QuarantineReasons.ClockSkew,
+                $"eventTime {eventTime:O} is {(eventTime - now).TotalSeconds:F0} s ahead of the platform clock (limit {options.MaxClockSkew.TotalSeconds:F0} s)");
+        }
+
+        if (eventTime < now - options.MaxLateness)
+        {
+            throw Reject(QuarantineReasons.TooLate,
+                $"eventTime {eventTime:O} is older than {options.MaxLateness.TotalDays:F1} days");
+        }
+
+        return (new ReadingKey(device, epoch, sequence), eventTime);
+    }
+
+    /// <summary>RFC 3339 with an explicit offset (<c>Z</c> or <c>±hh:mm</c>); a local time without offset is ambiguous.</summary>
+    internal static DateTimeOffset ParseTime(string text, string field)
+    {
+        var hasOffset = text.Length > 6 &&
+            (text[^1] is 'Z' or 'z' || (text[^6] is '+' or '-' && text[^3] == ':'));
+        if (!hasOffset || text.Length < 20 || text[10] is not ('T' or 't') ||
+            !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        {
+            throw Reject(QuarantineReasons.InvalidField, $"{field} must be RFC 3339 with an offset, e.g. 2026-11-29T06:12:00+08:00");
+        }
+
+        return value;
+    }
+
+    internal static bool IsEarTag(string id)
+    {
+        if (id.Length != 15 || (id[0] != '2' && id[0] != '3'))
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static double Characteristic(IcarMilkCharacteristic c, double min, double max)
+    {
+        var field = "visit.milkCharacteristics." + c.Characteristic;
+        if (!double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+        {
+            throw Reject(c.Value is null ? QuarantineReasons.MissingField : QuarantineReasons.InvalidField, field + " must be a decimal string");
+        }
+
+        return InRange(value, field, min, max)!.Value;
+    }
+
+    private static string Required(string? value, string field) =>
+        string.IsNullOrWhiteSpace(value) ? throw Reject(QuarantineReasons.MissingField, field) : value;
+
+    private static double Present(double? value, string field) =>
+        value ?? throw Reject(QuarantineReasons.MissingField, field);
+
+    private static double? InRange(double? value, string field, double min, double max, bool exclusiveMin = false)
+    {
+        if (value is not { } v)
+        {
+            return null;
+        }
+
+        if (!double.IsFinite(v) || v > max || v < min || (exclusiveMin && v <= min))
+        {
+            throw Reject(QuarantineReasons.InvalidField,
+                string.Create(CultureInfo.InvariantCulture, $"{field} = {v} is outside {(exclusiveMin ? "(" : "[")}{min}, {max}]"));
+        }
+
+        return v;
+    }
+
+    private static bool ExceedsDepth(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 4096 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth >= MaxDepth)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed before reaching the depth limit.
+        }
+
+        return false;
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
+    }
+
+    private static RejectedException Reject(string reason, string detail) => new(new Rejection(reason, detail));
+
+    private sealed class RejectedException(Rejection rejection) : Exception(rejection.Detail)
+    {
+        public Rejection Rejection { get; } = rejection;
+    }
+}

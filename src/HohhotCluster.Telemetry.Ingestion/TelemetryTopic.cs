@@ -1,0 +1,129 @@
+namespace HohhotCluster.Telemetry.Ingestion;
+
+public enum OwnerKind
+{
+    Pasture,
+    Plant,
+}
+
+public enum TelemetryKind
+{
+    Milking,
+    BulkTank,
+    PlantIntake,
+}
+
+/// <summary><c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c> (see docs/mqtt-contract.md).</summary>
+public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId, string DeviceId, TelemetryKind Kind)
+{
+    public const string Prefix = "hohhot/v1/";
+    public const string SubscriptionFilter = "hohhot/v1/#";
+
+    public static string Format(OwnerKind ownerKind, string ownerId, string deviceId, TelemetryKind kind) =>
+        $"{Prefix}{(ownerKind == OwnerKind.Pasture ? "pasture" : "plant")}/{ownerId}/{deviceId}/{KindName(kind)}";
+
+    public static string KindName(TelemetryKind kind) => kind switch
+    {
+        TelemetryKind.Milking => "milking",
+        TelemetryKind.BulkTank => "bulk_tank",
+        TelemetryKind.PlantIntake => "plant_intake",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>Parses a topic; on failure returns the rejection reason (<c>unknown_topic</c> or <c>unknown_kind</c>).</summary>
+    public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail)
+    {
+        parsed = default;
+        reason = QuarantineReasons.UnknownTopic;
+        detail = "";
+        if (!topic.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            detail = "topic must start with " + Prefix;
+            return false;
+        }
+
+        var parts = topic.AsSpan(Prefix.Length);
+        Span<Range> ranges = stackalloc Range[5];
+        if (parts.Split(ranges, '/') != 4)
+        {
+            detail = "expected hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}";
+            return false;
+        }
+
+        var ownerKindText = parts[ranges[0]];
+        OwnerKind ownerKind;
+        if (ownerKindText.SequenceEqual("pasture"))
+        {
+            ownerKind = OwnerKind.Pasture;
+        }
+        else if (ownerKindText.SequenceEqual("plant"))
+        {
+            ownerKind = OwnerKind.Plant;
+        }
+        else
+        {
+            detail = "owner kind must be pasture or plant";
+            return false;
+        }
+
+        var ownerId = parts[ranges[1]];
+        var deviceId = parts[ranges[2]];
+        if (ownerId.IsEmpty || deviceId.IsEmpty)
+        {
+            detail = "owner id and device id must not be empty";
+            return false;
+        }
+
+        var kindText = parts[ranges[3]];
+        TelemetryKind kind;
+        if (kindText.SequenceEqual("milking"))
+        {
+            kind = TelemetryKind.Milking;
+        }
+        else if (kindText.SequenceEqual("bulk_tank"))
+        {
+            kind = TelemetryKind.BulkTank;
+        }
+        else if (kindText.SequenceEqual("plant_intake"))
+        {
+            kind = TelemetryKind.PlantIntake;
+        }
+        else
+        {
+            reason = QuarantineReasons.UnknownKind;
+            detail = "unknown kind '" + kindText.ToString() + "'";
+            return false;
+        }
+
+        var expectedOwner = kind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture;
+        if (ownerKind != expectedOwner)
+        {
+            reason = QuarantineReasons.UnknownKind;
+            detail = $"kind '{kindText.ToString()}' is not published under a {ownerKindText.ToString()}";
+            return false;
+        }
+
+        parsed = new TelemetryTopic(ownerKind, ownerId.ToString(), deviceId.ToString(), kind);
+        return true;
+    }
+}
+
+/// <summary>The reasons a message is quarantined. Stable strings: they are stored, counted and shown to operators.</summary>
+public static class QuarantineReasons
+{
+    public const string PayloadTooLarge = "payload_too_large";
+    public const string InvalidUtf8 = "invalid_utf8";
+    public const string MalformedJson = "malformed_json";
+    public const string TooDeep = "too_deep";
+    public const string UnknownTopic = "unknown_topic";
+    public const string UnknownKind = "unknown_kind";
+    public const string MissingField = "missing_field";
+    public const string InvalidField = "invalid_field";
+    public const string DeviceMismatch = "device_mismatch";
+    public const string UnknownDevice = "unknown_device";
+    public const string TopicOwnerMismatch = "topic_owner_mismatch";
+    public const string UnknownHerd = "unknown_herd";
+    public const string ClockSkew = "clock_skew";
+    public const string TooLate = "too_late";
+    public const string InfluxRejected = "influx_rejected";
+}

@@ -1,0 +1,73 @@
+namespace HohhotCluster.Telemetry.Storage;
+
+public sealed record CountyRecord
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public string NameZh { get; init; } = "";
+    public string City { get; init; } = "Hohhot";
+}
+
+public sealed record PastureRecord
+{
+    public required string Id { get; init; }
+    public required string CountyId { get; init; }
+    public required string Name { get; init; }
+    /// <summary><c>cow</c> or <c>goat</c>.</summary>
+    public required string Species { get; init; }
+    public int CapacityHead { get; init; }
+    public int MilkingsPerDay { get; init; } = 3;
+}
+
+public sealed record HerdRecord
+{
+    public required string Id { get; init; }
+    public required string PastureId { get; init; }
+    public string Name { get; init; } = "";
+}
+
+public sealed record PlantRecord
+{
+    public required string Id { get; init; }
+    public required string CountyId { get; init; }
+    public required string Name { get; init; }
+    public decimal DailyCapacityT { get; init; }
+    public string Species { get; init; } = "cow";
+}
+
+public sealed record DeviceRecord
+{
+    public required string Id { get; init; }
+    /// <summary><c>pasture</c> or <c>plant</c>.</summary>
+    public required string OwnerKind { get; init; }
+    public required string OwnerId { get; init; }
+    public required string Kind { get; init; }
+    public string? HerdId { get; init; }
+}
+
+public sealed record RegistryBatch
+{
+    public IReadOnlyList<CountyRecord> Counties { get; init; } = [];
+    public IReadOnlyList<PastureRecord> Pastures { get; init; } = [];
+    public IReadOnlyList<HerdRecord> Herds { get; init; } = [];
+    public IReadOnlyList<PlantRecord> Plants { get; init; } = [];
+    public IReadOnlyList<DeviceRecord> Devices { get; init; } = [];
+}
+
+/// <summary>What ingestion needs to know about a device: whose it is and where that owner sits.</summary>
+public sealed record DeviceContext
+{
+    public required string DeviceId { get; init; }
+    public required string OwnerKind { get; init; }
+    public required string OwnerId { get; init; }
+    public required string CountyId { get; init; }
+    public string? HerdId { get; init; }
+}
+
+/// <summary>A pasture or plant that a county or city rollup sums.</summary>
+public sealed record RollupMember
+{
+    public required string Kind { get; init; }
+    public required string Id { get; init; }
+    public required string CountyId { get; init; }
+}

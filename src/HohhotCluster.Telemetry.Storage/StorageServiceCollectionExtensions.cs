@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Storage;
+
+namespace HohhotCluster.Telemetry.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    public const string GrainStorageName = "postgres";
+
+    /// <summary>One <see cref="NpgsqlDataSource"/> for the process, the stores built on it, and start-up migrations.</summary>
+    public static IServiceCollection AddTelemetryPostgres(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PostgresOptions>()
+            .Bind(configuration.GetSection(PostgresOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PostgresOptions>>().Value;
+            return new NpgsqlDataSourceBuilder(options.ConnectionString).Build();
+        });
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<RegistryStore>();
+        services.AddSingleton<QuarantineStore>();
+        services.AddSingleton<GrainTotalsReader>();
+        services.AddHostedService<MigrationHostedService>();
+        return services;
+    }
+
+    /// <summary>Registers <see cref="PostgresGrainStorage"/> as the Orleans grain storage named <see cref="GrainStorageName"/>.</summary>
+    public static IServiceCollection AddPostgresGrainStorage(this IServiceCollection services)
+    {
+        services.AddKeyedSingleton<IGrainStorage>(GrainStorageName, (sp, _) =>
+            ActivatorUtilities.CreateInstance<PostgresGrainStorage>(sp));
+        return services;
+    }
+
+    private sealed class MigrationHostedService(SchemaMigrator migrator, IOptions<PostgresOptions> options) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            options.Value.MigrateOnStart ? migrator.MigrateAsync(cancellationToken) : Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
