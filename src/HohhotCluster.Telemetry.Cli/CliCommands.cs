@@ -1,0 +1,170 @@
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.Telemetry.Cli;
+
+/// <summary>The <c>hohhot</c> command line: every command is one gRPC call, printed as a table or as JSON.</summary>
+public static class CliCommands
+{
+    private const string Usage = """
+        usage: hohhot <command> [options]
+
+        commands:
+          throughput [--date YYYY-MM-DD] [--scope city|county|plant|pasture] [--id ID] [--json]
+                     daily fresh-milk throughput (China Standard Time day; default today) against the plan's goals
+          registry upsert --file registry.json
+                     register counties, pastures, herds, plants and devices (protobuf JSON of RegistryDocument)
+          health     the platform's health (PostgreSQL, InfluxDB, MQTT)
+
+        common options:
+          --api URL  the platform's gRPC address (default $HOHHOT_API or http://127.0.0.1:15080)
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        Dictionary<string, string?> options;
+        try
+        {
+            options = ParseOptions(args.AsSpan(1));
+        }
+        catch (ArgumentException exception)
+        {
+            stderr.WriteLine(exception.Message);
+            return 2;
+        }
+
+        var api = options.GetValueOrDefault("api") ?? Environment.GetEnvironmentVariable("HOHHOT_API") ?? "http://127.0.0.1:15080";
+        using var channel = GrpcChannel.ForAddress(api);
+        try
+        {
+            return args[0] switch
+            {
+                "throughput" => await ThroughputAsync(channel, options, stdout),
+                "registry" when args.Length > 1 && args[1] == "upsert" => await RegistryUpsertAsync(channel, options, stdout, stderr),
+                "health" => await HealthAsync(channel, stdout),
+                _ => Unknown(args[0], stderr),
+            };
+        }
+        catch (RpcException exception)
+        {
+            stderr.WriteLine($"{exception.StatusCode}: {exception.Status.Detail}");
+            return exception.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound ? 2 : 1;
+        }
+    }
+
+    private static async Task<int> ThroughputAsync(GrpcChannel channel, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var scopeKind = (options.GetValueOrDefault("scope") ?? "city").ToLowerInvariant() switch
+        {
+            "city" => ScopeKind.City,
+            "county" => ScopeKind.County,
+            "plant" => ScopeKind.Plant,
+            "pasture" => ScopeKind.Pasture,
+            var other => throw new RpcException(new Status(StatusCode.InvalidArgument, $"--scope must be city, county, plant or pasture, not '{other}'")),
+        };
+        var client = new ThroughputService.ThroughputServiceClient(channel);
+        var reply = await client.GetDailyThroughputAsync(new GetDailyThroughputRequest
+        {
+            LocalDate = options.GetValueOrDefault("date") ?? "",
+            Scope = new Scope { Kind = scopeKind, Id = options.GetValueOrDefault("id") ?? "" },
+        });
+
+        if (options.ContainsKey("json"))
+        {
+            stdout.WriteLine(JsonFormatter.Default.Format(reply));
+            return 0;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var scopeText = reply.Scope.Kind == ScopeKind.City ? "city" : $"{reply.Scope.Kind.ToString().ToLowerInvariant()} {reply.Scope.Id}";
+        stdout.WriteLine($"Fresh milk, {scopeText}, {reply.LocalDate} (China Standard Time){(reply.Live ? ", live" : "")}");
+        stdout.WriteLine();
+        stdout.WriteLine(string.Format(inv, "  {0,-34} {1,14:N3} t   ({2:N0} weighbridge intakes)", "processed by plants", reply.ProcessedT, reply.IntakeCount));
+        stdout.WriteLine(string.Format(inv, "  {0,-34} {1,14:N3} t   ({2:N0} bulk-tank collections)", "produced by pastures", reply.ProducedT, reply.CollectionCount));
+        stdout.WriteLine(string.Format(inv, "  {0,-34} {1,14:N3} t   ({2:N0} milkings)", "measured by milk meters", reply.MilkedT, reply.MilkingCount));
+        stdout.WriteLine();
+        stdout.WriteLine(string.Format(inv, "  {0,-34} {1,6} {2,14} {3,14} {4,9}", "goal", "year", "target t/day", "actual t", "percent"));
+        foreach (var goal in reply.Goals)
+        {
+            stdout.WriteLine(string.Format(inv, "  {0,-34} {1,6} {2,14:N0} {3,14:N3} {4,8:N2}%", goal.Key, goal.Year, goal.TargetT, goal.ActualT, goal.Percent));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> RegistryUpsertAsync(GrpcChannel channel, Dictionary<string, string?> options, TextWriter stdout, TextWriter stderr)
+    {
+        if (options.GetValueOrDefault("file") is not { } path)
+        {
+            stderr.WriteLine("registry upsert needs --file registry.json");
+            return 2;
+        }
+
+        RegistryDocument document;
+        try
+        {
+            document = JsonParser.Default.Parse<RegistryDocument>(await File.ReadAllTextAsync(path));
+        }
+        catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or IOException)
+        {
+            stderr.WriteLine($"{path}: {exception.Message}");
+            return 2;
+        }
+
+        var reply = await new RegistryService.RegistryServiceClient(channel).UpsertRegistryAsync(document);
+        stdout.WriteLine($"registered {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Devices} devices");
+        return 0;
+    }
+
+    private static async Task<int> HealthAsync(GrpcChannel channel, TextWriter stdout)
+    {
+        var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
+        stdout.WriteLine($"platform: {reply.Status}");
+        return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
+    }
+
+    private static int Unknown(string command, TextWriter stderr)
+    {
+        stderr.WriteLine($"unknown command '{command}'; see hohhot --help");
+        return 2;
+    }
+
+    internal static Dictionary<string, string?> ParseOptions(ReadOnlySpan<string> args)
+    {
+        var options = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                continue; // sub-command words such as "upsert"
+            }
+
+            var name = arg[2..];
+            if (name == "json")
+            {
+                options[name] = null;
+            }
+            else if (i + 1 < args.Length)
+            {
+                options[name] = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"option --{name} needs a value");
+            }
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,3 @@
+using HohhotCluster.Telemetry.Cli;
+
+return await CliCommands.RunAsync(args, Console.Out, Console.Error);
