@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test (unit, integration, end-to-end) against real PostgreSQL, Mosquitto and InfluxDB.
+# Installs what is missing from Debian's packages, starts a test instance of each server on its own
+# loopback ports with data under .data/test, runs the tests, and stops the servers it started.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+export HOHHOT_DATA_DIR="${HOHHOT_TEST_DATA_DIR:-$repo/.data/test}"
+export HOHHOT_PG_PORT="${HOHHOT_TEST_PG_PORT:-55442}"
+export HOHHOT_MQTT_PORT="${HOHHOT_TEST_MQTT_PORT:-18893}"
+export HOHHOT_INFLUX_PORT="${HOHHOT_TEST_INFLUX_PORT:-18096}"
+export HOHHOT_INFLUX_RPC_PORT="${HOHHOT_TEST_INFLUX_RPC_PORT:-18098}"
+
+command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+bash deploy/servers.sh start
+trap 'bash deploy/servers.sh stop || true' EXIT
+eval "$(bash deploy/servers.sh env)"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build HohhotCluster.Telemetry.sln -nologo -v minimal
+dotnet test HohhotCluster.Telemetry.sln --no-build -nologo --logger "console;verbosity=normal" "$@"

@@ -1,0 +1,357 @@
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using HohhotCluster.FirmwareSim.Fleet;
+using HohhotCluster.FirmwareSim.Publishing;
+using HohhotCluster.FirmwareSim.Simulation;
+using HohhotCluster.FirmwareSim.Verification;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.FirmwareSim.Cli;
+
+internal static class Commands
+{
+    public const string Usage = """
+        hohhot-sim: device simulator of the Hohhot dairy fleet (MQTT contract v1)
+
+          profile show NAME [--seed N]                     fleet totals of a profile (demo, city-2021, city-2023 or a path)
+          registry --profile NAME --seed N --out FILE      the fleet's RegistryDocument as protobuf JSON
+          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry [--api-token T]
+          credentials --profile NAME --seed N --out FILE   "username password" per gateway, for the broker
+          run --profile NAME --seed N [options]            publish to the broker
+          record --profile NAME --seed N --out FILE        generate a run into a file (no broker)
+          replay --file FILE [--seed N] [options]          publish a recorded run as fast as the broker takes it
+          dump --file FILE [--limit N]                     print a recorded run: topic TAB payload per line
+          verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T]
+
+        run/record options:
+          --start 2026-11-29T00:00:00+08:00   simulated start (default: today 00:00 +08:00)
+          --duration 1d                       simulated time to cover (90s, 15m, 6h, 1d)
+          --speed 1440 | max | 1              simulated seconds per real second (default max)
+          --kinds milking,bulk_tank,plant_intake
+          --boot-epoch N | now                boot epoch of every device (default: start, Unix seconds)
+          --drift 30s                         largest per-device clock drift (seeded, +/-)
+          --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R
+          --fault-oversized R --fault-foreign-topic R --fault-restart R --fault-flood N
+        publishing options (run, replay):
+          --mqtt 127.0.0.1:18883  --ledger FILE  --spool DIR  --spool-max-mb 256  --inflight 64
+          --drain-timeout 60s     --record FILE (run only)    --quiet
+        """;
+
+    public static async Task<int> ProfileShowAsync(CommandLine cli)
+    {
+        var name = cli.Positional.Count > 2 ? cli.Positional[2] : throw new UsageException("profile show NAME");
+        var seed = cli.GetLong("seed", 1);
+        cli.RejectUnknown();
+        var fleet = FleetGenerator.Generate(FleetProfile.Load(name), seed);
+        PrintTotals(fleet, Console.Out);
+        await Console.Out.FlushAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    public static void PrintTotals(FleetModel fleet, TextWriter output)
+    {
+        var totals = fleet.Totals();
+        var expected = fleet.Profile.Expected;
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine($"profile {fleet.Profile.Name} (seed {fleet.Seed.ToString(inv)}): {fleet.Profile.Description}");
+        output.WriteLine(string.Create(inv, $"  Hohhot cows   {totals.HohhotCows,9:N0} head on {totals.HohhotCowPastures} pastures (profile expects {expected.Cows:N0})"));
+        output.WriteLine(string.Create(inv, $"  Hohhot goats  {totals.HohhotGoats,9:N0} head on {totals.HohhotGoatPastures} pastures (profile expects {expected.Goats:N0})"));
+        output.WriteLine(string.Create(inv, $"  bases (Baotou, Ordos, Ulanqab): {totals.BaseCows:N0} cows, {totals.BaseGoats:N0} goats on {totals.BasePastures} pastures"));
+        output.WriteLine(string.Create(inv, $"  adults (calved at least once): {totals.AdultCows:N0} cows, {totals.AdultGoats:N0} goats"));
+        double cowKg = 0, goatKg = 0;
+        foreach (var pasture in fleet.Pastures)
+        {
+            if (pasture.Species == AnimalSpecies.Cow) { cowKg += FleetGenerator.ExpectedDailyKg(pasture); }
+            else { goatKg += FleetGenerator.ExpectedDailyKg(pasture); }
+        }
+        output.WriteLine(string.Create(inv, $"  expected milk: about {cowKg / 1000:N0} t/day cow, {goatKg / 1000:N1} t/day goat"));
+        output.WriteLine(string.Create(inv, $"  plants: {fleet.Plants.Count}, capacity {totals.CowPlantCapacityT:N0} t/day cow milk, {totals.GoatPlantCapacityT:N0} t/day goat milk"));
+        foreach (var plant in fleet.Plants)
+        {
+            output.WriteLine(string.Create(inv, $"    {plant.Id,-16} {plant.Profile.Name} ({plant.County.Profile.Name}), {plant.Profile.DailyCapacityT:N0} t/day {plant.Profile.Species.ToString().ToLowerInvariant()}"));
+        }
+        output.WriteLine(string.Create(inv, $"  gateways (MQTT connections): {totals.Gateways:N0}, devices: {totals.Devices:N0}"));
+    }
+
+    public static async Task<int> RegistryAsync(CommandLine cli)
+    {
+        var fleet = LoadFleet(cli);
+        var outPath = cli.Require("out");
+        cli.RejectUnknown();
+        var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation());
+        await File.WriteAllTextAsync(outPath, formatter.Format(RegistryDocumentBuilder.Build(fleet)) + "\n").ConfigureAwait(false);
+        Console.Error.WriteLine($"wrote {outPath}: {fleet.Pastures.Count.ToString(CultureInfo.InvariantCulture)} pastures, {fleet.Devices.Count.ToString(CultureInfo.InvariantCulture)} devices");
+        return 0;
+    }
+
+    public static async Task<int> RegisterAsync(CommandLine cli)
+    {
+        var fleet = LoadFleet(cli);
+        var api = cli.Require("api");
+        var headers = ApiHeaders(cli.Get("api-token"));
+        cli.RejectUnknown();
+        using var channel = GrpcChannel.ForAddress(api, new GrpcChannelOptions { MaxSendMessageSize = 64 * 1024 * 1024 });
+        var client = new RegistryService.RegistryServiceClient(channel);
+        var reply = await client.UpsertRegistryAsync(RegistryDocumentBuilder.Build(fleet), headers).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"registered: {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Devices} devices"));
+        return 0;
+    }
+
+    public static async Task<int> CredentialsAsync(CommandLine cli)
+    {
+        var fleet = LoadFleet(cli);
+        var outPath = cli.Require("out");
+        cli.RejectUnknown();
+        var lines = new List<string>(fleet.Gateways.Count);
+        foreach (var gateway in fleet.Gateways)
+        {
+            lines.Add(gateway.OwnerId + " " + GatewayCredentials.Password(fleet.Seed, gateway.OwnerId));
+        }
+        await File.WriteAllLinesAsync(outPath, lines).ConfigureAwait(false);
+        Console.Error.WriteLine($"wrote {outPath}: {lines.Count.ToString(CultureInfo.InvariantCulture)} gateways");
+        return 0;
+    }
+
+    public static async Task<int> RecordAsync(CommandLine cli, CancellationToken cancellationToken)
+    {
+        var fleet = LoadFleet(cli);
+        var options = ReadSimulationOptions(cli, forceMaxSpeed: true);
+        var outPath = cli.Require("out");
+        cli.RejectUnknown();
+        PrintTotals(fleet, Console.Error);
+        var watch = Stopwatch.StartNew();
+        using (var writer = new RunFileWriter(outPath, fleet.Seed))
+        {
+            await new SimulationRunner(fleet, options, TimeProvider.System).RunAsync(writer, cancellationToken).ConfigureAwait(false);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recorded {writer.Count:N0} messages to {outPath} in {watch.Elapsed.TotalSeconds:F1} s"));
+        }
+        return 0;
+    }
+
+    public static async Task<int> RunAsync(CommandLine cli, CancellationToken cancellationToken)
+    {
+        var fleet = LoadFleet(cli);
+        var options = ReadSimulationOptions(cli, forceMaxSpeed: false);
+        var recordPath = cli.Get("record");
+        var publishing = ReadPublishing(cli);
+        cli.RejectUnknown();
+        PrintTotals(fleet, Console.Error);
+
+        var runner = new SimulationRunner(fleet, options, TimeProvider.System);
+        using var recorder = recordPath is null ? null : new RunFileWriter(recordPath, fleet.Seed);
+        return await PublishAsync(publishing, fleet.Seed, async (sink, token) =>
+        {
+            IMessageSink target = recorder is null ? sink : new TeeMessageSink(recorder, sink);
+            await runner.RunAsync(target, token).ConfigureAwait(false);
+        }, () => DateTimeOffset.FromUnixTimeMilliseconds(runner.SimulatedNowMs).ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+        cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<int> ReplayAsync(CommandLine cli, CancellationToken cancellationToken)
+    {
+        var file = cli.Require("file");
+        var seedOverride = cli.Get("seed");
+        var publishing = ReadPublishing(cli);
+        cli.RejectUnknown();
+        var messages = RunFileWriter.Read(file, out var seed);
+        if (seedOverride is not null)
+        {
+            seed = long.Parse(seedOverride, CultureInfo.InvariantCulture);
+        }
+        var watch = Stopwatch.StartNew();
+        long replayed = 0;
+        var code = await PublishAsync(publishing, seed, async (sink, token) =>
+        {
+            foreach (var message in messages)
+            {
+                await sink.SendAsync(message, token).ConfigureAwait(false);
+                replayed++;
+            }
+        }, () => string.Create(CultureInfo.InvariantCulture, $"replayed {replayed:N0}"), cancellationToken).ConfigureAwait(false);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {replayed:N0} messages in {watch.Elapsed.TotalSeconds:F1} s ({replayed / Math.Max(0.001, watch.Elapsed.TotalSeconds):N0} msg/s)"));
+        return code;
+    }
+
+    public static async Task<int> DumpAsync(CommandLine cli)
+    {
+        var file = cli.Require("file");
+        var limit = cli.GetLong("limit", long.MaxValue);
+        cli.RejectUnknown();
+        var output = Console.Out;
+        long count = 0;
+        foreach (var message in RunFileWriter.Read(file, out _))
+        {
+            if (count++ >= limit)
+            {
+                break;
+            }
+            output.Write(message.Topic);
+            output.Write('\t');
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(message.Payload));
+        }
+        await output.FlushAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    public static async Task<int> VerifyAsync(CommandLine cli, CancellationToken cancellationToken)
+    {
+        var options = new VerifyOptions
+        {
+            LedgerPath = cli.Require("ledger"),
+            ApiAddress = cli.Get("api"),
+            ApiToken = cli.Get("api-token"),
+            InfluxAddress = cli.Get("influx"),
+            InfluxDatabase = cli.Get("db", "hohhot"),
+        };
+        cli.RejectUnknown();
+        if (options.ApiAddress is null && options.InfluxAddress is null)
+        {
+            throw new UsageException("verify needs --api and/or --influx");
+        }
+        return await new LedgerVerifier(options, Console.Out).RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed record PublishingSettings(MqttEndpoint Endpoint, GatewayPublisherOptions Gateway, string LedgerPath, TimeSpan DrainTimeout, bool Quiet);
+
+    private static PublishingSettings ReadPublishing(CommandLine cli)
+    {
+        var mqtt = cli.Get("mqtt", "127.0.0.1:18883");
+        var colon = mqtt.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(mqtt.AsSpan(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
+        {
+            throw new UsageException($"--mqtt: '{mqtt}' is not host:port");
+        }
+        var gateway = new GatewayPublisherOptions
+        {
+            SpoolDirectory = cli.Get("spool", "hohhot-sim-spool"),
+            SpoolMaxBytes = cli.GetLong("spool-max-mb", 256) * 1024 * 1024,
+            MaxInflight = (int)Math.Clamp(cli.GetLong("inflight", 64), 1, 65535),
+        };
+        return new PublishingSettings(new MqttEndpoint(mqtt[..colon], port), gateway, cli.Get("ledger", "hohhot-sim-ledger.jsonl"),
+            cli.GetDuration("drain-timeout", TimeSpan.FromSeconds(60)), cli.Flag("quiet"));
+    }
+
+    private static async Task<int> PublishAsync(PublishingSettings settings, long seed, Func<IMessageSink, CancellationToken, Task> produce,
+        Func<string> where, CancellationToken cancellationToken)
+    {
+        using var ledger = new PublishLedger(settings.LedgerPath);
+        var stats = new RunStats();
+        var publisher = new FleetPublisher(settings.Endpoint, settings.Gateway, owner => GatewayCredentials.Password(seed, owner), ledger, stats);
+        await using (publisher.ConfigureAwait(false))
+        {
+            using var progressStop = new CancellationTokenSource();
+            var progress = settings.Quiet ? Task.CompletedTask : ShowProgressAsync(stats, ledger, where, progressStop.Token);
+            try
+            {
+                await produce(publisher, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("interrupted: draining what was generated");
+            }
+            var drained = await publisher.CompleteAsync(settings.DrainTimeout).ConfigureAwait(false);
+            await progressStop.CancelAsync().ConfigureAwait(false);
+            await progress.ConfigureAwait(false);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"done: {stats.Accepted:N0} messages, {stats.Acked:N0} acknowledged, {stats.Refused:N0} refused by the broker, {stats.Dropped:N0} dropped, {stats.TransportFailures:N0} resent after a lost connection, {stats.Spooled:N0} left in the spool; ledger {settings.LedgerPath}"));
+            if (!drained)
+            {
+                Console.Error.WriteLine($"not everything was acknowledged within {settings.DrainTimeout}: {publisher.DescribeUnreachable()}");
+                return 2;
+            }
+            return 0;
+        }
+    }
+
+    private static async Task ShowProgressAsync(RunStats stats, PublishLedger ledger, Func<string> where, CancellationToken stop)
+    {
+        var interval = Console.IsErrorRedirected ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(2);
+        var lastAcked = 0L;
+        var last = Stopwatch.GetTimestamp();
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                var acked = stats.Acked;
+                var rate = (acked - lastAcked) / Stopwatch.GetElapsedTime(last).TotalSeconds;
+                lastAcked = acked;
+                last = Stopwatch.GetTimestamp();
+                ledger.Flush();
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{where()}] sent {stats.Sent:N0} acked {acked:N0} pending {stats.Pending:N0} (in flight {stats.Inflight:N0}, spooled {stats.Spooled:N0}) refused {stats.Refused:N0} {rate:N0} msg/s"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static FleetModel LoadFleet(CommandLine cli)
+    {
+        var profile = FleetProfile.Load(cli.Require("profile"));
+        return FleetGenerator.Generate(profile, cli.GetLong("seed", 1));
+    }
+
+    private static SimulationOptions ReadSimulationOptions(CommandLine cli, bool forceMaxSpeed)
+    {
+        var startText = cli.Get("start");
+        var today = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8));
+        var start = startText is null
+            ? new DateTimeOffset(today.Year, today.Month, today.Day, 0, 0, 0, TimeSpan.FromHours(8))
+            : DateTimeOffset.Parse(startText, CultureInfo.InvariantCulture);
+        var speedText = cli.Get("speed", "max");
+        var speed = forceMaxSpeed || speedText == "max" ? 0 : double.Parse(speedText, CultureInfo.InvariantCulture);
+        var epochText = cli.Get("boot-epoch");
+        long? bootEpoch = epochText switch
+        {
+            null => null,
+            "now" => DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            _ => long.Parse(epochText, CultureInfo.InvariantCulture),
+        };
+        var kinds = new HashSet<MessageKind>();
+        foreach (var name in cli.Get("kinds", "milking,bulk_tank,plant_intake").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!MessageKinds.TryParse(name, out var kind))
+            {
+                throw new UsageException($"--kinds: '{name}' is not a kind this simulator publishes (milking, bulk_tank, plant_intake)");
+            }
+            kinds.Add(kind);
+        }
+        return new SimulationOptions
+        {
+            Start = start,
+            Duration = cli.GetDuration("duration", TimeSpan.FromDays(1)),
+            Speed = speed,
+            BootEpoch = bootEpoch,
+            MaxClockDrift = cli.GetDuration("drift", TimeSpan.Zero),
+            Kinds = kinds,
+            Faults = new FaultOptions
+            {
+                DuplicateRate = cli.GetDouble("fault-duplicates", 0),
+                ReorderRate = cli.GetDouble("fault-reorder", 0),
+                LateRate = cli.GetDouble("fault-late", 0),
+                LateBy = cli.GetDuration("late-by", TimeSpan.FromHours(6)),
+                MalformedRate = cli.GetDouble("fault-malformed", 0),
+                OversizedRate = cli.GetDouble("fault-oversized", 0),
+                ForeignTopicRate = cli.GetDouble("fault-foreign-topic", 0),
+                RestartRate = cli.GetDouble("fault-restart", 0),
+                FloodPerSample = (int)cli.GetLong("fault-flood", 0),
+            },
+        };
+    }
+
+    private static Metadata ApiHeaders(string? token)
+    {
+        var headers = new Metadata();
+        if (token is { Length: > 0 })
+        {
+            headers.Add("authorization", "Bearer " + token);
+        }
+        return headers;
+    }
+}

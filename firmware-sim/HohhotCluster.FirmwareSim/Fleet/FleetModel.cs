@@ -1,0 +1,162 @@
+using System.Globalization;
+
+namespace HohhotCluster.FirmwareSim.Fleet;
+
+internal enum OwnerType : byte
+{
+    Pasture,
+    Plant,
+}
+
+/// <summary>One MQTT connection: a pasture's or a plant's gateway, username = owner id.</summary>
+internal sealed record Gateway(int Index, OwnerType OwnerType, string OwnerId)
+{
+    public string TopicOwnerKind => OwnerType == OwnerType.Pasture ? "pasture" : "plant";
+    public string ClientId => "gw-" + OwnerId;
+}
+
+internal static class DeviceKinds
+{
+    public const string MilkMeter = "milk_meter";
+    public const string BulkTank = "bulk_tank";
+    public const string Weighbridge = "weighbridge";
+}
+
+internal sealed record Device(int Index, string Id, string Kind, Gateway Gateway, string? HerdId, string? TankId)
+{
+    /// <summary>"hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/" : the kind is appended per message.</summary>
+    public string TopicPrefix { get; } = $"hohhot/v1/{Gateway.TopicOwnerKind}/{Gateway.OwnerId}/{Id}/";
+}
+
+internal sealed class County(CountyProfile profile)
+{
+    public CountyProfile Profile { get; } = profile;
+    public string Id => Profile.Id;
+    public bool IsInHohhot => string.Equals(Profile.City, "Hohhot", StringComparison.OrdinalIgnoreCase);
+}
+
+internal sealed class Herd(string id, string name, int firstAnimal, int animalCount)
+{
+    public string Id { get; } = id;
+    public string Name { get; } = name;
+    public int FirstAnimal { get; } = firstAnimal;
+    public int AnimalCount { get; } = animalCount;
+    /// <summary>Milk meters of the parlour serving this herd.</summary>
+    public List<Device> MilkMeters { get; } = [];
+}
+
+/// <summary>Lactation state of one animal; advanced one day at a time by the simulation.</summary>
+internal struct AnimalState
+{
+    public int Serial;
+    public int Parity;
+    /// <summary>Negative for youngstock: days until first calving.</summary>
+    public int DaysSinceCalving;
+    public int LactationLength;
+    public int CalvingInterval;
+    public float YieldFactor;
+    public float SccMedianThousand;
+    public float FatPercent;
+    public float ProteinPercent;
+    public int WithdrawalDaysLeft;
+
+    public readonly int DaysInMilk => DaysSinceCalving >= 1 && DaysSinceCalving <= LactationLength ? DaysSinceCalving : 0;
+}
+
+internal sealed class Pasture
+{
+    public required int Index { get; init; }
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required County County { get; init; }
+    public required AnimalSpecies Species { get; init; }
+    public required int MilkingsPerDay { get; init; }
+    public required Gateway Gateway { get; init; }
+    public required AnimalState[] Animals { get; init; }
+    public required Plant Plant { get; set; }
+    public List<Herd> Herds { get; } = [];
+    public List<Device> Tanks { get; } = [];
+    public double TankCapacityKg { get; set; }
+    /// <summary>Minutes after a sweep time at which this pasture's tanker stops by (its place on the route).</summary>
+    public int RouteOffsetMinutes { get; set; }
+
+    public string SpeciesDigit => Species == AnimalSpecies.Cow ? "2" : "3";
+
+    public string EarTag(int animalIndex) =>
+        SpeciesDigit + County.Id + Animals[animalIndex].Serial.ToString("D8", CultureInfo.InvariantCulture);
+}
+
+internal sealed class Plant
+{
+    public required int Index { get; init; }
+    public required PlantProfile Profile { get; init; }
+    public required County County { get; init; }
+    public required Gateway Gateway { get; init; }
+    public List<Device> Weighbridges { get; } = [];
+    public string Id => Profile.Id;
+}
+
+internal sealed class FleetModel
+{
+    public required FleetProfile Profile { get; init; }
+    public required long Seed { get; init; }
+    public List<County> Counties { get; } = [];
+    public List<Pasture> Pastures { get; } = [];
+    public List<Plant> Plants { get; } = [];
+    public List<Gateway> Gateways { get; } = [];
+    public List<Device> Devices { get; } = [];
+
+    public FleetTotals Totals()
+    {
+        var totals = new FleetTotals();
+        foreach (var pasture in Pastures)
+        {
+            var hohhot = pasture.County.IsInHohhot;
+            var adults = 0;
+            foreach (ref readonly var animal in pasture.Animals.AsSpan())
+            {
+                if (animal.Parity > 0)
+                {
+                    adults++;
+                }
+            }
+            if (pasture.Species == AnimalSpecies.Cow)
+            {
+                if (hohhot) { totals.HohhotCows += pasture.Animals.Length; totals.HohhotCowPastures++; }
+                else { totals.BaseCows += pasture.Animals.Length; totals.BasePastures++; }
+                totals.AdultCows += adults;
+            }
+            else
+            {
+                if (hohhot) { totals.HohhotGoats += pasture.Animals.Length; totals.HohhotGoatPastures++; }
+                else { totals.BaseGoats += pasture.Animals.Length; totals.BasePastures++; }
+                totals.AdultGoats += adults;
+            }
+        }
+        foreach (var plant in Plants)
+        {
+            if (plant.Profile.Species == AnimalSpecies.Goat) { totals.GoatPlantCapacityT += plant.Profile.DailyCapacityT; }
+            else { totals.CowPlantCapacityT += plant.Profile.DailyCapacityT; }
+        }
+        totals.Devices = Devices.Count;
+        totals.Gateways = Gateways.Count;
+        return totals;
+    }
+}
+
+internal sealed class FleetTotals
+{
+    public int HohhotCows { get; set; }
+    public int HohhotGoats { get; set; }
+    public int BaseCows { get; set; }
+    public int BaseGoats { get; set; }
+    public int AdultCows { get; set; }
+    public int AdultGoats { get; set; }
+    public int HohhotCowPastures { get; set; }
+    public int HohhotGoatPastures { get; set; }
+    public int BasePastures { get; set; }
+    public double CowPlantCapacityT { get; set; }
+    public double GoatPlantCapacityT { get; set; }
+    public int Devices { get; set; }
+    public int Gateways { get; set; }
+}

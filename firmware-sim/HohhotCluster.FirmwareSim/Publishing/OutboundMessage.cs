@@ -1,0 +1,138 @@
+namespace HohhotCluster.FirmwareSim.Publishing;
+
+internal enum MessageKind : byte
+{
+    Milking,
+    BulkTank,
+    PlantIntake,
+}
+
+/// <summary>
+/// Why a message differs from plain telemetry. Copies made by a fault (malformed, oversized,
+/// foreign topic) carry the key of the message they copy and must never be counted by the
+/// platform; duplicates must be counted once; the other tags are ordinary readings.
+/// </summary>
+internal enum FaultTag : byte
+{
+    None,
+    Duplicate,
+    Reordered,
+    Late,
+    Malformed,
+    Oversized,
+    ForeignTopic,
+    Flood,
+}
+
+internal static class MessageKinds
+{
+    public static string Name(MessageKind kind) => kind switch
+    {
+        MessageKind.Milking => "milking",
+        MessageKind.BulkTank => "bulk_tank",
+        _ => "plant_intake",
+    };
+
+    public static bool TryParse(string name, out MessageKind kind)
+    {
+        switch (name)
+        {
+            case "milking": kind = MessageKind.Milking; return true;
+            case "bulk_tank": kind = MessageKind.BulkTank; return true;
+            case "plant_intake": kind = MessageKind.PlantIntake; return true;
+            default: kind = default; return false;
+        }
+    }
+
+    /// <summary>True when the platform should apply the message (once per key).</summary>
+    public static bool ExpectedByPlatform(FaultTag fault) =>
+        fault is not (FaultTag.Malformed or FaultTag.Oversized or FaultTag.ForeignTopic);
+}
+
+/// <summary>A publish, exactly as it goes on the wire, with the key and the numbers the ledger needs.</summary>
+internal sealed class OutboundMessage
+{
+    public required string GatewayOwnerId { get; init; }
+    public required string Topic { get; init; }
+    public required byte[] Payload { get; init; }
+    public required string DeviceId { get; init; }
+    public required string OwnerId { get; init; }
+    public required MessageKind Kind { get; init; }
+    public required long BootEpoch { get; init; }
+    public required long Seq { get; init; }
+    /// <summary>The payload's eventTime (device clock, drift included), Unix ms.</summary>
+    public required long EventUnixMs { get; init; }
+    /// <summary>kg the message carries toward the platform's totals (milking kg, collectedKg, netKg); 0 for level samples.</summary>
+    public required double Kg { get; init; }
+    /// <summary>True for a bulk_tank collection (produced_t) as opposed to a level sample.</summary>
+    public required bool IsCollection { get; init; }
+    public FaultTag Fault { get; init; }
+
+    public void WriteTo(BinaryWriter writer)
+    {
+        writer.Write(GatewayOwnerId);
+        writer.Write(Topic);
+        writer.Write(DeviceId);
+        writer.Write(OwnerId);
+        writer.Write((byte)Kind);
+        writer.Write(BootEpoch);
+        writer.Write(Seq);
+        writer.Write(EventUnixMs);
+        writer.Write(Kg);
+        writer.Write(IsCollection);
+        writer.Write((byte)Fault);
+        writer.Write(Payload.Length);
+        writer.Write(Payload);
+    }
+
+    public static OutboundMessage ReadFrom(BinaryReader reader)
+    {
+        var gateway = reader.ReadString();
+        var topic = reader.ReadString();
+        var device = reader.ReadString();
+        var owner = reader.ReadString();
+        var kind = (MessageKind)reader.ReadByte();
+        var epoch = reader.ReadInt64();
+        var seq = reader.ReadInt64();
+        var eventMs = reader.ReadInt64();
+        var kg = reader.ReadDouble();
+        var isCollection = reader.ReadBoolean();
+        var fault = (FaultTag)reader.ReadByte();
+        var length = reader.ReadInt32();
+        if (length is < 0 or > 16 * 1024 * 1024)
+        {
+            throw new InvalidDataException($"corrupt record: payload length {length}");
+        }
+        return new OutboundMessage
+        {
+            GatewayOwnerId = gateway, Topic = topic, DeviceId = device, OwnerId = owner, Kind = kind, BootEpoch = epoch, Seq = seq,
+            EventUnixMs = eventMs, Kg = kg, IsCollection = isCollection, Fault = fault, Payload = reader.ReadBytes(length),
+        };
+    }
+}
+
+/// <summary>Where generated messages go: the MQTT fleet, a record file, a test's list.</summary>
+internal interface IMessageSink
+{
+    ValueTask SendAsync(OutboundMessage message, CancellationToken cancellationToken);
+}
+
+internal sealed class ListMessageSink : IMessageSink
+{
+    public List<OutboundMessage> Messages { get; } = [];
+
+    public ValueTask SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        Messages.Add(message);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class TeeMessageSink(IMessageSink first, IMessageSink second) : IMessageSink
+{
+    public async ValueTask SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        await first.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await second.SendAsync(message, cancellationToken).ConfigureAwait(false);
+    }
+}

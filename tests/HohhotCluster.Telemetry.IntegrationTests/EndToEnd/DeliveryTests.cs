@@ -1,0 +1,129 @@
+using System.Text;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
+
+/// <summary>Delivery semantics through the real broker: duplicates, day boundaries and bad input.</summary>
+public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
+{
+    private PlatformProcess Platform => fixture.Platform;
+
+    [Fact]
+    public async Task Same_message_published_twice_is_counted_once()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+
+        var first = Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 9, 0), "TL-1", 20_000);
+        Assert.True(await plant.PublishAsync(topic, first));
+        Assert.True(await plant.PublishAsync(topic, first));
+        // The same key with a different body (a device resending after a lost PUBACK) is still the same reading.
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 9, 0), "TL-1", 20_000.0)));
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 2, ThroughputProbe.At(day, 10, 0), "TL-2", 7_500)));
+
+        var reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, 2);
+        await Task.Delay(1000); // give a wrongly counted duplicate time to show up
+        reply = await ThroughputProbe.GetAsync(Platform, day, ScopeKind.Plant, fleet.Plant);
+        Assert.Equal(2, reply.IntakeCount);
+        Assert.Equal(27.5, reply.ProcessedT, 9);
+
+        var points = await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'");
+        Assert.Equal((2L, 27_500.0), points);
+    }
+
+    [Fact]
+    public async Task Readings_at_23_59_and_00_01_China_time_land_on_different_days_under_a_New_York_host()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(3);
+        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 23, 59), "TL-late", 1_000)));
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 2, ThroughputProbe.At(day.AddDays(1), 0, 1), "TL-early", 2_000)));
+        // The same instant as 23:59 China time, written by a device in UTC: still the first day.
+        var utcWriter = ThroughputProbe.At(day, 23, 58).ToUniversalTime();
+        Assert.True(await plant.PublishAsync(topic, Payloads.WithEventTime(
+            Payloads.Intake(fleet.Weighbridge, 3, utcWriter, "TL-utc", 4_000),
+            utcWriter.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture))));
+
+        var first = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, 2);
+        var second = await ThroughputProbe.WaitForCountsAsync(Platform, day.AddDays(1), ScopeKind.Plant, fleet.Plant, 0, 0, 1);
+        Assert.Equal((2L, 5.0), (first.IntakeCount, first.ProcessedT));
+        Assert.Equal((1L, 2.0), (second.IntakeCount, second.ProcessedT));
+    }
+
+    [Fact]
+    public async Task Malformed_payloads_are_quarantined_with_their_reason_and_the_next_valid_message_is_processed()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+        var valid = Payloads.Intake(fleet.Weighbridge, 10, ThroughputProbe.At(day, 11, 0), "TL-ok", 12_345);
+
+        var bad = new (byte[] Payload, string Reason)[]
+        {
+            (Encoding.UTF8.GetBytes(valid[..30]), "malformed_json"),
+            (Encoding.UTF8.GetBytes(valid.Replace("12345", "NaN", StringComparison.Ordinal)), "malformed_json"),
+            ([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D], "invalid_utf8"),
+            (Encoding.UTF8.GetBytes(valid.Replace("\"temperatureC\":4.1", "\"deep\":" + new string('[', 100) + new string(']', 100), StringComparison.Ordinal)), "too_deep"),
+            (Encoding.UTF8.GetBytes(valid.Replace("\"seq\":10,", "", StringComparison.Ordinal)), "missing_field"),
+            (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 11, DateTimeOffset.UtcNow.AddDays(400), "TL-future", 1_000)), "clock_skew"),
+            (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 12, DateTimeOffset.UtcNow.AddDays(-30), "TL-old", 1_000)), "too_late"),
+        };
+        foreach (var (payload, _) in bad)
+        {
+            Assert.True(await plant.PublishAsync(topic, payload));
+        }
+
+        Assert.True(await plant.PublishAsync(topic, valid));
+
+        var reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, 1);
+        Assert.Equal(1, reply.IntakeCount);
+        Assert.Equal(12.345, reply.ProcessedT, 9);
+
+        var rows = await Eventually.WaitAsync(() => QuarantineProbe.ReadAsync(Platform, topic), r => r.Count >= bad.Length);
+        // Batches are processed concurrently, so rows need not be in publish order: match each by its raw bytes.
+        Assert.Equal(bad.Length, rows.Count);
+        foreach (var (payload, reason) in bad)
+        {
+            var row = Assert.Single(rows, r => r.Payload.AsSpan().SequenceEqual(payload));
+            Assert.Equal(reason, row.Reason);
+            Assert.False(string.IsNullOrWhiteSpace(row.Detail));
+        }
+
+        // Nothing from the bad ones reached the future or InfluxDB.
+        var points = await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'");
+        Assert.Equal((1L, 12_345.0), points);
+    }
+
+    [Fact]
+    public async Task Device_publishing_under_another_pasture_is_quarantined_by_ingestion()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        // The broker's ACL already stops gateway A from publishing under pasture B; this is the second line of defence:
+        // pasture A's own topic naming pasture B's device.
+        await using var gatewayA = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA));
+        var spoofed = Payloads.Topic("pasture", fleet.PastureA, fleet.TankB, "bulk_tank");
+        Assert.True(await gatewayA.PublishAsync(spoofed, Payloads.Collection(fleet.TankB, 1, ThroughputProbe.At(day, 8, 0), "BTL-x", 9_999)));
+        var unknown = Payloads.Topic("pasture", fleet.PastureA, fleet.PastureA + "-GHOST", "bulk_tank");
+        Assert.True(await gatewayA.PublishAsync(unknown, Payloads.Collection(fleet.PastureA + "-GHOST", 1, ThroughputProbe.At(day, 8, 0), "BTL-y", 9_999)));
+
+        var spoofedRows = await Eventually.WaitAsync(() => QuarantineProbe.ReadAsync(Platform, spoofed), r => r.Count >= 1);
+        Assert.Equal("topic_owner_mismatch", Assert.Single(spoofedRows).Reason);
+        var unknownRows = await Eventually.WaitAsync(() => QuarantineProbe.ReadAsync(Platform, unknown), r => r.Count >= 1);
+        Assert.Equal("unknown_device", Assert.Single(unknownRows).Reason);
+
+        var pastureB = await ThroughputProbe.GetAsync(Platform, day, ScopeKind.Pasture, fleet.PastureB);
+        Assert.Equal(0, pastureB.CollectionCount);
+    }
+}

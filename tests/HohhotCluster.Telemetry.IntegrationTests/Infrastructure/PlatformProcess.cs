@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The platform host (hohhot-platform) run as a real child process against the test servers, with its own
+/// PostgreSQL database, InfluxDB database, MQTT client id and ports, so tests can kill and restart it.
+/// </summary>
+public sealed class PlatformProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string> _environment;
+    private readonly string _logPath;
+    private Process? _process;
+
+    private PlatformProcess(string name, string postgres, string influxDatabase, string timeZone)
+    {
+        Name = name;
+        PostgresConnection = postgres;
+        InfluxDatabase = influxDatabase;
+        ApiPort = FreePort();
+        _logPath = Path.Combine(Path.GetTempPath(), $"hohhot-{name}.log");
+        _environment = new Dictionary<string, string>
+        {
+            ["TZ"] = timeZone,
+            ["DOTNET_gcServer"] = "0",
+            ["Platform__ApiUrl"] = $"http://127.0.0.1:{ApiPort}",
+            ["Platform__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Platform__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Platform__ClusterId"] = name,
+            ["Postgres__ConnectionString"] = postgres,
+            ["Influx__Url"] = TestServers.InfluxUrl,
+            ["Influx__Database"] = influxDatabase,
+            ["Mqtt__Host"] = TestServers.MqttHost,
+            ["Mqtt__Port"] = TestServers.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mqtt__Username"] = TestServers.MqttIngestUser,
+            ["Mqtt__Password"] = TestServers.MqttIngestPassword,
+            ["Mqtt__ClientId"] = "ingest-" + name,
+            // Long enough to survive a kill and restart; short enough that a finished test leaves no session behind for long.
+            ["Mqtt__SessionExpiry"] = "00:03:00",
+        };
+    }
+
+    public string Name { get; }
+    public string PostgresConnection { get; }
+    public string InfluxDatabase { get; }
+    public int ApiPort { get; }
+    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{ApiPort}");
+    public InfluxQuery Influx => new(InfluxDatabase);
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
+    private GrpcChannel? _channel;
+
+    /// <summary>Creates fresh databases and starts a host in the given time zone; returns once it answers health checks.</summary>
+    public static async Task<PlatformProcess> StartAsync(string timeZone = "Asia/Shanghai")
+    {
+        var name = TestServers.UniqueName("it");
+        var (postgres, influx) = await TestServers.CreateDatabasesAsync(name);
+        var platform = new PlatformProcess(name, postgres, influx, timeZone);
+        await platform.StartAgainAsync();
+        return platform;
+    }
+
+    /// <summary>(Re)starts the process on the same databases, ports and MQTT session.</summary>
+    public async Task StartAgainAsync()
+    {
+        var hostDll = Path.Combine(TestServers.RepoRoot, "src", "HohhotCluster.Telemetry.Host", "bin", TestServers.Configuration, "net10.0", "hohhot-platform.dll");
+        if (!File.Exists(hostDll))
+        {
+            throw new FileNotFoundException("Build the solution first: the host was not found", hostDll);
+        }
+
+        var start = new ProcessStartInfo("dotnet", [hostDll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var log = new StreamWriter(new FileStream(_logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.Exited += (_, _) => { lock (log) { log.WriteLine("=== process exited ==="); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var health = new Health.HealthClient(Channel);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The platform exited with {process.ExitCode} during start-up:\n{LogTail()}");
+            }
+
+            try
+            {
+                var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                // not listening yet
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The platform did not become healthy within 90 s:\n{LogTail()}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a crash or an OOM kill.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM and wait: a graceful stop.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    public string LogTail(int lines = 60)
+    {
+        try
+        {
+            using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _channel?.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

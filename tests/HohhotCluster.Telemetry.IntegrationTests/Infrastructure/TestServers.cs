@@ -1,0 +1,61 @@
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real servers started by <c>deploy/servers.sh</c> (deploy/test.sh exports their addresses). Missing variables
+/// fail the test with instructions: integration tests are never skipped silently.
+/// </summary>
+public static class TestServers
+{
+    public static string PostgresConnection => Require("HOHHOT_PG_CONNECTION");
+    public static string MqttHost => Require("HOHHOT_MQTT_HOST");
+    public static int MqttPort => int.Parse(Require("HOHHOT_MQTT_PORT"), System.Globalization.CultureInfo.InvariantCulture);
+    public static string MqttIngestUser => Require("HOHHOT_MQTT_INGEST_USER");
+    public static string MqttIngestPassword => Require("HOHHOT_MQTT_INGEST_PASSWORD");
+    public static string InfluxUrl => Require("HOHHOT_INFLUX_URL");
+    public static string DataDir => Require("HOHHOT_DATA_DIR");
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The build configuration these tests were built in (Debug or Release), used to find the host.</summary>
+    public static string Configuration => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+
+    /// <summary>A fresh PostgreSQL database and InfluxDB database for one platform under test.</summary>
+    public static async Task<(string PostgresConnection, string InfluxDatabase)> CreateDatabasesAsync(string name)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(PostgresConnection);
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await new InfluxQuery(name).ExecuteAsync($"CREATE DATABASE \"{name}\"");
+        admin.Database = name;
+        return (admin.ConnectionString, name);
+    }
+
+    public static string UniqueName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"{name} is not set. Integration tests need the real servers: run them with deploy/test.sh, or start the servers with " +
+                "deploy/servers.sh start and export what 'deploy/servers.sh env' prints.");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "HohhotCluster.Telemetry.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("HohhotCluster.Telemetry.sln not found above " + AppContext.BaseDirectory);
+    }
+}
