@@ -20,4 +20,5 @@ eval "$(bash deploy/servers.sh env)"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build HohhotCluster.Telemetry.sln -nologo -v minimal
-dotnet test HohhotCluster.Telemetry.sln --no-build -nologo --logger "console;verbosity=normal" "$@"
+# -m:1: one test project at a time; several of them stop and start the shared servers.
+dotnet test HohhotCluster.Telemetry.sln --no-build -nologo -m:1 --logger "console;verbosity=normal" "$@"

@@ -36,6 +36,7 @@ public sealed partial class IngestionPipeline : BackgroundService
     private readonly IngestionOptions _options;
     private readonly TimeProvider _clock;
     private readonly ILogger<IngestionPipeline> _logger;
+    private readonly IAcceptedReadingObserver[] _observers;
 
     public IngestionPipeline(
         IOptions<IngestionOptions> options,
@@ -45,10 +46,22 @@ public sealed partial class IngestionPipeline : BackgroundService
         InfluxLineWriter influx,
         IngestionMetrics metrics,
         TimeProvider clock,
-        ILogger<IngestionPipeline> logger)
+        ILogger<IngestionPipeline> logger,
+        IEnumerable<IRecordKindHandler> extensionKinds,
+        IEnumerable<IAcceptedReadingObserver> observers)
     {
         _options = options.Value;
-        _parser = new TelemetryPayloadParser(clock, _options);
+        var kinds = new Dictionary<string, IRecordKindHandler>(StringComparer.Ordinal);
+        foreach (var kind in extensionKinds)
+        {
+            if (!kinds.TryAdd(kind.Kind, kind) || kind.Kind is "milking" or "bulk_tank" or "plant_intake")
+            {
+                throw new InvalidOperationException($"Telemetry kind '{kind.Kind}' is registered twice.");
+            }
+        }
+
+        _observers = [.. observers];
+        _parser = new TelemetryPayloadParser(clock, _options, kinds);
         _directory = directory;
         _quarantine = quarantine;
         _grains = grains;
@@ -135,6 +148,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         var intakes = new Dictionary<string, List<PlantIntakeReading>>(StringComparer.Ordinal);
         var rejections = new List<(int Index, Rejection Rejection, string? DeviceId)>();
         var accepted = new List<(int Index, object Reading)>(batch.Count);
+        var records = new Dictionary<IRecordKindHandler, List<AcceptedRecord>>();
 
         for (var i = 0; i < batch.Count; i++)
         {
@@ -145,7 +159,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                 continue;
             }
 
-            var outcome = await ResolveAsync(parsed!, cancellationToken);
+            var outcome = await ResolveAsync(parsed!, message.Topic, cancellationToken);
             switch (outcome)
             {
                 case Rejection r:
@@ -163,6 +177,10 @@ public sealed partial class IngestionPipeline : BackgroundService
                     accepted.Add((i, p));
                     Group(intakes, p.PlantId, p);
                     break;
+                case (IRecordKindHandler handler, AcceptedRecord record):
+                    accepted.Add((i, (handler, record)));
+                    Group(records, handler, record);
+                    break;
             }
         }
 
@@ -171,7 +189,24 @@ public sealed partial class IngestionPipeline : BackgroundService
             await QuarantineAsync(batch[index], rejection, deviceId, cancellationToken);
         }
 
-        await ApplyAsync(milkings, bulkTank, intakes);
+        await ApplyAsync(milkings, bulkTank, intakes, records, cancellationToken);
+        if (_observers.Length > 0 && accepted.Count > 0)
+        {
+            var readings = new List<object>(accepted.Count);
+            foreach (var (_, reading) in accepted)
+            {
+                if (reading is not ValueTuple<IRecordKindHandler, AcceptedRecord>)
+                {
+                    readings.Add(reading);
+                }
+            }
+
+            foreach (var observer in _observers)
+            {
+                await observer.OnAcceptedAsync(readings, cancellationToken);
+            }
+        }
+
         if (accepted.Count > 0)
         {
             await WritePointsAsync(batch, accepted, cancellationToken);
@@ -195,7 +230,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         _metrics.RecordAcknowledged(acknowledged);
     }
 
-    private async ValueTask<object> ResolveAsync(ParsedReading parsed, CancellationToken cancellationToken)
+    private async ValueTask<object> ResolveAsync(ParsedReading parsed, string rawTopic, CancellationToken cancellationToken)
     {
         var topic = parsed.Topic;
         var device = await _directory.FindDeviceAsync(topic.DeviceId, cancellationToken);
@@ -209,6 +244,13 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             return new Rejection(QuarantineReasons.TopicOwnerMismatch,
                 $"device '{topic.DeviceId}' belongs to {device.OwnerKind} '{device.OwnerId}', not {topicOwnerKind} '{topic.OwnerId}'");
+        }
+
+        if (parsed.Extension is { } extension)
+        {
+            var record = new AcceptedRecord(parsed.Key, parsed.EventTime, device, rawTopic, extension.Record);
+            var rejection = await extension.Handler.CheckAsync(record, cancellationToken);
+            return rejection is { } r ? r : (extension.Handler, record);
         }
 
         if (parsed.Milking is { } m)
@@ -273,9 +315,11 @@ public sealed partial class IngestionPipeline : BackgroundService
     private async Task ApplyAsync(
         Dictionary<string, List<MilkingReading>> milkings,
         Dictionary<string, List<BulkTankReading>> bulkTank,
-        Dictionary<string, List<PlantIntakeReading>> intakes)
+        Dictionary<string, List<PlantIntakeReading>> intakes,
+        Dictionary<IRecordKindHandler, List<AcceptedRecord>> records,
+        CancellationToken cancellationToken)
     {
-        var calls = new List<Task<ApplyOutcome[]>>(milkings.Count + bulkTank.Count + intakes.Count);
+        var calls = new List<Task<ApplyOutcome[]>>(milkings.Count + bulkTank.Count + intakes.Count + records.Count);
         foreach (var (herdId, items) in milkings)
         {
             calls.Add(_grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync([.. items]));
@@ -289,6 +333,11 @@ public sealed partial class IngestionPipeline : BackgroundService
         foreach (var (plantId, items) in intakes)
         {
             calls.Add(_grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync([.. items]));
+        }
+
+        foreach (var (handler, items) in records)
+        {
+            calls.Add(handler.StoreAsync(items, cancellationToken));
         }
 
         var outcomes = await Task.WhenAll(calls);
@@ -320,7 +369,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         var writer = new LineProtocolWriter(256 * accepted.Count);
         foreach (var (_, reading) in accepted)
         {
-            ReadingPointEncoder.Write(writer, reading);
+            WritePoints(writer, reading);
         }
 
         try
@@ -334,7 +383,12 @@ public sealed partial class IngestionPipeline : BackgroundService
             foreach (var (index, reading) in accepted)
             {
                 writer.Clear();
-                ReadingPointEncoder.Write(writer, reading);
+                WritePoints(writer, reading);
+                if (writer.PointCount == 0)
+                {
+                    continue;
+                }
+
                 try
                 {
                     await _influx.WriteAsync(writer.WrittenMemory.ToArray(), 1, cancellationToken);
@@ -342,9 +396,22 @@ public sealed partial class IngestionPipeline : BackgroundService
                 catch (PointRejectedException rejected)
                 {
                     await QuarantineAsync(batch[index], new Rejection(QuarantineReasons.InfluxRejected, rejected.Message),
-                        ReadingPointEncoder.DeviceOf(reading), cancellationToken);
+                        reading is ValueTuple<IRecordKindHandler, AcceptedRecord> extension ? extension.Item2.Key.DeviceId : ReadingPointEncoder.DeviceOf(reading),
+                        cancellationToken);
                 }
             }
+        }
+    }
+
+    private static void WritePoints(LineProtocolWriter writer, object reading)
+    {
+        if (reading is ValueTuple<IRecordKindHandler, AcceptedRecord> extension)
+        {
+            extension.Item1.WritePoints(writer, extension.Item2);
+        }
+        else
+        {
+            ReadingPointEncoder.Write(writer, reading);
         }
     }
 
@@ -363,7 +430,8 @@ public sealed partial class IngestionPipeline : BackgroundService
         LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
     }
 
-    private static void Group<T>(Dictionary<string, List<T>> groups, string key, T item)
+    private static void Group<TKey, T>(Dictionary<TKey, List<T>> groups, TKey key, T item)
+        where TKey : notnull
     {
         if (!groups.TryGetValue(key, out var list))
         {

@@ -11,6 +11,9 @@ public sealed record ParsedReading(TelemetryTopic Topic, ReadingKey Key, DateTim
     public MilkingDraft? Milking { get; init; }
     public BulkTankDraft? BulkTank { get; init; }
     public PlantIntakeDraft? PlantIntake { get; init; }
+
+    /// <summary>Set for an extension kind: the handler that parsed it and its record.</summary>
+    public (IRecordKindHandler Handler, object Record)? Extension { get; init; }
 }
 
 public sealed record MilkingDraft(

@@ -9,7 +9,8 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// Checks a message against docs/mqtt-contract.md: size, UTF-8, JSON shape and depth, topic, every field rule and
 /// the event time against the platform's clock. Pure and thread-safe; registry checks come after it.
 /// </summary>
-public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions options)
+public sealed class TelemetryPayloadParser(
+    TimeProvider clock, IngestionOptions options, IReadOnlyDictionary<string, IRecordKindHandler>? extensions = null)
 {
     public const int MaxDepth = 16;
     public const string EarTagScheme = "cn.moa.eartag";
@@ -23,7 +24,7 @@ public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions 
             return false;
         }
 
-        if (!TelemetryTopic.TryParse(topic, out var parsedTopic, out var reason, out var detail))
+        if (!TelemetryTopic.TryParse(topic, extensions, out var parsedTopic, out var reason, out var detail))
         {
             rejection = new(reason, detail);
             return false;
@@ -37,12 +38,12 @@ public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions 
 
         try
         {
-            reading = parsedTopic.Kind switch
+            reading = parsedTopic.CoreKind switch
             {
                 TelemetryKind.Milking => ParseMilking(parsedTopic, payload),
                 TelemetryKind.BulkTank => ParseBulkTank(parsedTopic, payload),
                 TelemetryKind.PlantIntake => ParsePlantIntake(parsedTopic, payload),
-                _ => throw new InvalidOperationException("unreachable"),
+                _ => ParseExtension(parsedTopic, payload, extensions![parsedTopic.Kind]),
             };
             rejection = default;
             return true;
@@ -167,6 +168,36 @@ public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions 
             string.IsNullOrEmpty(dto.SiloId) ? null : dto.SiloId);
         return new ParsedReading(topic, key, eventTime) { PlantIntake = draft };
     }
+
+    private ParsedReading ParseExtension(TelemetryTopic topic, ReadOnlySpan<byte> payload, IRecordKindHandler handler)
+    {
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
+        }
+
+        var (key, eventTime) = Envelope(topic,
+            StringMember(root, "deviceId"), LongMember(root, "bootEpoch"), LongMember(root, "seq"), StringMember(root, "eventTime"));
+        if (!handler.TryParse(root, key, eventTime, out var record, out var rejection))
+        {
+            throw Reject(rejection.Reason, rejection.Detail);
+        }
+
+        return new ParsedReading(topic, key, eventTime) { Extension = (handler, record!) };
+    }
+
+    private static string? StringMember(JsonElement root, string name) =>
+        !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw Reject(QuarantineReasons.InvalidField, name + " must be a string");
+
+    private static long? LongMember(JsonElement root, string name) =>
+        !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number
+        : throw Reject(QuarantineReasons.InvalidField, name + " must be an integer");
 
     private (ReadingKey Key, DateTimeOffset EventTime) Envelope(TelemetryTopic topic, string? deviceId, long? bootEpoch, long? seq, string? eventTimeText)
     {

@@ -13,8 +13,11 @@ public enum TelemetryKind
     PlantIntake,
 }
 
-/// <summary><c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c> (see docs/mqtt-contract.md).</summary>
-public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId, string DeviceId, TelemetryKind Kind)
+/// <summary>
+/// <c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c> (see docs/mqtt-contract.md). <see cref="Kind"/> is the
+/// topic's kind name; <see cref="CoreKind"/> is set for the kinds ingestion owns, null for an extension kind.
+/// </summary>
+public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId, string DeviceId, string Kind, TelemetryKind? CoreKind)
 {
     public const string Prefix = "hohhot/v1/";
     public const string SubscriptionFilter = "hohhot/v1/#";
@@ -30,8 +33,12 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail) =>
+        TryParse(topic, null, out parsed, out reason, out detail);
+
     /// <summary>Parses a topic; on failure returns the rejection reason (<c>unknown_topic</c> or <c>unknown_kind</c>).</summary>
-    public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail)
+    public static bool TryParse(
+        string topic, IReadOnlyDictionary<string, IRecordKindHandler>? extensions, out TelemetryTopic parsed, out string reason, out string detail)
     {
         parsed = default;
         reason = QuarantineReasons.UnknownTopic;
@@ -74,36 +81,38 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
             return false;
         }
 
-        var kindText = parts[ranges[3]];
-        TelemetryKind kind;
-        if (kindText.SequenceEqual("milking"))
+        var kindText = parts[ranges[3]].ToString();
+        TelemetryKind? core = kindText switch
         {
-            kind = TelemetryKind.Milking;
+            "milking" => TelemetryKind.Milking,
+            "bulk_tank" => TelemetryKind.BulkTank,
+            "plant_intake" => TelemetryKind.PlantIntake,
+            _ => null,
+        };
+        OwnerKind expectedOwner;
+        if (core is { } coreKind)
+        {
+            expectedOwner = coreKind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture;
         }
-        else if (kindText.SequenceEqual("bulk_tank"))
+        else if (extensions is not null && extensions.TryGetValue(kindText, out var handler))
         {
-            kind = TelemetryKind.BulkTank;
-        }
-        else if (kindText.SequenceEqual("plant_intake"))
-        {
-            kind = TelemetryKind.PlantIntake;
+            expectedOwner = handler.Owner;
         }
         else
         {
             reason = QuarantineReasons.UnknownKind;
-            detail = "unknown kind '" + kindText.ToString() + "'";
+            detail = "unknown kind '" + kindText + "'";
             return false;
         }
 
-        var expectedOwner = kind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture;
         if (ownerKind != expectedOwner)
         {
             reason = QuarantineReasons.UnknownKind;
-            detail = $"kind '{kindText.ToString()}' is not published under a {ownerKindText.ToString()}";
+            detail = $"kind '{kindText}' is not published under a {ownerKindText.ToString()}";
             return false;
         }
 
-        parsed = new TelemetryTopic(ownerKind, ownerId.ToString(), deviceId.ToString(), kind);
+        parsed = new TelemetryTopic(ownerKind, ownerId.ToString(), deviceId.ToString(), kindText, core);
         return true;
     }
 }
