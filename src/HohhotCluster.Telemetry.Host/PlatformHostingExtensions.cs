@@ -42,6 +42,9 @@ public static class PlatformHostingExtensions
         });
         builder.Services.AddTelemetryInflux(configuration);
         builder.Services.AddTelemetryIngestion(configuration);
+        // Components beyond the spine register here (their services, migrations, telemetry kinds, observers):
+        // traceability: services
+        // audits: services
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddGrpc(options =>
@@ -63,6 +66,8 @@ public static class PlatformHostingExtensions
     {
         app.MapGrpcService<ThroughputGrpcService>();
         app.MapGrpcService<RegistryGrpcService>();
+        // traceability: endpoints
+        // audits: endpoints
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

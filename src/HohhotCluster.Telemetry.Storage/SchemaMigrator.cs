@@ -5,18 +5,40 @@ using Npgsql;
 
 namespace HohhotCluster.Telemetry.Storage;
 
+/// <summary>An assembly whose embedded <c>Migrations/NNNN_name.sql</c> scripts belong to the schema.</summary>
+public sealed record MigrationSource(Assembly Assembly);
+
 /// <summary>
-/// Applies the embedded <c>Migrations/NNNN_name.sql</c> scripts in order, each in its own transaction,
-/// under an advisory lock so that two silos starting together do not race.
+/// Applies the embedded <c>Migrations/NNNN_name.sql</c> scripts of every registered <see cref="MigrationSource"/>
+/// in version order, each in its own transaction, under an advisory lock so that two silos starting together do
+/// not race. Versions are global: storage owns 1-99, traceability 100-199, audits 200-299.
 /// </summary>
-public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMigrator> logger)
+public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, IEnumerable<MigrationSource> sources, ILogger<SchemaMigrator> logger)
 {
     private const long AdvisoryLockKey = 0x486f68686f74; // "Hohhot"
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations(Assembly? assembly = null)
+    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations(IEnumerable<Assembly> assemblies)
     {
-        assembly ??= typeof(SchemaMigrator).Assembly;
         var migrations = new List<(int, string, string)>();
+        foreach (var assembly in assemblies.Distinct())
+        {
+            LoadMigrations(assembly, migrations);
+        }
+
+        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        for (var i = 1; i < migrations.Count; i++)
+        {
+            if (migrations[i].Item1 == migrations[i - 1].Item1)
+            {
+                throw new InvalidOperationException($"Migrations {migrations[i - 1].Item2} and {migrations[i].Item2} share version {migrations[i].Item1}.");
+            }
+        }
+
+        return migrations;
+    }
+
+    private static void LoadMigrations(Assembly assembly, List<(int, string, string)> migrations)
+    {
         foreach (var resource in assembly.GetManifestResourceNames())
         {
             const string marker = ".Migrations.";
@@ -37,17 +59,6 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
             using var reader = new StreamReader(stream);
             migrations.Add((version, name, reader.ReadToEnd()));
         }
-
-        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        for (var i = 1; i < migrations.Count; i++)
-        {
-            if (migrations[i].Item1 == migrations[i - 1].Item1)
-            {
-                throw new InvalidOperationException($"Two migrations share version {migrations[i].Item1}.");
-            }
-        }
-
-        return migrations;
     }
 
     public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
@@ -68,7 +79,7 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
                 "select version from schema_migration", cancellationToken: cancellationToken))).ToHashSet();
 
             var count = 0;
-            foreach (var (version, name, sql) in LoadMigrations())
+            foreach (var (version, name, sql) in LoadMigrations(sources.Select(s => s.Assembly)))
             {
                 if (applied.Contains(version))
                 {

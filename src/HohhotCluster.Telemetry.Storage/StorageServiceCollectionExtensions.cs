@@ -24,10 +24,18 @@ public static class StorageServiceCollectionExtensions
             return new NpgsqlDataSourceBuilder(options.ConnectionString).Build();
         });
         services.AddSingleton<SchemaMigrator>();
+        services.AddSchemaMigrations(typeof(SchemaMigrator).Assembly);
         services.AddSingleton<RegistryStore>();
         services.AddSingleton<QuarantineStore>();
         services.AddSingleton<GrainTotalsReader>();
         services.AddHostedService<MigrationHostedService>();
+        return services;
+    }
+
+    /// <summary>Adds an assembly's embedded <c>Migrations/NNNN_name.sql</c> scripts to the schema applied at start-up.</summary>
+    public static IServiceCollection AddSchemaMigrations(this IServiceCollection services, System.Reflection.Assembly assembly)
+    {
+        services.AddSingleton(new MigrationSource(assembly));
         return services;
     }
 
