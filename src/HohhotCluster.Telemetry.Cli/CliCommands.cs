@@ -128,9 +128,23 @@ public static class CliCommands
 
     private static async Task<int> HealthAsync(GrpcChannel channel, TextWriter stdout)
     {
-        var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
-        stdout.WriteLine($"platform: {reply.Status}");
-        return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
+        var client = new Health.HealthClient(channel);
+        var platform = (await client.CheckAsync(new HealthCheckRequest())).Status;
+        var degraded = new List<string>();
+        foreach (var component in new[] { "postgres", "influxdb", "mqtt" })
+        {
+            var status = (await client.CheckAsync(new HealthCheckRequest { Service = component })).Status;
+            if (status != HealthCheckResponse.Types.ServingStatus.Serving)
+            {
+                degraded.Add(component);
+            }
+
+            stdout.WriteLine($"  {component,-10} {status}");
+        }
+
+        var serving = platform == HealthCheckResponse.Types.ServingStatus.Serving;
+        stdout.WriteLine(!serving ? "platform: NOT SERVING" : degraded.Count > 0 ? $"platform: SERVING, degraded ({string.Join(", ", degraded)})" : "platform: SERVING");
+        return serving ? 0 : 1;
     }
 
     private static int Unknown(string command, TextWriter stderr)

@@ -12,8 +12,15 @@ public sealed class AppliedKeyLog
     /// <summary>Epochs kept per device; a key from an older boot than these is treated as already applied.</summary>
     public const int EpochsPerDevice = 4;
 
-    /// <summary>Holes kept per epoch; beyond it the oldest holes are closed (their late arrivals count as duplicates).</summary>
-    public const int RangesPerEpoch = 256;
+    /// <summary>
+    /// Holes kept per epoch. A device's sequence is contiguous by contract, so holes are loss upstream or messages
+    /// still on their way; beyond this many the oldest hole is closed (a late arrival into it would then count as a
+    /// duplicate) and <see cref="ClosedHoles"/> says so. 4,096 holes is days of a badly lossy device.
+    /// </summary>
+    public const int RangesPerEpoch = 4096;
+
+    /// <summary>Holes closed because an epoch had too many; each one is a place where a late arrival would be lost.</summary>
+    public long ClosedHoles { get; set; }
 
     public Dictionary<string, List<EpochLog>> Devices { get; set; } = new(StringComparer.Ordinal);
 
@@ -71,7 +78,11 @@ public sealed class AppliedKeyLog
             }
         }
 
-        log.Add(key.Sequence);
+        if (log.Add(key.Sequence))
+        {
+            ClosedHoles++;
+        }
+
         return true;
     }
 
@@ -107,7 +118,8 @@ public sealed class EpochLog
         return index < Ranges.Count && Ranges[index].First <= sequence;
     }
 
-    public void Add(long sequence)
+    /// <summary>Adds the sequence; true when the oldest hole had to be closed to stay within the limit.</summary>
+    public bool Add(long sequence)
     {
         var index = FindFirstEndingAtOrAfter(sequence - 1);
         if (index < Ranges.Count && Ranges[index].First <= sequence + 1)
@@ -132,7 +144,10 @@ public sealed class EpochLog
         {
             Ranges[1] = new SequenceRange(Ranges[0].First, Ranges[1].Last);
             Ranges.RemoveAt(0);
+            return true;
         }
+
+        return false;
     }
 
     private int FindFirstEndingAtOrAfter(long sequence)

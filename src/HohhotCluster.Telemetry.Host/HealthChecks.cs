@@ -31,14 +31,15 @@ public sealed class InfluxHealthCheck(IOptions<InfluxOptions> options, InfluxLin
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        // Unhealthy here marks the component NOT_SERVING; the platform as a whole keeps serving (see AddGrpcHealthChecks).
         var reachable = await _client.PingAsync();
         if (!reachable)
         {
-            return HealthCheckResult.Degraded("InfluxDB does not answer /ping; points wait unacknowledged and are written on recovery.");
+            return HealthCheckResult.Unhealthy("InfluxDB does not answer /ping; messages wait unacknowledged and their points are written on recovery.");
         }
 
         return writer.ConsecutiveFailures > 0
-            ? HealthCheckResult.Degraded($"InfluxDB writes are failing ({writer.ConsecutiveFailures} in a row): {writer.LastError}")
+            ? HealthCheckResult.Unhealthy($"InfluxDB writes are failing ({writer.ConsecutiveFailures} in a row): {writer.LastError}")
             : HealthCheckResult.Healthy();
     }
 
@@ -50,5 +51,5 @@ public sealed class MqttHealthCheck(MqttIngestionService ingestion, IOptions<Mqt
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(!options.Value.Enabled || ingestion.IsConnected
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Degraded("Not connected to the MQTT broker; reconnecting."));
+            : HealthCheckResult.Unhealthy("Not connected to the MQTT broker; reconnecting."));
 }

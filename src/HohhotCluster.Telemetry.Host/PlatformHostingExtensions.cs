@@ -9,6 +9,9 @@ namespace HohhotCluster.Telemetry.Host;
 
 public static class PlatformHostingExtensions
 {
+    /// <summary>The components reported one by one by the gRPC health service.</summary>
+    public static readonly string[] HealthComponents = ["postgres", "influxdb", "mqtt"];
+
     /// <summary>
     /// Everything one platform process runs. Registration order is start order (and the reverse is stop order):
     /// the silo first, then the InfluxDB writer, then ingestion, so ingestion stops before what it depends on.
@@ -58,7 +61,18 @@ public static class PlatformHostingExtensions
             .AddCheck<PostgresHealthCheck>("postgres")
             .AddCheck<InfluxHealthCheck>("influxdb")
             .AddCheck<MqttHealthCheck>("mqtt");
-        builder.Services.AddGrpcHealthChecks();
+        // gRPC health: "" is the platform (it answers while PostgreSQL does); each component has its own service
+        // name, so "degraded" reads as the platform SERVING with a component NOT_SERVING (e.g. InfluxDB away:
+        // ingestion holds messages unacknowledged and writes the points when it is back).
+        builder.Services.AddGrpcHealthChecks(options =>
+        {
+            options.Services.Clear();
+            options.Services.Map("", result => result.Name == "postgres");
+            foreach (var component in HealthComponents)
+            {
+                options.Services.Map(component, result => result.Name == component);
+            }
+        });
         return builder;
     }
 

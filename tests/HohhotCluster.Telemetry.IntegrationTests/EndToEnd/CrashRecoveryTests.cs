@@ -27,6 +27,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         long ackedMilkings = 0, ackedIntakes = 0;
         double ackedMilkedKg = 0, ackedIntakeKg = 0;
         var killed = false;
+        long milkingSeq = 0;
         for (var i = 1; i <= total; i++)
         {
             var at = ThroughputProbe.At(day, 4, 0).AddSeconds(i * 10);
@@ -42,7 +43,8 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
             else
             {
                 var kg = 8 + (i % 17 * 0.5);
-                if (await pasture.PublishAsync(milkingTopic, Payloads.Milking(fleet.MeterA, i, at, i % 2 == 0 ? fleet.HerdA1 : fleet.HerdA2, kg)))
+                // Per device, seq goes up by one per message (the contract): holes would mean loss upstream.
+                if (await pasture.PublishAsync(milkingTopic, Payloads.Milking(fleet.MeterA, ++milkingSeq, at, i % 2 == 0 ? fleet.HerdA1 : fleet.HerdA2, kg)))
                 {
                     ackedMilkings++;
                     ackedMilkedKg += kg;

@@ -71,4 +71,20 @@ public sealed class AppliedKeyLogTests
         Assert.False(back.Applied.TryAdd(new ReadingKey("d1", 1, 3)));
         Assert.True(back.Applied.TryAdd(new ReadingKey("d1", 1, 2)));
     }
+
+    [Fact]
+    public void Beyond_the_hole_limit_the_oldest_hole_is_closed_and_counted()
+    {
+        var log = new AppliedKeyLog();
+        // Every other sequence number: one hole per key.
+        for (long seq = 1; seq <= (AppliedKeyLog.RangesPerEpoch + 2) * 2; seq += 2)
+        {
+            log.TryAdd(new ReadingKey("d1", 1, seq));
+        }
+
+        Assert.Equal(2, log.ClosedHoles);
+        Assert.Equal(AppliedKeyLog.RangesPerEpoch, log.Devices["d1"][0].Ranges.Count);
+        Assert.False(log.TryAdd(new ReadingKey("d1", 1, 2)));  // inside a closed hole: taken as applied
+        Assert.True(log.TryAdd(new ReadingKey("d1", 1, 100))); // an open hole still accepts its key
+    }
 }

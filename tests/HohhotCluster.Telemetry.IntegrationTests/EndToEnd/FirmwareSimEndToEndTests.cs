@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The simulator against the real platform: the demo fleet is registered, its gateways get broker credentials,
+/// a simulated day is published through Mosquitto, and <c>hohhot-sim verify</c> compares its ledger of PUBACKs
+/// with the platform's throughput (gRPC) and points (InfluxDB).
+/// </summary>
+public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
+{
+    private PlatformProcess _platform = null!;
+    private readonly string _work = Path.Combine(Path.GetTempPath(), "hohhot-sim-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_work);
+        _platform = await PlatformProcess.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _platform.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_simulated_demo_day_verifies_against_the_platform_with_no_difference()
+    {
+        var api = $"http://127.0.0.1:{_platform.ApiPort}";
+        const string seed = "4242";
+        await SimAsync("register", "--profile", "demo", "--seed", seed, "--api", api);
+        var credentials = Path.Combine(_work, "credentials.txt");
+        await SimAsync("credentials", "--profile", "demo", "--seed", seed, "--out", credentials);
+        foreach (var line in await File.ReadAllLinesAsync(credentials))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            await TestFleet.AddBrokerUserAsync(parts[0], parts[1]);
+        }
+
+        var day = ThroughputProbe.ChinaDay(2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var ledger = Path.Combine(_work, "ledger.jsonl");
+        await SimAsync("run", "--profile", "demo", "--seed", seed, "--start", day + "T00:00:00+08:00", "--duration", "1d",
+            "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
+            "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
+
+        // The platform acknowledges after its grains and InfluxDB have the data; give the last batch a moment.
+        var (exitCode, output) = (1, "");
+        for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 500 : 2000);
+            (exitCode, output) = await RunSimAsync("verify", "--ledger", ledger, "--api", api,
+                "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
+        }
+
+        Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
+        Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
+    }
+
+    private async Task SimAsync(params string[] args)
+    {
+        var (exitCode, output) = await RunSimAsync(args);
+        Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunSimAsync(params string[] args)
+    {
+        var sim = Path.Combine(TestServers.RepoRoot, "firmware-sim", "HohhotCluster.FirmwareSim", "bin", TestServers.Configuration, "net10.0", "hohhot-sim.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(sim);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
