@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+
+/// <summary>Stops, kills and starts one of the test servers through deploy/servers.sh (by PID, never by name).</summary>
+public static class ServerControl
+{
+    public static Task StopAsync(string server) => RunAsync("stop-one", server);
+
+    public static Task KillAsync(string server) => RunAsync("kill-one", server);
+
+    public static Task StartAsync(string server) => RunAsync("start-one", server);
+
+    private static async Task RunAsync(string verb, string server)
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "servers.sh"), verb, server])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var name in new[] { "HOHHOT_DATA_DIR", "HOHHOT_PG_PORT", "HOHHOT_MQTT_PORT", "HOHHOT_INFLUX_PORT", "HOHHOT_INFLUX_RPC_PORT", "HOHHOT_MQTT_INGEST_PASSWORD" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"servers.sh {verb} {server} failed: {await output}{await error}");
+    }
+}
