@@ -130,4 +130,60 @@ public sealed class FaultToleranceTests(PlatformFixture fixture) : IClassFixture
         Assert.Empty(await QuarantineProbe.ReadAsync(Platform, foreign));
         Assert.Empty(await QuarantineProbe.ReadAsync(Platform, topic));
     }
+
+    [Theory]
+    [InlineData("kill")]
+    [InlineData("stop")]
+    public async Task Broker_restarted_mid_stream_loses_no_acknowledged_reading(string how)
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+        long acked = 0, unanswered = 0;
+        double ackedKg = 0;
+        var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        try
+        {
+            for (var seq = 1; seq <= 300; seq++)
+            {
+                if (seq == 150)
+                {
+                    await (how == "kill" ? ServerControl.KillAsync("mqtt") : ServerControl.StopAsync("mqtt"));
+                    await ServerControl.StartAsync("mqtt");
+                }
+
+                var kg = 1_000.0 + seq;
+                try
+                {
+                    if (await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, seq, ThroughputProbe.At(day, 14, 0).AddSeconds(seq), "TL-" + seq, kg)))
+                    {
+                        acked++;
+                        ackedKg += kg;
+                        continue;
+                    }
+                }
+                catch (Exception exception) when (exception is not Xunit.Sdk.XunitException)
+                {
+                    // The connection died with the broker: like a device, reconnect and go on.
+                    await plant.DisposeAsync();
+                    plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+                }
+
+                unanswered++;
+            }
+        }
+        finally
+        {
+            await plant.DisposeAsync();
+        }
+
+        // Every acknowledged reading arrives; one whose PUBACK never came may or may not have reached the broker.
+        var reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, acked, TimeSpan.FromSeconds(90));
+        await Task.Delay(1000);
+        reply = await ThroughputProbe.GetAsync(Platform, day, ScopeKind.Plant, fleet.Plant);
+        Assert.InRange(reply.IntakeCount, acked, acked + unanswered);
+        Assert.True(reply.ProcessedT * 1000 >= ackedKg - 1e-6, $"processed {reply.ProcessedT} t < acknowledged {ackedKg} kg");
+        Assert.True(acked >= 290, $"only {acked} of 300 publishes were acknowledged");
+    }
 }
