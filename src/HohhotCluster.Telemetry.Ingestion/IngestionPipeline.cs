@@ -54,9 +54,9 @@ public sealed partial class IngestionPipeline : BackgroundService
         var kinds = new Dictionary<string, IRecordKindHandler>(StringComparer.Ordinal);
         foreach (var kind in extensionKinds)
         {
-            if (!kinds.TryAdd(kind.Kind, kind) || kind.Kind is "milking" or "bulk_tank" or "plant_intake")
+            if (!kinds.TryAdd(TelemetryTopic.ExtensionKey(kind.Kind, kind.Owner), kind) || kind.Kind is "milking" or "bulk_tank" or "plant_intake")
             {
-                throw new InvalidOperationException($"Telemetry kind '{kind.Kind}' is registered twice.");
+                throw new InvalidOperationException($"Telemetry kind '{kind.Kind}' for {kind.Owner} is registered twice.");
             }
         }
 

@@ -19,7 +19,7 @@ public interface IRecordKindHandler
     /// <summary>The topic's last segment, e.g. <c>quality</c>.</summary>
     string Kind { get; }
 
-    /// <summary>Whose topics may carry it.</summary>
+    /// <summary>Whose topics may carry it. One kind name may have one handler per owner kind.</summary>
     OwnerKind Owner { get; }
 
     /// <summary>

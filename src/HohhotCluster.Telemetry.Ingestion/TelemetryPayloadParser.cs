@@ -43,7 +43,7 @@ public sealed class TelemetryPayloadParser(
                 TelemetryKind.Milking => ParseMilking(parsedTopic, payload),
                 TelemetryKind.BulkTank => ParseBulkTank(parsedTopic, payload),
                 TelemetryKind.PlantIntake => ParsePlantIntake(parsedTopic, payload),
-                _ => ParseExtension(parsedTopic, payload, extensions![parsedTopic.Kind]),
+                _ => ParseExtension(parsedTopic, payload, extensions![TelemetryTopic.ExtensionKey(parsedTopic.Kind, parsedTopic.OwnerKind)]),
             };
             rejection = default;
             return true;

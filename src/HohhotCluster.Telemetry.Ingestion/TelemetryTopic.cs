@@ -36,6 +36,9 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
     public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail) =>
         TryParse(topic, null, out parsed, out reason, out detail);
 
+    /// <summary>How extension kinds are keyed: one kind name may have a handler per owner kind.</summary>
+    public static string ExtensionKey(string kind, OwnerKind owner) => kind + "@" + (owner == OwnerKind.Pasture ? "pasture" : "plant");
+
     /// <summary>Parses a topic; on failure returns the rejection reason (<c>unknown_topic</c> or <c>unknown_kind</c>).</summary>
     public static bool TryParse(
         string topic, IReadOnlyDictionary<string, IRecordKindHandler>? extensions, out TelemetryTopic parsed, out string reason, out string detail)
@@ -89,14 +92,15 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
             "plant_intake" => TelemetryKind.PlantIntake,
             _ => null,
         };
-        OwnerKind expectedOwner;
+        bool ownerMatches;
         if (core is { } coreKind)
         {
-            expectedOwner = coreKind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture;
+            ownerMatches = ownerKind == (coreKind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture);
         }
-        else if (extensions is not null && extensions.TryGetValue(kindText, out var handler))
+        else if (extensions is not null &&
+            (extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Pasture)) || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Plant))))
         {
-            expectedOwner = handler.Owner;
+            ownerMatches = extensions.ContainsKey(ExtensionKey(kindText, ownerKind));
         }
         else
         {
@@ -105,7 +109,7 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
             return false;
         }
 
-        if (ownerKind != expectedOwner)
+        if (!ownerMatches)
         {
             reason = QuarantineReasons.UnknownKind;
             detail = $"kind '{kindText}' is not published under a {ownerKindText.ToString()}";
