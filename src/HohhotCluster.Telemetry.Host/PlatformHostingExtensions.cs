@@ -46,8 +46,8 @@ public static class PlatformHostingExtensions
         builder.Services.AddTelemetryInflux(configuration);
         builder.Services.AddTelemetryIngestion(configuration);
         // Components beyond the spine register here (their services, migrations, telemetry kinds, observers):
-        // traceability: services
-        // audits: services
+        HohhotCluster.Telemetry.Traceability.TraceabilityServiceCollectionExtensions.AddTraceability(builder.Services, configuration);
+        HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddGrpc(options =>
@@ -80,8 +80,10 @@ public static class PlatformHostingExtensions
     {
         app.MapGrpcService<ThroughputGrpcService>();
         app.MapGrpcService<RegistryGrpcService>();
-        // traceability: endpoints
-        // audits: endpoints
+        app.MapGrpcService<HohhotCluster.Telemetry.Api.TraceabilityGrpcService>();
+        app.MapGrpcService<AuditGrpcService>();
+        app.MapGrpcService<KpiGrpcService>();
+        app.MapGrpcService<AlertGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

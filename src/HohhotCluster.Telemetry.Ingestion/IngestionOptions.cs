@@ -27,4 +27,15 @@ public sealed class IngestionOptions
     /// <summary>Messages received but not yet taken into a batch; the MQTT receive handler waits beyond it.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 20_000;
+
+    /// <summary>
+    /// A device's sustained message rate; beyond it (and its burst) messages are quarantined as <c>rate_limited</c>.
+    /// The busiest real device (a parlour meter milking 500 cows an hour) sends well under 1 a second; 0 turns the limit off.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public double DeviceMessagesPerSecond { get; set; } = 50;
+
+    /// <summary>Messages a device may send at once before its rate applies (a gateway flushing its spool after an outage).</summary>
+    [Range(1, 10_000_000)]
+    public int DeviceBurst { get; set; } = 20_000;
 }

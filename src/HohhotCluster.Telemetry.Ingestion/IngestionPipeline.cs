@@ -14,6 +14,9 @@ public sealed class IncomingMessage(string topic, byte[] payload, Func<Cancellat
     public string Topic { get; } = topic;
     public byte[] Payload { get; } = payload;
     public Func<CancellationToken, Task> Acknowledge { get; } = acknowledge;
+
+    /// <summary>The rate limiter's verdict, taken once so that a retried batch does not spend the device's tokens again.</summary>
+    internal bool? Admitted { get; set; }
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ public sealed partial class IngestionPipeline : BackgroundService
 {
     private readonly Channel<IncomingMessage> _queue;
     private readonly TelemetryPayloadParser _parser;
+    private readonly DeviceRateLimiter _rateLimiter;
     private readonly DeviceDirectory _directory;
     private readonly QuarantineStore _quarantine;
     private readonly IGrainFactory _grains;
@@ -62,6 +66,7 @@ public sealed partial class IngestionPipeline : BackgroundService
 
         _observers = [.. observers];
         _parser = new TelemetryPayloadParser(clock, _options, kinds);
+        _rateLimiter = new DeviceRateLimiter(clock, _options);
         _directory = directory;
         _quarantine = quarantine;
         _grains = grains;
@@ -156,6 +161,14 @@ public sealed partial class IngestionPipeline : BackgroundService
             if (!_parser.TryParse(message.Topic, message.Payload, out var parsed, out var rejection))
             {
                 rejections.Add((i, rejection, null));
+                continue;
+            }
+
+            message.Admitted ??= _rateLimiter.TryTake(parsed!.Key.DeviceId);
+            if (message.Admitted == false)
+            {
+                rejections.Add((i, new Rejection(QuarantineReasons.RateLimited,
+                    $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}"), parsed!.Key.DeviceId));
                 continue;
             }
 

@@ -139,4 +139,5 @@ public static class QuarantineReasons
     public const string ClockSkew = "clock_skew";
     public const string TooLate = "too_late";
     public const string InfluxRejected = "influx_rejected";
+    public const string RateLimited = "rate_limited";
 }

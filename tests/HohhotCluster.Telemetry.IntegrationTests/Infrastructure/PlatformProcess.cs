@@ -54,12 +54,20 @@ public sealed class PlatformProcess : IAsyncDisposable
 
     private GrpcChannel? _channel;
 
-    /// <summary>Creates fresh databases and starts a host in the given time zone; returns once it answers health checks.</summary>
-    public static async Task<PlatformProcess> StartAsync(string timeZone = "Asia/Shanghai")
+    /// <summary>
+    /// Creates fresh databases and starts a host in the given time zone, with optional configuration overrides
+    /// (<c>Section__Key</c> environment variables); returns once it answers health checks.
+    /// </summary>
+    public static async Task<PlatformProcess> StartAsync(string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null)
     {
         var name = TestServers.UniqueName("it");
         var (postgres, influx) = await TestServers.CreateDatabasesAsync(name);
         var platform = new PlatformProcess(name, postgres, influx, timeZone);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            platform._environment[key] = value;
+        }
+
         await platform.StartAgainAsync();
         return platform;
     }

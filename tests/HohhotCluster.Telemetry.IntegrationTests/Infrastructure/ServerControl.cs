@@ -31,5 +31,10 @@ public static class ServerControl
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, $"servers.sh {verb} {server} failed: {await output}{await error}");
+        if (server == "pg")
+        {
+            // This process's pooled connections died with the server (57P01 on first use): forget them.
+            Npgsql.NpgsqlConnection.ClearAllPools();
+        }
     }
 }

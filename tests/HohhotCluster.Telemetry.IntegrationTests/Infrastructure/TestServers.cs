@@ -24,7 +24,7 @@ public static class TestServers
     /// <summary>A fresh PostgreSQL database and InfluxDB database for one platform under test.</summary>
     public static async Task<(string PostgresConnection, string InfluxDatabase)> CreateDatabasesAsync(string name)
     {
-        var admin = new NpgsqlConnectionStringBuilder(PostgresConnection);
+        var admin = new NpgsqlConnectionStringBuilder(PostgresConnection) { Pooling = false };
         await using (var connection = new NpgsqlConnection(admin.ConnectionString))
         {
             await connection.OpenAsync();
@@ -34,6 +34,7 @@ public static class TestServers
 
         await new InfluxQuery(name).ExecuteAsync($"CREATE DATABASE \"{name}\"");
         admin.Database = name;
+        admin.Pooling = true;
         return (admin.ConnectionString, name);
     }
 

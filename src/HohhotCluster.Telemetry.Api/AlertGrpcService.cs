@@ -1,0 +1,156 @@
+using System.Globalization;
+using Grpc.Core;
+using HohhotCluster.Telemetry.Audit.Alerts;
+using HohhotCluster.Telemetry.Protos.V1;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Alert = HohhotCluster.Telemetry.Protos.V1.Alert;
+using AlertChange = HohhotCluster.Telemetry.Protos.V1.AlertChange;
+
+namespace HohhotCluster.Telemetry.Api;
+
+/// <summary>
+/// Alerts from PostgreSQL, and a server stream of their changes read from the <c>alert_event</c> feed, so a
+/// subscriber sees alerts raised on any silo and can resume after a disconnect with the last event id it received.
+/// </summary>
+public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clock, ILogger<AlertGrpcService> logger) : AlertService.AlertServiceBase
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    // An id below a newer committed one may belong to a transaction still committing; wait this long before skipping it.
+    private static readonly TimeSpan GapPatience = TimeSpan.FromSeconds(2);
+
+    public override async Task<AlertList> ListAlerts(ListAlertsRequest request, ServerCallContext context)
+    {
+        var limit = request.Limit switch
+        {
+            0 => 200,
+            < 0 or > 1000 => throw new RpcException(new Status(StatusCode.InvalidArgument, "limit must be 1-1000 (0 for 200).")),
+            _ => request.Limit,
+        };
+        var rows = await alerts.QueryAsync(new AlertFilter
+        {
+            OpenOnly = request.OpenOnly,
+            Kind = Empty(request.Kind),
+            CountyId = Empty(request.CountyId),
+            PastureId = Empty(request.PastureId),
+            PlantId = Empty(request.PlantId),
+            Subject = Empty(request.Subject),
+            RaisedFrom = Time(request.RaisedFrom, "raised_from"),
+            RaisedTo = Time(request.RaisedTo, "raised_to"),
+            Limit = limit,
+        }, context.CancellationToken);
+        var reply = new AlertList();
+        reply.Alerts.AddRange(rows.Select(ToMessage));
+        return reply;
+    }
+
+    public override async Task SubscribeAlerts(SubscribeAlertsRequest request, IServerStreamWriter<AlertChange> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        try
+        {
+            var cursor = request.AfterEventId > 0 || request.Replay ? request.AfterEventId : await alerts.LatestEventIdAsync(cancellationToken);
+            DateTimeOffset? gapSeen = null;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var progressed = false;
+                foreach (var change in await alerts.ReadFeedAsync(cursor, 500, cancellationToken))
+                {
+                    if (change.EventId != cursor + 1 && cursor > 0)
+                    {
+                        gapSeen ??= clock.GetUtcNow();
+                        if (clock.GetUtcNow() - gapSeen < GapPatience)
+                        {
+                            break;
+                        }
+                    }
+
+                    gapSeen = null;
+                    cursor = change.EventId;
+                    progressed = true;
+                    if ((request.Kind.Length == 0 || change.Alert.Kind == request.Kind) &&
+                        (request.CountyId.Length == 0 || change.Alert.CountyId == request.CountyId))
+                    {
+                        await responseStream.WriteAsync(new AlertChange
+                        {
+                            EventId = change.EventId,
+                            Change = change.Change,
+                            At = Format(change.At),
+                            Alert = ToMessage(change.Alert),
+                        }, cancellationToken);
+                    }
+                }
+
+                if (!progressed)
+                {
+                    await Task.Delay(PollInterval, clock, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The subscriber went away.
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            LogStreamUnavailable(exception);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The alert store is unavailable; resubscribe with the last event_id received."));
+        }
+    }
+
+    private static Alert ToMessage(AlertRow row)
+    {
+        var alert = new Alert
+        {
+            Id = row.Id,
+            Kind = row.Kind,
+            Severity = row.Severity,
+            Subject = row.Subject,
+            PastureId = row.PastureId ?? "",
+            PlantId = row.PlantId ?? "",
+            CountyId = row.CountyId ?? "",
+            Message = row.Message,
+            Since = Format(row.Since),
+            RaisedAt = Format(row.RaisedAt),
+            UpdatedAt = Format(row.UpdatedAt),
+            Open = row.ClearedAt is null,
+            ClearedAt = row.ClearedAt is { } cleared ? Format(cleared) : "",
+            ClearReason = row.ClearReason ?? "",
+        };
+        foreach (var r in row.ParseReadings())
+        {
+            var evidence = new AlertEvidence
+            {
+                At = r.At.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture),
+                Name = r.Name,
+                Text = r.Text ?? "",
+                Unit = r.Unit,
+                Limit = r.Limit,
+                Source = r.Source,
+            };
+            if (r.Value is { } value)
+            {
+                evidence.Value = value;
+            }
+
+            alert.Readings.Add(evidence);
+        }
+
+        return alert;
+    }
+
+    private static string Format(DateTime utc) =>
+        new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string? Empty(string value) => value.Length == 0 ? null : value;
+
+    private static DateTimeOffset? Time(string value, string field) =>
+        value.Length == 0 ? null
+        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time
+        : throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} must be RFC 3339."));
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "Alert stream answered UNAVAILABLE")]
+    private partial void LogStreamUnavailable(Exception exception);
+}

@@ -1,0 +1,330 @@
+using System.Globalization;
+using Grpc.Core;
+using HohhotCluster.Telemetry.Protos.V1;
+using HohhotCluster.Telemetry.Traceability;
+using Proto = HohhotCluster.Telemetry.Protos.V1;
+using Trace = HohhotCluster.Telemetry.Traceability;
+
+namespace HohhotCluster.Telemetry.Api;
+
+/// <summary>
+/// Trace back and forward, recall impact, mass balance and EPCIS import/export. The caller's scope comes from the
+/// request; refusals become INVALID_ARGUMENT (EPCIS problems also as <c>epcis-problem</c> trailers), NOT_FOUND,
+/// PERMISSION_DENIED or FAILED_PRECONDITION with a message the caller can act on.
+/// </summary>
+public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter importer, EpcisExporter exporter) : TraceabilityService.TraceabilityServiceBase
+{
+    public override Task<TraceBackReply> TraceBack(TraceBackRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var caller = Scope(request.Caller);
+        var kind = request.Kind == LotKind.Unspecified ? LotKinds.Product : KindOf(request.Kind);
+        var result = await queries.TraceBackAsync(caller, new Trace.LotRef(kind, RequireId(request.ProductLotId, "product_lot_id")), context.CancellationToken);
+        var reply = new TraceBackReply { Root = ToLot(result.Root, result.Graph) };
+        AddGraph(result.Graph, reply.Lots, reply.Edges);
+        return reply;
+    });
+
+    public override Task<TraceForwardReply> TraceForward(TraceForwardRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var caller = Scope(request.Caller);
+        var ct = context.CancellationToken;
+        var result = request.SourceCase switch
+        {
+            TraceForwardRequest.SourceOneofCase.BulkTankLotId =>
+                await queries.TraceForwardAsync(caller, new Trace.LotRef(LotKinds.BulkTank, RequireId(request.BulkTankLotId, "bulk_tank_lot_id")), ct),
+            TraceForwardRequest.SourceOneofCase.TankerLoadId =>
+                await queries.TraceForwardAsync(caller, new Trace.LotRef(LotKinds.TankerLoad, RequireId(request.TankerLoadId, "tanker_load_id")), ct),
+            TraceForwardRequest.SourceOneofCase.PastureWindow => await queries.TraceForwardFromPastureAsync(caller,
+                RequireId(request.PastureWindow.PastureId, "pasture_window.pasture_id"),
+                ParseTime(request.PastureWindow.From, "pasture_window.from"), ParseTime(request.PastureWindow.To, "pasture_window.to"), ct),
+            TraceForwardRequest.SourceOneofCase.SampleId => await queries.TraceForwardFromSampleAsync(caller, RequireId(request.SampleId, "sample_id"), ct),
+            _ => throw new InvalidTraceRequestException("Give one source: bulk_tank_lot_id, tanker_load_id, pasture_window or sample_id."),
+        };
+        var reply = new TraceForwardReply();
+        foreach (var source in result.Sources)
+        {
+            reply.Sources.Add(ToLot(source, result.Graph));
+        }
+
+        foreach (var reached in result.Reached)
+        {
+            reply.Reached.Add(new Proto.ReachedLot { Lot = ToLot(reached.Lot, result.Graph), SourceKg = reached.SourceKg, Share = reached.Share });
+        }
+
+        AddGraph(result.Graph, null, reply.Edges);
+        if (result.Sample is { } sample)
+        {
+            reply.Sample = ToCheck(sample);
+        }
+
+        return reply;
+    });
+
+    public override Task<RecallImpactReply> RecallImpact(RecallImpactRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var (sample, products) = await queries.RecallImpactAsync(Scope(request.Caller), RequireId(request.SampleId, "sample_id"), context.CancellationToken);
+        var reply = new RecallImpactReply
+        {
+            Sample = ToCheck(sample),
+            SampledLot = new Proto.LotRef { Kind = ProtoKind(sample.LotKind), Id = sample.LotId },
+        };
+        foreach (var p in products)
+        {
+            var output = p.Lot.Kg ?? 0;
+            reply.Products.Add(new AffectedProduct
+            {
+                ProductLotId = p.Lot.LotId,
+                PlantId = p.Lot.PlantId ?? "",
+                Product = p.Lot.Product ?? "",
+                Line = p.Lot.UnitId ?? "",
+                ProducedAt = p.Lot.At is { } at ? EpcisExporter.Time(at) : "",
+                OutputKg = output,
+                SourceKg = p.SourceKg,
+                Share = p.Share,
+                AffectedKg = output * p.Share,
+            });
+            reply.TotalOutputKg += output;
+            reply.TotalSourceKg += p.SourceKg;
+        }
+
+        return reply;
+    });
+
+    public override Task<MassBalanceReply> MassBalance(MassBalanceRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        if (!DateOnly.TryParseExact(request.LocalDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            throw new InvalidTraceRequestException("local_date must be a date as yyyy-MM-dd.");
+        }
+
+        var result = await queries.MassBalanceAsync(Scope(request.Caller), RequireId(request.PlantId, "plant_id"), date, context.CancellationToken);
+        var reply = new MassBalanceReply
+        {
+            PlantId = result.PlantId,
+            LocalDate = result.LocalDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Tolerance = result.Tolerance,
+            PickedUpKg = result.PickedUpKg,
+            ReceivedKg = result.ReceivedKg,
+            RejectedKg = result.RejectedKg,
+            BlendedKg = result.BlendedKg,
+            UsedKg = result.UsedKg,
+            ProducedKg = result.ProducedKg,
+        };
+        foreach (var flag in result.Flags)
+        {
+            reply.Discrepancies.Add(new Discrepancy
+            {
+                Kind = flag.Kind,
+                Lot = new Proto.LotRef { Kind = ProtoKind(flag.Lot.Kind), Id = flag.Lot.Id },
+                ExpectedKg = flag.ExpectedKg,
+                ActualKg = flag.ActualKg,
+                DifferenceKg = flag.DifferenceKg,
+                Relative = flag.Relative,
+                Detail = flag.Detail,
+            });
+        }
+
+        return reply;
+    });
+
+    public override Task<ImportEpcisReply> ImportEpcis(ImportEpcisRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        if (string.IsNullOrWhiteSpace(request.DocumentJson))
+        {
+            throw new InvalidTraceRequestException("document_json is empty.");
+        }
+
+        var result = await importer.ImportAsync(Scope(request.Caller), request.DocumentJson, context.CancellationToken);
+        var reply = new ImportEpcisReply
+        {
+            Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges,
+        };
+        reply.Ignored.Add(result.Ignored);
+        return reply;
+    });
+
+    public override Task<ExportEpcisReply> ExportEpcis(ExportEpcisRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var caller = Scope(request.Caller);
+        (string json, int events) = request.ScopeCase switch
+        {
+            ExportEpcisRequest.ScopeOneofCase.Lot => await exporter.ExportLotAsync(caller,
+                new Trace.LotRef(KindOf(request.Lot.Kind), RequireId(request.Lot.Id, "lot.id")), context.CancellationToken),
+            ExportEpcisRequest.ScopeOneofCase.Window => await exporter.ExportWindowAsync(caller,
+                ParseTime(request.Window.From, "window.from"), ParseTime(request.Window.To, "window.to"), context.CancellationToken),
+            _ => throw new InvalidTraceRequestException("Give a lot or a time window to export."),
+        };
+        return new ExportEpcisReply { DocumentJson = json, Events = events };
+    });
+
+    private static async Task<T> Guard<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (InvalidTraceRequestException refusal)
+        {
+            var trailers = new Metadata();
+            foreach (var problem in refusal.Problems)
+            {
+                // Metadata values are ASCII: keep the problem readable and the trailer valid.
+                trailers.Add("epcis-problem", Ascii(problem));
+            }
+
+            var detail = refusal.Problems.Count > 1 || refusal.Problems[0] != refusal.Message
+                ? refusal.Message + " " + string.Join("; ", refusal.Problems.Take(20))
+                : refusal.Message;
+            throw new RpcException(new Status(StatusCode.InvalidArgument, detail), trailers);
+        }
+        catch (LotNotFoundException refusal)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, refusal.Message));
+        }
+        catch (ScopeDeniedException refusal)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, refusal.Message));
+        }
+        catch (TracePreconditionException refusal)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal.Message));
+        }
+    }
+
+    private static Trace.CallerScope Scope(Proto.CallerScope? scope)
+    {
+        if (scope is null || scope.Role == Proto.CallerRole.Unspecified)
+        {
+            throw new ScopeDeniedException("caller.role is required (REGULATOR, PROCESSOR with plant_ids, or OPERATOR).");
+        }
+
+        if (scope.Role == Proto.CallerRole.Processor && scope.PlantIds.Count == 0)
+        {
+            throw new ScopeDeniedException("A PROCESSOR caller needs its plant_ids.");
+        }
+
+        return new Trace.CallerScope((Trace.CallerRole)(int)scope.Role, [.. scope.PlantIds]);
+    }
+
+    private static string RequireId(string id, string field) =>
+        string.IsNullOrEmpty(id) ? throw new InvalidTraceRequestException($"{field} is required.")
+        : id.Length > 256 ? throw new InvalidTraceRequestException($"{field} is longer than 256 characters.")
+        : id;
+
+    private static DateTimeOffset ParseTime(string text, string field) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) && text.Contains('T', StringComparison.Ordinal)
+            ? time
+            : throw new InvalidTraceRequestException($"{field} must be an RFC 3339 time with an offset, e.g. 2026-11-29T06:00:00+08:00.");
+
+    private static string KindOf(LotKind kind) => kind switch
+    {
+        LotKind.BulkTank => LotKinds.BulkTank,
+        LotKind.TankerLoad => LotKinds.TankerLoad,
+        LotKind.Receipt => LotKinds.Receipt,
+        LotKind.SiloBatch => LotKinds.SiloBatch,
+        LotKind.Product => LotKinds.Product,
+        _ => throw new InvalidTraceRequestException("lot kind is required."),
+    };
+
+    private static LotKind ProtoKind(string kind) => kind switch
+    {
+        LotKinds.BulkTank => LotKind.BulkTank,
+        LotKinds.TankerLoad => LotKind.TankerLoad,
+        LotKinds.Receipt => LotKind.Receipt,
+        LotKinds.SiloBatch => LotKind.SiloBatch,
+        LotKinds.Product => LotKind.Product,
+        _ => LotKind.Unspecified,
+    };
+
+    private static void AddGraph(ChainGraph graph, Google.Protobuf.Collections.RepeatedField<Proto.Lot>? lots, Google.Protobuf.Collections.RepeatedField<Proto.TraceEdge> edges)
+    {
+        if (lots is not null)
+        {
+            foreach (var lot in graph.Lots.Values)
+            {
+                lots.Add(ToLot(lot, graph));
+            }
+        }
+
+        foreach (var edge in graph.Edges)
+        {
+            if (!graph.Lots.TryGetValue(edge.Parent, out var from) || !graph.Lots.TryGetValue(edge.Child, out var to))
+            {
+                continue;
+            }
+
+            var message = new Proto.TraceEdge
+            {
+                From = new Proto.LotRef { Kind = ProtoKind(from.Kind), Id = from.LotId },
+                To = new Proto.LotRef { Kind = ProtoKind(to.Kind), Id = to.LotId },
+                Kg = edge.Kg,
+                Time = edge.At is { } at ? EpcisExporter.Time(at) : "",
+            };
+            if (edge.TemperatureC is { } t)
+            {
+                message.TemperatureC = t;
+            }
+
+            edges.Add(message);
+        }
+    }
+
+    private static Proto.Lot ToLot(LotNode lot, ChainGraph graph)
+    {
+        var message = new Proto.Lot
+        {
+            Ref = new Proto.LotRef { Kind = ProtoKind(lot.Kind), Id = lot.LotId },
+            PastureId = lot.PastureId ?? "",
+            PlantId = lot.PlantId ?? "",
+            UnitId = lot.UnitId ?? "",
+            Kg = lot.Kg ?? 0,
+            Time = lot.At is { } at ? EpcisExporter.Time(at) : "",
+            Product = lot.Product ?? "",
+            DetailsJson = lot.Details,
+            Source = lot.Source,
+        };
+        if (lot.TemperatureC is { } t)
+        {
+            message.TemperatureC = t;
+        }
+
+        if (lot.Accepted is { } accepted)
+        {
+            message.Accepted = accepted;
+        }
+
+        foreach (var check in graph.QualityChecks)
+        {
+            if (check.LotKind == lot.Kind && check.LotId == lot.LotId)
+            {
+                message.QualityChecks.Add(ToCheck(check));
+            }
+        }
+
+        return message;
+    }
+
+    private static Proto.QualityCheck ToCheck(Trace.QualityCheck check) => new()
+    {
+        SampleId = check.SampleId,
+        SampleKind = check.SampleKind,
+        Verdict = check.Verdict,
+        RuleVersion = check.RuleVersion,
+        SampledAt = EpcisExporter.Time(check.SampledAt),
+        ItemsJson = check.ItemsJson,
+    };
+
+    private static string Ascii(string text)
+    {
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (chars[i] is < ' ' or > '~')
+            {
+                chars[i] = '?';
+            }
+        }
+
+        return new string(chars);
+    }
+}

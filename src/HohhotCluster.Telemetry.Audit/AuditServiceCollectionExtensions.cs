@@ -1,0 +1,59 @@
+using HohhotCluster.Telemetry.Audit.Alerts;
+using HohhotCluster.Telemetry.Audit.Farm;
+using HohhotCluster.Telemetry.Audit.Kpi;
+using HohhotCluster.Telemetry.Audit.Quality;
+using HohhotCluster.Telemetry.Audit.Rules;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace HohhotCluster.Telemetry.Audit;
+
+public static class AuditServiceCollectionExtensions
+{
+    /// <summary>
+    /// Audits, KPIs and alerts: migrations 0200-0299, the rule table, the <c>quality</c> (pasture and plant),
+    /// <c>manure</c> and <c>health</c> telemetry kinds, the alert observer and watchdog, and the query services the
+    /// gRPC API uses. Needs <c>AddTelemetryPostgres</c> and an Orleans silo or client (grains).
+    /// </summary>
+    public static IServiceCollection AddTelemetryAudits(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AuditOptions>()
+            .Bind(configuration.GetSection(AuditOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>();
+        services.AddSchemaMigrations(typeof(AuditServiceCollectionExtensions).Assembly);
+        services.AddMetrics();
+        services.AddSingleton<AuditMetrics>();
+        services.AddSingleton<RuleTableStore>();
+        services.AddSingleton<OwnerDirectory>();
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<DeviceActivityStore>();
+        services.AddSingleton<QualityStore>();
+        services.AddSingleton<FarmRecordStore>();
+        services.AddSingleton<AuditQueries>();
+        services.AddSingleton<IMilkTotalsSource, GrainMilkTotalsSource>();
+        services.AddSingleton<KpiCalculator>();
+
+        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Pasture));
+        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Plant));
+        services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
+        services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
+        services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
+
+        services.AddHostedService<RuleTableLoader>();
+        services.AddHostedService<DeviceWatchdog>();
+        return services;
+    }
+
+    /// <summary>Seeds and loads the rule table at start-up, so a rule CSV that edits a published version stops the process.</summary>
+    private sealed class RuleTableLoader(RuleTableStore rules) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => rules.GetAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

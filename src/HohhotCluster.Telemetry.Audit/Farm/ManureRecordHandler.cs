@@ -1,0 +1,63 @@
+using System.Text.Json;
+using HohhotCluster.Telemetry.Audit.Alerts;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.TimeSeries;
+
+namespace HohhotCluster.Telemetry.Audit.Farm;
+
+/// <summary>The <c>manure</c> kind: a pasture's daily manure account (produced, collected, applied to fields, treated).</summary>
+public sealed class ManureRecordHandler(FarmRecordStore store, DeviceActivityStore activity) : IRecordKindHandler
+{
+    private const double MaxKg = 100_000_000;
+
+    public string Kind => "manure";
+
+    public OwnerKind Owner => OwnerKind.Pasture;
+
+    public bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    {
+        try
+        {
+            var produced = PayloadFields.RequiredDouble(payload, "producedKg", 0, MaxKg);
+            var collected = PayloadFields.OptionalDouble(payload, "collectedKg", 0, MaxKg, 0);
+            var applied = PayloadFields.OptionalDouble(payload, "appliedKg", 0, MaxKg, 0);
+            var treated = PayloadFields.OptionalDouble(payload, "treatedKg", 0, MaxKg, 0);
+            var day = PayloadFields.OptionalDate(payload, "localDate") ?? ChinaTime.LocalDate(eventTime);
+            if (day > ChinaTime.LocalDate(eventTime) || day < ChinaTime.LocalDate(eventTime).AddDays(-31))
+            {
+                throw PayloadFields.Invalid("localDate", "must be the event's local day or up to 31 days before it");
+            }
+
+            record = new ManureRecord(day, produced, collected, applied, treated, PayloadFields.OptionalString(payload, "treatment", 32));
+            rejection = default;
+            return true;
+        }
+        catch (PayloadRejectedException rejected)
+        {
+            record = null;
+            rejection = rejected.Rejection;
+            return false;
+        }
+    }
+
+    public ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken) => ValueTask.FromResult<Rejection?>(null);
+
+    public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    {
+        var outcomes = await store.AddManureAsync(records, cancellationToken);
+        await activity.TouchAsync(records, cancellationToken);
+        return outcomes;
+    }
+
+    public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    {
+        var m = (ManureRecord)record.Record;
+        writer.Measurement("manure")
+            .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
+            .Field("produced_kg", m.ProducedKg).Field("collected_kg", m.CollectedKg)
+            .Field("applied_kg", m.AppliedKg).Field("treated_kg", m.TreatedKg)
+            .Field("seq", record.Key.Sequence)
+            .Timestamp(LineProtocolWriter.TimestampFor(record.EventTime, record.Key.Sequence));
+    }
+}

@@ -1,0 +1,209 @@
+using System.Text.Json;
+using HohhotCluster.Telemetry.Audit.Alerts;
+using HohhotCluster.Telemetry.Audit.Rules;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.TimeSeries;
+
+namespace HohhotCluster.Telemetry.Audit.Quality;
+
+/// <summary>
+/// The <c>quality</c> kind, from a pasture's lab or a plant's (one handler per owner kind), see docs/mqtt-contract.md.
+/// Items and units are checked against the rule table's catalogue; the sample is judged under the rule version
+/// in force on its sampling day for its species and stored once per (device, epoch, seq) and once per sample id.
+/// </summary>
+public sealed class QualityRecordHandler(
+    OwnerKind owner, QualityStore store, OwnerDirectory owners, DeviceActivityStore activity, TimeProvider clock) : IRecordKindHandler
+{
+    public const string KindName = "quality";
+    private const int MaxItems = 40;
+
+    private static readonly Lazy<RuleBook> Catalogue = new(() => new RuleBook(RuleBook.LoadEmbeddedCsv()));
+
+    public string Kind => KindName;
+
+    public OwnerKind Owner => owner;
+
+    public bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    {
+        try
+        {
+            record = Parse(payload, eventTime, owner, Catalogue.Value);
+            rejection = default;
+            return true;
+        }
+        catch (PayloadRejectedException rejected)
+        {
+            record = null;
+            rejection = rejected.Rejection;
+            return false;
+        }
+    }
+
+    internal static QualitySample Parse(JsonElement root, DateTimeOffset eventTime, OwnerKind owner, RuleBook catalogue)
+    {
+        var sampleKind = PayloadFields.RequiredChoice(root, "sampleKind", SampleKinds.All);
+        if ((owner == OwnerKind.Pasture && sampleKind == SampleKinds.PlantAcceptance) ||
+            (owner == OwnerKind.Plant && sampleKind == SampleKinds.PastureSelfCheck))
+        {
+            throw PayloadFields.Invalid("sampleKind", $"'{sampleKind}' is not taken by a {(owner == OwnerKind.Pasture ? "pasture" : "plant")}");
+        }
+
+        var sampledAt = PayloadFields.OptionalTime(root, "sampledAt") ?? eventTime;
+        if (sampledAt > eventTime + TimeSpan.FromMinutes(5) || sampledAt < eventTime - TimeSpan.FromDays(90))
+        {
+            throw PayloadFields.Invalid("sampledAt", "must be before eventTime and at most 90 days earlier");
+        }
+
+        if (!root.TryGetProperty("lot", out var lot) || lot.ValueKind != JsonValueKind.Object)
+        {
+            throw PayloadFields.Missing("lot");
+        }
+
+        var species = PayloadFields.OptionalString(root, "species", 8);
+        if (species is not (null or "cow" or "goat"))
+        {
+            throw PayloadFields.Invalid("species", "must be cow or goat");
+        }
+
+        if (!root.TryGetProperty("items", out var itemsElement) || itemsElement.ValueKind != JsonValueKind.Array)
+        {
+            throw PayloadFields.Missing("items");
+        }
+
+        var count = itemsElement.GetArrayLength();
+        if (count is 0 or > MaxItems)
+        {
+            throw PayloadFields.Invalid("items", $"must hold 1-{MaxItems} items");
+        }
+
+        var items = new List<SampleItem>(count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var element in itemsElement.EnumerateArray())
+        {
+            var at = $"items[{index++}]";
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                throw PayloadFields.Invalid(at, "must be an object");
+            }
+
+            var name = PayloadFields.RequiredString(element, "item", 64);
+            if (!catalogue.IsKnownItem(name))
+            {
+                throw PayloadFields.Invalid(at + ".item", $"'{name}' is not an item of the rule table");
+            }
+
+            if (!seen.Add(name))
+            {
+                throw PayloadFields.Invalid(at + ".item", $"'{name}' appears twice");
+            }
+
+            var unit = PayloadFields.OptionalString(element, "unit", 16);
+            string canonical;
+            if (unit is null && catalogue.TryCanonicalUnit(name, "screen", out var screen, out canonical) && screen.Kind == "qualitative")
+            {
+                // A screen has no unit to state.
+            }
+            else if (!catalogue.TryCanonicalUnit(name, unit ?? "", out _, out canonical))
+            {
+                var expected = catalogue.Rules.First(r => r.Item == name);
+                throw PayloadFields.Invalid(at + ".unit", $"for {name} must be {expected.Unit}" + (expected.UnitAliases.Length > 0 ? $" (or {expected.UnitAliases.Replace('|', ' ')})" : ""));
+            }
+
+            if (canonical == "screen")
+            {
+                var result = PayloadFields.RequiredChoice(element, "result", "negative", "positive");
+                items.Add(new SampleItem(name, canonical, null, result));
+            }
+            else
+            {
+                var value = PayloadFields.OptionalDecimal(element, "value", -1_000m, 1_000_000_000m) ?? throw PayloadFields.Missing(at + ".value");
+                if (value < 0 && name != "freezing_point")
+                {
+                    throw PayloadFields.Invalid(at + ".value", "must not be negative");
+                }
+
+                items.Add(new SampleItem(name, canonical, value, null));
+            }
+        }
+
+        return new QualitySample
+        {
+            SampleId = PayloadFields.RequiredString(root, "sampleId", 64),
+            SampleKind = sampleKind,
+            SampledAt = sampledAt,
+            LotKind = PayloadFields.RequiredChoice(lot, "kind", LotKinds.All),
+            LotId = PayloadFields.RequiredString(lot, "id", 128),
+            Species = species,
+            TankerPlate = PayloadFields.OptionalString(root, "tankerPlate", 16),
+            Lab = PayloadFields.OptionalString(root, "lab", 64),
+            Items = items,
+        };
+    }
+
+    public async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    {
+        var sample = (QualitySample)record.Record;
+        var registered = await owners.SpeciesOfAsync(record.Device.OwnerKind, record.Device.OwnerId, cancellationToken);
+        if (registered is null)
+        {
+            return new Rejection(QuarantineReasons.UnknownDevice, $"{record.Device.OwnerKind} '{record.Device.OwnerId}' is not registered");
+        }
+
+        // A pasture keeps one species; a plant may receive either, so only a pasture's sample must match it.
+        if (record.Device.OwnerKind == "pasture" && sample.Species is { } species && species != registered)
+        {
+            return new Rejection(QuarantineReasons.InvalidField, $"species '{species}' differs from pasture '{record.Device.OwnerId}' ({registered})");
+        }
+
+        return null;
+    }
+
+    public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    {
+        var results = new List<QualityResult>(records.Count);
+        foreach (var record in records)
+        {
+            var sample = (QualitySample)record.Record;
+            var species = sample.Species
+                ?? await owners.SpeciesOfAsync(record.Device.OwnerKind, record.Device.OwnerId, cancellationToken)
+                ?? "cow";
+            results.Add(new QualityResult
+            {
+                Sample = sample with { Species = species },
+                Key = record.Key,
+                PastureId = record.Device.OwnerKind == "pasture" ? record.Device.OwnerId : null,
+                PlantId = record.Device.OwnerKind == "plant" ? record.Device.OwnerId : null,
+                CountyId = record.Device.CountyId,
+                ReceivedAt = clock.GetUtcNow(),
+            });
+        }
+
+        var outcomes = await store.AddAsync(results, cancellationToken);
+        await activity.TouchAsync(records, cancellationToken);
+        return outcomes;
+    }
+
+    public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    {
+        var sample = (QualitySample)record.Record;
+        writer.Measurement("quality")
+            .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId)
+            .Tag(record.Device.OwnerKind, record.Device.OwnerId).Tag("sample_kind", sample.SampleKind);
+        foreach (var item in sample.Items)
+        {
+            if (item.Value is { } value)
+            {
+                writer.Field(item.Item, (double)value);
+            }
+            else if (item.Result is { } result)
+            {
+                writer.Field(item.Item + "_positive", result == "positive" ? 1L : 0L);
+            }
+        }
+
+        writer.Field("seq", record.Key.Sequence)
+            .Timestamp(LineProtocolWriter.TimestampFor(sample.SampledAt, record.Key.Sequence));
+    }
+}

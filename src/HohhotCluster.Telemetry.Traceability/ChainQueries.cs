@@ -1,0 +1,776 @@
+using System.Text.Json;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+/// <summary>
+/// Trace back, trace forward, recall impact and mass balance over the lot graph. Each walk is one recursive CTE over
+/// the edge table's (child, parent) or (parent, child) index, so its cost follows the size of the answer, not of
+/// the table. Every method takes the caller's scope: a processor sees the lots its plants touched, a regulator all.
+/// Quality checks come from the audits component's <c>quality_result</c> table when it exists (its lot kinds
+/// <c>bulk_tank_lot</c> and <c>product_lot</c> read as this chain's <c>bulk_tank</c> and <c>product</c>; looked up with
+/// <c>to_regclass</c>; a database without it simply has no checks to show).
+/// </summary>
+public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<TraceabilityOptions> options)
+{
+    private const string LotColumns =
+        "id, kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details::text, source";
+
+    private readonly TraceabilityOptions _options = options.Value;
+    private volatile bool _qualityTableSeen;
+
+    public Task<TraceBackResult> TraceBackAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var root = await FindLotAsync(connection, lot, ct) ?? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
+            if (!caller.SeesAll && !await TouchedByAsync(connection, root, caller, ct))
+            {
+                throw new ScopeDeniedException($"The {lot.Kind} lot '{lot.Id}' was not made or received by your plants.");
+            }
+
+            var graph = new ChainGraph();
+            await WalkAsync(connection, [root.Key], upstream: true, graph, ct);
+            graph.Lots[root.Key] = root;
+            await LoadLotsAsync(connection, graph, ct);
+            await LoadQualityAsync(connection, graph, ct);
+            return new TraceBackResult(root, graph);
+        }, cancellationToken);
+
+    public Task<TraceForwardResult> TraceForwardAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var source = await FindLotAsync(connection, lot, ct) ?? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
+            return await ForwardAsync(connection, caller, [source], null, ct);
+        }, cancellationToken);
+
+    public Task<TraceForwardResult> TraceForwardFromPastureAsync(
+        CallerScope caller, string pastureId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var sources = await QueryLotsAsync(connection,
+                $"select {LotColumns} from trace_lot where kind = 'bulk_tank' and pasture_id = @pasture and at >= @from and at < @to order by at",
+                [new("pasture", pastureId), new("from", from.ToUniversalTime()), new("to", to.ToUniversalTime())], ct);
+            if (sources.Count == 0)
+            {
+                throw new LotNotFoundException($"No bulk-tank lots of pasture '{pastureId}' between {from:O} and {to:O}.");
+            }
+
+            return await ForwardAsync(connection, caller, sources, null, ct);
+        }, cancellationToken);
+
+    /// <summary>Forward from the lot a sample was taken of.</summary>
+    public Task<TraceForwardResult> TraceForwardFromSampleAsync(CallerScope caller, string sampleId, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            if (!await QualityTableExistsAsync(connection, ct))
+            {
+                throw new TracePreconditionException("Quality results are not available on this platform (no quality_result table).");
+            }
+
+            var sample = (await QueryQualityAsync(connection,
+                "where q.sample_id::text = @sample order by q.sampled_at limit 1", [new("sample", sampleId)], ct)).FirstOrDefault()
+                ?? throw new LotNotFoundException($"No sample '{sampleId}'.");
+            var source = await FindLotAsync(connection, new LotRef(sample.LotKind, sample.LotId), ct)
+                ?? throw new LotNotFoundException($"Sample '{sampleId}' names {sample.LotKind} lot '{sample.LotId}', which the chain does not know.");
+            return await ForwardAsync(connection, caller, [source], sample, ct);
+        }, cancellationToken);
+
+    private async Task<TraceForwardResult> ForwardAsync(
+        NpgsqlConnection connection, CallerScope caller, IReadOnlyList<LotNode> sources, QualityCheck? sample, CancellationToken ct)
+    {
+        var graph = new ChainGraph();
+        var roots = new long[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
+        {
+            roots[i] = sources[i].Key;
+            graph.Lots[roots[i]] = sources[i];
+        }
+
+        await WalkAsync(connection, roots, upstream: false, graph, ct);
+        await LoadLotsAsync(connection, graph, ct);
+
+        // Milk into each reached lot from anywhere, to know which part of it came from the source.
+        var inflow = new Dictionary<long, double>();
+        await using (var command = new NpgsqlCommand("select child, sum(kg) from trace_edge where child = any(@ids) group by child", connection))
+        {
+            command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                inflow[reader.GetInt64(0)] = reader.GetDouble(1);
+            }
+        }
+
+        var sourceKg = PropagateSourceMilk(graph, roots, inflow);
+        var visible = VisibleLots(graph, caller);
+        if (visible.Count == 0)
+        {
+            throw new ScopeDeniedException("None of your plants received milk from this source.");
+        }
+
+        var reached = new List<ReachedLot>();
+        foreach (var (key, lot) in graph.Lots)
+        {
+            if (Array.IndexOf(roots, key) >= 0 || !visible.Contains(key))
+            {
+                continue;
+            }
+
+            var kg = sourceKg.GetValueOrDefault(key);
+            var total = inflow.GetValueOrDefault(key);
+            reached.Add(new ReachedLot(lot, kg, total > 0 ? kg / total : 0));
+        }
+
+        reached.Sort((a, b) => Rank(a.Lot.Kind) != Rank(b.Lot.Kind)
+            ? Rank(a.Lot.Kind).CompareTo(Rank(b.Lot.Kind))
+            : string.CompareOrdinal(a.Lot.LotId, b.Lot.LotId));
+        graph.Edges.RemoveAll(e => !visible.Contains(e.Child) || !(visible.Contains(e.Parent) || Array.IndexOf(roots, e.Parent) >= 0));
+        foreach (var key in graph.Lots.Keys.ToArray())
+        {
+            if (!visible.Contains(key) && Array.IndexOf(roots, key) < 0)
+            {
+                graph.Lots.Remove(key);
+            }
+        }
+
+        await LoadQualityAsync(connection, graph, ct);
+        return new TraceForwardResult(sources, reached, graph, sample);
+    }
+
+    /// <summary>
+    /// The lots dated in a window that the caller sees, the edges into them and the lots those come from: for a
+    /// processor, its plants' lots and the loadings of the tanker loads they received.
+    /// </summary>
+    public Task<ChainGraph> WindowAsync(CallerScope caller, DateTimeOffset from, DateTimeOffset to, int maxLots, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var lots = await QueryLotsAsync(connection,
+                $"""
+                select {LotColumns} from trace_lot
+                where at >= @from and at < @to and (@plants::text[] is null or plant_id = any(@plants))
+                order by at limit @limit
+                """,
+                [new("from", from.ToUniversalTime()), new("to", to.ToUniversalTime()),
+                 new("plants", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)caller.PlantFilter ?? DBNull.Value },
+                 new("limit", maxLots + 1)], ct);
+            if (lots.Count > maxLots)
+            {
+                throw new InvalidTraceRequestException($"The window holds more than {maxLots} lots; ask for a shorter one.");
+            }
+
+            var graph = new ChainGraph();
+            foreach (var lot in lots)
+            {
+                graph.Lots[lot.Key] = lot;
+            }
+
+            // In-edges of the window's lots, and for receipts also the pickups into their tanker loads.
+            await using (var command = new NpgsqlCommand(
+                """
+                select e.parent, e.child, e.kg, e.at, e.temperature_c from trace_edge e where e.child = any(@ids)
+                union
+                select p.parent, p.child, p.kg, p.at, p.temperature_c
+                from trace_edge d join trace_lot t on t.id = d.parent and t.kind = 'tanker_load' join trace_edge p on p.child = t.id
+                where d.child = any(@ids)
+                """, connection))
+            {
+                command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var edge = new ChainEdge(reader.GetInt64(0), reader.GetInt64(1), reader.GetDouble(2),
+                        reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetDouble(4));
+                    graph.Edges.Add(edge);
+                    graph.Lots.TryAdd(edge.Parent, null!);
+                    graph.Lots.TryAdd(edge.Child, null!);
+                }
+            }
+
+            await LoadLotsAsync(connection, graph, ct);
+            await LoadQualityAsync(connection, graph, ct);
+            await LoadLotEventsAsync(connection, graph, ct);
+            return graph;
+        }, cancellationToken);
+
+    /// <summary>A lot's history: its trace back and its trace forward, as far as the caller sees, with lot events.</summary>
+    public async Task<ChainGraph> HistoryAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken)
+    {
+        var back = await TraceBackAsync(caller, lot, cancellationToken);
+        var forward = await TraceForwardAsync(caller, lot, cancellationToken);
+        var graph = back.Graph;
+        foreach (var (key, node) in forward.Graph.Lots)
+        {
+            graph.Lots.TryAdd(key, node);
+        }
+
+        var seen = new HashSet<(long, long)>();
+        foreach (var edge in graph.Edges)
+        {
+            seen.Add((edge.Parent, edge.Child));
+        }
+
+        foreach (var edge in forward.Graph.Edges)
+        {
+            if (seen.Add((edge.Parent, edge.Child)))
+            {
+                graph.Edges.Add(edge);
+            }
+        }
+
+        var samples = new HashSet<(string, string, string)>();
+        foreach (var check in graph.QualityChecks)
+        {
+            samples.Add((check.SampleId, check.LotKind, check.LotId));
+        }
+
+        foreach (var check in forward.Graph.QualityChecks)
+        {
+            if (samples.Add((check.SampleId, check.LotKind, check.LotId)))
+            {
+                graph.QualityChecks.Add(check);
+            }
+        }
+
+        await PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            graph.LotEvents.Clear();
+            await LoadLotEventsAsync(connection, graph, ct);
+            return 0;
+        }, cancellationToken);
+        return graph;
+    }
+
+    private static async Task LoadLotEventsAsync(NpgsqlConnection connection, ChainGraph graph, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "select lot, event_id, biz_step, disposition, at from trace_lot_event where lot = any(@ids) order by at", connection);
+        command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            graph.LotEvents.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+        }
+    }
+
+    /// <summary>
+    /// The source's milk in each reached lot: a lot passes on to each child the fraction of its own milk that came
+    /// from the source (sources pass on all of theirs). Lots are visited in topological order of the reached graph.
+    /// </summary>
+    public static Dictionary<long, double> PropagateSourceMilk(ChainGraph graph, long[] roots, Dictionary<long, double> inflow)
+    {
+        var outgoing = new Dictionary<long, List<ChainEdge>>();
+        var pending = new Dictionary<long, int>();
+        foreach (var edge in graph.Edges)
+        {
+            (outgoing.TryGetValue(edge.Parent, out var list) ? list : outgoing[edge.Parent] = []).Add(edge);
+            pending[edge.Child] = pending.GetValueOrDefault(edge.Child) + 1;
+        }
+
+        var sourceKg = new Dictionary<long, double>();
+        var ready = new Queue<long>();
+        foreach (var root in roots)
+        {
+            if (!pending.ContainsKey(root))
+            {
+                ready.Enqueue(root);
+            }
+        }
+
+        while (ready.TryDequeue(out var lot))
+        {
+            var fraction = Array.IndexOf(roots, lot) >= 0 ? 1.0
+                : inflow.GetValueOrDefault(lot) is > 0 and var total ? sourceKg.GetValueOrDefault(lot) / total : 0.0;
+            if (!outgoing.TryGetValue(lot, out var edges))
+            {
+                continue;
+            }
+
+            foreach (var edge in edges)
+            {
+                sourceKg[edge.Child] = sourceKg.GetValueOrDefault(edge.Child) + (edge.Kg * fraction);
+                if (--pending[edge.Child] == 0)
+                {
+                    ready.Enqueue(edge.Child);
+                }
+            }
+        }
+
+        return sourceKg;
+    }
+
+    /// <summary>
+    /// What a caller may see of a forward trace: all of it for a regulator; for a processor, the plant-side lots of
+    /// its plants and the lots upstream of them (the milk it received).
+    /// </summary>
+    private static HashSet<long> VisibleLots(ChainGraph graph, CallerScope caller)
+    {
+        var visible = new HashSet<long>();
+        foreach (var (key, lot) in graph.Lots)
+        {
+            if (caller.SeesAll || (LotKinds.IsPlantSide(lot.Kind) && caller.SeesPlant(lot.PlantId)))
+            {
+                visible.Add(key);
+            }
+        }
+
+        if (caller.SeesAll)
+        {
+            return visible;
+        }
+
+        // Upstream of a visible lot is visible: walk the edges backwards until nothing changes (the chain is shallow).
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var edge in graph.Edges)
+            {
+                if (visible.Contains(edge.Child) && graph.Lots.TryGetValue(edge.Parent, out var parent)
+                    && !LotKinds.IsPlantSide(parent.Kind) && visible.Add(edge.Parent))
+                {
+                    changed = true;
+                }
+            }
+        }
+
+        return visible;
+    }
+
+    public async Task<(QualityCheck Sample, IReadOnlyList<ReachedLot> Products)> RecallImpactAsync(
+        CallerScope caller, string sampleId, CancellationToken cancellationToken)
+    {
+        var forward = await TraceForwardFromSampleAsync(caller, sampleId, cancellationToken);
+        var products = new List<ReachedLot>();
+        foreach (var reached in forward.Reached)
+        {
+            if (reached.Lot.Kind == LotKinds.Product && reached.SourceKg > 0)
+            {
+                products.Add(reached);
+            }
+        }
+
+        // A sample of a product lot itself: that lot is the first to act on.
+        foreach (var source in forward.Sources)
+        {
+            if (source.Kind == LotKinds.Product && caller.SeesPlant(source.PlantId))
+            {
+                products.Insert(0, new ReachedLot(source, source.Kg ?? 0, 1.0));
+            }
+        }
+
+        return (forward.Sample!, products);
+    }
+
+    public Task<MassBalanceResult> MassBalanceAsync(CallerScope caller, string plantId, DateOnly localDate, CancellationToken cancellationToken)
+    {
+        if (!caller.SeesPlant(plantId))
+        {
+            throw new ScopeDeniedException($"Plant '{plantId}' is not one of yours.");
+        }
+
+        return PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var from = ChinaTime.StartOfDay(localDate);
+            var to = ChinaTime.StartOfDay(localDate.AddDays(1));
+            var lots = await QueryLotsAsync(connection,
+                $"select {LotColumns} from trace_lot where plant_id = @plant and at >= @from and at < @to order by kind, lot_id",
+                [new("plant", plantId), new("from", from), new("to", to)], ct);
+            var ids = new long[lots.Count];
+            for (var i = 0; i < lots.Count; i++)
+            {
+                ids[i] = lots[i].Key;
+            }
+
+            // Per lot of the day: milk in (sum of in-edges) and milk out (sum of out-edges).
+            var inKg = new Dictionary<long, double>();
+            var outKg = new Dictionary<long, double>();
+            await using (var command = new NpgsqlCommand(
+                """
+                select id, (select coalesce(sum(kg), 0) from trace_edge where child = id), (select coalesce(sum(kg), 0) from trace_edge where parent = id)
+                from unnest(@ids) as id
+                """, connection))
+            {
+                command.Parameters.AddWithValue("ids", ids);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    inKg[reader.GetInt64(0)] = reader.GetDouble(1);
+                    outKg[reader.GetInt64(0)] = reader.GetDouble(2);
+                }
+            }
+
+            // Each receipt's tanker load and what was pumped into it at the pastures.
+            var pickedUp = new Dictionary<long, double>();
+            await using (var command = new NpgsqlCommand(
+                """
+                select r.id, coalesce(sum(p.kg), 0)
+                from unnest(@ids) as r(id)
+                join trace_edge d on d.child = r.id
+                join trace_lot t on t.id = d.parent and t.kind = 'tanker_load'
+                left join trace_edge p on p.child = t.id
+                group by r.id
+                """, connection))
+            {
+                command.Parameters.AddWithValue("ids", ids);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    pickedUp[reader.GetInt64(0)] = reader.GetDouble(1);
+                }
+            }
+
+            var graph = new ChainGraph();
+            foreach (var lot in lots)
+            {
+                graph.Lots[lot.Key] = lot;
+            }
+
+            await LoadQualityAsync(connection, graph, ct, includeTankerLoadsOfReceipts: true);
+            return Balance(plantId, localDate, _options, lots, inKg, outKg, pickedUp, graph.QualityChecks);
+        }, cancellationToken);
+    }
+
+    /// <summary>The day's balance and its flags, from the lots of the day and their edge sums (pure; unit tested).</summary>
+    public static MassBalanceResult Balance(
+        string plantId,
+        DateOnly localDate,
+        TraceabilityOptions options,
+        IReadOnlyList<LotNode> lots,
+        IReadOnlyDictionary<long, double> inKg,
+        IReadOnlyDictionary<long, double> outKg,
+        IReadOnlyDictionary<long, double> pickedUp,
+        IReadOnlyList<QualityCheck> quality)
+    {
+        var tolerance = options.MassBalanceTolerance;
+        var flags = new List<MassBalanceFlag>();
+        double picked = 0, received = 0, rejected = 0, blended = 0, used = 0, produced = 0;
+        foreach (var lot in lots)
+        {
+            var milkIn = inKg.GetValueOrDefault(lot.Key);
+            var milkOut = outKg.GetValueOrDefault(lot.Key);
+            switch (lot.Kind)
+            {
+                case LotKinds.Receipt:
+                    if (lot.Kg is not { } weighed)
+                    {
+                        flags.Add(new MassBalanceFlag("missing_weighbridge", lot.Ref, milkOut, 0, "blended or referenced, but no weighbridge record"));
+                        break;
+                    }
+
+                    var pumped = pickedUp.GetValueOrDefault(lot.Key);
+                    picked += pumped;
+                    if (lot.Accepted == false)
+                    {
+                        rejected += weighed;
+                        if (milkOut > 0)
+                        {
+                            flags.Add(new MassBalanceFlag("rejected_load_used", lot.Ref, 0, milkOut, "a rejected tanker load was blended into a silo"));
+                        }
+
+                        break;
+                    }
+
+                    received += weighed;
+                    if (pumped <= 0)
+                    {
+                        flags.Add(new MassBalanceFlag("unknown_origin", lot.Ref, 0, weighed, "no pickups recorded for this tanker load"));
+                    }
+                    else if (Beyond(weighed, pumped, tolerance) > 0)
+                    {
+                        flags.Add(new MassBalanceFlag("watered_load", lot.Ref, pumped, weighed, "weighbridge above the pickups: water added on the way?"));
+                    }
+                    else if (Beyond(weighed, pumped, tolerance) < 0)
+                    {
+                        flags.Add(new MassBalanceFlag("short_load", lot.Ref, pumped, weighed, "weighbridge below the pickups: milk missing on the way"));
+                    }
+
+                    if (Beyond(milkOut, weighed, tolerance) != 0)
+                    {
+                        flags.Add(new MassBalanceFlag(milkOut < weighed ? "unblended_receipt" : "overblended_receipt", lot.Ref, weighed, milkOut,
+                            "received vs blended into silos"));
+                    }
+
+                    break;
+                case LotKinds.SiloBatch:
+                    blended += milkIn;
+                    if (Beyond(milkOut, milkIn, tolerance) != 0)
+                    {
+                        flags.Add(new MassBalanceFlag("silo_imbalance", lot.Ref, milkIn, milkOut, "blended into the batch vs used from it"));
+                    }
+
+                    break;
+                case LotKinds.Product:
+                    used += milkIn;
+                    produced += lot.Kg ?? 0;
+                    if (Beyond(lot.Kg ?? 0, milkIn, tolerance) != 0)
+                    {
+                        flags.Add(new MassBalanceFlag("production_imbalance", lot.Ref, milkIn, lot.Kg ?? 0, "milk used vs output quantity"));
+                    }
+
+                    break;
+            }
+        }
+
+        foreach (var check in quality)
+        {
+            if (FreezingPoint(check.ItemsJson) is { } point && point > options.WateredFreezingPointAboveC)
+            {
+                flags.Add(new MassBalanceFlag("watered_load", new LotRef(check.LotKind, check.LotId), 0, 0,
+                    $"freezing point {point.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} °C above {options.WateredFreezingPointAboveC.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} °C in sample {check.SampleId}"));
+            }
+        }
+
+        return new MassBalanceResult(plantId, localDate, tolerance, picked, received, rejected, blended, used, produced, flags);
+    }
+
+    /// <summary>+1 when actual exceeds expected by more than the tolerance, -1 when it falls short by more, else 0.</summary>
+    public static int Beyond(double actual, double expected, double tolerance)
+    {
+        var slack = Math.Max(Math.Abs(expected) * tolerance, 0.5);
+        return actual > expected + slack ? 1 : actual < expected - slack ? -1 : 0;
+    }
+
+    /// <summary>
+    /// The freezing point in a quality result's items, in °C. The audits component's item layout is read tolerantly:
+    /// an array of objects or an object, whose item is named like "freezing_point" / "freezingPoint" with a numeric value.
+    /// </summary>
+    public static double? FreezingPoint(string itemsJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(itemsJson);
+            return Find(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        static double? Find(JsonElement element)
+        {
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.Object && Find(item) is { } v)
+                    {
+                        return v;
+                    }
+                }
+
+                return null;
+            }
+
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var named = false;
+            double? value = null;
+            foreach (var property in element.EnumerateObject())
+            {
+                var isName = property.Value.ValueKind == JsonValueKind.String && IsFreezing(property.Value.GetString()!);
+                named |= isName;
+                if (IsFreezing(property.Name) && property.Value.ValueKind == JsonValueKind.Number)
+                {
+                    return property.Value.GetDouble();
+                }
+
+                if (property.Name is "value" or "result" or "measured" && property.Value.ValueKind == JsonValueKind.Number)
+                {
+                    value = property.Value.GetDouble();
+                }
+            }
+
+            return named ? value : null;
+        }
+
+        static bool IsFreezing(string name) =>
+            name.Replace("_", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal)
+                .Equals("freezingpoint", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private async Task<bool> TouchedByAsync(NpgsqlConnection connection, LotNode lot, CallerScope caller, CancellationToken ct)
+    {
+        if (LotKinds.IsPlantSide(lot.Kind))
+        {
+            return caller.SeesPlant(lot.PlantId);
+        }
+
+        // A pasture-side lot is the processor's when its milk reached one of its plants.
+        await using var command = new NpgsqlCommand(
+            """
+            with recursive down(id, depth) as (
+                select @root::bigint, 0
+                union
+                select e.child, d.depth + 1 from trace_edge e join down d on e.parent = d.id where d.depth < @depth)
+            select exists (select 1 from trace_lot l where l.id in (select id from down) and l.plant_id = any(@plants))
+            """, connection);
+        command.Parameters.AddWithValue("root", lot.Key);
+        command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
+        command.Parameters.AddWithValue("plants", caller.PlantFilter ?? []);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task WalkAsync(NpgsqlConnection connection, long[] roots, bool upstream, ChainGraph graph, CancellationToken ct)
+    {
+        // Only the direction differs; both are written out so each uses its own index.
+        var sql = upstream
+            ? """
+              with recursive walk(id, depth) as (
+                  select unnest(@roots::bigint[]), 0
+                  union
+                  select e.parent, w.depth + 1 from trace_edge e join walk w on e.child = w.id where w.depth < @depth)
+              select e.parent, e.child, e.kg, e.at, e.temperature_c
+              from trace_edge e where e.child in (select distinct id from walk where depth < @depth)
+              """
+            : """
+              with recursive walk(id, depth) as (
+                  select unnest(@roots::bigint[]), 0
+                  union
+                  select e.child, w.depth + 1 from trace_edge e join walk w on e.parent = w.id where w.depth < @depth)
+              select e.parent, e.child, e.kg, e.at, e.temperature_c
+              from trace_edge e where e.parent in (select distinct id from walk where depth < @depth)
+              """;
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("roots", roots);
+        command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var edge = new ChainEdge(
+                reader.GetInt64(0),
+                reader.GetInt64(1),
+                reader.GetDouble(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : reader.GetDouble(4));
+            graph.Edges.Add(edge);
+            graph.Lots.TryAdd(edge.Parent, null!);
+            graph.Lots.TryAdd(edge.Child, null!);
+        }
+    }
+
+    /// <summary>Fills in the lots the walk only knows by key.</summary>
+    private static async Task LoadLotsAsync(NpgsqlConnection connection, ChainGraph graph, CancellationToken ct)
+    {
+        var missing = new List<long>();
+        foreach (var (key, lot) in graph.Lots)
+        {
+            if (lot is null)
+            {
+                missing.Add(key);
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var lot in await QueryLotsAsync(connection, $"select {LotColumns} from trace_lot where id = any(@ids)", [new("ids", missing.ToArray())], ct))
+        {
+            graph.Lots[lot.Key] = lot;
+        }
+    }
+
+    private async Task LoadQualityAsync(NpgsqlConnection connection, ChainGraph graph, CancellationToken ct, bool includeTankerLoadsOfReceipts = false)
+    {
+        if (graph.Lots.Count == 0 || !await QualityTableExistsAsync(connection, ct))
+        {
+            return;
+        }
+
+        var ids = graph.Lots.Keys.ToArray();
+        var filter = includeTankerLoadsOfReceipts
+            ? """
+              join trace_lot l on l.kind = (case q.lot_kind when 'bulk_tank_lot' then 'bulk_tank' when 'product_lot' then 'product' else q.lot_kind end)
+                and l.lot_id = q.lot_id
+              where l.id = any(@ids) or l.id in (select e.parent from trace_edge e where e.child = any(@ids))
+              order by q.sampled_at
+              """
+            : """
+              join trace_lot l on l.kind = (case q.lot_kind when 'bulk_tank_lot' then 'bulk_tank' when 'product_lot' then 'product' else q.lot_kind end)
+                and l.lot_id = q.lot_id
+              where l.id = any(@ids) order by q.sampled_at
+              """;
+        graph.QualityChecks.AddRange(await QueryQualityAsync(connection, filter, [new("ids", ids)], ct));
+    }
+
+    private async Task<bool> QualityTableExistsAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        if (_qualityTableSeen)
+        {
+            return true;
+        }
+
+        await using var command = new NpgsqlCommand("select to_regclass('quality_result') is not null", connection);
+        return _qualityTableSeen = (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task<List<QualityCheck>> QueryQualityAsync(
+        NpgsqlConnection connection, string filter, NpgsqlParameter[] parameters, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            select (case q.lot_kind when 'bulk_tank_lot' then 'bulk_tank' when 'product_lot' then 'product' else q.lot_kind end)::text, q.lot_id::text, q.sample_id::text, coalesce(q.sample_kind::text, ''), q.verdict::text,
+                   coalesce(q.rule_version::text, ''), q.sampled_at, coalesce(q.items::text, '[]')
+            from quality_result q {filter}
+            """, connection);
+        command.Parameters.AddRange(parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var checks = new List<QualityCheck>();
+        while (await reader.ReadAsync(ct))
+        {
+            checks.Add(new QualityCheck(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetString(7)));
+        }
+
+        return checks;
+    }
+
+    public static async Task<LotNode?> FindLotAsync(NpgsqlConnection connection, LotRef lot, CancellationToken ct) =>
+        (await QueryLotsAsync(connection, $"select {LotColumns} from trace_lot where kind = @kind and lot_id = @id",
+            [new("kind", lot.Kind), new("id", lot.Id)], ct)).FirstOrDefault();
+
+    public static async Task<List<LotNode>> QueryLotsAsync(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var lots = new List<LotNode>();
+        while (await reader.ReadAsync(ct))
+        {
+            lots.Add(new LotNode
+            {
+                Key = reader.GetInt64(0),
+                Kind = reader.GetString(1),
+                LotId = reader.GetString(2),
+                PastureId = reader.IsDBNull(3) ? null : reader.GetString(3),
+                PlantId = reader.IsDBNull(4) ? null : reader.GetString(4),
+                UnitId = reader.IsDBNull(5) ? null : reader.GetString(5),
+                Kg = reader.IsDBNull(6) ? null : reader.GetDouble(6),
+                TemperatureC = reader.IsDBNull(7) ? null : reader.GetDouble(7),
+                At = reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                Accepted = reader.IsDBNull(9) ? null : reader.GetBoolean(9),
+                Product = reader.IsDBNull(10) ? null : reader.GetString(10),
+                Details = reader.GetString(11),
+                Source = reader.GetString(12),
+            });
+        }
+
+        return lots;
+    }
+
+    public static int Rank(string kind) => Array.IndexOf(LotKinds.All, kind);
+}

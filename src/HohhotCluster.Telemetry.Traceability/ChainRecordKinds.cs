@@ -1,0 +1,379 @@
+using System.Text.Json;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.TimeSeries;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+public sealed record TankerPickupRecord(string LotId, string TankerLoadId, double Kg, double? TemperatureC, string? TankerPlate, string? Driver, string? Permit, int? Compartment);
+
+public sealed record SiloTransferRecord(string SiloBatchId, string? SiloId, IReadOnlyList<(string TankerLoadId, double Kg)> Receipts);
+
+public sealed record ProductionRecord(string ProductLotId, string Product, string? Line, double OutputKg, IReadOnlyList<(string SiloBatchId, double Kg)> Silos);
+
+/// <summary>What the three chain kinds share: storage keyed by the message key, and strict field readers.</summary>
+public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
+{
+    protected const int MaxIdLength = 128;
+
+    public abstract string Kind { get; }
+
+    public abstract OwnerKind Owner { get; }
+
+    protected ChainStore Store => store;
+
+    public abstract bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection);
+
+    public abstract ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken);
+
+    public abstract ChainWrite ToWrite(AcceptedRecord record);
+
+    public Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    {
+        var writes = new List<(ReadingKey, ChainWrite)>(records.Count);
+        foreach (var record in records)
+        {
+            writes.Add((record.Key, ToWrite(record)));
+        }
+
+        return store.ApplyKeyedAsync(writes, cancellationToken);
+    }
+
+    public abstract void WritePoints(LineProtocolWriter writer, AcceptedRecord record);
+
+    /// <summary>Rejects a lot that exists under another owner: a gateway may not write into someone else's lot.</summary>
+    protected async ValueTask<Rejection?> OwnedElsewhereAsync(LotRef lot, string ownerId, bool byPlant, string field, CancellationToken ct)
+    {
+        var owner = await store.FindOwnerAsync(lot, ct);
+        var current = byPlant ? owner?.PlantId : owner?.PastureId;
+        return current is not null && current != ownerId
+            ? new Rejection(QuarantineReasons.InvalidField, $"{field}: {lot.Kind} '{lot.Id}' belongs to {(byPlant ? "plant" : "pasture")} '{current}'")
+            : null;
+    }
+
+    protected static bool TryId(JsonElement payload, string name, bool required, out string? value, ref Rejection rejection)
+    {
+        value = null;
+        if (!payload.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 and <= MaxIdLength } text)
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must be a string of 1-{MaxIdLength} characters");
+            return false;
+        }
+
+        value = text;
+        return true;
+    }
+
+    protected static bool TryNumber(JsonElement payload, string name, bool required, double min, double max, out double? value, ref Rejection rejection)
+    {
+        value = null;
+        if (!payload.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out var number) || !(number > min && number <= max))
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must be a number in ({min}, {max}]");
+            return false;
+        }
+
+        value = number;
+        return true;
+    }
+
+    /// <summary>Reads a 1-64 item array of { idName: string, kg: number }.</summary>
+    protected static bool TryInputs(JsonElement payload, string name, string idName, double maxKg, out List<(string, double)> inputs, ref Rejection rejection)
+    {
+        inputs = [];
+        if (!payload.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
+        {
+            rejection = new Rejection(QuarantineReasons.MissingField, $"{name} (an array) is required");
+            return false;
+        }
+
+        if (array.GetArrayLength() is < 1 or > 64)
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must have 1-64 items");
+            return false;
+        }
+
+        var index = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object
+                || !TryId(item, idName, true, out var id, ref rejection)
+                || !TryNumber(item, "kg", true, 0, maxKg, out var kg, ref rejection))
+            {
+                rejection = rejection.Reason is null
+                    ? new Rejection(QuarantineReasons.InvalidField, $"{name}[{index}] must be an object with {idName} and kg")
+                    : rejection with { Detail = $"{name}[{index}].{rejection.Detail}" };
+                return false;
+            }
+
+            foreach (var (existing, _) in inputs)
+            {
+                if (existing == id)
+                {
+                    rejection = new Rejection(QuarantineReasons.InvalidField, $"{name}[{index}].{idName} '{id}' is listed twice");
+                    return false;
+                }
+            }
+
+            inputs.Add((id!, kg!.Value));
+            index++;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// <c>tanker_pickup</c>, published by the pasture gateway: the handover slip of one bulk-tank lot pumped into a tanker
+/// load (plate, driver, transport permit, compartment, kg, temperature). The pasture owns it because the pasture knows
+/// the lot id and weighs what leaves its tank; the plant only learns the tanker load at its weighbridge.
+/// </summary>
+public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
+{
+    public override string Kind => "tanker_pickup";
+
+    public override OwnerKind Owner => OwnerKind.Pasture;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    {
+        record = null;
+        rejection = default;
+        if (!TryId(payload, "lotId", true, out var lot, ref rejection)
+            || !TryId(payload, "tankerLoadId", true, out var load, ref rejection)
+            || !TryNumber(payload, "kg", true, 0, 200_000, out var kg, ref rejection)
+            || !TryNumber(payload, "temperatureC", false, -5.000001, 50, out var temperature, ref rejection)
+            || !TryId(payload, "tankerPlate", false, out var plate, ref rejection)
+            || !TryId(payload, "driver", false, out var driver, ref rejection)
+            || !TryId(payload, "permit", false, out var permit, ref rejection)
+            || !TryNumber(payload, "compartment", false, 0, 16, out var compartment, ref rejection))
+        {
+            return false;
+        }
+
+        record = new TankerPickupRecord(lot!, load!, kg!.Value, temperature, plate, driver, permit, compartment is { } c ? (int)c : null);
+        return true;
+    }
+
+    public override ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    {
+        var pickup = (TankerPickupRecord)record.Record;
+        return OwnedElsewhereAsync(new LotRef(LotKinds.BulkTank, pickup.LotId), record.Device.OwnerId, byPlant: false, "lotId", cancellationToken);
+    }
+
+    public override ChainWrite ToWrite(AcceptedRecord record)
+    {
+        var pickup = (TankerPickupRecord)record.Record;
+        var details = new Dictionary<string, object>();
+        if (pickup.Driver is not null)
+        {
+            details["driver"] = pickup.Driver;
+        }
+
+        if (pickup.Permit is not null)
+        {
+            details["permit"] = pickup.Permit;
+        }
+
+        var write = new ChainWrite();
+        var lot = new LotNode { Kind = LotKinds.BulkTank, LotId = pickup.LotId, PastureId = record.Device.OwnerId };
+        write.Lots.Add(lot);
+        write.Lots.Add(new LotNode
+        {
+            Kind = LotKinds.TankerLoad,
+            LotId = pickup.TankerLoadId,
+            UnitId = pickup.TankerPlate,
+            Details = JsonSerializer.Serialize(details),
+        });
+        write.Edges.Add(new EdgeWrite(lot.Ref, new LotRef(LotKinds.TankerLoad, pickup.TankerLoadId), pickup.Kg, record.EventTime, pickup.TemperatureC));
+        return write;
+    }
+
+    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    {
+        var pickup = (TankerPickupRecord)record.Record;
+        writer.Measurement("tanker_pickup")
+            .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
+            .Field("kg", pickup.Kg)
+            .Field("temperature_c", pickup.TemperatureC)
+            .Field("seq", record.Key.Sequence)
+            .Timestamp(LineProtocolWriter.TimestampFor(record.EventTime, record.Key.Sequence));
+    }
+}
+
+/// <summary><c>silo_transfer</c>, published by the plant: receipts (by tanker load) pumped into a silo batch, kg each.</summary>
+public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
+{
+    public override string Kind => "silo_transfer";
+
+    public override OwnerKind Owner => OwnerKind.Plant;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    {
+        record = null;
+        rejection = default;
+        if (!TryId(payload, "siloBatchId", true, out var batch, ref rejection)
+            || !TryId(payload, "siloId", false, out var silo, ref rejection)
+            || !TryInputs(payload, "receipts", "tankerLoadId", 60_000, out var receipts, ref rejection))
+        {
+            return false;
+        }
+
+        record = new SiloTransferRecord(batch!, silo, receipts);
+        return true;
+    }
+
+    public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    {
+        var transfer = (SiloTransferRecord)record.Record;
+        var plant = record.Device.OwnerId;
+        if (await OwnedElsewhereAsync(new LotRef(LotKinds.SiloBatch, transfer.SiloBatchId), plant, true, "siloBatchId", cancellationToken) is { } r)
+        {
+            return r;
+        }
+
+        foreach (var (load, _) in transfer.Receipts)
+        {
+            if (await OwnedElsewhereAsync(new LotRef(LotKinds.Receipt, load), plant, true, "receipts", cancellationToken) is { } rr)
+            {
+                return rr;
+            }
+        }
+
+        return null;
+    }
+
+    public override ChainWrite ToWrite(AcceptedRecord record)
+    {
+        var transfer = (SiloTransferRecord)record.Record;
+        var plant = record.Device.OwnerId;
+        var write = new ChainWrite();
+        // The batch holds the sum of everything pumped in (ChainStore keeps it), so several transfers may fill one batch.
+        var batch = new LotNode { Kind = LotKinds.SiloBatch, LotId = transfer.SiloBatchId, PlantId = plant, UnitId = transfer.SiloId };
+        write.Lots.Add(batch);
+        foreach (var (load, kg) in transfer.Receipts)
+        {
+            // A receipt not yet weighed in is created owned by this plant; mass balance shows it as missing_weighbridge.
+            var receipt = new LotNode { Kind = LotKinds.Receipt, LotId = load, PlantId = plant };
+            write.Lots.Add(receipt);
+            write.Edges.Add(new EdgeWrite(receipt.Ref, batch.Ref, kg, record.EventTime, null));
+        }
+
+        return write;
+    }
+
+    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    {
+        var transfer = (SiloTransferRecord)record.Record;
+        double total = 0;
+        foreach (var (_, kg) in transfer.Receipts)
+        {
+            total += kg;
+        }
+
+        writer.Measurement("silo_transfer")
+            .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("plant", record.Device.OwnerId)
+            .Field("kg", total)
+            .Field("receipts", (long)transfer.Receipts.Count)
+            .Field("seq", record.Key.Sequence)
+            .Timestamp(LineProtocolWriter.TimestampFor(record.EventTime, record.Key.Sequence));
+    }
+}
+
+/// <summary><c>production</c>, published by the plant: silo batches used (kg each) to make a product lot.</summary>
+public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
+{
+    public override string Kind => "production";
+
+    public override OwnerKind Owner => OwnerKind.Plant;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    {
+        record = null;
+        rejection = default;
+        if (!TryId(payload, "productLotId", true, out var lot, ref rejection)
+            || !TryId(payload, "product", true, out var product, ref rejection)
+            || !TryId(payload, "line", false, out var line, ref rejection)
+            || !TryNumber(payload, "outputKg", true, 0, 1_000_000, out var output, ref rejection)
+            || !TryInputs(payload, "silos", "siloBatchId", 1_000_000, out var silos, ref rejection))
+        {
+            return false;
+        }
+
+        record = new ProductionRecord(lot!, product!, line, output!.Value, silos);
+        return true;
+    }
+
+    public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    {
+        var production = (ProductionRecord)record.Record;
+        var plant = record.Device.OwnerId;
+        if (await OwnedElsewhereAsync(new LotRef(LotKinds.Product, production.ProductLotId), plant, true, "productLotId", cancellationToken) is { } r)
+        {
+            return r;
+        }
+
+        foreach (var (batch, _) in production.Silos)
+        {
+            if (await OwnedElsewhereAsync(new LotRef(LotKinds.SiloBatch, batch), plant, true, "silos", cancellationToken) is { } rr)
+            {
+                return rr;
+            }
+        }
+
+        return null;
+    }
+
+    public override ChainWrite ToWrite(AcceptedRecord record)
+    {
+        var production = (ProductionRecord)record.Record;
+        var plant = record.Device.OwnerId;
+        var write = new ChainWrite();
+        var lot = new LotNode
+        {
+            Kind = LotKinds.Product, LotId = production.ProductLotId, PlantId = plant, UnitId = production.Line,
+            Kg = production.OutputKg, At = record.EventTime, Product = production.Product,
+        };
+        write.Lots.Add(lot);
+        foreach (var (batch, kg) in production.Silos)
+        {
+            var silo = new LotNode { Kind = LotKinds.SiloBatch, LotId = batch, PlantId = plant };
+            write.Lots.Add(silo);
+            write.Edges.Add(new EdgeWrite(silo.Ref, lot.Ref, kg, record.EventTime, null));
+        }
+
+        return write;
+    }
+
+    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    {
+        var production = (ProductionRecord)record.Record;
+        writer.Measurement("production")
+            .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("plant", record.Device.OwnerId)
+            .Tag("line", production.Line)
+            .Field("output_kg", production.OutputKg)
+            .Field("seq", record.Key.Sequence)
+            .Timestamp(LineProtocolWriter.TimestampFor(record.EventTime, record.Key.Sequence));
+    }
+}

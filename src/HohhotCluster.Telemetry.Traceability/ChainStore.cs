@@ -1,0 +1,162 @@
+using Dapper;
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Storage;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+/// <summary>Milk moving from one lot into another, by natural keys; <see cref="Authoritative"/> edges overwrite kg.</summary>
+public sealed record EdgeWrite(LotRef Parent, LotRef Child, double Kg, DateTimeOffset? At, double? TemperatureC, bool Authoritative = true);
+
+/// <summary>Lots and edges written together: one record's worth of chain.</summary>
+public sealed class ChainWrite
+{
+    public List<LotNode> Lots { get; } = [];
+    public List<EdgeWrite> Edges { get; } = [];
+    public List<(LotRef Lot, string EventId, string? BizStep, string? Disposition, DateTimeOffset At)> LotEvents { get; } = [];
+}
+
+/// <summary>
+/// Writes the chain. Lots are upserted by (kind, lot id): the owner fields (pasture, plant) keep their first value, so a
+/// later message cannot move a lot to another owner; measurements take the newest non-null value, so a placeholder
+/// made by an early edge is completed when its own record arrives. Every write is idempotent.
+/// </summary>
+public sealed class ChainStore(NpgsqlDataSource dataSource)
+{
+    private const string UpsertLotSql =
+        """
+        insert into trace_lot as t (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source)
+        values (@Kind, @LotId, @PastureId, @PlantId, @UnitId, @Kg, @TemperatureC, @At, @Accepted, @Product, @Details::jsonb, @Source)
+        on conflict (kind, lot_id) do update set
+            pasture_id = coalesce(t.pasture_id, excluded.pasture_id),
+            plant_id = coalesce(t.plant_id, excluded.plant_id),
+            unit_id = coalesce(excluded.unit_id, t.unit_id),
+            kg = coalesce(excluded.kg, t.kg),
+            temperature_c = coalesce(excluded.temperature_c, t.temperature_c),
+            at = coalesce(excluded.at, t.at),
+            accepted = coalesce(excluded.accepted, t.accepted),
+            product = coalesce(excluded.product, t.product),
+            details = t.details || excluded.details
+        returning id
+        """;
+
+    public NpgsqlDataSource DataSource => dataSource;
+
+    /// <summary>Applies writes in one transaction; returns false for each write whose key was already applied.</summary>
+    public Task<ApplyOutcome[]> ApplyKeyedAsync(IReadOnlyList<(ReadingKey Key, ChainWrite Write)> writes, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var outcomes = new ApplyOutcome[writes.Count];
+            for (var i = 0; i < writes.Count; i++)
+            {
+                var (key, write) = writes[i];
+                var inserted = await connection.ExecuteAsync(new CommandDefinition(
+                    "insert into trace_applied (device_id, boot_epoch, seq) values (@DeviceId, @BootEpoch, @Sequence) on conflict do nothing",
+                    new { key.DeviceId, key.BootEpoch, key.Sequence }, transaction, cancellationToken: ct));
+                if (inserted == 0)
+                {
+                    outcomes[i] = ApplyOutcome.Duplicate;
+                    continue;
+                }
+
+                await WriteAsync(connection, transaction, write, ct);
+                outcomes[i] = ApplyOutcome.Applied;
+            }
+
+            await transaction.CommitAsync(ct);
+            return outcomes;
+        }, cancellationToken);
+
+    /// <summary>Applies writes that are idempotent by their natural keys (the telemetry observer's).</summary>
+    public Task ApplyAsync(IReadOnlyList<ChainWrite> writes, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            foreach (var write in writes)
+            {
+                await WriteAsync(connection, transaction, write, ct);
+            }
+
+            await transaction.CommitAsync(ct);
+            return 0;
+        }, cancellationToken);
+
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, CancellationToken ct)
+    {
+        var keys = new Dictionary<LotRef, long>();
+        foreach (var lot in write.Lots)
+        {
+            keys[lot.Ref] = await UpsertLotAsync(connection, transaction, lot, ct);
+        }
+
+        var touchedLoads = new HashSet<long>();
+        foreach (var edge in write.Edges)
+        {
+            var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent), ct);
+            var child = keys.TryGetValue(edge.Child, out var c) ? c : keys[edge.Child] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Child), ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                edge.Authoritative
+                    ? """
+                      insert into trace_edge (parent, child, kg, at, temperature_c) values (@parent, @child, @Kg, @at, @TemperatureC)
+                      on conflict (child, parent) do update set kg = excluded.kg,
+                          at = coalesce(excluded.at, trace_edge.at), temperature_c = coalesce(excluded.temperature_c, trace_edge.temperature_c)
+                      """
+                    : "insert into trace_edge (parent, child, kg, at, temperature_c) values (@parent, @child, @Kg, @at, @TemperatureC) on conflict do nothing",
+                new { parent, child, edge.Kg, at = edge.At?.ToUniversalTime(), edge.TemperatureC }, transaction, cancellationToken: ct));
+            if (edge.Child.Kind is LotKinds.TankerLoad or LotKinds.SiloBatch)
+            {
+                touchedLoads.Add(child);
+            }
+        }
+
+        // A tanker load and a silo batch hold what was pumped into them: the sum of their in-edges, dated by the first.
+        foreach (var load in touchedLoads)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update trace_lot set kg = (select sum(kg) from trace_edge where child = @load), at = coalesce(at, (select min(at) from trace_edge where child = @load)) where id = @load",
+                new { load }, transaction, cancellationToken: ct));
+        }
+
+        foreach (var (lot, eventId, bizStep, disposition, at) in write.LotEvents)
+        {
+            var key = keys.TryGetValue(lot, out var k) ? k : keys[lot] = await UpsertLotAsync(connection, transaction, Placeholder(lot), ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "insert into trace_lot_event (lot, event_id, biz_step, disposition, at) values (@key, @eventId, @bizStep, @disposition, @at) on conflict do nothing",
+                new { key, eventId, bizStep, disposition, at = at.ToUniversalTime() }, transaction, cancellationToken: ct));
+        }
+    }
+
+    private static LotNode Placeholder(LotRef lot) => new() { Kind = lot.Kind, LotId = lot.Id };
+
+    private static Task<long> UpsertLotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LotNode lot, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertLotSql, new
+        {
+            lot.Kind,
+            lot.LotId,
+            lot.PastureId,
+            lot.PlantId,
+            lot.UnitId,
+            lot.Kg,
+            lot.TemperatureC,
+            At = lot.At?.ToUniversalTime(),
+            lot.Accepted,
+            lot.Product,
+            lot.Details,
+            lot.Source,
+        }, transaction, cancellationToken: ct));
+
+    /// <summary>The owner of an existing lot (pasture for bulk-tank lots, plant for plant-side lots), or null.</summary>
+    public Task<LotOwner?> FindOwnerAsync(LotRef lot, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            return await connection.QuerySingleOrDefaultAsync<LotOwner>(new CommandDefinition(
+                "select pasture_id as PastureId, plant_id as PlantId from trace_lot where kind = @Kind and lot_id = @Id",
+                new { lot.Kind, lot.Id }, cancellationToken: ct));
+        }, cancellationToken);
+}
+
+public sealed record LotOwner(string? PastureId, string? PlantId);

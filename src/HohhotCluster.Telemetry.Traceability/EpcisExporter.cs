@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using HohhotCluster.Telemetry.Contracts;
+using Microsoft.Extensions.Options;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+/// <summary>
+/// Writes a part of the chain as an EPCIS 2.0 JSON-LD document: loading (bulk-tank lot into tanker load, ObjectEvent),
+/// receiving (tanker load at the plant, conformant or non_conformant), transformation (receipts into a silo batch,
+/// silo batches into a product lot), sampling (each quality check), holding (each failing check's lot) and recall
+/// (each product lot downstream of a failing check, disposition <c>recalled</c>), plus the sampling, holding and
+/// recall events imported for these lots. Quantities in KGM, temperatures as sensor reports in CEL, every time at
+/// +08:00, and event ids derived from the content so an export imported twice is recognised.
+/// </summary>
+public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOptions<TraceabilityOptions> options)
+{
+    public const int MaxWindowLots = 200_000;
+    private const string Context = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
+
+    public async Task<(string Json, int Events)> ExportLotAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
+        Write(await queries.HistoryAsync(caller, lot, cancellationToken));
+
+    public async Task<(string Json, int Events)> ExportWindowAsync(CallerScope caller, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        Write(await queries.WindowAsync(caller, from, to, MaxWindowLots, cancellationToken));
+
+    public (string Json, int Events) Write(ChainGraph graph)
+    {
+        var events = new List<(DateTimeOffset Time, string Id, Action<Utf8JsonWriter> Body)>();
+        var intoLot = new Dictionary<long, List<ChainEdge>>();
+        foreach (var edge in graph.Edges)
+        {
+            if (!graph.Lots.TryGetValue(edge.Parent, out var parent) || !graph.Lots.TryGetValue(edge.Child, out var child) || parent is null || child is null)
+            {
+                continue;
+            }
+
+            if (child.Kind == LotKinds.TankerLoad)
+            {
+                var time = edge.At ?? child.At ?? parent.At;
+                if (time is { } t)
+                {
+                    events.Add((t, EventId("loading", parent.Ref, child.Ref), w => Loading(w, parent, child, edge, t)));
+                }
+            }
+            else if (child.Kind == LotKinds.Receipt && parent.Kind == LotKinds.TankerLoad)
+            {
+                if ((edge.At ?? child.At) is { } t)
+                {
+                    events.Add((t, EventId("receiving", parent.Ref, child.Ref), w => Receiving(w, parent, child, edge, t)));
+                }
+            }
+            else
+            {
+                (intoLot.TryGetValue(edge.Child, out var list) ? list : intoLot[edge.Child] = []).Add(edge);
+            }
+        }
+
+        foreach (var (key, inputs) in intoLot)
+        {
+            var output = graph.Lots[key];
+            var time = output.At ?? inputs[0].At;
+            if (time is { } t)
+            {
+                events.Add((t, EventId("transformation", output.Ref, output.Ref), w => Transformation(w, graph, output, inputs, t)));
+            }
+        }
+
+        var failing = new HashSet<LotRef>();
+        foreach (var check in graph.QualityChecks)
+        {
+            var lot = new LotRef(check.LotKind, check.LotId);
+            events.Add((check.SampledAt, EventId("sampling:" + check.SampleId, lot, lot), w => Observation(w, lot, "sampling",
+                check.Failed ? "non_conformant" : "conformant", check.SampledAt, check)));
+            if (check.Failed)
+            {
+                failing.Add(lot);
+                events.Add((check.SampledAt, EventId("holding:" + check.SampleId, lot, lot), w => Observation(w, lot, "holding", "non_sellable_other", check.SampledAt, check)));
+            }
+        }
+
+        foreach (var product in RecalledProducts(graph, failing))
+        {
+            var time = product.At ?? clock.GetUtcNow();
+            events.Add((time, EventId("recall", product.Ref, product.Ref), w => Observation(w, product.Ref, "holding", "recalled", time, null)));
+        }
+
+        foreach (var (lotKey, eventId, bizStep, disposition, at) in graph.LotEvents)
+        {
+            var lot = graph.Lots[lotKey].Ref;
+            events.Add((at, EventId("imported:" + eventId, lot, lot), w => Observation(w, lot, bizStep ?? "holding", disposition, at, null)));
+        }
+
+        events.Sort((a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("@context");
+            w.WriteStringValue(Context);
+            w.WriteStartObject();
+            w.WriteString("hohhot", _ids.Base + "voc/");
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteString("type", "EPCISDocument");
+            w.WriteString("schemaVersion", "2.0");
+            w.WriteString("creationDate", Time(clock.GetUtcNow()));
+            w.WriteStartObject("epcisBody");
+            w.WriteStartArray("eventList");
+            string? previous = null;
+            foreach (var (_, id, body) in events)
+            {
+                if (id == previous)
+                {
+                    continue;
+                }
+
+                previous = id;
+                w.WriteStartObject();
+                w.WriteString("eventID", id);
+                body(w);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return (Encoding.UTF8.GetString(buffer.ToArray()), events.Count);
+    }
+
+    /// <summary>Product lots in the graph that a failing lot's milk reached.</summary>
+    private static List<LotNode> RecalledProducts(ChainGraph graph, HashSet<LotRef> failing)
+    {
+        var tainted = new HashSet<long>();
+        foreach (var (key, lot) in graph.Lots)
+        {
+            if (lot is not null && failing.Contains(lot.Ref))
+            {
+                tainted.Add(key);
+            }
+        }
+
+        for (var changed = tainted.Count > 0; changed;)
+        {
+            changed = false;
+            foreach (var edge in graph.Edges)
+            {
+                changed |= tainted.Contains(edge.Parent) && tainted.Add(edge.Child);
+            }
+        }
+
+        var products = new List<LotNode>();
+        foreach (var key in tainted)
+        {
+            if (graph.Lots[key] is { Kind: LotKinds.Product } product)
+            {
+                products.Add(product);
+            }
+        }
+
+        return products;
+    }
+
+    private void Loading(Utf8JsonWriter w, LotNode bulk, LotNode load, ChainEdge edge, DateTimeOffset time)
+    {
+        Header(w, "ObjectEvent", time);
+        w.WriteString("action", "OBSERVE");
+        w.WriteString("bizStep", "loading");
+        w.WriteString("disposition", "in_transit");
+        if (bulk.PastureId is { } pasture)
+        {
+            w.WriteStartObject("readPoint");
+            w.WriteString("id", _ids.Pasture(pasture));
+            w.WriteEndObject();
+        }
+
+        Quantities(w, "quantityList", [(bulk.Ref, edge.Kg)]);
+        BillOfLading(w, load.LotId);
+        Temperature(w, edge.TemperatureC ?? bulk.TemperatureC, time);
+        if (load.UnitId is { } plate)
+        {
+            w.WriteString("hohhot:tankerPlate", plate);
+        }
+    }
+
+    private void Receiving(Utf8JsonWriter w, LotNode load, LotNode receipt, ChainEdge edge, DateTimeOffset time)
+    {
+        Header(w, "ObjectEvent", time);
+        w.WriteString("action", "OBSERVE");
+        w.WriteString("bizStep", "receiving");
+        w.WriteString("disposition", receipt.Accepted == false ? "non_conformant" : "conformant");
+        if (receipt.PlantId is { } plant)
+        {
+            w.WriteStartObject("bizLocation");
+            w.WriteString("id", _ids.Plant(plant));
+            w.WriteEndObject();
+        }
+
+        Quantities(w, "quantityList", [(load.Ref, edge.Kg)]);
+        BillOfLading(w, load.LotId);
+        Temperature(w, edge.TemperatureC ?? receipt.TemperatureC, time);
+    }
+
+    private void Transformation(Utf8JsonWriter w, ChainGraph graph, LotNode output, List<ChainEdge> inputs, DateTimeOffset time)
+    {
+        Header(w, "TransformationEvent", time);
+        var list = new List<(LotRef, double)>(inputs.Count);
+        double total = 0;
+        foreach (var edge in inputs)
+        {
+            list.Add((graph.Lots[edge.Parent].Ref, edge.Kg));
+            total += edge.Kg;
+        }
+
+        Quantities(w, "inputQuantityList", list);
+        Quantities(w, "outputQuantityList", [(output.Ref, output.Kg ?? total)]);
+        w.WriteString("bizStep", "commissioning");
+        w.WriteString("disposition", "active");
+        if (output.PlantId is { } plant)
+        {
+            w.WriteStartObject("bizLocation");
+            w.WriteString("id", _ids.Plant(plant));
+            w.WriteEndObject();
+        }
+
+        if (output.Product is { } product)
+        {
+            w.WriteStartObject("ilmd");
+            w.WriteString("hohhot:product", product);
+            if (output.UnitId is { } line)
+            {
+                w.WriteString("hohhot:line", line);
+            }
+
+            w.WriteEndObject();
+        }
+    }
+
+    private void Observation(Utf8JsonWriter w, LotRef lot, string bizStep, string? disposition, DateTimeOffset time, QualityCheck? check)
+    {
+        Header(w, "ObjectEvent", time);
+        w.WriteString("action", "OBSERVE");
+        w.WriteString("bizStep", bizStep);
+        if (disposition is not null)
+        {
+            w.WriteString("disposition", disposition);
+        }
+
+        w.WriteStartArray("quantityList");
+        w.WriteStartObject();
+        w.WriteString("epcClass", _ids.Lot(lot));
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (check is not null)
+        {
+            w.WriteString("hohhot:sampleId", check.SampleId);
+            w.WriteString("hohhot:verdict", check.Verdict);
+            w.WriteString("hohhot:ruleVersion", check.RuleVersion);
+        }
+    }
+
+    private static void Header(Utf8JsonWriter w, string type, DateTimeOffset time)
+    {
+        w.WriteString("type", type);
+        w.WriteString("eventTime", Time(time));
+        w.WriteString("eventTimeZoneOffset", "+08:00");
+    }
+
+    private void Quantities(Utf8JsonWriter w, string name, List<(LotRef Lot, double Kg)> quantities)
+    {
+        w.WriteStartArray(name);
+        foreach (var (lot, kg) in quantities)
+        {
+            w.WriteStartObject();
+            w.WriteString("epcClass", _ids.Lot(lot));
+            w.WriteNumber("quantity", Math.Round(kg, 3));
+            w.WriteString("uom", "KGM");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private void BillOfLading(Utf8JsonWriter w, string tankerLoadId)
+    {
+        w.WriteStartArray("bizTransactionList");
+        w.WriteStartObject();
+        w.WriteString("type", "bol");
+        w.WriteString("bizTransaction", _ids.TankerLoad(tankerLoadId));
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    private static void Temperature(Utf8JsonWriter w, double? celsius, DateTimeOffset time)
+    {
+        if (celsius is not { } c)
+        {
+            return;
+        }
+
+        w.WriteStartArray("sensorElementList");
+        w.WriteStartObject();
+        w.WriteStartObject("sensorMetadata");
+        w.WriteString("time", Time(time));
+        w.WriteEndObject();
+        w.WriteStartArray("sensorReport");
+        w.WriteStartObject();
+        w.WriteString("type", "Temperature");
+        w.WriteNumber("value", c);
+        w.WriteString("uom", "CEL");
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    public static string Time(DateTimeOffset time) =>
+        time.ToOffset(ChinaTime.Offset).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+
+    private static string EventId(string what, LotRef from, LotRef to) =>
+        "ni:///sha-256;" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{what}|{from}|{to}"))) + "?ver=CBV2.0";
+}

@@ -1,0 +1,382 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+public sealed record EpcisImportResult(int Events, int Imported, int Duplicates, IReadOnlyList<string> Ignored, int Lots, int Edges);
+
+/// <summary>
+/// Imports an EPCIS 2.0 document from a partner milk source. The document must validate against the official schema
+/// (otherwise it is refused with the schema's problems); then each event is mapped onto the chain:
+/// <list type="bullet">
+/// <item>ObjectEvent <c>loading</c>: each mass quantity is a bulk-tank lot pumped into the tanker load named by its
+/// <c>bol</c> business transaction (at the pasture of readPoint/bizLocation), temperature from a sensor report;</item>
+/// <item>ObjectEvent <c>receiving</c>: the tanker load (bol, or the quantity's class) weighed in at the plant of
+/// bizLocation, rejected when the disposition is <c>non_conformant</c>;</item>
+/// <item>TransformationEvent: inputs (kg) blended into silo batches or used for product lots (outputs, kg);</item>
+/// <item>sampling / holding events and <c>recalled</c> dispositions: attached to the lots they name;</item>
+/// <item>anything else (aggregation, transaction, association, events without mass): recorded and listed as ignored.</item>
+/// </list>
+/// A chain event with a quantity that is not a mass (KGM or TNE) is a problem: the document is refused whole, so a
+/// mass balance never rests on half a document. Events are idempotent by eventID (or the hash of the event when it
+/// has none).
+/// </summary>
+public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValidator schema, IOptions<TraceabilityOptions> options)
+{
+    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
+
+    public async Task<EpcisImportResult> ImportAsync(CallerScope caller, string json, CancellationToken cancellationToken)
+    {
+        if (!caller.MayWrite)
+        {
+            throw new ScopeDeniedException("A regulator reads the chain; it does not import into it.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidTraceRequestException("The document is not JSON.", [$"/: not JSON ({exception.Message})"]);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var problems = schema.Validate(root);
+            if (problems.Count > 0)
+            {
+                throw new InvalidTraceRequestException($"The document does not validate against the EPCIS 2.0 schema ({problems.Count} problems).", problems);
+            }
+
+            if (root.GetProperty("type").GetString() != "EPCISDocument")
+            {
+                throw new InvalidTraceRequestException("Only an EPCISDocument is imported.",
+                    [$"/type: '{root.GetProperty("type").GetString()}' is valid EPCIS but not an EPCISDocument with events to import"]);
+            }
+
+            var plan = Plan(root.GetProperty("epcisBody").GetProperty("eventList"), caller);
+            if (plan.Problems.Count > 0)
+            {
+                throw new InvalidTraceRequestException($"The document has {plan.Problems.Count} problems for the milk chain.", plan.Problems);
+            }
+
+            return await PostgresRetry.RunAsync(ct => WriteAsync(plan, ct), cancellationToken);
+        }
+    }
+
+    private sealed class ImportPlan
+    {
+        public List<string> Problems { get; } = [];
+        public List<string> Ignored { get; } = [];
+        public List<(string EventId, string Type, string? BizStep, string? Disposition, DateTimeOffset Time, ChainWrite? Write)> Events { get; } = [];
+        public int Count { get; set; }
+    }
+
+    private ImportPlan Plan(JsonElement eventList, CallerScope caller)
+    {
+        var plan = new ImportPlan();
+        var index = 0;
+        foreach (var e in eventList.EnumerateArray())
+        {
+            var at = $"/epcisBody/eventList/{index++}";
+            plan.Count++;
+            var type = e.GetProperty("type").GetString()!;
+            var eventId = e.TryGetProperty("eventID", out var id) ? id.GetString()! : DerivedEventId(e);
+            var time = DateTimeOffset.Parse(e.GetProperty("eventTime").GetString()!, CultureInfo.InvariantCulture);
+            var bizStep = Vocabulary(e, "bizStep", "BizStep-", "bizstep:");
+            var disposition = Vocabulary(e, "disposition", "Disp-", "disp:");
+            ChainWrite? write = null;
+            if (e.TryGetProperty("errorDeclaration", out _))
+            {
+                plan.Ignored.Add($"{at} ({eventId}): an error declaration; the corrected event must be sent itself");
+            }
+            else if (type == "ObjectEvent" && bizStep is "loading" or "receiving" && !e.TryGetProperty("quantityList", out _))
+            {
+                // Instance-level EPCs (cases, pallets) are not milk in kg: nothing for the chain, nothing wrong either.
+                plan.Ignored.Add($"{at} ({eventId}): {bizStep} of items (epcList), not of milk in kg");
+            }
+            else if (type == "ObjectEvent" && bizStep is "loading")
+            {
+                write = Loading(e, at, time, plan.Problems);
+            }
+            else if (type == "ObjectEvent" && bizStep is "receiving")
+            {
+                write = Receiving(e, at, time, disposition, caller, plan.Problems);
+            }
+            else if (type == "TransformationEvent" && (e.TryGetProperty("inputQuantityList", out _) || e.TryGetProperty("outputQuantityList", out _)))
+            {
+                write = Transformation(e, at, time, caller, plan.Problems);
+            }
+            else if (type == "ObjectEvent" && (bizStep is "sampling" or "holding" || disposition is "recalled") && e.TryGetProperty("quantityList", out var held))
+            {
+                write = new ChainWrite();
+                foreach (var q in held.EnumerateArray())
+                {
+                    var lot = LotOf(q.GetProperty("epcClass").GetString()!, LotKinds.Product);
+                    write.LotEvents.Add((lot, eventId, bizStep, disposition, time));
+                }
+            }
+            else
+            {
+                plan.Ignored.Add($"{at} ({eventId}): {type}{(bizStep is null ? "" : " " + bizStep)} carries no milk-chain movement in kg");
+            }
+
+            plan.Events.Add((eventId, type, bizStep, disposition, time, write));
+        }
+
+        return plan;
+    }
+
+    private ChainWrite? Loading(JsonElement e, string at, DateTimeOffset time, List<string> problems)
+    {
+        var load = BillOfLading(e);
+        if (load is null)
+        {
+            problems.Add($"{at}: a loading event needs a bizTransactionList entry of type bol naming the tanker load");
+            return null;
+        }
+
+        var place = Place(e);
+        var temperature = Temperature(e);
+        var write = new ChainWrite();
+        foreach (var (epcClass, kg) in Masses(e, "quantityList", at, problems))
+        {
+            var lot = LotOf(epcClass, LotKinds.BulkTank);
+            write.Lots.Add(new LotNode { Kind = lot.Kind, LotId = lot.Id, PastureId = place, Kg = kg, At = time, TemperatureC = temperature, Source = "epcis" });
+            write.Edges.Add(new EdgeWrite(lot, new LotRef(LotKinds.TankerLoad, load), kg, time, temperature));
+        }
+
+        return write;
+    }
+
+    private ChainWrite? Receiving(JsonElement e, string at, DateTimeOffset time, string? disposition, CallerScope caller, List<string> problems)
+    {
+        var plant = Place(e);
+        if (plant is null)
+        {
+            problems.Add($"{at}: a receiving event needs the plant as bizLocation");
+            return null;
+        }
+
+        if (!caller.SeesPlant(plant))
+        {
+            throw new ScopeDeniedException($"{at}: receiving at '{plant}', which is not one of your plants.");
+        }
+
+        var masses = Masses(e, "quantityList", at, problems);
+        var load = BillOfLading(e) ?? (masses.Count == 1 ? _ids.ParseTankerLoad(LotOf(masses[0].EpcClass, LotKinds.TankerLoad).Id) : null);
+        if (load is null || masses.Count != 1)
+        {
+            problems.Add($"{at}: a receiving event needs exactly one mass quantity and the tanker load as a bol business transaction");
+            return null;
+        }
+
+        var temperature = Temperature(e);
+        var write = new ChainWrite();
+        var receipt = new LotNode
+        {
+            Kind = LotKinds.Receipt, LotId = load, PlantId = plant, Kg = masses[0].Kg, TemperatureC = temperature, At = time,
+            Accepted = disposition != "non_conformant", Source = "epcis",
+        };
+        write.Lots.Add(receipt);
+        write.Edges.Add(new EdgeWrite(new LotRef(LotKinds.TankerLoad, load), receipt.Ref, masses[0].Kg, time, temperature));
+        return write;
+    }
+
+    private ChainWrite? Transformation(JsonElement e, string at, DateTimeOffset time, CallerScope caller, List<string> problems)
+    {
+        var inputs = Masses(e, "inputQuantityList", at, problems);
+        var outputs = Masses(e, "outputQuantityList", at, problems);
+        if (inputs.Count == 0 || outputs.Count == 0)
+        {
+            problems.Add($"{at}: a transformation needs inputQuantityList and outputQuantityList in kg");
+            return null;
+        }
+
+        var plant = Place(e);
+        if (plant is not null && !caller.SeesPlant(plant) || plant is null && !caller.SeesAll)
+        {
+            throw new ScopeDeniedException($"{at}: a transformation at '{plant ?? "(no bizLocation)"}', which is not one of your plants.");
+        }
+
+        // Inputs of the platform's own receipts make silo batches; anything else makes product lots.
+        var inputLots = new List<LotRef>();
+        var fromReceipts = false;
+        foreach (var (epcClass, _) in inputs)
+        {
+            var lot = LotOf(epcClass, LotKinds.SiloBatch);
+            fromReceipts |= lot.Kind is LotKinds.Receipt or LotKinds.TankerLoad;
+            inputLots.Add(lot);
+        }
+
+        var write = new ChainWrite();
+        double outputTotal = 0;
+        foreach (var (_, kg) in outputs)
+        {
+            outputTotal += kg;
+        }
+
+        foreach (var (epcClass, kg) in outputs)
+        {
+            var lot = LotOf(epcClass, fromReceipts ? LotKinds.SiloBatch : LotKinds.Product);
+            write.Lots.Add(new LotNode { Kind = lot.Kind, LotId = lot.Id, PlantId = plant, Kg = lot.Kind == LotKinds.SiloBatch ? null : kg, At = time, Source = "epcis" });
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                // With several outputs, each input is shared in proportion to the outputs' mass.
+                write.Edges.Add(new EdgeWrite(inputLots[i], lot, outputTotal > 0 ? inputs[i].Kg * kg / outputTotal : 0, time, null));
+            }
+        }
+
+        return write;
+    }
+
+    private async Task<EpcisImportResult> WriteAsync(ImportPlan plan, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        int imported = 0, duplicates = 0, lots = 0, edges = 0;
+        foreach (var (eventId, type, bizStep, disposition, time, write) in plan.Events)
+        {
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                insert into epcis_event (event_id, event_type, biz_step, disposition, event_time)
+                values (@eventId, @type, @bizStep, @disposition, @time) on conflict do nothing
+                """, new { eventId, type, bizStep, disposition, time = time.ToUniversalTime() }, transaction, cancellationToken: ct));
+            if (inserted == 0)
+            {
+                duplicates++;
+                continue;
+            }
+
+            if (write is not null)
+            {
+                await ChainStore.WriteAsync(connection, transaction, write, ct);
+                imported++;
+                lots += write.Lots.Count;
+                edges += write.Edges.Count;
+            }
+        }
+
+        await transaction.CommitAsync(ct);
+        return new EpcisImportResult(plan.Count, imported, duplicates, plan.Ignored, lots, edges);
+    }
+
+    private LotRef LotOf(string epcClass, string kindIfForeign) => _ids.ParseLot(epcClass) ?? new LotRef(kindIfForeign, epcClass);
+
+    private static List<(string EpcClass, double Kg)> Masses(JsonElement e, string list, string at, List<string> problems)
+    {
+        var masses = new List<(string, double)>();
+        if (!e.TryGetProperty(list, out var quantities))
+        {
+            return masses;
+        }
+
+        var i = 0;
+        foreach (var q in quantities.EnumerateArray())
+        {
+            var epcClass = q.GetProperty("epcClass").GetString()!;
+            var where = $"{at}/{list}/{i++}";
+            var uom = q.TryGetProperty("uom", out var u) ? u.GetString() : null;
+            var factor = uom switch { "KGM" => 1.0, "TNE" => 1000.0, _ => 0.0 };
+            if (epcClass.StartsWith("urn:epc:idpat:", StringComparison.Ordinal))
+            {
+                problems.Add($"{where}: '{epcClass}' is a pattern, not a lot");
+            }
+            else if (!q.TryGetProperty("quantity", out var quantity))
+            {
+                problems.Add($"{where}: '{epcClass}' has no quantity; the chain needs its mass in KGM");
+            }
+            else if (factor == 0)
+            {
+                problems.Add($"{where}: '{epcClass}' is measured in {uom ?? "items (no uom)"}; the chain needs a mass (KGM or TNE)");
+            }
+            else if (quantity.GetDouble() is var value && !(value > 0))
+            {
+                problems.Add($"{where}: '{epcClass}' quantity must be positive");
+            }
+            else
+            {
+                masses.Add((epcClass, quantity.GetDouble() * factor));
+            }
+        }
+
+        return masses;
+    }
+
+    private string? BillOfLading(JsonElement e)
+    {
+        if (!e.TryGetProperty("bizTransactionList", out var list))
+        {
+            return null;
+        }
+
+        foreach (var transaction in list.EnumerateArray())
+        {
+            var type = transaction.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (type is "bol" or "https://ref.gs1.org/cbv/BTT-bol" or "urn:epcglobal:cbv:btt:bol")
+            {
+                return _ids.ParseTankerLoad(transaction.GetProperty("bizTransaction").GetString()!);
+            }
+        }
+
+        return null;
+    }
+
+    private string? Place(JsonElement e) =>
+        e.TryGetProperty("bizLocation", out var location) ? _ids.ParsePlace(location.GetProperty("id").GetString()!)
+        : e.TryGetProperty("readPoint", out var point) ? _ids.ParsePlace(point.GetProperty("id").GetString()!)
+        : null;
+
+    /// <summary>The first temperature sensor report, in °C (CEL, or FAH converted).</summary>
+    public static double? Temperature(JsonElement e)
+    {
+        if (!e.TryGetProperty("sensorElementList", out var elements))
+        {
+            return null;
+        }
+
+        foreach (var element in elements.EnumerateArray())
+        {
+            foreach (var report in element.GetProperty("sensorReport").EnumerateArray())
+            {
+                if (report.GetProperty("type").GetString() is "Temperature" or "gs1:Temperature" && report.TryGetProperty("value", out var value))
+                {
+                    var uom = report.TryGetProperty("uom", out var u) ? u.GetString() : "CEL";
+                    return uom == "FAH" ? (value.GetDouble() - 32) * 5 / 9 : value.GetDouble();
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Vocabulary(JsonElement e, string name, string webPrefix, string urnPrefix)
+    {
+        if (!e.TryGetProperty(name, out var value) || value.GetString() is not { } text)
+        {
+            return null;
+        }
+
+        var web = text.IndexOf(webPrefix, StringComparison.Ordinal);
+        if (web >= 0)
+        {
+            return text[(web + webPrefix.Length)..];
+        }
+
+        var urn = text.IndexOf(urnPrefix, StringComparison.Ordinal);
+        return urn >= 0 ? text[(urn + urnPrefix.Length)..] : text;
+    }
+
+    /// <summary>An event without an eventID is known by the hash of its JSON text (EPCIS 2.0 section 8.9 does it canonically).</summary>
+    private static string DerivedEventId(JsonElement e) =>
+        "ni:///sha-256;" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(e.GetRawText()))) + "?ver=CBV2.0";
+}

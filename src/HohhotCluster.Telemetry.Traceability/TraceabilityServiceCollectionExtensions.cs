@@ -1,0 +1,32 @@
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HohhotCluster.Telemetry.Traceability;
+
+public static class TraceabilityServiceCollectionExtensions
+{
+    /// <summary>
+    /// The chain's schema (migrations 0100-0199), its stores and queries, EPCIS import and export, the observer of
+    /// collections and intakes, and the tanker_pickup, silo_transfer and production telemetry kinds.
+    /// </summary>
+    public static IServiceCollection AddTraceability(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TraceabilityOptions>()
+            .Bind(configuration.GetSection(TraceabilityOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSchemaMigrations(typeof(ChainStore).Assembly);
+        services.AddSingleton<ChainStore>();
+        services.AddSingleton<ChainQueries>();
+        services.AddSingleton<EpcisSchemaValidator>();
+        services.AddSingleton<EpcisImporter>();
+        services.AddSingleton<EpcisExporter>();
+        services.AddSingleton<IAcceptedReadingObserver, TelemetryChainObserver>();
+        services.AddSingleton<IRecordKindHandler, TankerPickupKind>();
+        services.AddSingleton<IRecordKindHandler, SiloTransferKind>();
+        services.AddSingleton<IRecordKindHandler, ProductionKind>();
+        return services;
+    }
+}

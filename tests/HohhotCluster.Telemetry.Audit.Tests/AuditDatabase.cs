@@ -1,0 +1,47 @@
+using HohhotCluster.Telemetry.Audit.Alerts;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Audit.Tests;
+
+/// <summary>A fresh PostgreSQL database per test class (HOHHOT_PG_CONNECTION; missing: the test fails saying how to start the servers), migrated.</summary>
+public sealed class AuditDatabase : IAsyncLifetime
+{
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public async Task InitializeAsync()
+    {
+        var name = TestServers.UniqueName("audit");
+        var admin = new NpgsqlConnectionStringBuilder(TestServers.PostgresConnection);
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        admin.Database = name;
+        DataSource = NpgsqlDataSource.Create(admin.ConnectionString);
+        await new SchemaMigrator(DataSource,
+            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(AuditServiceCollectionExtensions).Assembly)],
+            NullLogger<SchemaMigrator>.Instance).MigrateAsync();
+    }
+
+    public AlertStore Alerts() => new(DataSource, new AuditMetrics(new TestMeterFactory()));
+
+    public async Task DisposeAsync() => await DataSource.DisposeAsync();
+
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+}

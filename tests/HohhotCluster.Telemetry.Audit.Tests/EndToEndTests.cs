@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using Grpc.Core;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.Telemetry.Audit.Tests;
+
+/// <summary>Through the real host (its own databases) and Mosquitto: MQTT messages in, judged results, rates and alerts out over gRPC.</summary>
+public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<PlatformFixture>
+{
+    private static readonly DateOnly Yesterday = ThroughputProbe.ChinaDay(1);
+
+    private async Task<(TestFleet Fleet, Gateway Gateway, string Lab)> PastureAAsync()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(platform.Platform);
+        var lab = fleet.PastureA + "-LAB1";
+        var extra = new RegistryDocument();
+        extra.Devices.Add(new Device { Id = lab, OwnerKind = OwnerKind.Pasture, OwnerId = fleet.PastureA, Kind = "lab" });
+        await new RegistryService.RegistryServiceClient(platform.Platform.Channel).UpsertRegistryAsync(extra);
+        return (fleet, await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA)), lab);
+    }
+
+    private static string Envelope(string deviceId, long seq, DateTimeOffset eventTime, object body)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(body))!.AsObject();
+        node["deviceId"] = deviceId;
+        node["bootEpoch"] = Payloads.Epoch;
+        node["seq"] = seq;
+        node["eventTime"] = Payloads.Rfc3339(eventTime);
+        return node.ToJsonString();
+    }
+
+    [Fact]
+    public async Task A_quality_message_becomes_a_judged_result_with_a_pass_rate_and_a_failure_alert()
+    {
+        var (fleet, gateway, lab) = await PastureAAsync();
+        await using var _ = gateway;
+        var topic = Payloads.Topic("pasture", fleet.PastureA, lab, "quality");
+        var at = ThroughputProbe.At(Yesterday, 7, 30);
+        object Sample(string id, string lot, decimal protein) => new
+        {
+            sampleId = id, sampleKind = "supervisory", sampledAt = Payloads.Rfc3339(at),
+            lot = new { kind = "bulk_tank_lot", id = lot },
+            items = new object[] { new { item = "protein", value = protein, unit = "g/100g" }, new { item = "antibiotic_residue", result = "negative" } },
+        };
+        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 1, at.AddHours(1), Sample(fleet.Prefix + "-S1", "BTL-1", 3.10m))));
+        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 2, at.AddHours(1), Sample(fleet.Prefix + "-S2", "BTL-2", 2.79m))));
+        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 2, at.AddHours(1), Sample(fleet.Prefix + "-S2", "BTL-2", 2.79m)))); // redelivery
+
+        var audits = new AuditService.AuditServiceClient(platform.Platform.Channel);
+        var query = new AuditQuery
+        {
+            Scope = new AuditScope { Kind = AuditScopeKind.Pasture, Id = fleet.PastureA },
+            FromDate = Yesterday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ToDate = Yesterday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        };
+        var report = await Eventually.WaitAsync(() => audits.GetPassRatesAsync(query).ResponseAsync, r => r.Overall.Judged >= 2, TimeSpan.FromSeconds(30));
+        Assert.True(report.Overall.Judged == 2, platform.Platform.LogTail());
+        Assert.Equal((1L, 1L, 50.0), (report.Overall.Passed, report.Overall.Failed, report.Overall.RatePercent));
+        var failing = Assert.Single((await audits.ListFailingSamplesAsync(new ListFailingSamplesRequest { Query = query })).Samples);
+        // The cow version in force yesterday: Amendment 1, plus GB 2762-2025 from 2026-09-02.
+        var inForce = Yesterday >= new DateOnly(2026, 9, 2) ? "GB19301-2010+A1:2025;GB2762-2025" : "GB19301-2010+A1:2025";
+        Assert.Equal((fleet.Prefix + "-S2", "bulk_tank_lot", "BTL-2", inForce), (failing.SampleId, failing.Lot.LotKind, failing.Lot.LotId, failing.RuleVersion));
+        Assert.Equal(("protein", "2.79", ">= 2.8"), (failing.FailedItems[0].Item, failing.FailedItems[0].Value, failing.FailedItems[0].Limit));
+
+        var alerts = await new AlertService.AlertServiceClient(platform.Platform.Channel).ListAlertsAsync(
+            new ListAlertsRequest { OpenOnly = true, Kind = "quality_failure", PastureId = fleet.PastureA });
+        Assert.Equal("bulk_tank_lot:BTL-2", Assert.Single(alerts.Alerts).Subject);
+    }
+
+    [Fact]
+    public async Task A_cooling_failure_raises_the_cold_chain_alert_streams_it_and_clears_it_after()
+    {
+        var (fleet, gateway, _) = await PastureAAsync();
+        await using var _g = gateway;
+        var client = new AlertService.AlertServiceClient(platform.Platform.Channel);
+        using var stream = client.SubscribeAlerts(new SubscribeAlertsRequest { Kind = "bulk_tank_temperature" });
+        await Task.Delay(1000); // the subscription takes its cursor
+
+        var topic = Payloads.Topic("pasture", fleet.PastureA, fleet.TankA, "bulk_tank");
+        var readings = new (int Minute, double C)[] { (0, 3.5), (30, 5.0), (90, 6.0), (151, 6.5) };
+        var seq = 0;
+        foreach (var (minute, c) in readings)
+        {
+            Assert.True(await gateway.PublishAsync(topic, Level(fleet.TankA, ++seq, ThroughputProbe.At(Yesterday, 10, 0).AddMinutes(minute), c)));
+            await Task.Delay(300);
+        }
+
+        var subject = $"tank:{fleet.PastureA}/T1";
+        var open = await Eventually.WaitAsync(
+            () => client.ListAlertsAsync(new ListAlertsRequest { OpenOnly = true, Subject = subject }).ResponseAsync, r => r.Alerts.Count == 1, TimeSpan.FromSeconds(30));
+        var alert = Assert.Single(open.Alerts);
+        Assert.Equal(("bulk_tank_temperature", "critical"), (alert.Kind, alert.Severity));
+        Assert.Equal(ThroughputProbe.At(Yesterday, 10, 30).ToUniversalTime(), DateTimeOffset.Parse(alert.Since, CultureInfo.InvariantCulture));
+        Assert.Equal([5.0, 6.0, 6.5], alert.Readings.Select(r => r.Value));
+
+        Assert.True(await gateway.PublishAsync(topic, Level(fleet.TankA, ++seq, ThroughputProbe.At(Yesterday, 13, 30), 3.8)));
+        var cleared = await Eventually.WaitAsync(
+            () => client.ListAlertsAsync(new ListAlertsRequest { Subject = subject }).ResponseAsync, r => r.Alerts.Count == 1 && !r.Alerts[0].Open, TimeSpan.FromSeconds(30));
+        Assert.False(Assert.Single(cleared.Alerts).Open);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var changes = new List<string>();
+        while (changes.Count < 2 && await stream.ResponseStream.MoveNext(timeout.Token))
+        {
+            if (stream.ResponseStream.Current.Alert.Subject == subject)
+            {
+                changes.Add(stream.ResponseStream.Current.Change);
+            }
+        }
+
+        Assert.Equal(["raised", "cleared"], changes);
+    }
+
+    [Fact]
+    public async Task A_cows_conductivity_jump_raises_a_mastitis_alert_for_her_only()
+    {
+        var (fleet, gateway, _) = await PastureAAsync();
+        await using var _g = gateway;
+        var topic = Payloads.Topic("pasture", fleet.PastureA, fleet.MeterA, "milking");
+        string[] cows = ["215012100000101", "215012100000102"];
+        var seq = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            foreach (var cow in cows)
+            {
+                var conductivity = cow == cows[0] && i >= 5 ? 6.6 : 5.0 + (i % 2 * 0.1);
+                Assert.True(await gateway.PublishAsync(topic, Milking(fleet.MeterA, ++seq, ThroughputProbe.At(Yesterday, 1, 0).AddHours(2 * i), fleet.HerdA1, cow, conductivity)));
+            }
+
+            await Task.Delay(250);
+        }
+
+        var client = new AlertService.AlertServiceClient(platform.Platform.Channel);
+        var open = await Eventually.WaitAsync(
+            () => client.ListAlertsAsync(new ListAlertsRequest { OpenOnly = true, Kind = "mastitis_suspicion", PastureId = fleet.PastureA }).ResponseAsync,
+            r => r.Alerts.Count >= 1, TimeSpan.FromSeconds(30));
+        await Task.Delay(1000);
+        open = await client.ListAlertsAsync(new ListAlertsRequest { OpenOnly = true, Kind = "mastitis_suspicion", PastureId = fleet.PastureA });
+        Assert.Equal(["animal:" + cows[0]], open.Alerts.Select(a => a.Subject));
+        Assert.Contains(open.Alerts[0].Readings, r => r.Value == 6.6);
+    }
+
+    private static string Level(string deviceId, long seq, DateTimeOffset at, double temperatureC) =>
+        Envelope(deviceId, seq, at, new { tankId = "T1", @event = "level", volumeL = 8000.0, temperatureC });
+
+    private static string Milking(string deviceId, long seq, DateTimeOffset at, string herdId, string animal, double conductivity) =>
+        Envelope(deviceId, seq, at, new
+        {
+            herdId,
+            visit = new
+            {
+                resourceType = "icarMilkingVisitEventResource",
+                animal = new { scheme = "cn.moa.eartag", id = animal },
+                milkingStartingDateTime = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                milkingMilkWeight = new { unitCode = "KGM", value = 12.0 },
+                milkCharacteristics = new object[] { new { characteristic = "AVGCOND", value = conductivity.ToString(CultureInfo.InvariantCulture) } },
+            },
+        });
+}

@@ -1,0 +1,110 @@
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Storage;
+using HohhotCluster.Telemetry.Traceability;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Traceability.Tests;
+
+/// <summary>
+/// A fresh PostgreSQL database for one test class, migrated with the storage and traceability schemas, plus a
+/// <c>quality_result</c> table shaped as the audits component (issue 5) creates it, so quality checks can be attached.
+/// </summary>
+public sealed class ChainDatabase : IAsyncLifetime
+{
+    private long _seq;
+
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+    public ChainStore Store { get; private set; } = null!;
+    public ChainQueries Queries { get; private set; } = null!;
+    public EpcisImporter Importer { get; private set; } = null!;
+    public EpcisExporter Exporter { get; private set; } = null!;
+    public IOptions<TraceabilityOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new TraceabilityOptions());
+
+    public async Task InitializeAsync()
+    {
+        var (connection, _) = await CreateDatabaseAsync(TestServers.UniqueName("trace"));
+        DataSource = NpgsqlDataSource.Create(connection);
+        var migrator = new SchemaMigrator(DataSource,
+            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(ChainStore).Assembly)],
+            NullLogger<SchemaMigrator>.Instance);
+        await migrator.MigrateAsync();
+        await using (var command = DataSource.CreateCommand(
+            """
+            create table quality_result (
+                lot_kind text not null, lot_id text not null, sample_id text not null, verdict text not null,
+                rule_version text not null, items jsonb not null, sampled_at timestamptz not null, sample_kind text not null)
+            """))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Store = new ChainStore(DataSource);
+        Queries = new ChainQueries(DataSource, Options);
+        Importer = new EpcisImporter(DataSource, new EpcisSchemaValidator(Options), Options);
+        Exporter = new EpcisExporter(Queries, TimeProvider.System, Options);
+    }
+
+    public async Task DisposeAsync() => await DataSource.DisposeAsync();
+
+    /// <summary>Only the PostgreSQL half of TestServers.CreateDatabasesAsync: these tests need no InfluxDB.</summary>
+    private static async Task<(string, string)> CreateDatabaseAsync(string name)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(TestServers.PostgresConnection);
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        admin.Database = name;
+        return (admin.ConnectionString, name);
+    }
+
+    public ReadingKey NextKey(string device) => new(device, 1, Interlocked.Increment(ref _seq));
+
+    public static DeviceContext Device(string owner, string ownerKind) =>
+        new() { DeviceId = owner + "-GW", OwnerKind = ownerKind, OwnerId = owner, CountyId = "150121" };
+
+    /// <summary>Sends a payload through a telemetry kind exactly as ingestion does: parse, check, store.</summary>
+    public async Task<ApplyOutcome> PublishAsync(IRecordKindHandler kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var k = key ?? NextKey(device.DeviceId);
+        Assert.True(kind.TryParse(document.RootElement, k, time, out var record, out var rejection), rejection.Detail);
+        var accepted = new AcceptedRecord(k, time, device, "test", record!);
+        Assert.Null(await kind.CheckAsync(accepted, default));
+        return (await kind.StoreAsync([accepted], default))[0];
+    }
+
+    public Task CollectAsync(string pasture, string lotId, double kg, DateTimeOffset time, string? tankerLoad = null) =>
+        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new BulkTankReading
+        {
+            Key = NextKey(pasture + "-BT"), EventTime = time, PastureId = pasture, TankId = "T1", Kind = BulkTankEventKind.Collection,
+            LotId = lotId, CollectedKg = kg, TemperatureC = 3.5, TankerLoadId = tankerLoad, CountyId = "150121",
+        }], default);
+
+    public Task IntakeAsync(string plant, string tankerLoad, double kg, DateTimeOffset time, double temperature = 4.0) =>
+        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new PlantIntakeReading
+        {
+            Key = NextKey(plant + "-WB"), EventTime = time, PlantId = plant, TankerLoadId = tankerLoad, NetKg = kg,
+            TemperatureC = temperature, TankerPlate = "蒙A12345", CountyId = "150121",
+        }], default);
+
+    public async Task AddQualityResultAsync(string lotKind, string lotId, string sampleId, string verdict, string items, DateTimeOffset at)
+    {
+        await using var command = DataSource.CreateCommand(
+            "insert into quality_result values ($1, $2, $3, $4, 'GB19301-2010+A1', $5::jsonb, $6, 'supervisory')");
+        command.Parameters.AddWithValue(lotKind);
+        command.Parameters.AddWithValue(lotId);
+        command.Parameters.AddWithValue(sampleId);
+        command.Parameters.AddWithValue(verdict);
+        command.Parameters.AddWithValue(items);
+        command.Parameters.AddWithValue(at.ToUniversalTime());
+        await command.ExecuteNonQueryAsync();
+    }
+}
