@@ -17,6 +17,9 @@ public sealed class IncomingMessage(string topic, byte[] payload, Func<Cancellat
 
     /// <summary>The rate limiter's verdict, taken once so that a retried batch does not spend the device's tokens again.</summary>
     internal bool? Admitted { get; set; }
+
+    /// <summary>Set once the message's quarantine row is written, so that a retried batch does not write it again.</summary>
+    internal bool Quarantined { get; set; }
 }
 
 /// <summary>
@@ -430,6 +433,11 @@ public sealed partial class IngestionPipeline : BackgroundService
 
     private async Task QuarantineAsync(IncomingMessage message, Rejection rejection, string? deviceId, CancellationToken cancellationToken)
     {
+        if (message.Quarantined)
+        {
+            return;
+        }
+
         await _quarantine.AddAsync(new QuarantinedMessage
         {
             ReceivedAt = _clock.GetUtcNow(),
@@ -439,6 +447,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             DeviceId = deviceId,
             Payload = message.Payload,
         }, cancellationToken);
+        message.Quarantined = true;
         _metrics.RecordQuarantined(rejection.Reason);
         LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
     }
