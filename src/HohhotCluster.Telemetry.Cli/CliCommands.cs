@@ -19,6 +19,18 @@ public static class CliCommands
           registry upsert --file registry.json
                      register counties, pastures, herds, plants and devices (protobuf JSON of RegistryDocument)
           health     the platform's health (PostgreSQL, InfluxDB, MQTT)
+          trace back --lot PRODUCT_LOT_ID          where a product lot's milk came from (JSON)
+          trace forward --bulk-tank-lot ID | --tanker-load ID | --sample ID
+                                                   every lot a source's milk reached, with kg and share (JSON)
+          trace recall --sample ID                 product lots affected by a failing sample (JSON)
+          trace mass-balance --plant ID --date YYYY-MM-DD
+                                                   a plant-day's mass balance with flagged loads (JSON)
+          audit pass-rates [--scope city|county|pasture|plant|tanker] [--id ID] [--from D] [--to D] [--item I]
+          audit csv --out FILE [same options]      the audit report as CSV for a spreadsheet
+          kpi [--county ID] [--date YYYY-MM-DD]    the plan's targets measured from the data (JSON)
+          alerts [--open]                          alerts, newest first (JSON)
+
+        trace options: --role regulator|processor|operator (default regulator) --plant ID (a processor's plants)
 
         common options:
           --api URL  the platform's gRPC address (default $HOHHOT_API or http://127.0.0.1:15080)
@@ -52,6 +64,19 @@ public static class CliCommands
                 "throughput" => await ThroughputAsync(channel, options, stdout),
                 "registry" when args.Length > 1 && args[1] == "upsert" => await RegistryUpsertAsync(channel, options, stdout, stderr),
                 "health" => await HealthAsync(channel, stdout),
+                "trace" when args.Length > 1 => await TraceAsync(channel, args[1], options, stdout),
+                "audit" when args.Length > 1 && args[1] == "pass-rates" =>
+                    await PrintAsync(stdout, new AuditService.AuditServiceClient(channel).GetPassRatesAsync(AuditQueryOf(options))),
+                "audit" when args.Length > 1 && args[1] == "csv" => await AuditCsvAsync(channel, options, stdout),
+                "kpi" => await PrintAsync(stdout, new KpiService.KpiServiceClient(channel).GetKpisAsync(new GetKpisRequest
+                {
+                    CountyId = options.GetValueOrDefault("county") ?? "",
+                    LocalDate = options.GetValueOrDefault("date") ?? "",
+                })),
+                "alerts" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).ListAlertsAsync(new ListAlertsRequest
+                {
+                    OpenOnly = options.ContainsKey("open"),
+                })),
                 _ => Unknown(args[0], stderr),
             };
         }
@@ -147,6 +172,97 @@ public static class CliCommands
         return serving ? 0 : 1;
     }
 
+    private static async Task<int> TraceAsync(GrpcChannel channel, string verb, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var client = new TraceabilityService.TraceabilityServiceClient(channel);
+        var caller = new CallerScope
+        {
+            Role = (options.GetValueOrDefault("role") ?? "regulator") switch
+            {
+                "regulator" => CallerRole.Regulator,
+                "processor" => CallerRole.Processor,
+                "operator" => CallerRole.Operator,
+                var other => throw new RpcException(new Status(StatusCode.InvalidArgument, $"--role must be regulator, processor or operator, not '{other}'")),
+            },
+        };
+        if (options.GetValueOrDefault("plant") is { } plant)
+        {
+            caller.PlantIds.Add(plant);
+        }
+
+        switch (verb)
+        {
+            case "back":
+                return await PrintAsync(stdout, client.TraceBackAsync(new TraceBackRequest { Caller = caller, ProductLotId = Required(options, "lot") }));
+            case "forward":
+                var forward = new TraceForwardRequest { Caller = caller };
+                if (options.GetValueOrDefault("bulk-tank-lot") is { } lot)
+                {
+                    forward.BulkTankLotId = lot;
+                }
+                else if (options.GetValueOrDefault("tanker-load") is { } load)
+                {
+                    forward.TankerLoadId = load;
+                }
+                else
+                {
+                    forward.SampleId = Required(options, "sample");
+                }
+
+                return await PrintAsync(stdout, client.TraceForwardAsync(forward));
+            case "recall":
+                return await PrintAsync(stdout, client.RecallImpactAsync(new RecallImpactRequest { Caller = caller, SampleId = Required(options, "sample") }));
+            case "mass-balance":
+                return await PrintAsync(stdout, client.MassBalanceAsync(new MassBalanceRequest
+                {
+                    Caller = caller,
+                    PlantId = Required(options, "plant"),
+                    LocalDate = Required(options, "date"),
+                }));
+            default:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall or mass-balance"));
+        }
+    }
+
+    private static async Task<int> AuditCsvAsync(GrpcChannel channel, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var path = Required(options, "out");
+        var report = await new AuditService.AuditServiceClient(channel).ExportCsvAsync(AuditQueryOf(options));
+        await File.WriteAllBytesAsync(path, report.Content.ToByteArray());
+        stdout.WriteLine($"wrote {path}: {report.Rows} rows");
+        return 0;
+    }
+
+    private static AuditQuery AuditQueryOf(Dictionary<string, string?> options) => new()
+    {
+        Scope = new AuditScope
+        {
+            Kind = (options.GetValueOrDefault("scope") ?? "city") switch
+            {
+                "city" => AuditScopeKind.City,
+                "county" => AuditScopeKind.County,
+                "pasture" => AuditScopeKind.Pasture,
+                "plant" => AuditScopeKind.Plant,
+                "tanker" => AuditScopeKind.Tanker,
+                var other => throw new RpcException(new Status(StatusCode.InvalidArgument, $"--scope must be city, county, pasture, plant or tanker, not '{other}'")),
+            },
+            Id = options.GetValueOrDefault("id") ?? "",
+        },
+        FromDate = options.GetValueOrDefault("from") ?? "",
+        ToDate = options.GetValueOrDefault("to") ?? "",
+        Item = options.GetValueOrDefault("item") ?? "",
+    };
+
+    private static async Task<int> PrintAsync<T>(TextWriter stdout, AsyncUnaryCall<T> call)
+        where T : IMessage
+    {
+        stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(await call));
+        return 0;
+    }
+
+    private static string Required(Dictionary<string, string?> options, string name) =>
+        options.GetValueOrDefault(name) ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"--{name} is required"));
+
     private static int Unknown(string command, TextWriter stderr)
     {
         stderr.WriteLine($"unknown command '{command}'; see hohhot --help");
@@ -165,7 +281,7 @@ public static class CliCommands
             }
 
             var name = arg[2..];
-            if (name == "json")
+            if (name is "json" or "open")
             {
                 options[name] = null;
             }

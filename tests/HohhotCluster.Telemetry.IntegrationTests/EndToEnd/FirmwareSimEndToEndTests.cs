@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
@@ -65,21 +64,6 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
     }
 
-    private static async Task<(int ExitCode, string Output)> RunSimAsync(params string[] args)
-    {
-        var sim = Path.Combine(TestServers.RepoRoot, "firmware-sim", "HohhotCluster.FirmwareSim", "bin", TestServers.Configuration, "net10.0", "hohhot-sim.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(sim);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunSimAsync(params string[] args) =>
+        CommandLine.RunAsync(Path.Combine("firmware-sim", "HohhotCluster.FirmwareSim"), "hohhot-sim", args);
 }

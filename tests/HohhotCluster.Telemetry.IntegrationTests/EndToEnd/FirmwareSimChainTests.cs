@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The simulator with every kind (chain: tanker_pickup, silo_transfer, production; audits: quality, manure, health)
+/// against the real platform: <c>hohhot-sim verify</c> finds no difference (points, throughput, mass balance, trace
+/// back, pass rates), a product lot traces back through TraceabilityService to the pastures whose pickups the ledger
+/// holds, and the demo's injected watered load is flagged by MassBalance.
+/// </summary>
+public sealed class FirmwareSimChainTests : IAsyncLifetime
+{
+    private PlatformProcess _platform = null!;
+    private readonly string _work = Path.Combine(Path.GetTempPath(), "hohhot-sim-chain-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_work);
+        _platform = await PlatformProcess.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _platform.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task Demo_days_with_every_kind_verify_trace_back_to_their_pastures_and_flag_the_watered_load()
+    {
+        var api = $"http://127.0.0.1:{_platform.ApiPort}";
+        const string seed = "4243";
+        await SimAsync("register", "--profile", "demo", "--seed", seed, "--api", api);
+        var credentials = Path.Combine(_work, "credentials.txt");
+        await SimAsync("credentials", "--profile", "demo", "--seed", seed, "--out", credentials);
+        foreach (var line in await File.ReadAllLinesAsync(credentials))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            await TestFleet.AddBrokerUserAsync(parts[0], parts[1]);
+        }
+
+        // Two days: the demo's forced incidents (all of its loads fail acceptance) fall on the first, production
+        // from honest loads on the second.
+        var firstDay = ThroughputProbe.ChinaDay(3);
+        var ledger = Path.Combine(_work, "ledger.jsonl");
+        await SimAsync("run", "--profile", "demo", "--seed", seed, "--start", firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
+            "--duration", "2d", "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
+            "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
+
+        var (exitCode, output) = (1, "");
+        for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 500 : 2000);
+            (exitCode, output) = await RunSimAsync("verify", "--ledger", ledger, "--api", api, "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
+        }
+        Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
+        foreach (var kind in new[] { "tanker_pickup", "silo_transfer", "production", "quality", "manure", "health" })
+        {
+            Assert.Matches($"influx {kind}: ledger [1-9][0-9]* keys", output);
+        }
+        Assert.Contains("pass rates: compared", output, StringComparison.Ordinal);
+
+        // The ledger's own chain: product lot <- silo batch <- tanker load <- bulk-tank lots of pastures.
+        var lines = (await File.ReadAllLinesAsync(ledger)).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => !l.TryGetProperty("f", out _) && l.GetProperty("rc").GetInt32() is >= 0 and < 128).ToList();
+        string? Field(JsonElement line, string name) => line.TryGetProperty(name, out var value) ? value.GetString() : null;
+        var pasturesOfLoad = lines.Where(l => Field(l, "k") == "tanker_pickup").GroupBy(l => Field(l, "lot")!)
+            .ToDictionary(g => g.Key, g => g.Select(l => Field(l, "o")!).ToHashSet());
+        var loadsOfBatch = lines.Where(l => Field(l, "k") == "silo_transfer").GroupBy(l => Field(l, "lot")!)
+            .ToDictionary(g => g.Key, g => g.Select(l => Field(l, "src")!).ToList());
+        var production = lines.First(l => Field(l, "k") == "production");
+        var expectedPastures = loadsOfBatch[Field(production, "src")!].SelectMany(load => pasturesOfLoad[load]).ToHashSet();
+
+        var traceability = new TraceabilityService.TraceabilityServiceClient(_platform.Channel);
+        var regulator = new CallerScope { Role = CallerRole.Regulator };
+        var trace = await traceability.TraceBackAsync(new TraceBackRequest { Caller = regulator, ProductLotId = Field(production, "lot")! });
+        var reachedPastures = trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank).Select(l => l.PastureId).ToHashSet();
+        Assert.NotEmpty(reachedPastures);
+        Assert.True(reachedPastures.SetEquals(expectedPastures),
+            $"trace back of {Field(production, "lot")} reached [{string.Join(", ", reachedPastures)}], the ledger says [{string.Join(", ", expectedPastures)}]");
+
+        // The watered load: weighed in heavier than its pickups, and its acceptance sample's freezing point is high.
+        var balance = await traceability.MassBalanceAsync(new MassBalanceRequest
+        {
+            Caller = regulator, PlantId = "PL-YILI-01", LocalDate = firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        });
+        var watered = balance.Discrepancies.Where(d => d.Kind == "watered_load").ToList();
+        Assert.Contains(watered, d => d.Lot.Kind == LotKind.Receipt && d.ActualKg > d.ExpectedKg * 1.05 && pasturesOfLoad.ContainsKey(d.Lot.Id));
+        Assert.Contains(watered, d => d.Lot.Kind == LotKind.TankerLoad && d.Detail.Contains("freezing point", StringComparison.Ordinal));
+    }
+
+    private async Task SimAsync(params string[] args)
+    {
+        var (exitCode, output) = await RunSimAsync(args);
+        Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunSimAsync(params string[] args)
+    {
+        var sim = Path.Combine(TestServers.RepoRoot, "firmware-sim", "HohhotCluster.FirmwareSim", "bin", TestServers.Configuration, "net10.0", "hohhot-sim.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(sim);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
