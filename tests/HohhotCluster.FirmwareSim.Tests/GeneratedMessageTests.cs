@@ -105,6 +105,9 @@ public class GeneratedMessageTests
     public void Plants_receive_what_tankers_collected_less_a_small_shrink()
     {
         var messages = s_demoThreeDays.Value;
+        // The demo's forced watered load weighs in heavier: its acceptance sample fails (ChainAndQualityTests).
+        var watered = messages.Where(m => m.Kind == MessageKind.Quality && m.Verdict == "fail" && m.Payload.AsSpan().IndexOf("\"freezing_point\",\"value\":-0.4"u8) >= 0)
+            .Select(m => m.Lot).ToHashSet();
         var collectedByLoad = new Dictionary<string, double>();
         foreach (var message in messages.Where(m => m.IsCollection))
         {
@@ -118,6 +121,11 @@ public class GeneratedMessageTests
         {
             var load = TestFleets.Parse(intake).GetProperty("tankerLoadId").GetString()!;
             Assert.True(collectedByLoad.TryGetValue(load, out var collected), $"intake of unknown load {load}");
+            if (watered.Contains(load))
+            {
+                Assert.InRange(intake.Kg / collected, 1.05, 1.11);
+                continue;
+            }
             Assert.InRange(intake.Kg / collected, 0.997, 1.0);
         }
         Assert.Contains(collectedByLoad.Keys, load => messages.Count(m => m.IsCollection && TestFleets.Parse(m).GetProperty("tankerLoadId").GetString() == load) > 1);

@@ -30,7 +30,9 @@ internal static class Commands
           --start 2026-11-29T00:00:00+08:00   simulated start (default: today 00:00 +08:00)
           --duration 1d                       simulated time to cover (90s, 15m, 6h, 1d)
           --speed 1440 | max | 1              simulated seconds per real second (default max)
-          --kinds milking,bulk_tank,plant_intake
+          --kinds milking,bulk_tank,...       narrow the kinds published (default: all of milking, bulk_tank,
+                                              plant_intake, tanker_pickup, silo_transfer, production, quality,
+                                              manure, health)
           --boot-epoch N | now                boot epoch of every device (default: start, Unix seconds)
           --drift 30s                         largest per-device clock drift (seeded, +/-)
           --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R
@@ -314,11 +316,12 @@ internal static class Commands
             _ => long.Parse(epochText, CultureInfo.InvariantCulture),
         };
         var kinds = new HashSet<MessageKind>();
-        foreach (var name in cli.Get("kinds", "milking,bulk_tank,plant_intake").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var allKinds = string.Join(",", MessageKinds.All.Select(MessageKinds.Name));
+        foreach (var name in cli.Get("kinds", allKinds).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!MessageKinds.TryParse(name, out var kind))
             {
-                throw new UsageException($"--kinds: '{name}' is not a kind this simulator publishes (milking, bulk_tank, plant_intake)");
+                throw new UsageException($"--kinds: '{name}' is not a kind this simulator publishes ({allKinds})");
             }
             kinds.Add(kind);
         }

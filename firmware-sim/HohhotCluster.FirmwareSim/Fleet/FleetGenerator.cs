@@ -29,6 +29,9 @@ internal static class FleetGenerator
             {
                 plant.Weighbridges.Add(AddDevice(fleet, $"{plant.Id}-WB{n}", DeviceKinds.Weighbridge, gateway, null, null));
             }
+            plant.Lab = AddDevice(fleet, $"{plant.Id}-LAB1", DeviceKinds.QualityLab, gateway, null, null);
+            plant.SiloController = AddDevice(fleet, $"{plant.Id}-SC1", DeviceKinds.SiloController, gateway, null, null);
+            plant.ProductionLine = AddDevice(fleet, $"{plant.Id}-MES1", DeviceKinds.ProductionLine, gateway, null, null);
             fleet.Plants.Add(plant);
         }
 
@@ -155,6 +158,10 @@ internal static class FleetGenerator
         {
             pasture.Tanks.Add(AddDevice(fleet, $"{profile.Id}-BT{t}", DeviceKinds.BulkTank, gateway, null, "T" + t.ToString(CultureInfo.InvariantCulture)));
         }
+        pasture.Lab = AddDevice(fleet, $"{profile.Id}-LAB1", DeviceKinds.QualityLab, gateway, null, null);
+        pasture.Manure = AddDevice(fleet, $"{profile.Id}-MN1", DeviceKinds.ManureMeter, gateway, null, null);
+        pasture.Health = AddDevice(fleet, $"{profile.Id}-VET1", DeviceKinds.HealthRecords, gateway, null, null);
+        pasture.ManureUtilisation = profile.ManureUtilisation;
 
         var explicitPlant = profile.Plant.Length > 0 ? fleet.Plants.Find(p => p.Id == profile.Plant) : null;
         if (profile.Plant.Length > 0 && explicitPlant is null)

@@ -20,6 +20,16 @@ internal static class DeviceKinds
     public const string MilkMeter = "milk_meter";
     public const string BulkTank = "bulk_tank";
     public const string Weighbridge = "weighbridge";
+    /// <summary>A pasture's or plant's quality lab (<c>quality</c>).</summary>
+    public const string QualityLab = "quality_lab";
+    /// <summary>A pasture's manure account (<c>manure</c>): scales at the lagoon, spreader and digester.</summary>
+    public const string ManureMeter = "manure_meter";
+    /// <summary>A pasture's herd-health records (<c>health</c>): vaccinations, census, antibody tests.</summary>
+    public const string HealthRecords = "health_records";
+    /// <summary>A plant's silo controller (<c>silo_transfer</c>).</summary>
+    public const string SiloController = "silo_controller";
+    /// <summary>A plant's production execution system (<c>production</c>).</summary>
+    public const string ProductionLine = "production_system";
 }
 
 internal sealed record Device(int Index, string Id, string Kind, Gateway Gateway, string? HerdId, string? TankId)
@@ -76,6 +86,11 @@ internal sealed class Pasture
     public required Plant Plant { get; set; }
     public List<Herd> Herds { get; } = [];
     public List<Device> Tanks { get; } = [];
+    public Device Lab { get; set; } = null!;
+    public Device Manure { get; set; } = null!;
+    public Device Health { get; set; } = null!;
+    /// <summary>Share of produced manure put to approved uses; 0 = drawn per pasture (0.90-0.97).</summary>
+    public double ManureUtilisation { get; set; }
     public double TankCapacityKg { get; set; }
     /// <summary>Minutes after a sweep time at which this pasture's tanker stops by (its place on the route).</summary>
     public int RouteOffsetMinutes { get; set; }
@@ -93,6 +108,9 @@ internal sealed class Plant
     public required County County { get; init; }
     public required Gateway Gateway { get; init; }
     public List<Device> Weighbridges { get; } = [];
+    public Device Lab { get; set; } = null!;
+    public Device SiloController { get; set; } = null!;
+    public Device ProductionLine { get; set; } = null!;
     public string Id => Profile.Id;
 }
 

@@ -16,6 +16,16 @@ internal sealed class FleetProfile
     public List<PastureProfile> Pastures { get; set; } = [];
     public List<PastureGroupProfile> PastureGroups { get; set; } = [];
     public List<PlantProfile> Plants { get; set; } = [];
+    /// <summary>Days between supervisory samples at a pasture (spread over pastures by their index).</summary>
+    public int SupervisoryIntervalDays { get; set; } = 14;
+    /// <summary>Rates of the seeded quality incidents; see <see cref="IncidentProfile"/>.</summary>
+    public IncidentProfile Incidents { get; set; } = new();
+    /// <summary>Vaccination programmes per species (the platform's Audit:Programmes must know them).</summary>
+    public Dictionary<string, List<string>> Vaccinations { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["cow"] = ["fmd"],
+        ["goat"] = ["fmd", "brucellosis"],
+    };
     /// <summary>Head the profile promises on Hohhot's own pastures (bases outside the city excluded).</summary>
     public ExpectedTotals Expected { get; set; } = new();
 
@@ -87,6 +97,16 @@ internal sealed class FleetProfile
             Require(counties.Contains(plant.County), $"{path}: plant {plant.Id} names unknown county {plant.County}");
         }
         Require(Plants.Count > 0, $"{path}: a profile needs at least one plant");
+        foreach (var forced in Incidents.Forced)
+        {
+            Require(forced is "antibiotic" or "cooling_failure" or "aflatoxin" or "watered_load", $"{path}: incidents.forced: unknown incident '{forced}'");
+        }
+        Require(SupervisoryIntervalDays >= 1, $"{path}: supervisoryIntervalDays must be at least 1");
+        foreach (var plant in Plants)
+        {
+            Require(plant.ProductYield is >= 0.5 and <= 1.0, $"{path}: plant {plant.Id}: productYield must be in [0.5, 1]");
+            Require(plant.ProductionTimes.Count > 0, $"{path}: plant {plant.Id} needs productionTimes");
+        }
         Require(TankerCapacityKg is > 0 and <= 60000, $"{path}: tankerCapacityKg must be in (0, 60000]");
     }
 
@@ -128,6 +148,8 @@ internal sealed class PastureProfile
     public double YoungstockShare { get; set; }
     /// <summary>Plant that receives this pasture's milk; empty = assigned by capacity.</summary>
     public string Plant { get; set; } = "";
+    /// <summary>Share of manure put to approved uses (applied + treated) / produced; 0 = drawn in 0.90-0.97.</summary>
+    public double ManureUtilisation { get; set; }
 }
 
 internal sealed class PastureGroupProfile
@@ -152,6 +174,25 @@ internal sealed class PlantProfile
     public double DailyCapacityT { get; set; }
     public int Weighbridges { get; set; } = 1;
     public int Silos { get; set; } = 4;
+    /// <summary>Local times ("HH:mm") at which the silos filled since the previous one go to the lines.</summary>
+    public List<string> ProductionTimes { get; set; } = ["13:00", "23:00"];
+    /// <summary>Output kg per kg of milk used (liquid milk about 0.99; the platform flags beyond 2 %).</summary>
+    public double ProductYield { get; set; } = 0.99;
+}
+
+/// <summary>
+/// Seeded quality incidents. Rates are per bulk-tank lot (antibiotic), per pasture-day (cooling failure; aflatoxin
+/// M1 from November to February) and per tanker load (watered). <see cref="Forced"/> names incidents that happen
+/// once on the first simulated day (the demo's, so a short run shows every failure).
+/// </summary>
+internal sealed class IncidentProfile
+{
+    public double AntibioticPerLot { get; set; } = 0.001;
+    public double CoolingFailurePerPastureDay { get; set; } = 0.002;
+    public double WinterAflatoxinPerPastureDay { get; set; } = 0.003;
+    public double WateredPerLoad { get; set; } = 0.001;
+    /// <summary>Any of antibiotic, cooling_failure, aflatoxin, watered_load.</summary>
+    public List<string> Forced { get; set; } = [];
 }
 
 internal sealed class ExpectedTotals

@@ -5,6 +5,12 @@ internal enum MessageKind : byte
     Milking,
     BulkTank,
     PlantIntake,
+    TankerPickup,
+    SiloTransfer,
+    Production,
+    Quality,
+    Manure,
+    Health,
 }
 
 /// <summary>
@@ -26,22 +32,34 @@ internal enum FaultTag : byte
 
 internal static class MessageKinds
 {
+    /// <summary>Every kind, in contract order: the default of <c>--kinds</c>.</summary>
+    public static IReadOnlyList<MessageKind> All { get; } = Enum.GetValues<MessageKind>();
+
     public static string Name(MessageKind kind) => kind switch
     {
         MessageKind.Milking => "milking",
         MessageKind.BulkTank => "bulk_tank",
-        _ => "plant_intake",
+        MessageKind.PlantIntake => "plant_intake",
+        MessageKind.TankerPickup => "tanker_pickup",
+        MessageKind.SiloTransfer => "silo_transfer",
+        MessageKind.Production => "production",
+        MessageKind.Quality => "quality",
+        MessageKind.Manure => "manure",
+        _ => "health",
     };
 
     public static bool TryParse(string name, out MessageKind kind)
     {
-        switch (name)
+        foreach (var candidate in All)
         {
-            case "milking": kind = MessageKind.Milking; return true;
-            case "bulk_tank": kind = MessageKind.BulkTank; return true;
-            case "plant_intake": kind = MessageKind.PlantIntake; return true;
-            default: kind = default; return false;
+            if (Name(candidate) == name)
+            {
+                kind = candidate;
+                return true;
+            }
         }
+        kind = default;
+        return false;
     }
 
     /// <summary>True when the platform should apply the message (once per key).</summary>
@@ -67,6 +85,14 @@ internal sealed class OutboundMessage
     /// <summary>True for a bulk_tank collection (produced_t) as opposed to a level sample.</summary>
     public required bool IsCollection { get; init; }
     public FaultTag Fault { get; init; }
+    /// <summary>The time of the message's InfluxDB point when it is not the event time (a quality point is dated by sampledAt).</summary>
+    public long? PointUnixMs { get; init; }
+    /// <summary>Chain kinds: the lot the message writes (tanker load, silo batch, product lot; quality: the sampled lot).</summary>
+    public string? Lot { get; init; }
+    /// <summary>Chain kinds: the lot its milk came from (bulk-tank lot, receipt's tanker load, silo batch).</summary>
+    public string? Source { get; init; }
+    /// <summary>Quality: the simulator's own verdict, pass or fail.</summary>
+    public string? Verdict { get; init; }
 
     public void WriteTo(BinaryWriter writer)
     {
@@ -81,9 +107,15 @@ internal sealed class OutboundMessage
         writer.Write(Kg);
         writer.Write(IsCollection);
         writer.Write((byte)Fault);
+        writer.Write(PointUnixMs ?? long.MinValue);
+        writer.Write(Lot ?? "");
+        writer.Write(Source ?? "");
+        writer.Write(Verdict ?? "");
         writer.Write(Payload.Length);
         writer.Write(Payload);
     }
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
     public static OutboundMessage ReadFrom(BinaryReader reader)
     {
@@ -98,6 +130,10 @@ internal sealed class OutboundMessage
         var kg = reader.ReadDouble();
         var isCollection = reader.ReadBoolean();
         var fault = (FaultTag)reader.ReadByte();
+        var pointMs = reader.ReadInt64();
+        var lot = reader.ReadString();
+        var source = reader.ReadString();
+        var verdict = reader.ReadString();
         var length = reader.ReadInt32();
         if (length is < 0 or > 16 * 1024 * 1024)
         {
@@ -107,6 +143,7 @@ internal sealed class OutboundMessage
         {
             GatewayOwnerId = gateway, Topic = topic, DeviceId = device, OwnerId = owner, Kind = kind, BootEpoch = epoch, Seq = seq,
             EventUnixMs = eventMs, Kg = kg, IsCollection = isCollection, Fault = fault, Payload = reader.ReadBytes(length),
+            PointUnixMs = pointMs == long.MinValue ? null : pointMs, Lot = NullIfEmpty(lot), Source = NullIfEmpty(source), Verdict = NullIfEmpty(verdict),
         };
     }
 }

@@ -6,7 +6,9 @@ namespace HohhotCluster.FirmwareSim.Publishing;
 
 /// <summary>
 /// JSONL record of every publish attempt and its outcome: key (d, e, s), kind k, owner o, local day,
-/// kg, col (a bulk-tank collection), t (event time, Unix ms), f (fault tag) and rc: the PUBACK
+/// kg, col (a bulk-tank collection), t (event time, Unix ms), pt (the InfluxDB point's time when not t: a quality
+/// sample's sampledAt), lot and src (chain kinds: the lot written and the lot its milk came from; quality: the
+/// sampled lot), v (quality: the simulator's verdict, pass or fail), f (fault tag) and rc: the PUBACK
 /// reason code (0 success, 16 no matching subscribers, >= 128 refused), or a negative code when
 /// no PUBACK came: -1 transport failure (retried), -2 dropped because the spool was full,
 /// -3 left in the spool at shutdown.
@@ -52,6 +54,22 @@ internal sealed class PublishLedger : IDisposable
                 _writer.WriteBoolean("col", true);
             }
             _writer.WriteNumber("t", message.EventUnixMs);
+            if (message.PointUnixMs is { } pointMs)
+            {
+                _writer.WriteNumber("pt", pointMs);
+            }
+            if (message.Lot is { } lot)
+            {
+                _writer.WriteString("lot", lot);
+            }
+            if (message.Source is { } source)
+            {
+                _writer.WriteString("src", source);
+            }
+            if (message.Verdict is { } verdict)
+            {
+                _writer.WriteString("v", verdict);
+            }
             if (message.Fault != FaultTag.None)
             {
                 _writer.WriteString("f", FaultName(message.Fault));

@@ -22,6 +22,8 @@ internal sealed class DairySimulation
     private DateOnly? _lastDay;
     private long _order;
     private readonly Dictionary<int, int> _loadsPerDay = [];
+    private readonly PlantRuntime[] _plants;
+    private bool _forceWateredLoad;
 
     public DairySimulation(FleetModel fleet)
     {
@@ -31,6 +33,7 @@ internal sealed class DairySimulation
         {
             _pastures[i] = new PastureRuntime(fleet.Pastures[i]);
         }
+        _plants = [.. fleet.Plants.Select(p => new PlantRuntime(p))];
         _sweepMinutes = new int[fleet.Profile.CollectionTimes.Count];
         for (var i = 0; i < _sweepMinutes.Length; i++)
         {
@@ -63,6 +66,7 @@ internal sealed class DairySimulation
             sweepCollections[s] = [];
         }
         var loads = new List<TankerLoad>();
+        PlanIncidents(day, forced: advance ? [] : _fleet.Profile.Incidents.Forced);
         foreach (var runtime in _pastures)
         {
             if (advance)
@@ -70,26 +74,43 @@ internal sealed class DairySimulation
                 AdvanceAnimals(runtime.Pasture, day);
             }
             GeneratePastureDay(runtime, day, events, sweepCollections, loads);
+            GenerateFarmRecords(runtime.Pasture, day, events);
         }
         for (var s = 0; s < sweepCollections.Length; s++)
         {
-            PackSweep(sweepCollections[s], loads);
+            // A forced watered load is one of the last sweep's, away from the morning's incidents.
+            PackSweep(sweepCollections[s], loads, mayWater: s == sweepCollections.Length - 1);
         }
         foreach (var load in loads)
         {
+            var compartment = 0;
             foreach (var pickup in load.Pickups)
             {
+                pickup.Compartment = ++compartment;
+                pickup.Load = load;
                 events.Add(new SimEvent
                 {
                     TimeMs = pickup.TimeMs, Order = _order++, Type = SimEventType.TankCollection, DeviceIndex = pickup.Tank.Index,
                     PastureIndex = pickup.Pasture.Index, Kg = (float)pickup.Kg, Detail = pickup,
                 });
+                // The handover slip: signed once the milk is in the tanker.
+                events.Add(new SimEvent
+                {
+                    TimeMs = pickup.TimeMs + (10 * MinuteMs), Order = _order++, Type = SimEventType.TankerPickup, DeviceIndex = pickup.Tank.Index,
+                    PastureIndex = pickup.Pasture.Index, Kg = (float)pickup.Kg, Detail = pickup,
+                });
+                SelfCheck(pickup, events);
             }
             events.Add(new SimEvent
             {
                 TimeMs = load.DeliveryMs, Order = _order++, Type = SimEventType.PlantIntake, DeviceIndex = load.Weighbridge.Index,
                 Kg = (float)load.NetKg, Detail = load,
             });
+            Receive(load, events);
+        }
+        foreach (var plant in _plants)
+        {
+            Produce(plant, LocalDayStartMs(day.AddDays(1)), events);
         }
         return events;
     }
@@ -168,7 +189,7 @@ internal sealed class DairySimulation
         var turnSeconds = cow ? 7 * 60 : 5 * 60;
 
         // Tank inflow in time order: (time, kg); milk reaches the tank at the end of the milking.
-        var inflow = new List<(long TimeMs, double Kg)>(pasture.Animals.Length * pasture.MilkingsPerDay);
+        var inflow = new List<Inflow>(pasture.Animals.Length * pasture.MilkingsPerDay);
         for (var session = 0; session < sessionMinutes.Length; session++)
         {
             var sessionStart = dayStart + (sessionMinutes[session] * MinuteMs);
@@ -212,7 +233,8 @@ internal sealed class DairySimulation
                     });
                     if (remark == MilkingRemark.None)
                     {
-                        inflow.Add((startMs + ((long)duration * 1000), kg));
+                        var last = events[^1];
+                        inflow.Add(new Inflow(startMs + ((long)duration * 1000), kg, last.FatPercent, last.ProteinPercent, last.SccThousand));
                     }
                 }
             }
@@ -222,7 +244,7 @@ internal sealed class DairySimulation
     }
 
     /// <summary>Walks a pasture's day in time order: inflow, tank-full pickups, sweeps and level samples.</summary>
-    private void RunTanks(PastureRuntime runtime, DateOnly day, long dayStart, List<(long TimeMs, double Kg)> inflow,
+    private void RunTanks(PastureRuntime runtime, DateOnly day, long dayStart, List<Inflow> inflow,
         List<SimEvent> events, List<TankCollection>[] sweepCollections, List<TankerLoad> loads)
     {
         var pasture = runtime.Pasture;
@@ -264,7 +286,7 @@ internal sealed class DairySimulation
                 }
                 else
                 {
-                    Pour(runtime, inflow[next].Kg, inflowTime);
+                    Pour(runtime, inflow[next]);
                     next++;
                 }
             }
@@ -282,7 +304,9 @@ internal sealed class DairySimulation
                     DeviceIndex = pasture.Tanks[t].Index,
                     PastureIndex = pasture.Index,
                     VolumeL = (float)Math.Round(kg / _fleet.Profile.MilkDensityKgPerL, 1),
-                    TemperatureC = (float)Math.Round(3.3 + (fresh * 4.0) + rng.Normal(0, 0.15), 1),
+                    TemperatureC = (float)Math.Round(runtime.CoolingFailedAt(t, sample) is { } hours
+                        ? WarmTankC(hours) + rng.Normal(0, 0.15)
+                        : 3.3 + (fresh * 4.0) + rng.Normal(0, 0.15), 1),
                 });
                 runtime.RecentKg[t] = 0;
             }
@@ -291,12 +315,16 @@ internal sealed class DairySimulation
         // sample reports it and its pickups and sweeps run then.
         for (; next < inflow.Count; next++)
         {
-            Pour(runtime, inflow[next].Kg, inflow[next].TimeMs);
+            Pour(runtime, inflow[next]);
         }
     }
 
-    private static void Pour(PastureRuntime runtime, double kg, long timeMs)
+    /// <summary>A tank whose cooling failed warms from 4 °C by about 1.2 °C an hour, up to 14 °C.</summary>
+    private static double WarmTankC(double hours) => Math.Min(14.0, 4.0 + (1.2 * hours));
+
+    private static void Pour(PastureRuntime runtime, Inflow milk)
     {
+        var (timeMs, kg) = (milk.TimeMs, milk.Kg);
         var pasture = runtime.Pasture;
         var active = runtime.ActiveTank;
         if (runtime.TankKg[active] + kg > pasture.TankCapacityKg)
@@ -318,6 +346,9 @@ internal sealed class DairySimulation
         }
         runtime.TankKg[active] = Math.Round(runtime.TankKg[active] + kg, 1);
         runtime.RecentKg[active] += kg;
+        runtime.FatKg[active] += kg * milk.Fat;
+        runtime.ProteinKg[active] += kg * milk.Protein;
+        runtime.SccKg[active] += kg * milk.Scc;
     }
 
     private TankCollection Collect(PastureRuntime runtime, int tank, long timeMs, DateOnly day)
@@ -331,32 +362,58 @@ internal sealed class DairySimulation
             runtime.LotsToday[tank] = lotNumber = 1;
         }
         var rng = new DeterministicRandom(_fleet.Seed, 8, device.Index, timeMs);
+        var kg = runtime.TankKg[tank];
+        var poured = Math.Max(kg, 1e-9);
+        var quality = QualityLab.Draw(ref rng, pasture.Species, runtime.FatKg[tank] / poured, runtime.ProteinKg[tank] / poured, runtime.SccKg[tank] / poured,
+            day.Month is 11 or 12 or 1 or 2);
+        var temperature = rng.Uniform(3.0, 4.2);
+        if (runtime.CoolingFailedAt(tank, timeMs) is { } hours)
+        {
+            // Bacteria multiply in warm milk; it sours a little. The compressor is repaired once the tank is empty.
+            temperature = WarmTankC(hours);
+            quality = quality with { TotalBacteria = rng.Uniform(2_500_000, 8_000_000), AcidityT = quality.AcidityT + 1.0 };
+            runtime.CoolingFailureFrom[tank] = long.MaxValue;
+        }
+        if (runtime.AflatoxinToday == day.DayNumber)
+        {
+            quality = quality with { AflatoxinM1 = rng.Uniform(0.6, 1.0) };
+        }
+        if (runtime.AntibioticLotPending || rng.Chance(_fleet.Profile.Incidents.AntibioticPerLot))
+        {
+            // A treated cow milked into the tank by mistake.
+            runtime.AntibioticLotPending = false;
+            quality = quality with { Antibiotic = true };
+        }
         var collection = new TankCollection
         {
             Pasture = pasture,
             Tank = device,
             LotId = $"BTL-{pasture.Id}-{device.TankId}-{day:yyyyMMdd}-{lotNumber}",
             TimeMs = timeMs,
-            Kg = runtime.TankKg[tank],
-            TemperatureC = (float)Math.Round(rng.Uniform(3.0, 4.2), 1),
+            Kg = kg,
+            TemperatureC = (float)Math.Round(temperature, 1),
+            Quality = quality,
         };
         runtime.TankKg[tank] = 0;
+        runtime.FatKg[tank] = runtime.ProteinKg[tank] = runtime.SccKg[tank] = 0;
         return collection;
     }
 
-    /// <summary>Packs a sweep's collections into tanker routes per plant, in route order, first fit.</summary>
-    private void PackSweep(List<TankCollection> collections, List<TankerLoad> loads)
+    /// <summary>Packs a sweep's collections into tanker routes per plant and species (goat milk travels apart), in route order, first fit.</summary>
+    private void PackSweep(List<TankCollection> collections, List<TankerLoad> loads, bool mayWater)
     {
         collections.Sort(static (x, y) => x.Pasture.Plant.Index != y.Pasture.Plant.Index
             ? x.Pasture.Plant.Index.CompareTo(y.Pasture.Plant.Index)
+            : x.Pasture.Species != y.Pasture.Species ? x.Pasture.Species.CompareTo(y.Pasture.Species)
             : x.TimeMs != y.TimeMs ? x.TimeMs.CompareTo(y.TimeMs) : x.Tank.Index.CompareTo(y.Tank.Index));
         var route = new List<TankCollection>();
         var routeKg = 0.0;
         foreach (var collection in collections)
         {
-            if (route.Count > 0 && (route[0].Pasture.Plant != collection.Pasture.Plant || routeKg + collection.Kg > _fleet.Profile.TankerCapacityKg))
+            if (route.Count > 0 && (route[0].Pasture.Plant != collection.Pasture.Plant || route[0].Pasture.Species != collection.Pasture.Species
+                || routeKg + collection.Kg > _fleet.Profile.TankerCapacityKg))
             {
-                loads.Add(NewLoad(route, route[^1].TimeMs));
+                loads.Add(NewLoad(route, route[^1].TimeMs, forcedWater: mayWater));
                 route = [];
                 routeKg = 0;
             }
@@ -365,11 +422,11 @@ internal sealed class DairySimulation
         }
         if (route.Count > 0)
         {
-            loads.Add(NewLoad(route, route[^1].TimeMs));
+            loads.Add(NewLoad(route, route[^1].TimeMs, forcedWater: mayWater));
         }
     }
 
-    private TankerLoad NewLoad(List<TankCollection> pickups, long lastPickupMs)
+    private TankerLoad NewLoad(List<TankCollection> pickups, long lastPickupMs, bool forcedWater = false)
     {
         var pickupDay = LocalDayOf(pickups[0].TimeMs);
         var number = _loadsPerDay.GetValueOrDefault(pickupDay.DayNumber) + 1;
@@ -380,15 +437,32 @@ internal sealed class DairySimulation
         }
         var id = $"TL-{pickupDay:yyyyMMdd}-{number:D4}";
         var plant = pickups[0].Pasture.Plant;
+        var species = pickups[0].Pasture.Species;
         var rng = new DeterministicRandom(_fleet.Seed, 9, DeterministicRandom.StableHash(id));
         var collected = 0.0;
+        var parts = new List<(double, LotQuality)>(pickups.Count);
+        var warmest = 0.0;
         foreach (var pickup in pickups)
         {
             pickup.TankerLoadId = id;
             collected += pickup.Kg;
+            parts.Add((pickup.Kg, pickup.Quality));
+            warmest = Math.Max(warmest, pickup.TemperatureC);
+        }
+        var water = 0.0;
+        var forceNow = forcedWater && _forceWateredLoad && species == AnimalSpecies.Cow;
+        if (forceNow || rng.Chance(_fleet.Profile.Incidents.WateredPerLoad))
+        {
+            _forceWateredLoad &= !forceNow;
+            // Water added on the road, capped by the weighbridge's 60 t.
+            water = Math.Min(rng.Uniform(0.06, 0.10), (59_000 / collected) - 1);
         }
         var lastCounty = pickups[^1].Pasture.County;
         var delivery = lastPickupMs + ((lastCounty.Profile.TravelMinutes + rng.NextInt(0, 16)) * MinuteMs);
+        var plateNumber = rng.NextInt(10000, 100000);
+        var silos = Math.Max(1, plant.Profile.Silos);
+        // Goat milk goes to the plant's last silo, cow milk to the others.
+        var silo = silos == 1 ? 1 : species == AnimalSpecies.Goat ? silos : 1 + rng.NextInt(0, silos - 1);
         return new TankerLoad
         {
             Id = id,
@@ -396,11 +470,237 @@ internal sealed class DairySimulation
             Weighbridge = plant.Weighbridges[number % plant.Weighbridges.Count],
             Pickups = pickups,
             DeliveryMs = delivery,
-            NetKg = Math.Round(collected * (1 - rng.Uniform(0.0005, 0.002)), 1),
-            Plate = PlatePrefix(pickups[0].Pasture.County) + rng.NextInt(10000, 100000).ToString(CultureInfo.InvariantCulture),
-            SiloId = "S" + (1 + rng.NextInt(0, Math.Max(1, plant.Profile.Silos))).ToString(CultureInfo.InvariantCulture),
-            TemperatureC = (float)Math.Round(rng.Uniform(3.5, 6.5), 1),
+            PickedUpKg = collected,
+            NetKg = Math.Round(collected * (1 + water) * (1 - rng.Uniform(0.0005, 0.002)), 1),
+            WaterShare = water,
+            Plate = PlatePrefix(pickups[0].Pasture.County) + plateNumber.ToString(CultureInfo.InvariantCulture),
+            SiloId = "S" + silo.ToString(CultureInfo.InvariantCulture),
+            TemperatureC = (float)Math.Round(Math.Min(9.5, Math.Max(rng.Uniform(3.5, 6.5), warmest + 1.0)), 1),
+            Species = species,
+            Driver = s_drivers[plateNumber % s_drivers.Length],
+            Permit = string.Create(CultureInfo.InvariantCulture, $"NM-{lastCounty.Id[..4]}-{pickupDay.Year}-{plateNumber % 10000:D4}"),
+            Quality = water > 0 ? LotQuality.Mix(parts).Watered(water) : LotQuality.Mix(parts),
         };
+    }
+
+    private static readonly string[] s_drivers =
+        ["Wang Wei", "Li Qiang", "Zhang Lei", "Liu Yang", "Bater", "Chen Jie", "Zhao Gang", "Sükhbaatar", "Yang Fan", "Huang Bo", "Wu Hao", "Zhou Min"];
+
+    /// <summary>Seeded incidents of the day: rates per pasture-day, plus the profile's forced ones on the first day.</summary>
+    private void PlanIncidents(DateOnly day, List<string> forced)
+    {
+        var incidents = _fleet.Profile.Incidents;
+        var winter = day.Month is 11 or 12 or 1 or 2;
+        // Forced incidents fall on different pastures where there are enough of them.
+        var first = _pastures.Length > 0 ? new DeterministicRandom(_fleet.Seed, 20, day.DayNumber).NextInt(0, _pastures.Length) : 0;
+        var forcedCooling = forced.Contains("cooling_failure") && _pastures.Length > 0 ? first : -1;
+        var forcedAntibiotic = forced.Contains("antibiotic") && _pastures.Length > 0 ? (first + 1) % _pastures.Length : -1;
+        var forcedAflatoxin = forced.Contains("aflatoxin") && winter && _pastures.Length > 0 ? (first + 2) % _pastures.Length : -1;
+        _forceWateredLoad = forced.Contains("watered_load");
+        var dayStart = LocalDayStartMs(day);
+        foreach (var runtime in _pastures)
+        {
+            var index = runtime.Pasture.Index;
+            var rng = new DeterministicRandom(_fleet.Seed, 21, index, day.DayNumber);
+            if (index == forcedCooling || rng.Chance(incidents.CoolingFailurePerPastureDay))
+            {
+                // The compressor of the tank filling overnight stops in the small hours.
+                var tank = runtime.ActiveTank;
+                runtime.CoolingFailureFrom[tank] = Math.Min(runtime.CoolingFailureFrom[tank], dayStart + (rng.NextInt(60, 300) * MinuteMs));
+            }
+            if (index == forcedAflatoxin || (winter && rng.Chance(incidents.WinterAflatoxinPerPastureDay)))
+            {
+                runtime.AflatoxinToday = day.DayNumber; // mouldy silage in the ration: every lot of the day carries M1
+            }
+            runtime.AntibioticLotPending |= index == forcedAntibiotic;
+        }
+    }
+
+    /// <summary>The pasture lab's self-check of a lot (rapid methods, 45 min), and the regulator's sample on its days.</summary>
+    private void SelfCheck(TankCollection lot, List<SimEvent> events)
+    {
+        var pasture = lot.Pasture;
+        var runtime = _pastures[pasture.Index];
+        var sample = QualityLab.Sample(QualityLab.SelfCheck, "SC-" + lot.LotId, lot.TimeMs, "bulk_tank_lot", lot.LotId, pasture.Species, lot.Quality,
+            "on-farm lab", lot.Load?.Plate, _fleet.Seed);
+        AddQuality(events, pasture.Lab, pasture.Index, lot.TimeMs + (45 * MinuteMs), sample);
+        var day = LocalDayOf(lot.TimeMs);
+        if ((day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber)
+        {
+            runtime.SupervisedOn = day.DayNumber;
+            var supervisory = QualityLab.Sample(QualityLab.Supervisory, "SV-" + lot.LotId, lot.TimeMs, "bulk_tank_lot", lot.LotId, pasture.Species, lot.Quality,
+                "Hohhot food inspection centre (supervisory)", lot.Load?.Plate, _fleet.Seed);
+            AddQuality(events, pasture.Lab, pasture.Index, lot.TimeMs + (180 * MinuteMs), supervisory);
+        }
+    }
+
+    private void AddQuality(List<SimEvent> events, Device lab, int pastureIndex, long timeMs, QualitySampleRecord sample) =>
+        events.Add(new SimEvent { TimeMs = timeMs, Order = _order++, Type = SimEventType.Quality, DeviceIndex = lab.Index, PastureIndex = pastureIndex, Detail = sample });
+
+    /// <summary>
+    /// The plant samples a load on arrival (result in 30 min); a failing load is sent back, an accepted one is pumped
+    /// into its silo's batch for the next production time at least 15 minutes after the transfer.
+    /// </summary>
+    private void Receive(TankerLoad load, List<SimEvent> events)
+    {
+        var plant = _plants[load.Plant.Index];
+        var sample = QualityLab.Sample(QualityLab.Acceptance, "PA-" + load.Id, load.DeliveryMs, "tanker_load", load.Id, load.Species, load.Quality,
+            "plant intake lab", load.Plate, _fleet.Seed);
+        AddQuality(events, load.Plant.Lab, -1, load.DeliveryMs + (30 * MinuteMs), sample);
+        if (sample.Fails)
+        {
+            load.Rejected = true;
+            return;
+        }
+        var transferMs = load.DeliveryMs + (40 * MinuteMs);
+        var (waveMs, waveDay, wave) = plant.WaveAfter(transferMs + (15 * MinuteMs));
+        var key = (waveMs, load.SiloId);
+        if (!plant.Batches.TryGetValue(key, out var batch))
+        {
+            batch = new SiloBatch($"{load.Plant.Id}-{load.SiloId}-{waveDay:yyyyMMdd}-{wave}", load.SiloId, load.Species, waveMs);
+            plant.Batches.Add(key, batch);
+        }
+        batch.Kg += load.NetKg;
+        events.Add(new SimEvent
+        {
+            TimeMs = transferMs, Order = _order++, Type = SimEventType.SiloTransfer, DeviceIndex = load.Plant.SiloController.Index, Kg = (float)load.NetKg,
+            Detail = new SiloTransferRecord(batch.Id, load.SiloId, load.Id, load.NetKg),
+        });
+    }
+
+    /// <summary>Every batch whose production time comes before <paramref name="untilMs"/> goes to the lines, whole, in lots of at most 30 t.</summary>
+    private void Produce(PlantRuntime plant, long untilMs, List<SimEvent> events)
+    {
+        var due = plant.Batches.Where(b => b.Key.WaveMs < untilMs).OrderBy(b => b.Key.WaveMs).ThenBy(b => b.Key.Silo, StringComparer.Ordinal).ToList();
+        foreach (var (key, batch) in due)
+        {
+            plant.Batches.Remove(key);
+            var productionDay = LocalDayOf(batch.WaveMs);
+            var rng = new DeterministicRandom(_fleet.Seed, 12, DeterministicRandom.StableHash(batch.Id));
+            var yield = Math.Min(1.0, plant.Plant.Profile.ProductYield + rng.Uniform(-0.004, 0.004));
+            var lots = (int)Math.Ceiling(batch.Kg / 30_000);
+            var left = batch.Kg;
+            for (var i = 0; i < lots; i++)
+            {
+                var used = i == lots - 1 ? Math.Round(left, 1) : Math.Round(batch.Kg / lots, 1);
+                left -= used;
+                var number = plant.NextProductLot(productionDay);
+                var goat = batch.Species == AnimalSpecies.Goat;
+                var (code, product, line) = goat ? ("GOAT", "Pasteurised goat milk 200 mL", "G1")
+                    : number % 2 == 1 ? ("UHT", "UHT whole milk 250 mL", "L1") : ("PAS", "Pasteurised whole milk 950 mL", "L2");
+                events.Add(new SimEvent
+                {
+                    TimeMs = batch.WaveMs + (((i / 2 * 45) + rng.NextInt(0, 10)) * MinuteMs), Order = _order++, Type = SimEventType.Production,
+                    DeviceIndex = plant.Plant.ProductionLine.Index, Kg = (float)used,
+                    Detail = new ProductionRecord($"{plant.Plant.Id}-{code}-{productionDay:yyyyMMdd}-{number:D2}", product, line, batch.Id, used, Math.Round(used * yield, 1)),
+                });
+            }
+        }
+    }
+
+    /// <summary>A pasture's manure account (20:00) and health records: census (07:00), vaccinations (09:30), weekly antibody tests (10:30).</summary>
+    private void GenerateFarmRecords(Pasture pasture, DateOnly day, List<SimEvent> events)
+    {
+        var dayStart = LocalDayStartMs(day);
+        var cow = pasture.Species == AnimalSpecies.Cow;
+        int lactating = 0, dry = 0, young = 0, due = 0;
+        foreach (ref readonly var animal in pasture.Animals.AsSpan())
+        {
+            if (animal.Parity == 0) { young++; } else if (animal.DaysInMilk > 0) { lactating++; } else { dry++; }
+            // Not due: calves under about 90 days, animals under treatment, the last 30 days before calving.
+            var tooYoung = animal.Parity == 0 && animal.DaysSinceCalving < -610;
+            var latePregnancy = animal.Parity > 0 && animal.DaysSinceCalving > animal.CalvingInterval - 30;
+            due += tooYoung || latePregnancy || animal.WithdrawalDaysLeft > 0 ? 0 : 1;
+        }
+        var rng = new DeterministicRandom(_fleet.Seed, 22, pasture.Index, day.DayNumber);
+        var produced = Math.Round(((lactating * (cow ? 53.0 : 4.0)) + (dry * (cow ? 40.0 : 3.0)) + (young * (cow ? 20.0 : 1.5))) * rng.LogNormal(1.0, 0.05));
+        var baseline = new DeterministicRandom(_fleet.Seed, 23, pasture.Index).Uniform(0.905, 0.97);
+        var utilisation = pasture.ManureUtilisation > 0 ? pasture.ManureUtilisation + rng.Normal(0, 0.005) : Math.Max(0.90, baseline + rng.Normal(0, 0.005));
+        var used = Math.Round(produced * Math.Clamp(utilisation, 0, 0.99));
+        var collected = Math.Min(produced, Math.Round(produced * Math.Max(utilisation + 0.01, rng.Uniform(0.95, 0.99))));
+        var treated = Math.Round(used * rng.Uniform(0.35, 0.6));
+        events.Add(new SimEvent
+        {
+            TimeMs = dayStart + ((20 * 60) + (pasture.Index % 30)) * MinuteMs, Order = _order++, Type = SimEventType.Manure, DeviceIndex = pasture.Manure.Index,
+            PastureIndex = pasture.Index,
+            Detail = new ManureRecord(day, produced, collected, used - treated, treated, cow && pasture.Animals.Length >= 1000 ? "biogas" : "composting"),
+        });
+
+        var programmes = _fleet.Profile.Vaccinations.GetValueOrDefault(cow ? "cow" : "goat") ?? [];
+        foreach (var programme in programmes)
+        {
+            var at = dayStart + ((7 * 60) + (pasture.Index % 30)) * MinuteMs;
+            AddHealth(events, pasture, at, new HealthRecord("census", programme, pasture.Species, InStock: pasture.Animals.Length, Due: due));
+            // Animals come due continuously (calves, calvings): about a thirtieth of the due head a day.
+            var vaccinated = (int)Math.Round(due / 30.0 * rng.LogNormal(1.0, 0.25));
+            if (vaccinated > 0)
+            {
+                AddHealth(events, pasture, at + (150 * MinuteMs), new HealthRecord("vaccination", programme, pasture.Species, Vaccinated: vaccinated));
+            }
+            if (programme == "fmd" && (day.DayNumber + pasture.Index) % 7 == 0)
+            {
+                // Reciprocal titres, doubling dilutions; about 85 % at or above the protective 128.
+                var titres = new int[Math.Clamp(pasture.Animals.Length / 20, 10, 60)];
+                for (var i = 0; i < titres.Length; i++)
+                {
+                    titres[i] = 1 << Math.Clamp((int)Math.Round(rng.Normal(7.6, 1.0)), 3, 11);
+                }
+                AddHealth(events, pasture, at + (210 * MinuteMs), new HealthRecord("antibody_test", programme, pasture.Species, Titres: titres));
+            }
+        }
+    }
+
+    private void AddHealth(List<SimEvent> events, Pasture pasture, long timeMs, HealthRecord record) =>
+        events.Add(new SimEvent { TimeMs = timeMs, Order = _order++, Type = SimEventType.Health, DeviceIndex = pasture.Health.Index, PastureIndex = pasture.Index, Detail = record });
+
+    private readonly record struct Inflow(long TimeMs, double Kg, float Fat, float Protein, float Scc);
+
+    private sealed class SiloBatch(string id, string siloId, AnimalSpecies species, long waveMs)
+    {
+        public string Id { get; } = id;
+        public string SiloId { get; } = siloId;
+        public AnimalSpecies Species { get; } = species;
+        public long WaveMs { get; } = waveMs;
+        public double Kg { get; set; }
+    }
+
+    private sealed class PlantRuntime
+    {
+        private readonly int[] _waveMinutes;
+        private readonly Dictionary<int, int> _productLots = [];
+
+        public PlantRuntime(Plant plant)
+        {
+            Plant = plant;
+            _waveMinutes = [.. plant.Profile.ProductionTimes.Select(t => TimeOnly.ParseExact(t, "HH:mm", CultureInfo.InvariantCulture)).Select(t => (t.Hour * 60) + t.Minute).Order()];
+        }
+
+        public Plant Plant { get; }
+        public Dictionary<(long WaveMs, string Silo), SiloBatch> Batches { get; } = [];
+
+        /// <summary>The first production time at or after <paramref name="readyMs"/>: its time, local day and number (1-based).</summary>
+        public (long Ms, DateOnly Day, int Number) WaveAfter(long readyMs)
+        {
+            for (var day = LocalDayOf(readyMs); ; day = day.AddDays(1))
+            {
+                for (var w = 0; w < _waveMinutes.Length; w++)
+                {
+                    var ms = LocalDayStartMs(day) + (_waveMinutes[w] * MinuteMs);
+                    if (ms >= readyMs)
+                    {
+                        return (ms, day, w + 1);
+                    }
+                }
+            }
+        }
+
+        public int NextProductLot(DateOnly day)
+        {
+            var number = _productLots.GetValueOrDefault(day.DayNumber) + 1;
+            _productLots[day.DayNumber] = number;
+            _productLots.Remove(day.DayNumber - 8);
+            return number;
+        }
     }
 
     private static string PlatePrefix(County county) => county.Profile.City switch
@@ -422,6 +722,11 @@ internal sealed class DairySimulation
             RecentKg = new double[pasture.Tanks.Count];
             LotsToday = new int[pasture.Tanks.Count];
             LotDay = new int[pasture.Tanks.Count];
+            FatKg = new double[pasture.Tanks.Count];
+            ProteinKg = new double[pasture.Tanks.Count];
+            SccKg = new double[pasture.Tanks.Count];
+            CoolingFailureFrom = new long[pasture.Tanks.Count];
+            Array.Fill(CoolingFailureFrom, long.MaxValue);
             _pickupAt = new long[pasture.Tanks.Count];
             Array.Fill(_pickupAt, long.MaxValue);
         }
@@ -432,6 +737,19 @@ internal sealed class DairySimulation
         public int[] LotsToday { get; }
         public int[] LotDay { get; }
         public int ActiveTank { get; set; }
+        /// <summary>kg-weighted sums of what was poured since the last collection, per tank.</summary>
+        public double[] FatKg { get; }
+        public double[] ProteinKg { get; }
+        public double[] SccKg { get; }
+        /// <summary>When a tank's cooling failed (Unix ms), long.MaxValue while it works.</summary>
+        public long[] CoolingFailureFrom { get; }
+        public int AflatoxinToday { get; set; } = int.MinValue;
+        public bool AntibioticLotPending { get; set; }
+        public int SupervisedOn { get; set; } = int.MinValue;
+
+        /// <summary>Hours since the tank's cooling failed, or null while it works.</summary>
+        public double? CoolingFailedAt(int tank, long timeMs) =>
+            timeMs >= CoolingFailureFrom[tank] ? (timeMs - CoolingFailureFrom[tank]) / 3_600_000.0 : null;
 
         public bool PickupPending(int tank) => _pickupAt[tank] != long.MaxValue;
 

@@ -55,6 +55,12 @@ internal sealed class MessageFactory
     {
         SimEventType.Milking => MessageKind.Milking,
         SimEventType.PlantIntake => MessageKind.PlantIntake,
+        SimEventType.TankerPickup => MessageKind.TankerPickup,
+        SimEventType.SiloTransfer => MessageKind.SiloTransfer,
+        SimEventType.Production => MessageKind.Production,
+        SimEventType.Quality => MessageKind.Quality,
+        SimEventType.Manure => MessageKind.Manure,
+        SimEventType.Health => MessageKind.Health,
         _ => MessageKind.BulkTank,
     };
 
@@ -74,6 +80,8 @@ internal sealed class MessageFactory
         _writer.WriteNumber("seq", seq);
         WriteTime("eventTime", eventMs, local: true);
         var kg = 0.0;
+        string? lot = null, source = null, verdict = null;
+        long? pointMs = null;
         switch (simEvent.Type)
         {
             case SimEventType.Milking:
@@ -107,6 +115,72 @@ internal sealed class MessageFactory
                 _writer.WriteNumber("netKg", load.NetKg);
                 _writer.WriteNumber("temperatureC", load.TemperatureC);
                 _writer.WriteString("siloId", load.SiloId);
+                lot = load.Id;
+                break;
+            case SimEventType.TankerPickup:
+                var pickup = (TankCollection)simEvent.Detail!;
+                var tanker = pickup.Load!;
+                kg = pickup.Kg;
+                (lot, source) = (tanker.Id, pickup.LotId);
+                _writer.WriteString("lotId", pickup.LotId);
+                _writer.WriteString("tankerLoadId", tanker.Id);
+                _writer.WriteNumber("kg", pickup.Kg);
+                _writer.WriteNumber("temperatureC", pickup.TemperatureC);
+                _writer.WriteString("tankerPlate", tanker.Plate);
+                _writer.WriteString("driver", tanker.Driver);
+                _writer.WriteString("permit", tanker.Permit);
+                if (pickup.Compartment is >= 1 and <= 16)
+                {
+                    _writer.WriteNumber("compartment", pickup.Compartment);
+                }
+                break;
+            case SimEventType.SiloTransfer:
+                var transfer = (SiloTransferRecord)simEvent.Detail!;
+                kg = transfer.Kg;
+                (lot, source) = (transfer.SiloBatchId, transfer.TankerLoadId);
+                _writer.WriteString("siloBatchId", transfer.SiloBatchId);
+                _writer.WriteString("siloId", transfer.SiloId);
+                _writer.WriteStartArray("receipts");
+                _writer.WriteStartObject();
+                _writer.WriteString("tankerLoadId", transfer.TankerLoadId);
+                _writer.WriteNumber("kg", transfer.Kg);
+                _writer.WriteEndObject();
+                _writer.WriteEndArray();
+                break;
+            case SimEventType.Production:
+                var production = (ProductionRecord)simEvent.Detail!;
+                kg = production.UsedKg;
+                (lot, source) = (production.ProductLotId, production.SiloBatchId);
+                _writer.WriteString("productLotId", production.ProductLotId);
+                _writer.WriteString("product", production.Product);
+                _writer.WriteString("line", production.Line);
+                _writer.WriteNumber("outputKg", production.OutputKg);
+                _writer.WriteStartArray("silos");
+                _writer.WriteStartObject();
+                _writer.WriteString("siloBatchId", production.SiloBatchId);
+                _writer.WriteNumber("kg", production.UsedKg);
+                _writer.WriteEndObject();
+                _writer.WriteEndArray();
+                break;
+            case SimEventType.Quality:
+                var sample = (QualitySampleRecord)simEvent.Detail!;
+                pointMs = sample.SampledAtMs + _driftMs[device.Index];
+                (lot, verdict) = (sample.LotId, sample.Fails ? "fail" : "pass");
+                WriteQuality(sample, pointMs.Value);
+                break;
+            case SimEventType.Manure:
+                var manure = (ManureRecord)simEvent.Detail!;
+                Span<char> date = stackalloc char[10];
+                manure.Day.TryFormat(date, out _, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                _writer.WriteString("localDate", date);
+                _writer.WriteNumber("producedKg", manure.ProducedKg);
+                _writer.WriteNumber("collectedKg", manure.CollectedKg);
+                _writer.WriteNumber("appliedKg", manure.AppliedKg);
+                _writer.WriteNumber("treatedKg", manure.TreatedKg);
+                _writer.WriteString("treatment", manure.Treatment);
+                break;
+            case SimEventType.Health:
+                WriteHealth((HealthRecord)simEvent.Detail!);
                 break;
         }
         _writer.WriteEndObject();
@@ -126,6 +200,10 @@ internal sealed class MessageFactory
             Kg = Math.Round(kg, 1),
             IsCollection = simEvent.Type == SimEventType.TankCollection,
             Fault = fault,
+            PointUnixMs = pointMs,
+            Lot = lot,
+            Source = source,
+            Verdict = verdict,
         };
     }
 
@@ -169,6 +247,67 @@ internal sealed class MessageFactory
         _writer.WriteEndArray();
         _writer.WriteEndObject();
     }
+
+    private void WriteQuality(QualitySampleRecord sample, long sampledAtMs)
+    {
+        _writer.WriteString("sampleId", sample.SampleId);
+        _writer.WriteString("sampleKind", sample.SampleKind);
+        WriteTime("sampledAt", sampledAtMs, local: true);
+        _writer.WriteStartObject("lot");
+        _writer.WriteString("kind", sample.LotKind);
+        _writer.WriteString("id", sample.LotId);
+        _writer.WriteEndObject();
+        _writer.WriteString("species", SpeciesName(sample.Species));
+        if (sample.TankerPlate is { } plate)
+        {
+            _writer.WriteString("tankerPlate", plate);
+        }
+        _writer.WriteString("lab", sample.Lab);
+        _writer.WriteStartArray("items");
+        foreach (var item in sample.Items)
+        {
+            _writer.WriteStartObject();
+            _writer.WriteString("item", item.Item);
+            if (item.Result is { } result)
+            {
+                _writer.WriteString("result", result);
+            }
+            else
+            {
+                _writer.WriteNumber("value", item.Value!.Value);
+                _writer.WriteString("unit", item.Unit);
+            }
+            _writer.WriteEndObject();
+        }
+        _writer.WriteEndArray();
+    }
+
+    private void WriteHealth(HealthRecord health)
+    {
+        _writer.WriteString("event", health.Event);
+        _writer.WriteString("programme", health.Programme);
+        _writer.WriteString("species", SpeciesName(health.Species));
+        switch (health.Event)
+        {
+            case "vaccination":
+                _writer.WriteNumber("vaccinated", health.Vaccinated);
+                break;
+            case "census":
+                _writer.WriteNumber("inStock", health.InStock);
+                _writer.WriteNumber("due", health.Due);
+                break;
+            default:
+                _writer.WriteStartArray("titres");
+                foreach (var titre in health.Titres!)
+                {
+                    _writer.WriteNumberValue(titre);
+                }
+                _writer.WriteEndArray();
+                break;
+        }
+    }
+
+    private static string SpeciesName(AnimalSpecies species) => species == AnimalSpecies.Cow ? "cow" : "goat";
 
     private void WriteCharacteristic(string name, float value, string format, string? unit)
     {

@@ -8,6 +8,12 @@ internal enum SimEventType : byte
     TankLevel,
     TankCollection,
     PlantIntake,
+    TankerPickup,
+    SiloTransfer,
+    Production,
+    Quality,
+    Manure,
+    Health,
 }
 
 internal enum MilkingRemark : byte
@@ -40,7 +46,7 @@ internal struct SimEvent
     public float SccThousand;
     public float VolumeL;
     public MilkingRemark Remark;
-    /// <summary><see cref="TankCollection"/> or <see cref="TankerLoad"/>.</summary>
+    /// <summary><see cref="TankCollection"/> (collection, pickup), <see cref="TankerLoad"/> or one of the records in ChainRecords.cs.</summary>
     public object? Detail;
 }
 
@@ -52,7 +58,11 @@ internal sealed class TankCollection
     public required long TimeMs { get; init; }
     public required double Kg { get; init; }
     public required float TemperatureC { get; init; }
+    public required LotQuality Quality { get; init; }
     public string? TankerLoadId { get; set; }
+    public TankerLoad? Load { get; set; }
+    /// <summary>Place on the tanker's route (1-based): the compartment on the handover slip.</summary>
+    public int Compartment { get; set; }
 }
 
 internal sealed class TankerLoad
@@ -66,4 +76,14 @@ internal sealed class TankerLoad
     public required string Plate { get; init; }
     public required string SiloId { get; init; }
     public required float TemperatureC { get; init; }
+    public required AnimalSpecies Species { get; init; }
+    public required string Driver { get; init; }
+    public required string Permit { get; init; }
+    /// <summary>kg picked up at the pastures (the pickups' sum); <see cref="NetKg"/> is what the weighbridge saw.</summary>
+    public required double PickedUpKg { get; init; }
+    /// <summary>Water added on the way (0 for an honest load), as a share of the milk.</summary>
+    public double WaterShare { get; init; }
+    public required LotQuality Quality { get; init; }
+    /// <summary>Failed the plant's acceptance sample: weighed in, then sent back, never blended.</summary>
+    public bool Rejected { get; set; }
 }

@@ -27,7 +27,7 @@ internal sealed record SimulationOptions
     public double Speed { get; init; }
     public long? BootEpoch { get; init; }
     public TimeSpan MaxClockDrift { get; init; }
-    public HashSet<MessageKind> Kinds { get; init; } = [MessageKind.Milking, MessageKind.BulkTank, MessageKind.PlantIntake];
+    public HashSet<MessageKind> Kinds { get; init; } = [.. MessageKinds.All];
     public FaultOptions Faults { get; init; } = new();
 }
 
@@ -184,7 +184,7 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
     {
         GatewayOwnerId = message.GatewayOwnerId, Topic = topic, Payload = payload, DeviceId = message.DeviceId, OwnerId = message.OwnerId,
         Kind = message.Kind, BootEpoch = message.BootEpoch, Seq = message.Seq, EventUnixMs = message.EventUnixMs, Kg = message.Kg,
-        IsCollection = message.IsCollection, Fault = fault,
+        IsCollection = message.IsCollection, Fault = fault, PointUnixMs = message.PointUnixMs, Lot = message.Lot, Source = message.Source, Verdict = message.Verdict,
     };
 
     /// <summary>The same reading padded past the contract's 64 KiB limit with an unknown member.</summary>

@@ -15,6 +15,11 @@ internal sealed class LedgerKey
     public required double Kg { get; init; }
     public required bool IsCollection { get; init; }
     public required long EventUnixMs { get; init; }
+    /// <summary>Time of the message's InfluxDB point (sampledAt for quality).</summary>
+    public required long PointUnixMs { get; init; }
+    public string? Lot { get; init; }
+    public string? Source { get; init; }
+    public string? Verdict { get; init; }
     public int Attempts { get; set; }
     public int SuccessfulPubacks { get; set; }
     public int RefusedPubacks { get; set; }
@@ -61,6 +66,10 @@ internal sealed class LedgerSummary
                     Kg = root.GetProperty("kg").GetDouble(),
                     IsCollection = root.TryGetProperty("col", out var col) && col.GetBoolean(),
                     EventUnixMs = root.GetProperty("t").GetInt64(),
+                    PointUnixMs = root.TryGetProperty("pt", out var pt) ? pt.GetInt64() : root.GetProperty("t").GetInt64(),
+                    Lot = root.TryGetProperty("lot", out var lot) ? lot.GetString() : null,
+                    Source = root.TryGetProperty("src", out var src) ? src.GetString() : null,
+                    Verdict = root.TryGetProperty("v", out var v) ? v.GetString() : null,
                 };
                 summary.Keys.Add(key, entry);
             }

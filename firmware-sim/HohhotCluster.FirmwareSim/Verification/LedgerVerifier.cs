@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
+using HohhotCluster.FirmwareSim.Publishing;
+using HohhotCluster.FirmwareSim.Simulation;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.FirmwareSim.Verification;
@@ -25,7 +27,7 @@ internal sealed record VerifyOptions
 internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
 {
     private const double ToleranceT = 0.0005;
-    private static readonly string[] s_measurements = ["milking", "bulk_tank", "plant_intake"];
+    private static readonly string[] s_measurements = [.. MessageKinds.All.Select(MessageKinds.Name)];
     private int _differences;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -57,6 +59,8 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         if (options.ApiAddress is not null)
         {
             await CompareThroughputAsync(acked, cancellationToken).ConfigureAwait(false);
+            await CompareChainAsync(acked, cancellationToken).ConfigureAwait(false);
+            await ComparePassRatesAsync(acked, cancellationToken).ConfigureAwait(false);
         }
         if (options.InfluxAddress is not null)
         {
@@ -132,6 +136,178 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: compared {compared} owner-days"));
     }
 
+    private Metadata Headers()
+    {
+        var headers = new Metadata();
+        if (options.ApiToken is { Length: > 0 } token)
+        {
+            headers.Add("authorization", "Bearer " + token);
+        }
+        return headers;
+    }
+
+    /// <summary>
+    /// The chain as the ledger tells it (pickups, intakes, silo transfers, production, failing acceptance samples)
+    /// against TraceabilityService: MassBalance of every plant-day shows the ledger's received and used kg and no
+    /// flag but those the ledger explains (a load that failed its acceptance sample: sent back, so unblended, and
+    /// watered_load when water was added; a load or batch the run ended before blending or using); TraceBack of
+    /// product lots reaches exactly the bulk-tank lots the ledger's pickups put into them.
+    /// </summary>
+    private async Task CompareChainAsync(List<LedgerKey> acked, CancellationToken cancellationToken)
+    {
+        var pickupsOfLoad = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var loadsOfBatch = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var blendedLoads = new HashSet<string>(StringComparer.Ordinal);
+        var failedLoads = new HashSet<string>(StringComparer.Ordinal);
+        var batchKg = new Dictionary<string, (double In, double Out)>(StringComparer.Ordinal);
+        var products = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var plantDays = new SortedDictionary<(string Plant, string Day), (double Received, double Used)>();
+        foreach (var entry in acked)
+        {
+            switch (entry.Kind)
+            {
+                case "tanker_pickup" when entry.Lot is { } load && entry.Source is { } bulkLot:
+                    Add(pickupsOfLoad, load, bulkLot);
+                    break;
+                case "plant_intake":
+                    var day = plantDays.GetValueOrDefault((entry.Owner, entry.LocalDay));
+                    plantDays[(entry.Owner, entry.LocalDay)] = (day.Received + entry.Kg, day.Used);
+                    break;
+                case "silo_transfer" when entry.Lot is { } batch && entry.Source is { } load:
+                    Add(loadsOfBatch, batch, load);
+                    blendedLoads.Add(load);
+                    var kg = batchKg.GetValueOrDefault(batch);
+                    batchKg[batch] = (kg.In + entry.Kg, kg.Out);
+                    plantDays.TryAdd((entry.Owner, entry.LocalDay), default);
+                    break;
+                case "production" when entry.Lot is { } product && entry.Source is { } batch:
+                    products[product] = batch;
+                    var used = batchKg.GetValueOrDefault(batch);
+                    batchKg[batch] = (used.In, used.Out + entry.Kg);
+                    var productionDay = plantDays.GetValueOrDefault((entry.Owner, entry.LocalDay));
+                    plantDays[(entry.Owner, entry.LocalDay)] = (productionDay.Received, productionDay.Used + entry.Kg);
+                    break;
+                case "quality" when entry.Verdict == "fail" && entry.Lot is { } lot:
+                    failedLoads.Add(lot);
+                    break;
+            }
+        }
+        if (plantDays.Count == 0)
+        {
+            return;
+        }
+
+        using var channel = GrpcChannel.ForAddress(options.ApiAddress!);
+        var client = new TraceabilityService.TraceabilityServiceClient(channel);
+        var caller = new CallerScope { Role = CallerRole.Operator };
+        var headers = Headers();
+        int flags = 0, explained = 0;
+        foreach (var ((plant, day), totals) in plantDays)
+        {
+            var reply = await client.MassBalanceAsync(new MassBalanceRequest { Caller = caller, PlantId = plant, LocalDate = day }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var where = $"plant {plant} {day}";
+            CompareTonnes(where, "mass balance received", reply.ReceivedKg / 1000, totals.Received);
+            CompareTonnes(where, "mass balance used", reply.UsedKg / 1000, totals.Used);
+            foreach (var flag in reply.Discrepancies)
+            {
+                flags++;
+                var id = flag.Lot?.Id ?? "";
+                var why = flag.Kind switch
+                {
+                    "watered_load" or "unblended_receipt" when failedLoads.Contains(id) => "failed its acceptance sample (injected)",
+                    "unblended_receipt" when !blendedLoads.Contains(id) => "not blended before the run ended",
+                    "silo_imbalance" when batchKg.TryGetValue(id, out var kg) && ChainBeyond(kg.Out, kg.In) => "not used up before the run ended",
+                    _ => null,
+                };
+                if (why is null)
+                {
+                    _differences++;
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {where} mass balance: unexpected {flag.Kind} on {id} (expected {flag.ExpectedKg:F1} kg, actual {flag.ActualKg:F1} kg): {flag.Detail}"));
+                }
+                else
+                {
+                    explained++;
+                    output.WriteLine($"  {where} mass balance: {flag.Kind} on {id}: {why}");
+                }
+            }
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"mass balance: compared {plantDays.Count} plant-days, {flags} flags ({explained} explained by the ledger)"));
+
+        var traced = 0;
+        foreach (var (product, batch) in products)
+        {
+            var expected = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var load in loadsOfBatch.GetValueOrDefault(batch) ?? [])
+            {
+                expected.UnionWith(pickupsOfLoad.GetValueOrDefault(load) ?? []);
+            }
+            if (expected.Count == 0 || traced >= options.ListLimit)
+            {
+                continue; // pickups not in this ledger (kinds narrowed), or enough traced
+            }
+            traced++;
+            var trace = await client.TraceBackAsync(new TraceBackRequest { Caller = caller, ProductLotId = product }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var reached = new SortedSet<string>(trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank).Select(l => l.Ref.Id), StringComparer.Ordinal);
+            if (!reached.SetEquals(expected))
+            {
+                _differences++;
+                output.WriteLine($"  trace back {product}: platform reaches [{string.Join(", ", reached)}], ledger [{string.Join(", ", expected)}]");
+            }
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace back: {traced} product lots traced to their bulk-tank lots"));
+    }
+
+    private static bool ChainBeyond(double actual, double expected) => Math.Abs(actual - expected) > Math.Max(Math.Abs(expected) * 0.02, 0.5);
+
+    private static void Add(Dictionary<string, HashSet<string>> map, string key, string value)
+    {
+        if (!map.TryGetValue(key, out var set))
+        {
+            set = new HashSet<string>(StringComparer.Ordinal);
+            map.Add(key, set);
+        }
+        set.Add(value);
+    }
+
+    /// <summary>Passed and failed samples per pasture and plant over the ledger's sampling days, against AuditService.GetPassRates.</summary>
+    private async Task ComparePassRatesAsync(List<LedgerKey> acked, CancellationToken cancellationToken)
+    {
+        var perOwner = new SortedDictionary<string, (bool Plant, long Passed, long Failed, string From, string To)>(StringComparer.Ordinal);
+        var isPlant = new HashSet<string>(acked.Where(e => e.Kind is "plant_intake" or "silo_transfer" or "production").Select(e => e.Owner), StringComparer.Ordinal);
+        foreach (var entry in acked)
+        {
+            if (entry.Kind != "quality" || entry.Verdict is null)
+            {
+                continue;
+            }
+            var day = DairySimulation.LocalDayOf(entry.PointUnixMs).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var owner = perOwner.GetValueOrDefault(entry.Owner, (isPlant.Contains(entry.Owner) || entry.Owner.StartsWith("PL", StringComparison.Ordinal), 0, 0, day, day));
+            perOwner[entry.Owner] = (owner.Plant, owner.Passed + (entry.Verdict == "pass" ? 1 : 0), owner.Failed + (entry.Verdict == "fail" ? 1 : 0),
+                string.CompareOrdinal(day, owner.From) < 0 ? day : owner.From, string.CompareOrdinal(day, owner.To) > 0 ? day : owner.To);
+        }
+        if (perOwner.Count == 0)
+        {
+            return;
+        }
+        using var channel = GrpcChannel.ForAddress(options.ApiAddress!);
+        var client = new AuditService.AuditServiceClient(channel);
+        foreach (var (owner, expected) in perOwner)
+        {
+            var report = await client.GetPassRatesAsync(new AuditQuery
+            {
+                Scope = new AuditScope { Kind = expected.Plant ? AuditScopeKind.Plant : AuditScopeKind.Pasture, Id = owner },
+                FromDate = expected.From,
+                ToDate = expected.To,
+            }, Headers(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var where = $"{(expected.Plant ? "plant" : "pasture")} {owner} {expected.From}..{expected.To}";
+            CompareCount(where, "quality samples passed", report.Overall?.Passed ?? 0, expected.Passed);
+            CompareCount(where, "quality samples failed", report.Overall?.Failed ?? 0, expected.Failed);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pass rates: compared {perOwner.Count} pastures and plants"));
+    }
+
     private void CompareTonnes(string where, string field, double platformT, double ledgerKg)
     {
         var ledgerT = ledgerKg / 1000.0;
@@ -171,9 +347,9 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                     keys = [];
                     byDevice.Add(entry.Key.DeviceId, keys);
                 }
-                keys[(entry.EventUnixMs, entry.Key.Seq % 1_000_000)] = entry;
-                minMs = Math.Min(minMs, entry.EventUnixMs);
-                maxMs = Math.Max(maxMs, entry.EventUnixMs);
+                keys[(entry.PointUnixMs, entry.Key.Seq % 1_000_000)] = entry;
+                minMs = Math.Min(minMs, entry.PointUnixMs);
+                maxMs = Math.Max(maxMs, entry.PointUnixMs);
             }
             if (byDevice.Count == 0)
             {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Protos.V1;
+using Xunit.Abstractions;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
 
@@ -12,7 +13,7 @@ namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
 /// back, pass rates), a product lot traces back through TraceabilityService to the pastures whose pickups the ledger
 /// holds, and the demo's injected watered load is flagged by MassBalance.
 /// </summary>
-public sealed class FirmwareSimChainTests : IAsyncLifetime
+public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetime
 {
     private PlatformProcess _platform = null!;
     private readonly string _work = Path.Combine(Path.GetTempPath(), "hohhot-sim-chain-" + Guid.NewGuid().ToString("N")[..8]);
@@ -57,6 +58,7 @@ public sealed class FirmwareSimChainTests : IAsyncLifetime
             await Task.Delay(attempt == 0 ? 500 : 2000);
             (exitCode, output) = await RunSimAsync("verify", "--ledger", ledger, "--api", api, "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
         }
+        log.WriteLine(output);
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
         foreach (var kind in new[] { "tanker_pickup", "silo_transfer", "production", "quality", "manure", "health" })
         {

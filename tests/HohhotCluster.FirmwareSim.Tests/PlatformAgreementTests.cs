@@ -1,0 +1,111 @@
+using System.Text.Json;
+using HohhotCluster.FirmwareSim.Publishing;
+using HohhotCluster.Telemetry.Audit;
+using HohhotCluster.Telemetry.Audit.Farm;
+using HohhotCluster.Telemetry.Audit.Quality;
+using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Traceability;
+using Microsoft.Extensions.Options;
+
+namespace HohhotCluster.FirmwareSim.Tests;
+
+/// <summary>
+/// Every message the simulator generates is accepted by the platform's own parser (ingestion's envelope and core
+/// kinds, and the traceability and audits handlers of the extension kinds). The handlers are built without their
+/// stores: only their pure TryParse runs, so a handler that reached for the database while parsing would fail here.
+/// </summary>
+public class PlatformAgreementTests
+{
+    private static readonly Lazy<List<OutboundMessage>> s_demo = new(() => TestFleets.Run(TestFleets.Generate("demo", seed: 7), TimeSpan.FromDays(4)));
+
+    internal static TelemetryPayloadParser PlatformParser(DateTimeOffset now)
+    {
+        IRecordKindHandler[] handlers =
+        [
+            new TankerPickupKind(null!),
+            new SiloTransferKind(null!),
+            new ProductionKind(null!),
+            new QualityRecordHandler(OwnerKind.Pasture, null!, null!, null!, TimeProvider.System),
+            new QualityRecordHandler(OwnerKind.Plant, null!, null!, null!, TimeProvider.System),
+            new ManureRecordHandler(null!, null!),
+            new HealthRecordHandler(null!, null!, null!, Options.Create(new AuditOptions())),
+        ];
+        var extensions = handlers.ToDictionary(h => TelemetryTopic.ExtensionKey(h.Kind, h.Owner));
+        return new TelemetryPayloadParser(new FixedClock(now), new IngestionOptions(), extensions);
+    }
+
+    [Fact]
+    public void Every_generated_message_of_every_kind_is_accepted_by_the_platforms_parsers()
+    {
+        var messages = s_demo.Value;
+        var parser = PlatformParser(DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => m.EventUnixMs)).AddMinutes(1));
+        var perKind = new Dictionary<MessageKind, int>();
+        foreach (var message in messages)
+        {
+            Assert.True(parser.TryParse(message.Topic, message.Payload, out var reading, out var rejection),
+                $"{message.Topic} rejected: {rejection.Reason} {rejection.Detail}\n{System.Text.Encoding.UTF8.GetString(message.Payload)}");
+            Assert.Equal(message.DeviceId, reading!.Key.DeviceId);
+            Assert.Equal(message.Seq, reading.Key.Sequence);
+            Assert.Equal(message.Kind is MessageKind.Milking or MessageKind.BulkTank or MessageKind.PlantIntake, reading.Extension is null);
+            perKind[message.Kind] = perKind.GetValueOrDefault(message.Kind) + 1;
+        }
+        foreach (var kind in MessageKinds.All)
+        {
+            Assert.True(perKind.GetValueOrDefault(kind) > 0, $"no {MessageKinds.Name(kind)} message in four demo days");
+        }
+    }
+
+    [Fact]
+    public void The_platform_reads_the_same_chain_numbers_the_simulator_wrote()
+    {
+        var messages = s_demo.Value;
+        var parser = PlatformParser(DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => m.EventUnixMs)).AddMinutes(1));
+        foreach (var message in messages.Where(m => m.Kind is MessageKind.TankerPickup or MessageKind.SiloTransfer or MessageKind.Production or MessageKind.Quality))
+        {
+            Assert.True(parser.TryParse(message.Topic, message.Payload, out var reading, out _));
+            switch (reading!.Extension!.Value.Record)
+            {
+                case TankerPickupRecord pickup:
+                    Assert.Equal((message.Lot, message.Source, message.Kg), (pickup.TankerLoadId, pickup.LotId, pickup.Kg));
+                    break;
+                case SiloTransferRecord transfer:
+                    Assert.Equal(message.Lot, transfer.SiloBatchId);
+                    Assert.Equal((message.Source!, message.Kg), Assert.Single(transfer.Receipts));
+                    break;
+                case ProductionRecord production:
+                    Assert.Equal(message.Lot, production.ProductLotId);
+                    Assert.Equal((message.Source!, message.Kg), Assert.Single(production.Silos));
+                    break;
+                case QualitySample sample:
+                    Assert.Equal(message.Lot, sample.LotId);
+                    Assert.Equal(message.PointUnixMs, sample.SampledAt.ToUnixTimeMilliseconds());
+                    Assert.Equal(message.Topic.Contains("/pasture/", StringComparison.Ordinal) ? "bulk_tank_lot" : "tanker_load", sample.LotKind);
+                    break;
+                default:
+                    Assert.Fail("unexpected record " + reading.Extension.Value.Record.GetType());
+                    break;
+            }
+        }
+    }
+
+    [Fact]
+    public void Goat_pastures_samples_and_health_records_name_goat_milk()
+    {
+        foreach (var message in s_demo.Value.Where(m => m.OwnerId == "P150123002" && m.Kind is MessageKind.Quality or MessageKind.Health))
+        {
+            Assert.Equal("goat", TestFleets.Parse(message).GetProperty("species").GetString());
+        }
+        var goatLoads = s_demo.Value.Where(m => m.Kind == MessageKind.TankerPickup && m.OwnerId == "P150123002").Select(m => m.Lot).ToHashSet();
+        var plantSamples = s_demo.Value.Where(m => m.Kind == MessageKind.Quality && goatLoads.Contains(m.Lot)).ToList();
+        Assert.NotEmpty(plantSamples);
+        Assert.All(plantSamples, m => Assert.Equal("goat", TestFleets.Parse(m).GetProperty("species").GetString()));
+        // Goat milk travels apart: no tanker load mixes goat and cow pastures.
+        var cowLoads = s_demo.Value.Where(m => m.Kind == MessageKind.TankerPickup && m.OwnerId != "P150123002").Select(m => m.Lot).ToHashSet();
+        Assert.Empty(goatLoads.Intersect(cowLoads));
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
