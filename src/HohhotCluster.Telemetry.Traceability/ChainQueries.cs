@@ -14,29 +14,116 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// <c>bulk_tank_lot</c> and <c>product_lot</c> read as this chain's <c>bulk_tank</c> and <c>product</c>; looked up with
 /// <c>to_regclass</c>; a database without it simply has no checks to show).
 /// </summary>
-public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<TraceabilityOptions> options)
+public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<TraceabilityOptions> options)
 {
     private const string LotColumns =
         "id, kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details::text, source";
 
     private readonly TraceabilityOptions _options = options.Value;
+
+    // One statement per trace (one round trip): the root by its natural key, the walk carrying the edges' columns,
+    // the lots of the walk by primary key, and the quality checks of those lots, as tagged rows of one shape:
+    // 0 root lot, 1 lot, 2 edge, 3 quality check. Columns: tag, key | parent, child, kind, lot_id | sample_id ...
+    // Only the root and the direction differ between the variants, so they are put together from fixed fragments
+    // (no value is ever part of the text: every value is a parameter).
+    private const string RootByNaturalKey = "root as materialized (select id from trace_lot where kind = @kind and lot_id = @id)";
+    private const string RootByKeys = "root as materialized (select distinct unnest(@roots::bigint[]) as id)";
+
+    // The walk carries lot keys only, as the stepwise walk did: up from the root along (child, parent), each lot
+    // reached at a depth below @depth passing on its in-edges. Every lookup after it (edges of the reached lots,
+    // lots by key, checks by lot) is a lateral subquery kept from being flattened (offset 0), so it stays a
+    // nested loop over an index whatever the planner guesses for the size of a recursive walk (it guesses
+    // thousands of rows where there are hundreds, and would hash-join whole tables).
+    private const string WalkUp =
+        """
+        walk(id, depth) as (
+            select id, 0 from root
+            union
+            select e.parent, w.depth + 1 from walk w join trace_edge e on e.child = w.id where w.depth < @depth),
+        edges as materialized (
+            select e.* from (select distinct id from walk where depth < @depth) w
+            cross join lateral (select e.parent, e.child, e.kg, e.at, e.temperature_c from trace_edge e where e.child = w.id offset 0) e),
+        lots as materialized (
+            select l.*, k.id in (select id from root) as is_root, null::double precision as inflow
+            from (select id from root union select parent from edges) k
+            cross join lateral (select * from trace_lot t where t.id = k.id offset 0) l)
+        """;
+
+    // Down: the same along (parent, child); each lot also carries all milk into it (for the shares).
+    private const string WalkDown =
+        """
+        walk(id, depth) as (
+            select id, 0 from root
+            union
+            select e.child, w.depth + 1 from walk w join trace_edge e on e.parent = w.id where w.depth < @depth),
+        edges as materialized (
+            select e.* from (select distinct id from walk where depth < @depth) w
+            cross join lateral (select e.parent, e.child, e.kg, e.at, e.temperature_c from trace_edge e where e.parent = w.id offset 0) e),
+        lots as materialized (
+            select l.*, k.id in (select id from root) as is_root,
+                   (select sum(i.kg) from trace_edge i where i.child = l.id) as inflow
+            from (select id from root union select child from edges) k
+            cross join lateral (select * from trace_lot t where t.id = k.id offset 0) l)
+        """;
+
+    private const string TraceRows =
+        """
+        select case when l.is_root then 0 else 1 end, l.id, null::bigint, l.kind, l.lot_id, l.pasture_id, l.plant_id, l.unit_id,
+               l.product, l.details::text, l.source, l.kg, l.temperature_c, l.at, l.accepted, l.inflow
+        from lots l
+        union all
+        select 2, e.parent, e.child, null, null, null, null, null, null, null, null, e.kg, e.temperature_c, e.at, null, null
+        from edges e
+        """;
+
+    // The audits' kinds bulk_tank_lot / product_lot read as bulk_tank / product: a lot's checks are those of its own
+    // kind or its audits alias, written so the (lot_kind, lot_id) index of quality_result serves the lookup.
+    private const string QualityRows =
+        """
+        union all
+        select 3, null, null,
+               (case q.lot_kind when 'bulk_tank_lot' then 'bulk_tank' when 'product_lot' then 'product' else q.lot_kind end)::text,
+               q.lot_id::text, q.sample_id::text, coalesce(q.sample_kind::text, ''), q.verdict::text, coalesce(q.rule_version::text, ''),
+               coalesce(q.items::text, '[]'), null, null, null, q.sampled_at, null, null
+        from lots l cross join lateral (
+            select * from quality_result q where q.lot_id = l.lot_id
+                and q.lot_kind = any (array[l.kind, case l.kind when 'bulk_tank' then 'bulk_tank_lot' when 'product' then 'product_lot' else l.kind end])
+            offset 0) q
+        """;
+
+    private const string NoJitSql = "select set_config('jit', 'off', true)";
+
+    private const string TraceBackSql = "with recursive " + RootByNaturalKey + ",\n" + WalkUp + "\n" + TraceRows;
+    private const string TraceBackWithQualitySql = TraceBackSql + "\n" + QualityRows;
+    private const string ForwardFromLotSql = "with recursive " + RootByNaturalKey + ",\n" + WalkDown + "\n" + TraceRows;
+    private const string ForwardFromLotWithQualitySql = ForwardFromLotSql + "\n" + QualityRows;
+    private const string ForwardFromKeysSql = "with recursive " + RootByKeys + ",\n" + WalkDown + "\n" + TraceRows;
+    private const string ForwardFromKeysWithQualitySql = ForwardFromKeysSql + "\n" + QualityRows;
     private volatile bool _qualityTableSeen;
 
     public Task<TraceBackResult> TraceBackAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
         PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var root = await FindLotAsync(connection, lot, ct) ?? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
+            var quality = await QualityTableExistsAsync(connection, ct);
+            var graph = new ChainGraph();
+            LotNode? root;
+            var command = new NpgsqlBatchCommand(quality ? TraceBackWithQualitySql : TraceBackSql);
+            command.Parameters.AddWithValue("kind", lot.Kind);
+            command.Parameters.AddWithValue("id", lot.Id);
+            command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
+            (root, _) = await ReadTraceAsync(connection, command, graph, ct);
+
+            if (root is null)
+            {
+                throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
+            }
+
             if (!caller.SeesAll && !await TouchedByAsync(connection, root, caller, ct))
             {
                 throw new ScopeDeniedException($"The {lot.Kind} lot '{lot.Id}' was not made or received by your plants.");
             }
 
-            var graph = new ChainGraph();
-            await WalkAsync(connection, [root.Key], upstream: true, graph, ct);
-            graph.Lots[root.Key] = root;
-            await LoadLotsAsync(connection, graph, ct);
-            await LoadQualityAsync(connection, graph, ct);
             return new TraceBackResult(root, graph);
         }, cancellationToken);
 
@@ -44,8 +131,19 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
         PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var source = await FindLotAsync(connection, lot, ct) ?? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
-            return await ForwardAsync(connection, caller, [source], null, ct);
+            var quality = await QualityTableExistsAsync(connection, ct);
+            var graph = new ChainGraph();
+            LotNode? source;
+            Dictionary<long, double> inflow;
+            var command = new NpgsqlBatchCommand(quality ? ForwardFromLotWithQualitySql : ForwardFromLotSql);
+            command.Parameters.AddWithValue("kind", lot.Kind);
+            command.Parameters.AddWithValue("id", lot.Id);
+            command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
+            (source, inflow) = await ReadTraceAsync(connection, command, graph, ct);
+
+            return source is null
+                ? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.")
+                : Forward(graph, caller, [source], inflow, null);
         }, cancellationToken);
 
     public Task<TraceForwardResult> TraceForwardFromPastureAsync(
@@ -61,7 +159,7 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
                 throw new LotNotFoundException($"No bulk-tank lots of pasture '{pastureId}' between {from:O} and {to:O}.");
             }
 
-            return await ForwardAsync(connection, caller, sources, null, ct);
+            return await ForwardFromSourcesAsync(connection, caller, sources, null, ct);
         }, cancellationToken);
 
     /// <summary>Forward from the lot a sample was taken of.</summary>
@@ -79,12 +177,14 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
                 ?? throw new LotNotFoundException($"No sample '{sampleId}'.");
             var source = await FindLotAsync(connection, new LotRef(sample.LotKind, sample.LotId), ct)
                 ?? throw new LotNotFoundException($"Sample '{sampleId}' names {sample.LotKind} lot '{sample.LotId}', which the chain does not know.");
-            return await ForwardAsync(connection, caller, [source], sample, ct);
+            return await ForwardFromSourcesAsync(connection, caller, [source], sample, ct);
         }, cancellationToken);
 
-    private async Task<TraceForwardResult> ForwardAsync(
+    /// <summary>Forward from lots already read (a pasture's window, a sample's lot): the walk, lots, inflow and checks in one statement.</summary>
+    private async Task<TraceForwardResult> ForwardFromSourcesAsync(
         NpgsqlConnection connection, CallerScope caller, IReadOnlyList<LotNode> sources, QualityCheck? sample, CancellationToken ct)
     {
+        var quality = await QualityTableExistsAsync(connection, ct);
         var graph = new ChainGraph();
         var roots = new long[sources.Count];
         for (var i = 0; i < sources.Count; i++)
@@ -93,19 +193,25 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
             graph.Lots[roots[i]] = sources[i];
         }
 
-        await WalkAsync(connection, roots, upstream: false, graph, ct);
-        await LoadLotsAsync(connection, graph, ct);
+        var command = new NpgsqlBatchCommand(quality ? ForwardFromKeysWithQualitySql : ForwardFromKeysSql);
+        command.Parameters.AddWithValue("roots", roots);
+        command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
+        var (_, inflow) = await ReadTraceAsync(connection, command, graph, ct);
 
-        // Milk into each reached lot from anywhere, to know which part of it came from the source.
-        var inflow = new Dictionary<long, double>();
-        await using (var command = new NpgsqlCommand("select child, sum(kg) from trace_edge where child = any(@ids) group by child", connection))
+        return Forward(graph, caller, sources, inflow, sample);
+    }
+
+    /// <summary>
+    /// The source's milk and share in each reached lot, cut to what the caller sees (shared by the one-statement and
+    /// the stepwise path). The graph holds the sources, every reached lot and edge, and the quality checks of all of them.
+    /// </summary>
+    private static TraceForwardResult Forward(
+        ChainGraph graph, CallerScope caller, IReadOnlyList<LotNode> sources, Dictionary<long, double> inflow, QualityCheck? sample)
+    {
+        var roots = new long[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
         {
-            command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                inflow[reader.GetInt64(0)] = reader.GetDouble(1);
-            }
+            roots[i] = sources[i].Key;
         }
 
         var sourceKg = PropagateSourceMilk(graph, roots, inflow);
@@ -132,15 +238,27 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
             ? Rank(a.Lot.Kind).CompareTo(Rank(b.Lot.Kind))
             : string.CompareOrdinal(a.Lot.LotId, b.Lot.LotId));
         graph.Edges.RemoveAll(e => !visible.Contains(e.Child) || !(visible.Contains(e.Parent) || Array.IndexOf(roots, e.Parent) >= 0));
+        var removed = false;
         foreach (var key in graph.Lots.Keys.ToArray())
         {
             if (!visible.Contains(key) && Array.IndexOf(roots, key) < 0)
             {
-                graph.Lots.Remove(key);
+                removed |= graph.Lots.Remove(key);
             }
         }
 
-        await LoadQualityAsync(connection, graph, ct);
+        if (removed && graph.QualityChecks.Count > 0)
+        {
+            // Only the checks of the lots the caller sees (each check belongs to exactly one lot: kind and id are unique).
+            var kept = new HashSet<(string, string)>();
+            foreach (var lot in graph.Lots.Values)
+            {
+                kept.Add((lot.Kind, lot.LotId));
+            }
+
+            graph.QualityChecks.RemoveAll(q => !kept.Contains((q.LotKind, q.LotId)));
+        }
+
         return new TraceForwardResult(sources, reached, graph, sample);
     }
 
@@ -623,42 +741,73 @@ public sealed class ChainQueries(NpgsqlDataSource dataSource, IOptions<Traceabil
         return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task WalkAsync(NpgsqlConnection connection, long[] roots, bool upstream, ChainGraph graph, CancellationToken ct)
+    /// <summary>
+    /// Runs a one-statement trace (prepared, so planned once per connection) and reads it into the graph (lots
+    /// already in it, the sources of a forward trace, are kept): the root lot (when the statement looked it up by
+    /// natural key) and the milk into each lot. The planner guesses a recursive walk at thousands of rows, enough
+    /// to cross jit_above_cost, and JIT-compiling takes longer than the whole walk of a few hundred index reads: the
+    /// statement goes in one round trip with a transaction-local jit = off (the batch is one implicit transaction,
+    /// so nothing leaks to other users of the pooled connection).
+    /// </summary>
+    private static async Task<(LotNode? Root, Dictionary<long, double> Inflow)> ReadTraceAsync(
+        NpgsqlConnection connection, NpgsqlBatchCommand trace, ChainGraph graph, CancellationToken ct)
     {
-        // Only the direction differs; both are written out so each uses its own index.
-        var sql = upstream
-            ? """
-              with recursive walk(id, depth) as (
-                  select unnest(@roots::bigint[]), 0
-                  union
-                  select e.parent, w.depth + 1 from trace_edge e join walk w on e.child = w.id where w.depth < @depth)
-              select e.parent, e.child, e.kg, e.at, e.temperature_c
-              from trace_edge e where e.child in (select distinct id from walk where depth < @depth)
-              """
-            : """
-              with recursive walk(id, depth) as (
-                  select unnest(@roots::bigint[]), 0
-                  union
-                  select e.child, w.depth + 1 from trace_edge e join walk w on e.parent = w.id where w.depth < @depth)
-              select e.parent, e.child, e.kg, e.at, e.temperature_c
-              from trace_edge e where e.parent in (select distinct id from walk where depth < @depth)
-              """;
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("roots", roots);
-        command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        LotNode? root = null;
+        var inflow = new Dictionary<long, double>();
+        var checks = new List<QualityCheck>();
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand(NoJitSql), trace } };
+        await batch.PrepareAsync(ct);
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
-            var edge = new ChainEdge(
-                reader.GetInt64(0),
-                reader.GetInt64(1),
-                reader.GetDouble(2),
-                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
-                reader.IsDBNull(4) ? null : reader.GetDouble(4));
-            graph.Edges.Add(edge);
-            graph.Lots.TryAdd(edge.Parent, null!);
-            graph.Lots.TryAdd(edge.Child, null!);
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                switch (reader.GetInt32(0))
+                {
+                    case 0 or 1:
+                        var lot = new LotNode
+                        {
+                            Key = reader.GetInt64(1),
+                            Kind = reader.GetString(3),
+                            LotId = reader.GetString(4),
+                            PastureId = reader.IsDBNull(5) ? null : reader.GetString(5),
+                            PlantId = reader.IsDBNull(6) ? null : reader.GetString(6),
+                            UnitId = reader.IsDBNull(7) ? null : reader.GetString(7),
+                            Product = reader.IsDBNull(8) ? null : reader.GetString(8),
+                            Details = reader.GetString(9),
+                            Source = reader.GetString(10),
+                            Kg = reader.IsDBNull(11) ? null : reader.GetDouble(11),
+                            TemperatureC = reader.IsDBNull(12) ? null : reader.GetDouble(12),
+                            At = reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+                            Accepted = reader.IsDBNull(14) ? null : reader.GetBoolean(14),
+                        };
+                        if (!reader.IsDBNull(15))
+                        {
+                            inflow[lot.Key] = reader.GetDouble(15);
+                        }
+
+                        if (reader.GetInt32(0) == 0)
+                        {
+                            root ??= lot;
+                        }
+
+                        graph.Lots.TryAdd(lot.Key, lot);
+                        break;
+                    case 2:
+                        graph.Edges.Add(new ChainEdge(reader.GetInt64(1), reader.GetInt64(2), reader.GetDouble(11),
+                            reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.IsDBNull(12) ? null : reader.GetDouble(12)));
+                        break;
+                    default:
+                        checks.Add(new QualityCheck(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                            reader.GetString(7), reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(13), reader.GetString(9)));
+                        break;
+                }
+            }
         }
+
+        // As the stepwise path ordered them (by sample time; a stable sort keeps the rest as read).
+        graph.QualityChecks.AddRange(checks.OrderBy(q => q.SampledAt));
+        return (root, inflow);
     }
 
     /// <summary>Fills in the lots the walk only knows by key.</summary>

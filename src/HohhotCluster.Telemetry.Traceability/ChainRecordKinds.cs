@@ -172,6 +172,12 @@ public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
             return false;
         }
 
+        if (compartment is { } number && number != Math.Floor(number))
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, "compartment must be a whole number 1-16");
+            return false;
+        }
+
         record = new TankerPickupRecord(lot!, load!, kg!.Value, temperature, plate, driver, permit, compartment is { } c ? (int)c : null);
         return true;
     }
