@@ -10,7 +10,7 @@ namespace HohhotCluster.Telemetry.Api;
 /// <summary>Daily fresh-milk throughput of a scope, today (live) or any past day, against the plan's goals.</summary>
 public sealed class ThroughputGrpcService(
     IGrainFactory grains,
-    RegistryStore registry,
+    KnownScopes scopes,
     TimeProvider clock,
     IOptions<PlanTargetOptions> targets) : ThroughputService.ThroughputServiceBase
 {
@@ -64,7 +64,7 @@ public sealed class ThroughputGrpcService(
                 return await grains.GetGrain<IRollupGrain>(RollupKeys.City).GetDayAsync(date);
             case ScopeKind.County:
                 RequireId(scope);
-                if (!await registry.CountyExistsAsync(scope.Id, cancellationToken))
+                if (!await scopes.ExistsAsync(ScopeKind.County, scope.Id, cancellationToken))
                 {
                     throw NotFound("county", scope.Id);
                 }
@@ -72,7 +72,7 @@ public sealed class ThroughputGrpcService(
                 return await grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)).GetDayAsync(date);
             case ScopeKind.Pasture:
                 RequireId(scope);
-                if (await registry.FindPastureAsync(scope.Id, cancellationToken) is null)
+                if (!await scopes.ExistsAsync(ScopeKind.Pasture, scope.Id, cancellationToken))
                 {
                     throw NotFound("pasture", scope.Id);
                 }
@@ -80,7 +80,7 @@ public sealed class ThroughputGrpcService(
                 return await grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)).GetDayAsync(date);
             case ScopeKind.Plant:
                 RequireId(scope);
-                if (await registry.FindPlantAsync(scope.Id, cancellationToken) is null)
+                if (!await scopes.ExistsAsync(ScopeKind.Plant, scope.Id, cancellationToken))
                 {
                     throw NotFound("plant", scope.Id);
                 }

@@ -87,17 +87,25 @@ public abstract partial class OwnedTotalsGrain(IPersistentState<OwnedTotalsState
             report[day] = OwnDay(day);
         }
 
+        var reports = new List<Task>(3);
         foreach (var rollupKey in RollupKeysOf(state.State))
         {
-            try
-            {
-                await GrainFactory.GetGrain<IRollupGrain>(rollupKey).ReportMemberAsync(MemberKey, report);
-            }
-            catch (Exception exception)
-            {
-                // The totals are stored; a rollup rebuilds itself from storage when it is next activated.
-                LogReportFailed(MemberKey, rollupKey, exception);
-            }
+            reports.Add(ReportToAsync(rollupKey, report));
+        }
+
+        await Task.WhenAll(reports);
+    }
+
+    private async Task ReportToAsync(string rollupKey, Dictionary<DateOnly, DailyTotals> report)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IRollupGrain>(rollupKey).ReportMemberAsync(MemberKey, report);
+        }
+        catch (Exception exception)
+        {
+            // The totals are stored; a rollup rebuilds itself from storage when it is next activated.
+            LogReportFailed(MemberKey, rollupKey, exception);
         }
     }
 

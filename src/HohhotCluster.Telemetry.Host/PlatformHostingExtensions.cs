@@ -50,6 +50,7 @@ public static class PlatformHostingExtensions
         HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
+        builder.Services.AddSingleton<KnownScopes>();
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<RpcExceptionInterceptor>();
