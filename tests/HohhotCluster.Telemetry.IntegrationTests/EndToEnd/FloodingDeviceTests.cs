@@ -10,8 +10,9 @@ public sealed class FloodingDeviceTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _platform = await PlatformProcess.StartAsync(settings: new Dictionary<string, string>
     {
-        ["Ingestion__DeviceMessagesPerSecond"] = "20",
-        ["Ingestion__DeviceBurst"] = "100",
+        // Low enough that even a slow publisher on a loaded machine outruns it.
+        ["Ingestion__DeviceMessagesPerSecond"] = "1",
+        ["Ingestion__DeviceBurst"] = "50",
     });
 
     public async Task DisposeAsync() => await _platform.DisposeAsync();
@@ -27,7 +28,7 @@ public sealed class FloodingDeviceTests : IAsyncLifetime
         var floodTopic = Payloads.Topic("pasture", fleet.PastureA, fleet.TankA, "bulk_tank");
         var intakeTopic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
 
-        const int flood = 1500;
+        const int flood = 800;
         var flooding = Task.Run(async () =>
         {
             var acked = 0;
@@ -59,7 +60,7 @@ public sealed class FloodingDeviceTests : IAsyncLifetime
             return (Quarantined: quarantined, Stored: stored);
         }, r => r.Quarantined + r.Stored >= flood, TimeSpan.FromSeconds(60));
         Assert.Equal(flood, throttled.Quarantined + throttled.Stored);
-        Assert.InRange(throttled.Stored, 100, flood - 1);
+        Assert.InRange(throttled.Stored, 50, flood - 1);
         Assert.True(throttled.Quarantined > 0);
     }
 }

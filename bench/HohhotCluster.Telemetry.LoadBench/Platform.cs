@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using HohhotCluster.Telemetry.Protos.V1;
+
+namespace HohhotCluster.Telemetry.LoadBench;
+
+internal sealed record HostSettings(string HostDll, int ApiPort, int SiloPort, int GatewayPort, string PostgresConnection, string InfluxUrl,
+    string InfluxDatabase, BrokerSettings Broker, string LogPath, string PidFile);
+
+/// <summary>The platform host (Release build) as a child process on the bench's own ports, like deploy/demo.sh starts it.</summary>
+internal sealed class PlatformHost : IAsyncDisposable
+{
+    private readonly HostSettings _settings;
+    private Process? _process;
+
+    public PlatformHost(HostSettings settings)
+    {
+        _settings = settings;
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{settings.ApiPort}");
+        Throughput = new ThroughputService.ThroughputServiceClient(Channel);
+    }
+
+    public GrpcChannel Channel { get; }
+
+    public ThroughputService.ThroughputServiceClient Throughput { get; }
+
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
+
+    public string ApiUrl => $"http://127.0.0.1:{_settings.ApiPort}";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var start = new ProcessStartInfo("dotnet", [_settings.HostDll])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var env = start.Environment;
+        env["Postgres__ConnectionString"] = _settings.PostgresConnection;
+        env["Influx__Url"] = _settings.InfluxUrl;
+        env["Influx__Database"] = _settings.InfluxDatabase;
+        env["Mqtt__Host"] = _settings.Broker.Host;
+        env["Mqtt__Port"] = _settings.Broker.Port.ToString(inv);
+        env["Mqtt__Username"] = _settings.Broker.User;
+        env["Mqtt__Password"] = _settings.Broker.Password;
+        env["Mqtt__ClientId"] = "hohhot-ingest-bench";
+        env["Mqtt__ReceiveMaximum"] = _settings.Broker.ReceiveMaximum.ToString(inv);
+        env["Platform__ApiUrl"] = ApiUrl;
+        env["Platform__SiloPort"] = _settings.SiloPort.ToString(inv);
+        env["Platform__GatewayPort"] = _settings.GatewayPort.ToString(inv);
+        env["Platform__ClusterId"] = "hohhot-bench";
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start the host");
+        await File.WriteAllTextAsync(_settings.PidFile, _process.Id.ToString(inv) + "\n", cancellationToken);
+        var log = new StreamWriter(_settings.LogPath, append: true) { AutoFlush = true };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var health = new Health.HealthClient(Channel);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"the host exited with {_process.ExitCode}; see {_settings.LogPath}");
+            }
+
+            try
+            {
+                var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: cancellationToken);
+                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (Grpc.Core.RpcException)
+            {
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new TimeoutException($"the host did not become healthy in 2 minutes; see {_settings.LogPath}");
+            }
+
+            await Task.Delay(300, cancellationToken);
+        }
+    }
+
+    public async Task<DailyThroughput> DayAsync(DateOnly day, ScopeKind kind = ScopeKind.City, string id = "") =>
+        await Throughput.GetDailyThroughputAsync(new GetDailyThroughputRequest
+        {
+            LocalDate = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Scope = new Scope { Kind = kind, Id = id },
+        }, deadline: DateTime.UtcNow.AddSeconds(10));
+
+    public async Task<bool> RollupsMatchAsync(IReadOnlyDictionary<DateOnly, DayExpectation> expected)
+    {
+        foreach (var (day, e) in expected)
+        {
+            var d = await DayAsync(day);
+            if (d.MilkingCount != e.Milkings || d.CollectionCount != e.Collections || d.IntakeCount != e.Intakes)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return;
+        }
+
+        // SIGTERM by PID: the host shuts down gracefully (ingestion first, then the writer and the silo).
+        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        File.Delete(_settings.PidFile);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        Channel.Dispose();
+    }
+}
+
+/// <summary>p50/p99 of the daily throughput call under concurrent callers.</summary>
+internal static class QueryLatency
+{
+    public static async Task<(double P50Ms, double P99Ms, long Calls, double CallsPerSecond)> MeasureAsync(
+        PlatformHost host, DateOnly day, ScopeKind kind, IReadOnlyList<string> ids, int callers, TimeSpan duration)
+    {
+        // Warm-up: activate the grains, open the HTTP/2 connection.
+        foreach (var id in ids)
+        {
+            await host.DayAsync(day, kind, id);
+        }
+
+        var samples = new List<double>[callers];
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tasks = new Task[callers];
+        for (var c = 0; c < callers; c++)
+        {
+            var mine = samples[c] = new List<double>(100_000);
+            var caller = c;
+            tasks[c] = Task.Run(async () =>
+            {
+                var n = caller;
+                while (Stopwatch.GetTimestamp() < stopAt)
+                {
+                    var id = ids[n++ % ids.Count];
+                    var t0 = Stopwatch.GetTimestamp();
+                    await host.DayAsync(day, kind, id);
+                    mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+            });
+        }
+
+        await Task.WhenAll(tasks);
+        var all = new List<double>();
+        foreach (var s in samples)
+        {
+            all.AddRange(s);
+        }
+
+        all.Sort();
+        return (Percentile(all, 0.50), Percentile(all, 0.99), all.Count, all.Count / duration.TotalSeconds);
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+}
+
+/// <summary>hohhot-sim, run as a child process (so its CPU is counted apart).</summary>
+internal static class Simulator
+{
+    public static Process Start(string simDll, IEnumerable<string> args, string logPath)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(simDll);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start hohhot-sim");
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        log.WriteLine("$ hohhot-sim " + string.Join(' ', start.ArgumentList.Skip(1)));
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    public static async Task<int> RunAsync(string simDll, IEnumerable<string> args, string logPath)
+    {
+        using var process = Start(simDll, args, logPath);
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+}

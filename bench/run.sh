@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The platform's benchmark (BENCHMARKS.md): on its OWN server instance (PostgreSQL, Mosquitto, InfluxDB started by
+# deploy/servers.sh with fresh data under $HOHHOT_DATA_DIR), with a Release build, it measures in one run:
+#   (1) durable end-to-end ingest of a recorded city-2023 day, (2) the raw-broker and raw-InfluxDB baselines,
+#   (3) the platform's InfluxDB writer against the bare loader, (4) query latency under 16 callers,
+#   (5) host memory after the demo profile and the city day; then the BenchmarkDotNet hot-path benchmarks.
+# Prints one table (also in $work/table.md). Every figure is meant to be read as a ratio to a baseline of the same run.
+#
+# Usage: bench/run.sh [--smoke] [--keep-servers] [--no-micro]
+#   --smoke         a tiny run (~5,000 messages of the demo fleet, BenchmarkDotNet dry job in-process), a few minutes
+#   --keep-servers  leave the bench servers running at the end (stop: same env + deploy/servers.sh stop)
+#   --no-micro      skip the BenchmarkDotNet part
+#
+# Environment (defaults): HOHHOT_DATA_DIR=<repo>/.data/bench HOHHOT_PG_PORT=58442 HOHHOT_MQTT_PORT=21893
+#   HOHHOT_INFLUX_PORT=21096 HOHHOT_INFLUX_RPC_PORT=21098 HOHHOT_BENCH_API_PORT=16580 HOHHOT_BENCH_SILO_PORT=22111
+#   HOHHOT_BENCH_GATEWAY_PORT=32000 HOHHOT_BENCH_INFLIGHT=256 (per simulated gateway) HOHHOT_BENCH_SEED=1
+#   HOHHOT_BENCH_WINDOW=30000 (messages published and not yet consumed, see PacedPublisher.cs)
+#   HOHHOT_BENCH_MESSAGES=0 (0 = the whole recorded day; N = an N-message stride sample of it, same mix)
+#   HOHHOT_BENCH_SHIPPED_SAMPLE=2000 (messages sent through the shipped broker config; a second broker on
+#   HOHHOT_MQTT_PORT+100 with Mosquitto's default autosave takes the whole day)
+# Must run as root (deploy/servers.sh does). The server data of the instance is wiped at every start.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+smoke=0 keep=0 micro=1
+for arg in "$@"; do
+    case $arg in
+        --smoke) smoke=1 ;;
+        --keep-servers) keep=1 ;;
+        --no-micro) micro=0 ;;
+        *) echo "usage: bench/run.sh [--smoke] [--keep-servers] [--no-micro]" >&2; exit 64 ;;
+    esac
+done
+
+export HOHHOT_DATA_DIR="${HOHHOT_DATA_DIR:-$repo/.data/bench}"
+export HOHHOT_PG_PORT="${HOHHOT_PG_PORT:-58442}"
+export HOHHOT_MQTT_PORT="${HOHHOT_MQTT_PORT:-21893}"
+export HOHHOT_INFLUX_PORT="${HOHHOT_INFLUX_PORT:-21096}"
+export HOHHOT_INFLUX_RPC_PORT="${HOHHOT_INFLUX_RPC_PORT:-21098}"
+api_port="${HOHHOT_BENCH_API_PORT:-16580}"
+silo_port="${HOHHOT_BENCH_SILO_PORT:-22111}"
+gateway_port="${HOHHOT_BENCH_GATEWAY_PORT:-32000}"
+inflight="${HOHHOT_BENCH_INFLIGHT:-256}"
+seed="${HOHHOT_BENCH_SEED:-1}"
+work="$HOHHOT_DATA_DIR/work"          # recordings (kept between runs), logs, ledgers
+cfg=Release
+sim_dll="$repo/firmware-sim/HohhotCluster.FirmwareSim/bin/$cfg/net10.0/hohhot-sim.dll"
+host_dll="$repo/src/HohhotCluster.Telemetry.Host/bin/$cfg/net10.0/hohhot-platform.dll"
+loadbench_dll="$repo/bench/HohhotCluster.Telemetry.LoadBench/bin/$cfg/net10.0/hohhot-loadbench.dll"
+micro_dll="$repo/bench/HohhotCluster.Telemetry.Benchmarks/bin/$cfg/net10.0/hohhot-benchmarks.dll"
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+    local rc=$?
+    # The load bench stops the host itself; this is for an interrupted run. Only our own PID file is used.
+    if [[ -f $work/platform.pid ]]; then
+        local pid; pid="$(cat "$work/platform.pid")"
+        if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q hohhot-platform.dll; then
+            say "stopping the platform host (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rm -f "$work/platform.pid"
+    fi
+    local fast_pid_file="$HOHHOT_DATA_DIR/mosquitto-fast/mosquitto.pid"
+    if [[ -f $fast_pid_file ]]; then
+        local fpid; fpid="$(cat "$fast_pid_file")"
+        if [[ $fpid =~ ^[0-9]+$ ]] && tr '\0' ' ' < "/proc/$fpid/cmdline" 2>/dev/null | grep -q "mosquitto-fast/mosquitto.conf"; then
+            kill -TERM "$fpid" 2>/dev/null || true
+            for _ in $(seq 1 40); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.25; done
+        fi
+        rm -f "$fast_pid_file"
+    fi
+    if (( keep == 0 )); then
+        bash deploy/servers.sh stop >/dev/null 2>&1 || say "deploy/servers.sh stop failed (HOHHOT_DATA_DIR=$HOHHOT_DATA_DIR)"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+mkdir -p "$work"
+say "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
+
+# -- build (Release; no build servers left behind) ------------------------------------------------------------
+say "building Release: host, simulator, load bench$( ((micro)) && echo ', micro-benchmarks')"
+projects=(src/HohhotCluster.Telemetry.Host firmware-sim/HohhotCluster.FirmwareSim bench/HohhotCluster.Telemetry.LoadBench)
+((micro)) && projects+=(bench/HohhotCluster.Telemetry.Benchmarks)
+for p in "${projects[@]}"; do
+    dotnet build "$p" -c "$cfg" -nologo -v quiet -nodeReuse:false -p:UseSharedCompilation=false >"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/build.log" >&2; echo "build of $p failed" >&2; exit 1; }
+done
+sim() { dotnet "$sim_dll" "$@"; }
+
+# -- servers: the bench's own instance, fresh every run ---------------------------------------------------------
+say "servers: fresh instance in $HOHHOT_DATA_DIR (pg $HOHHOT_PG_PORT, mqtt $HOHHOT_MQTT_PORT, influx $HOHHOT_INFLUX_PORT)"
+bash deploy/servers.sh stop >/dev/null 2>&1 || true
+rm -rf -- "${HOHHOT_DATA_DIR:?}/pg" "$HOHHOT_DATA_DIR/pg-run" "$HOHHOT_DATA_DIR/mosquitto" "$HOHHOT_DATA_DIR/influxdb" "$HOHHOT_DATA_DIR/run"
+bash deploy/servers.sh start 2>"$work/servers.log" || { tail -n 30 "$work/servers.log" >&2; exit 1; }
+eval "$(bash deploy/servers.sh env)"
+
+# -- recordings (kept in $work between runs: they depend only on profile, seed and date) ------------------------
+# Event times must lie in the past 7 days (the platform quarantines older ones), so the recorded days are recent.
+day_ago() { TZ=Asia/Shanghai date -d "$1 days ago" +%F; }
+if (( smoke )); then
+    city_profile=demo; city_start="$(day_ago 5)"; city_duration=4d; demo_file=""
+else
+    city_profile=city-2023; city_start="$(day_ago 1)"; city_duration=1d
+fi
+city_file="$work/$city_profile-$city_start-$city_duration-s$seed.bin"
+if [[ ! -s $city_file ]]; then
+    rm -f "$work"/*.bin   # older days are no longer valid input
+    say "recording $city_profile from $city_start for $city_duration"
+    sim record --profile "$city_profile" --seed "$seed" --start "${city_start}T00:00:00+08:00" --duration "$city_duration" \
+        --out "$city_file.tmp" 2>>"$work/record.log"
+    mv "$city_file.tmp" "$city_file"
+fi
+sim registry --profile "$city_profile" --seed "$seed" --out "$work/registry-city.json" 2>>"$work/record.log"
+animals() { sim profile show "$1" --seed "$seed" | awk '/Hohhot cows|Hohhot goats/ { gsub(",", "", $3); n += $3 } /bases/ { gsub(",", "", $5); gsub(",", "", $7); n += $5 + $7 } END { print n + 0 }'; }
+city_animals="$(animals "$city_profile")"
+demo_args=()
+if (( ! smoke )); then
+    demo_start="$(day_ago 3)"
+    demo_file="$work/demo-$demo_start-1d-s$seed.bin"
+    [[ -s $demo_file ]] || sim record --profile demo --seed "$seed" --start "${demo_start}T00:00:00+08:00" --duration 1d \
+        --out "$demo_file" 2>>"$work/record.log"
+    demo_args=(--demo-file "$demo_file" --demo-profile demo --demo-animals "$(animals demo)")
+fi
+
+# -- broker users of every simulated gateway (one reload at the end) -------------------------------------------
+say "adding the gateways' broker users"
+# shellcheck source=deploy/servers-common.sh
+source deploy/servers-common.sh
+: > "$work/credentials.txt"
+for profile in "$city_profile" demo; do
+    sim credentials --profile "$profile" --seed "$seed" --out "$work/credentials-$profile.txt" 2>/dev/null
+    cat "$work/credentials-$profile.txt" >> "$work/credentials.txt"
+done
+sort -u -o "$work/credentials.txt" "$work/credentials.txt"
+last_user="" last_pass=""
+while read -r user pass; do
+    [[ -n $last_user ]] && mq_passwd_set "$last_user" "$last_pass" >/dev/null
+    last_user=$user last_pass=$pass
+done < "$work/credentials.txt"
+bash deploy/broker-user.sh add "$last_user" "$last_pass" 2>>"$work/servers.log"   # the last one reloads the broker and waits
+
+# -- a second Mosquitto: the instance's own config (same users, ACL, limits), but Mosquitto's default autosave ---
+# The shipped config (autosave_interval 1 + autosave_on_changes true, see reliability.md) rewrites the broker's whole
+# store after every change; this broker shows what the rest of the chain does without that cost (BENCHMARKS.md).
+# Its queue cap is raised to 2 GB (0 is avoided: with max_queued_messages 0 too, Mosquitto 2.0 treats queue limits
+# oddly, eclipse-mosquitto issue 1956): a day replayed at full speed (~600 MB of payload) would pass the shipped 512 MB
+# max_queued_bytes while the host catches up, and Mosquitto would drop the excess after PUBACKing it.
+fast_port=$((HOHHOT_MQTT_PORT + 100))
+fast_dir="$HOHHOT_DATA_DIR/mosquitto-fast"
+rm -rf -- "$fast_dir"; mkdir -p "$fast_dir/data"
+sed -e "s|^listener $HOHHOT_MQTT_PORT |listener $fast_port |" -e 's|^autosave_interval .*|autosave_interval 1800|' \
+    -e 's|^autosave_on_changes .*|autosave_on_changes false|' -e 's|^max_queued_bytes .*|max_queued_bytes 2000000000|' -e "s|^persistence_location .*|persistence_location $fast_dir/data/|" \
+    -e "s|^log_dest file .*|log_dest file $fast_dir/mosquitto.log|" "$HOHHOT_DATA_DIR/mosquitto/mosquitto.conf" > "$fast_dir/mosquitto.conf"
+chown -R mosquitto:mosquitto "$fast_dir"
+setsid mosquitto -c "$fast_dir/mosquitto.conf" </dev/null >>"$fast_dir/console.log" 2>&1 &
+echo $! > "$fast_dir/mosquitto.pid"
+for _ in $(seq 1 50); do
+    mosquitto_sub -h 127.0.0.1 -p "$fast_port" -u hohhot-ingest -P "$HOHHOT_MQTT_INGEST_PASSWORD" -i "bench-check-$$" \
+        -t '$SYS/broker/version' -C 1 -W 2 >/dev/null 2>&1 && break
+    sleep 0.2
+done
+
+# -- the load bench (every phase on these servers; it starts and stops the host itself) ------------------------
+say "running the load bench (details: $work/loadbench.log)"
+smoke_args=() shipped_sample="${HOHHOT_BENCH_SHIPPED_SAMPLE:-2000}"
+(( smoke )) && smoke_args=(--smoke) && shipped_sample=500
+dotnet "$loadbench_dll" run "${smoke_args[@]}" \
+    --work "$work" --data-dir "$HOHHOT_DATA_DIR" --sim "$sim_dll" --host "$host_dll" \
+    --credentials "$work/credentials.txt" --city-file "$city_file" --city-registry "$work/registry-city.json" --city-profile "$city_profile" --city-animals "$city_animals" \
+    "${demo_args[@]}" --seed "$seed" \
+    --mqtt-port "$HOHHOT_MQTT_PORT" --fast-mqtt-port "$fast_port" --fast-mosquitto-pid-file "$fast_dir/mosquitto.pid" \
+    --messages "${HOHHOT_BENCH_MESSAGES:-0}" --shipped-sample "$shipped_sample" --window "${HOHHOT_BENCH_WINDOW:-30000}" --mqtt-password "$HOHHOT_MQTT_INGEST_PASSWORD" --receive-max 10000 --inflight "$inflight" \
+    --influx-url "$HOHHOT_INFLUX_URL" --pg-conn "$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
+    --api-port "$api_port" --silo-port "$silo_port" --gateway-port "$gateway_port" > "$work/table.txt"
+
+# -- hot-path micro-benchmarks (servers stopped first: less noise) --------------------------------------------
+if (( micro )); then
+    (( keep )) || bash deploy/servers.sh stop >/dev/null 2>&1 || true
+    if (( smoke )); then job=(--job Dry); else job=(--job Short); fi
+    say "BenchmarkDotNet (${job[*]}, in-process) -> $work/micro"
+    dotnet "$micro_dll" --filter '*' "${job[@]}" --inProcess --artifacts "$work/micro" > "$work/micro.log" 2>&1 \
+        || { tail -n 40 "$work/micro.log" >&2; exit 1; }
+fi
+
+say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$work/table.txt"
+if (( micro )); then
+    echo
+    for f in "$work"/micro/results/*-report-github.md; do
+        [[ -f $f ]] && { sed -n '/^|/p' "$f"; echo; }
+    done
+fi
