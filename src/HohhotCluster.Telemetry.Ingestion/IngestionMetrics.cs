@@ -13,7 +13,6 @@ public sealed class IngestionMetrics
     private readonly Counter<long> _quarantined;
     private readonly Counter<long> _acknowledged;
     private readonly Counter<long> _batchRetries;
-    private long _receivedTotal, _appliedTotal, _duplicateTotal, _quarantinedTotal, _acknowledgedTotal;
 
     public IngestionMetrics(IMeterFactory meterFactory)
     {
@@ -26,41 +25,15 @@ public sealed class IngestionMetrics
         _batchRetries = meter.CreateCounter<long>("hohhot.ingest.batch.retries", "{batch}");
     }
 
-    public long ReceivedTotal => Interlocked.Read(ref _receivedTotal);
-    public long AppliedTotal => Interlocked.Read(ref _appliedTotal);
-    public long DuplicateTotal => Interlocked.Read(ref _duplicateTotal);
-    public long QuarantinedTotal => Interlocked.Read(ref _quarantinedTotal);
-    public long AcknowledgedTotal => Interlocked.Read(ref _acknowledgedTotal);
+    public void RecordReceived() => _received.Add(1);
 
-    public void RecordReceived()
-    {
-        _received.Add(1);
-        Interlocked.Increment(ref _receivedTotal);
-    }
+    public void RecordApplied(int count) => _applied.Add(count);
 
-    public void RecordApplied(int count)
-    {
-        _applied.Add(count);
-        Interlocked.Add(ref _appliedTotal, count);
-    }
+    public void RecordDuplicates(int count) => _duplicates.Add(count);
 
-    public void RecordDuplicates(int count)
-    {
-        _duplicates.Add(count);
-        Interlocked.Add(ref _duplicateTotal, count);
-    }
+    public void RecordQuarantined(string reason) => _quarantined.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
-    public void RecordQuarantined(string reason)
-    {
-        _quarantined.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        Interlocked.Increment(ref _quarantinedTotal);
-    }
-
-    public void RecordAcknowledged(int count)
-    {
-        _acknowledged.Add(count);
-        Interlocked.Add(ref _acknowledgedTotal, count);
-    }
+    public void RecordAcknowledged(int count) => _acknowledged.Add(count);
 
     public void RecordBatchRetry() => _batchRetries.Add(1);
 }

@@ -83,8 +83,6 @@ public sealed partial class IngestionPipeline : BackgroundService
         });
     }
 
-    public int Queued => _queue.Reader.Count;
-
     /// <summary>Hands a message in; waits while the queue is full (back-pressure to the broker).</summary>
     public ValueTask EnqueueAsync(IncomingMessage message, CancellationToken cancellationToken)
     {

@@ -30,16 +30,4 @@ public sealed class QuarantineStore(NpgsqlDataSource dataSource)
                 """, message, cancellationToken: ct));
         }, cancellationToken);
     }
-
-    public Task<IReadOnlyList<QuarantinedMessage>> ListAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
-        PostgresRetry.RunAsync<IReadOnlyList<QuarantinedMessage>>(async ct =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            return (await connection.QueryAsync<QuarantinedMessage>(new CommandDefinition(
-                """
-                select id as Id, received_at as ReceivedAt, topic as Topic, reason as Reason, detail as Detail,
-                       device_id as DeviceId, payload as Payload
-                from quarantine where received_at >= @since order by id limit @limit
-                """, new { since, limit }, cancellationToken: ct))).AsList();
-        }, cancellationToken);
 }

@@ -63,11 +63,3 @@ public sealed record DeviceContext
     public required string CountyId { get; init; }
     public string? HerdId { get; init; }
 }
-
-/// <summary>A pasture or plant that a county or city rollup sums.</summary>
-public sealed record RollupMember
-{
-    public required string Kind { get; init; }
-    public required string Id { get; init; }
-    public required string CountyId { get; init; }
-}

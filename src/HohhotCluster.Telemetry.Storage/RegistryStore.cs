@@ -98,25 +98,4 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
             return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "select exists (select 1 from county where id = @countyId)", new { countyId }, cancellationToken: ct));
         }, cancellationToken);
-
-    public Task<IReadOnlyList<string>> ListHerdIdsAsync(string pastureId, CancellationToken cancellationToken = default) =>
-        PostgresRetry.RunAsync<IReadOnlyList<string>>(async ct =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            return (await connection.QueryAsync<string>(new CommandDefinition(
-                "select id from herd where pasture_id = @pastureId order by id", new { pastureId }, cancellationToken: ct))).AsList();
-        }, cancellationToken);
-
-    /// <summary>Pastures and plants of one county, or of the whole registry when <paramref name="countyId"/> is null.</summary>
-    public Task<IReadOnlyList<RollupMember>> ListRollupMembersAsync(string? countyId, CancellationToken cancellationToken = default) =>
-        PostgresRetry.RunAsync<IReadOnlyList<RollupMember>>(async ct =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            return (await connection.QueryAsync<RollupMember>(new CommandDefinition(
-                """
-                select 'pasture' as Kind, id as Id, county_id as CountyId from pasture where @countyId::text is null or county_id = @countyId
-                union all
-                select 'plant' as Kind, id as Id, county_id as CountyId from plant where @countyId::text is null or county_id = @countyId
-                """, new { countyId }, cancellationToken: ct))).AsList();
-        }, cancellationToken);
 }

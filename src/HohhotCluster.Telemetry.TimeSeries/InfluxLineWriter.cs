@@ -58,8 +58,6 @@ public sealed partial class InfluxLineWriter : BackgroundService
 
     public string? LastError { get; private set; }
 
-    public int QueuedChunks => _queue.Reader.Count;
-
     private int _consecutiveFailures;
 
     /// <summary>Queues the lines (one or more points, newline separated) and completes when InfluxDB has stored them.</summary>
