@@ -76,7 +76,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         var milkPoints = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("milking", "yield_kg"), r => r.Count >= ackedMilkings);
         Assert.Equal(ackedMilkings, milkPoints.Count);
         Assert.Equal(ackedMilkedKg, milkPoints.Sum, 6);
-        var intakePoints = await _platform.Influx.CountAndSumAsync("plant_intake", "net_kg");
+        var intakePoints = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("plant_intake", "net_kg"), r => r.Count >= ackedIntakes);
         Assert.Equal((ackedIntakes, ackedIntakeKg), intakePoints);
     }
 }

@@ -94,11 +94,11 @@ public sealed class DailyThroughputTests : IAsyncLifetime
         var perPasture = await _platform.Influx.CountAndSumAsync("milking", "yield_kg", $"\"pasture\" = '{fleet.PastureA}'");
         Assert.Equal(35, perPasture.Count);
         Assert.Equal(milkedA, perPasture.Sum, 6);
-        var collections = await _platform.Influx.CountAndSumAsync("bulk_tank", "collected_kg");
+        var collections = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("bulk_tank", "collected_kg"), r => r.Count >= 3);
         Assert.Equal((3L, collectionsA.Sum() + collectionsB.Sum()), (collections.Count, collections.Sum));
-        var levels = await _platform.Influx.CountAndSumAsync("bulk_tank", "volume_l", "\"event\" = 'level'");
+        var levels = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("bulk_tank", "volume_l", "\"event\" = 'level'"), r => r.Count >= 1);
         Assert.Equal(1, levels.Count);
-        var intakePoints = await _platform.Influx.CountAndSumAsync("plant_intake", "net_kg");
+        var intakePoints = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("plant_intake", "net_kg"), r => r.Count >= 3);
         Assert.Equal((3L, intakes.Sum()), (intakePoints.Count, intakePoints.Sum));
 
         // The same answer through the command line a user would type.

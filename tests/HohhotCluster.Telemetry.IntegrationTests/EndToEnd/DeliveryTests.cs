@@ -31,7 +31,8 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         Assert.Equal(2, reply.IntakeCount);
         Assert.Equal(27.5, reply.ProcessedT, 9);
 
-        var points = await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'");
+        var points = await Eventually.WaitAsync(
+            () => Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'"), p => p.Count >= 2);
         Assert.Equal((2L, 27_500.0), points);
     }
 
@@ -99,8 +100,9 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
             Assert.False(string.IsNullOrWhiteSpace(row.Detail));
         }
 
-        // Nothing from the bad ones reached the future or InfluxDB.
-        var points = await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'");
+        // Nothing from the bad ones reached InfluxDB. (The rollup is updated before the point is written, so wait for it.)
+        var points = await Eventually.WaitAsync(
+            () => Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'"), p => p.Count >= 1);
         Assert.Equal((1L, 12_345.0), points);
     }
 
