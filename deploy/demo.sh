@@ -40,6 +40,17 @@ eval "$(bash deploy/servers.sh env)"
 echo "building the platform, the CLI and the simulator"
 dotnet build HohhotCluster.Telemetry.sln -nologo -v quiet
 
+# The demo starts from empty demo databases each time, so that the verify below compares this run's ledger
+# with exactly this run's data (HOHHOT_DEMO_KEEP_DATA=1 keeps what an earlier run left).
+if [[ ${HOHHOT_DEMO_KEEP_DATA:-0} != 1 ]]; then
+    stop_platform
+    echo "resetting the demo databases (PostgreSQL 'hohhot', InfluxDB '$HOHHOT_INFLUX_DATABASE')"
+    PGPASSWORD=hohhot psql -q -h 127.0.0.1 -p "$HOHHOT_PG_PORT" -U hohhot -d postgres \
+        -c "drop database if exists hohhot" -c "create database hohhot" >/dev/null
+    curl -sf -XPOST "$HOHHOT_INFLUX_URL/query" --data-urlencode "q=DROP DATABASE \"$HOHHOT_INFLUX_DATABASE\"" >/dev/null
+    curl -sf -XPOST "$HOHHOT_INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE \"$HOHHOT_INFLUX_DATABASE\"" >/dev/null
+fi
+
 if ! platform_running; then
     echo "starting the platform (log: $log_file)"
     Postgres__ConnectionString="$HOHHOT_PG_CONNECTION" \
@@ -65,6 +76,9 @@ work="$HOHHOT_DATA_DIR/sim"; mkdir -p "$work"
 while read -r user pass; do bash deploy/broker-user.sh add "$user" "$pass" >/dev/null; done < "$work/credentials.txt"
 
 yesterday="$(TZ=Asia/Shanghai date -d yesterday +%F)"
+# The simulator appends to its ledger; verify compares the ledger with the platform, so a fresh platform gets a
+# fresh ledger (and no spool left by an earlier run).
+[[ ${HOHHOT_DEMO_KEEP_DATA:-0} == 1 ]] || rm -rf "$work/ledger.jsonl" "$work/spool"
 echo "publishing the fleet's $yesterday (China Standard Time) through Mosquitto"
 "${sim[@]}" run --profile "$profile" --seed "$seed" --start "${yesterday}T00:00:00+08:00" --duration 1d \
     --boot-epoch now --mqtt "$HOHHOT_MQTT_HOST:$HOHHOT_MQTT_PORT" --ledger "$work/ledger.jsonl" --spool "$work/spool"
