@@ -51,6 +51,27 @@ public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
             : null;
     }
 
+    /// <summary>A plant's output lot and its input lots must not belong to another plant.</summary>
+    protected async ValueTask<Rejection?> PlantLotsOwnedElsewhereAsync(
+        string plant, LotRef output, string outputField, string inputKind, IEnumerable<(string Id, double Kg)> inputs, string inputsField,
+        CancellationToken cancellationToken)
+    {
+        if (await OwnedElsewhereAsync(output, plant, true, outputField, cancellationToken) is { } rejection)
+        {
+            return rejection;
+        }
+
+        foreach (var (id, _) in inputs)
+        {
+            if (await OwnedElsewhereAsync(new LotRef(inputKind, id), plant, true, inputsField, cancellationToken) is { } inputRejection)
+            {
+                return inputRejection;
+            }
+        }
+
+        return null;
+    }
+
     protected static bool TryId(JsonElement payload, string name, bool required, out string? value, ref Rejection rejection)
     {
         value = null;
@@ -253,21 +274,8 @@ public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
     public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
     {
         var transfer = (SiloTransferRecord)record.Record;
-        var plant = record.Device.OwnerId;
-        if (await OwnedElsewhereAsync(new LotRef(LotKinds.SiloBatch, transfer.SiloBatchId), plant, true, "siloBatchId", cancellationToken) is { } r)
-        {
-            return r;
-        }
-
-        foreach (var (load, _) in transfer.Receipts)
-        {
-            if (await OwnedElsewhereAsync(new LotRef(LotKinds.Receipt, load), plant, true, "receipts", cancellationToken) is { } rr)
-            {
-                return rr;
-            }
-        }
-
-        return null;
+        return await PlantLotsOwnedElsewhereAsync(record.Device.OwnerId,
+            new LotRef(LotKinds.SiloBatch, transfer.SiloBatchId), "siloBatchId", LotKinds.Receipt, transfer.Receipts, "receipts", cancellationToken);
     }
 
     public override ChainWrite ToWrite(AcceptedRecord record)
@@ -334,21 +342,8 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
     public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
     {
         var production = (ProductionRecord)record.Record;
-        var plant = record.Device.OwnerId;
-        if (await OwnedElsewhereAsync(new LotRef(LotKinds.Product, production.ProductLotId), plant, true, "productLotId", cancellationToken) is { } r)
-        {
-            return r;
-        }
-
-        foreach (var (batch, _) in production.Silos)
-        {
-            if (await OwnedElsewhereAsync(new LotRef(LotKinds.SiloBatch, batch), plant, true, "silos", cancellationToken) is { } rr)
-            {
-                return rr;
-            }
-        }
-
-        return null;
+        return await PlantLotsOwnedElsewhereAsync(record.Device.OwnerId,
+            new LotRef(LotKinds.Product, production.ProductLotId), "productLotId", LotKinds.SiloBatch, production.Silos, "silos", cancellationToken);
     }
 
     public override ChainWrite ToWrite(AcceptedRecord record)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
@@ -35,20 +34,13 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
     {
         var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4243";
-        await SimAsync("register", "--profile", "demo", "--seed", seed, "--api", api);
-        var credentials = Path.Combine(_work, "credentials.txt");
-        await SimAsync("credentials", "--profile", "demo", "--seed", seed, "--out", credentials);
-        foreach (var line in await File.ReadAllLinesAsync(credentials))
-        {
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            await TestFleet.AddBrokerUserAsync(parts[0], parts[1]);
-        }
+        await Simulator.RegisterFleetAsync("demo", seed, api, _work);
 
         // Two days: the demo's forced incidents (all of its loads fail acceptance) fall on the first, production
         // from honest loads on the second.
         var firstDay = ThroughputProbe.ChinaDay(3);
         var ledger = Path.Combine(_work, "ledger.jsonl");
-        await SimAsync("run", "--profile", "demo", "--seed", seed, "--start", firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
+        await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
             "--duration", "2d", "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
@@ -56,7 +48,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await RunSimAsync("verify", "--ledger", ledger, "--api", api, "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
+            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
         }
         log.WriteLine(output);
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
@@ -93,29 +85,5 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         var watered = balance.Discrepancies.Where(d => d.Kind == "watered_load").ToList();
         Assert.Contains(watered, d => d.Lot.Kind == LotKind.Receipt && d.ActualKg > d.ExpectedKg * 1.05 && pasturesOfLoad.ContainsKey(d.Lot.Id));
         Assert.Contains(watered, d => d.Lot.Kind == LotKind.TankerLoad && d.Detail.Contains("freezing point", StringComparison.Ordinal));
-    }
-
-    private async Task SimAsync(params string[] args)
-    {
-        var (exitCode, output) = await RunSimAsync(args);
-        Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunSimAsync(params string[] args)
-    {
-        var sim = Path.Combine(TestServers.RepoRoot, "firmware-sim", "HohhotCluster.FirmwareSim", "bin", TestServers.Configuration, "net10.0", "hohhot-sim.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(sim);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

@@ -30,18 +30,11 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
     {
         var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4242";
-        await SimAsync("register", "--profile", "demo", "--seed", seed, "--api", api);
-        var credentials = Path.Combine(_work, "credentials.txt");
-        await SimAsync("credentials", "--profile", "demo", "--seed", seed, "--out", credentials);
-        foreach (var line in await File.ReadAllLinesAsync(credentials))
-        {
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            await TestFleet.AddBrokerUserAsync(parts[0], parts[1]);
-        }
+        await Simulator.RegisterFleetAsync("demo", seed, api, _work);
 
         var day = ThroughputProbe.ChinaDay(2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var ledger = Path.Combine(_work, "ledger.jsonl");
-        await SimAsync("run", "--profile", "demo", "--seed", seed, "--start", day + "T00:00:00+08:00", "--duration", "1d",
+        await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day + "T00:00:00+08:00", "--duration", "1d",
             "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
@@ -50,20 +43,11 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await RunSimAsync("verify", "--ledger", ledger, "--api", api,
+            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api,
                 "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
         }
 
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
         Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
     }
-
-    private async Task SimAsync(params string[] args)
-    {
-        var (exitCode, output) = await RunSimAsync(args);
-        Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
-    }
-
-    private static Task<(int ExitCode, string Output)> RunSimAsync(params string[] args) =>
-        CommandLine.RunAsync(Path.Combine("firmware-sim", "HohhotCluster.FirmwareSim"), "hohhot-sim", args);
 }
