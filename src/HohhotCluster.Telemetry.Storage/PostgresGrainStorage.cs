@@ -11,9 +11,15 @@ namespace HohhotCluster.Telemetry.Storage;
 /// Orleans grain storage in PostgreSQL: the state as JSONB and a version number as the ETag.
 /// A write carrying a stale ETag changes nothing and throws <see cref="InconsistentStateException"/>, so two
 /// activations of one grain (for example during a silo failover) can never overwrite each other's totals.
+/// Writes go through <see cref="GrainStateGroupCommit"/>: the grains persisting at the same moment share one statement.
 /// </summary>
-public sealed class PostgresGrainStorage(NpgsqlDataSource dataSource) : IGrainStorage
+public sealed class PostgresGrainStorage(NpgsqlDataSource dataSource) : IGrainStorage, IAsyncDisposable
 {
+    private readonly GrainStateGroupCommit _writes = new(dataSource);
+
+    /// <summary>The group commit every write goes through (its counters show how well writes are grouped).</summary>
+    public GrainStateGroupCommit Writes => _writes;
+
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
@@ -47,39 +53,10 @@ public sealed class PostgresGrainStorage(NpgsqlDataSource dataSource) : IGrainSt
     {
         var json = JsonSerializer.Serialize(grainState.State, JsonOptions);
         var id = grainId.ToString();
-        await using var connection = await dataSource.OpenConnectionAsync();
-        long newVersion;
-        if (grainState.ETag is null)
-        {
-            // First write: only if nobody else created the row meanwhile.
-            var inserted = await connection.ExecuteAsync(
-                """
-                insert into grain_state (grain_type, grain_id, state, version) values (@type, @id, @json::jsonb, 1)
-                on conflict (grain_type, grain_id) do nothing
-                """, new { type = stateName, id, json });
-            if (inserted == 0)
-            {
-                throw Conflict(stateName, id, null);
-            }
+        long? expected = grainState.ETag is null ? null : long.Parse(grainState.ETag, CultureInfo.InvariantCulture);
 
-            newVersion = 1;
-        }
-        else
-        {
-            var expected = long.Parse(grainState.ETag, CultureInfo.InvariantCulture);
-            var updated = await connection.ExecuteAsync(
-                """
-                update grain_state set state = @json::jsonb, version = version + 1, updated_at = now()
-                where grain_type = @type and grain_id = @id and version = @expected
-                """, new { type = stateName, id, json, expected });
-            if (updated == 0)
-            {
-                throw Conflict(stateName, id, grainState.ETag);
-            }
-
-            newVersion = expected + 1;
-        }
-
+        // A first write inserts only if nobody else created the row meanwhile; later ones update only the version read.
+        var newVersion = await _writes.WriteAsync(stateName, id, json, expected) ?? throw Conflict(stateName, id, grainState.ETag);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }
@@ -106,4 +83,6 @@ public sealed class PostgresGrainStorage(NpgsqlDataSource dataSource) : IGrainSt
 
     private static InconsistentStateException Conflict(string stateName, string grainId, string? etag) =>
         new($"Grain state '{stateName}' of {grainId} was changed by another writer (expected version {etag ?? "none"}).");
+
+    public ValueTask DisposeAsync() => _writes.DisposeAsync();
 }
