@@ -13,6 +13,7 @@ public sealed class IngestionMetrics
     private readonly Counter<long> _quarantined;
     private readonly Counter<long> _acknowledged;
     private readonly Counter<long> _batchRetries;
+    private readonly Counter<long> _deliveryStalls;
 
     public IngestionMetrics(IMeterFactory meterFactory)
     {
@@ -23,6 +24,7 @@ public sealed class IngestionMetrics
         _quarantined = meter.CreateCounter<long>("hohhot.ingest.messages.quarantined", "{message}");
         _acknowledged = meter.CreateCounter<long>("hohhot.ingest.messages.acknowledged", "{message}");
         _batchRetries = meter.CreateCounter<long>("hohhot.ingest.batch.retries", "{batch}");
+        _deliveryStalls = meter.CreateCounter<long>("hohhot.ingest.broker.delivery_stalls", "{stall}");
     }
 
     public void RecordReceived() => _received.Add(1);
@@ -36,4 +38,6 @@ public sealed class IngestionMetrics
     public void RecordAcknowledged(int count) => _acknowledged.Add(count);
 
     public void RecordBatchRetry() => _batchRetries.Add(1);
+
+    public void RecordDeliveryStall() => _deliveryStalls.Add(1);
 }

@@ -83,10 +83,16 @@ public sealed partial class IngestionPipeline : BackgroundService
         });
     }
 
+    private long _unfinished;
+
+    /// <summary>Messages handed in and not yet through their batch (acknowledged, or the acknowledgement failed).</summary>
+    public long Unacknowledged => Interlocked.Read(ref _unfinished);
+
     /// <summary>Hands a message in; waits while the queue is full (back-pressure to the broker).</summary>
     public ValueTask EnqueueAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         _metrics.RecordReceived();
+        Interlocked.Increment(ref _unfinished);
         return _queue.Writer.WriteAsync(message, cancellationToken);
     }
 
@@ -117,6 +123,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                 if (batch.Count > 0)
                 {
                     await ProcessWithRetryAsync(batch, stoppingToken);
+                    Interlocked.Add(ref _unfinished, -batch.Count);
                 }
             }
         }

@@ -11,14 +11,18 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// The MQTTnet client that takes the fleet's messages from the broker: MQTT 5, a stable client id, clean start off
 /// and a session expiry, so the broker keeps queueing while we are away and redelivers what we never acknowledged.
 /// Acknowledgement is manual (the pipeline acknowledges after the data is safe). MQTTnet 5 has no managed client:
-/// this service reconnects by itself, with backoff.
+/// this service reconnects by itself, with backoff, and also when the broker stops delivering (a liveness probe
+/// that does not come back, see <see cref="DeliveryStallDetector"/>).
 /// </summary>
 public sealed partial class MqttIngestionService(
     IOptions<MqttIngestionOptions> options,
     IngestionPipeline pipeline,
+    IngestionMetrics metrics,
+    TimeProvider clock,
     ILogger<MqttIngestionService> logger) : BackgroundService
 {
     private readonly MqttIngestionOptions _options = options.Value;
+    private readonly DeliveryStallDetector _stall = new(clock, options.Value.DeliveryStallTimeout);
     private volatile bool _connected;
 
     public bool IsConnected => _connected;
@@ -32,8 +36,16 @@ public sealed partial class MqttIngestionService(
 
         using var client = new MqttClientFactory().CreateMqttClient();
         var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var livenessTopic = _options.LivenessTopic;
         client.ApplicationMessageReceivedAsync += async e =>
         {
+            if (e.ApplicationMessage.Topic == livenessTopic)
+            {
+                _stall.ProbeReturned();
+                return; // acknowledged automatically
+            }
+
+            _stall.Received();
             e.AutoAcknowledge = false;
             var payload = e.ApplicationMessage.Payload;
             var message = new IncomingMessage(e.ApplicationMessage.Topic, payload.IsEmpty ? [] : payload.ToArray(), e.AcknowledgeAsync);
@@ -72,11 +84,20 @@ public sealed partial class MqttIngestionService(
 
                 await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                     .WithTopicFilter(f => f.WithTopic(TelemetryTopic.SubscriptionFilter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                    .WithTopicFilter(f => f.WithTopic(livenessTopic).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
                     .Build(), stoppingToken);
                 _connected = true;
                 delay = TimeSpan.FromMilliseconds(200);
                 LogConnected(_options.Host, _options.Port, result.IsSessionPresent);
-                await disconnected.Task.WaitAsync(stoppingToken);
+                _stall.Reset();
+                using (var connection = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    var watchdog = WatchDeliveryAsync(client, disconnected.Task, connection.Token);
+                    await disconnected.Task.WaitAsync(stoppingToken);
+                    await connection.CancelAsync();
+                    await watchdog;
+                }
+
                 LogDisconnected();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -103,6 +124,63 @@ public sealed partial class MqttIngestionService(
             await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Sends the liveness probe round through the broker and, when delivery has stalled, drops the connection so the
+    /// reconnect loop opens a new one (the session and its queue are kept; unacknowledged messages are redelivered).
+    /// </summary>
+    private async Task WatchDeliveryAsync(IMqttClient client, Task disconnected, CancellationToken cancellationToken)
+    {
+        var probe = new MqttApplicationMessageBuilder()
+            .WithTopic(_options.LivenessTopic)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithPayload("liveness"u8.ToArray())
+            .Build();
+        try
+        {
+            while (!disconnected.IsCompleted)
+            {
+                await Task.Delay(_options.LivenessProbeInterval, clock, cancellationToken);
+                if (_stall.IsStalled(pipeline.Unacknowledged))
+                {
+                    metrics.RecordDeliveryStall();
+                    LogDeliveryStalled(_stall.StallTimeout);
+                    await client.DisconnectAsync(new MqttClientDisconnectOptions { Reason = MqttClientDisconnectOptionsReason.NormalDisconnection }, cancellationToken);
+                    return;
+                }
+
+                if (_stall.ShouldProbe())
+                {
+                    _stall.ProbeSent();
+                    var sent = await client.PublishAsync(probe, cancellationToken);
+                    if (!sent.IsSuccess)
+                    {
+                        // Without the probe a quiet fleet would look like a stall: watch nothing on this connection.
+                        LogProbeRefused(_options.LivenessTopic, sent.ReasonCode.ToString());
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection ended (or the service stops).
+        }
+        catch (Exception exception)
+        {
+            // The connection broke under us; the reconnect loop takes over.
+            LogProbeFailed(exception.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "The broker delivered nothing for {Timeout} although our liveness probe is queued and nothing awaits acknowledgement; reconnecting to restart delivery")]
+    private partial void LogDeliveryStalled(TimeSpan timeout);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The broker refused the liveness probe on {Topic} ({Reason}): grant the ingestion user readwrite on it; delivery stalls go undetected meanwhile")]
+    private partial void LogProbeRefused(string topic, string reason);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Debug, Message = "Liveness probe not sent: {Error}")]
+    private partial void LogProbeFailed(string error);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Connected to MQTT broker {Host}:{Port} (session present: {SessionPresent})")]
     private partial void LogConnected(string host, int port, bool sessionPresent);
