@@ -112,6 +112,17 @@ else
     city_profile=city-2023; city_start="$(day_ago 1)"; city_duration=1d
 fi
 city_file="$work/$city_profile-$city_start-$city_duration-s$seed.bin"
+# A recording kept from an older simulator is of no use when the run-file format changed: compare its header with
+# the header of a tiny run recorded now.
+sim record --profile demo --seed "$seed" --start "$(day_ago 1)T00:00:00+08:00" --duration 1h --out "$work/format-probe.bin" 2>>"$work/record.log"
+format="$(head -c 24 "$work/format-probe.bin" | od -An -tx1 | tr -d ' \n')"
+for kept in "$work"/*-s"$seed".bin; do
+    if [[ -f $kept && "$(head -c 24 "$kept" | od -An -tx1 | tr -d ' \n')" != "$format" ]]; then
+        say "re-recording $(basename "$kept"): older run-file format"
+        rm -f "$kept"
+    fi
+done
+rm -f "$work/format-probe.bin"
 if [[ ! -s $city_file ]]; then
     rm -f "$work"/*.bin   # older days are no longer valid input
     say "recording $city_profile from $city_start for $city_duration"

@@ -302,6 +302,11 @@ internal sealed class BenchRun(BenchOptions o)
         Log($"demo: {demo.Count:N0} messages; registering the demo fleet");
         await RegisterAsync(host, o.Get("demo-profile", "demo"));
         var code = await Simulator.RunAsync(_sim, ReplayArgs(demoFile, "demo", _broker), Path.Combine(_work, "sim-demo.log"));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"hohhot-sim replay of the demo day failed ({code}); see sim-demo.log");
+        }
+
         var watch = Stopwatch.StartNew();
         while (!await host.RollupsMatchAsync(expected))
         {
@@ -326,8 +331,8 @@ internal sealed class BenchRun(BenchOptions o)
         await using var sys = new BrokerSysWatcher();
         await sys.StartAsync(brokerSettings, cancellationToken);
         using var influx = new InfluxBench(_influxUrl);
-        var from = DateTimeOffset.FromUnixTimeMilliseconds(messages.Min(m => m.EventUnixMs));
-        var to = DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => m.EventUnixMs) + 1);
+        var from = DateTimeOffset.FromUnixTimeMilliseconds(messages.Min(m => Math.Min(m.EventUnixMs, m.PointTimeUnixMs)));
+        var to = DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => Math.Max(m.EventUnixMs, m.PointTimeUnixMs)) + 1);
 
         var meter = new CpuMeter();
         int hostPid = host.Pid, mosquitto = ProcessStats.ReadPidFile(pidFile) ?? throw new InvalidOperationException("no mosquitto"), influxd = InfluxPid, postmaster = PostmasterPid, self = Environment.ProcessId;

@@ -132,7 +132,7 @@ internal sealed class PacedPublisher : IAsyncDisposable
             _ledger.WriteString("d", m.DeviceId);
             _ledger.WriteNumber("e", m.BootEpoch);
             _ledger.WriteNumber("s", m.Seq);
-            _ledger.WriteString("k", m.Kind switch { RecordedMessage.Milking => "milking", RecordedMessage.BulkTank => "bulk_tank", _ => "plant_intake" });
+            _ledger.WriteString("k", m.KindName);
             _ledger.WriteString("o", m.OwnerId);
             _ledger.WriteString("day", m.LocalDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             _ledger.WriteNumber("kg", m.Kg);
@@ -142,6 +142,31 @@ internal sealed class PacedPublisher : IAsyncDisposable
             }
 
             _ledger.WriteNumber("t", m.EventUnixMs);
+            if (m.PointUnixMs is { } pointMs)
+            {
+                _ledger.WriteNumber("pt", pointMs);
+            }
+
+            if (m.Lot.Length > 0)
+            {
+                _ledger.WriteString("lot", m.Lot);
+            }
+
+            if (m.Source.Length > 0)
+            {
+                _ledger.WriteString("src", m.Source);
+            }
+
+            if (m.Verdict.Length > 0)
+            {
+                _ledger.WriteString("v", m.Verdict);
+            }
+
+            if (m.Fault != 0)
+            {
+                _ledger.WriteString("f", RecordedMessage.FaultNames[m.Fault]);
+            }
+
             _ledger.WriteNumber("rc", code);
             _ledger.WriteEndObject();
             _ledger.Flush();

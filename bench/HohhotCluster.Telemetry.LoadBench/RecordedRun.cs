@@ -6,11 +6,23 @@ namespace HohhotCluster.Telemetry.LoadBench;
 /// <summary>One message of a recorded simulator run (the fields hohhot-sim writes; see firmware-sim Publishing/RunFile.cs).</summary>
 internal sealed record RecordedMessage(
     string Gateway, string Topic, string DeviceId, string OwnerId, byte Kind, long BootEpoch, long Seq, long EventUnixMs,
-    double Kg, bool IsCollection, byte Fault, byte[] Payload)
+    double Kg, bool IsCollection, byte Fault, long? PointUnixMs, string Lot, string Source, string Verdict, byte[] Payload)
 {
     public const byte Milking = 0;
     public const byte BulkTank = 1;
     public const byte PlantIntake = 2;
+
+    /// <summary>The simulator's kinds, in its order (firmware-sim Publishing/OutboundMessage.cs, <c>MessageKind</c>).</summary>
+    public static readonly string[] KindNames =
+        ["milking", "bulk_tank", "plant_intake", "tanker_pickup", "silo_transfer", "production", "quality", "manure", "health"];
+
+    /// <summary>The simulator's fault tags, in its order (<c>FaultTag</c>), as its ledger names them.</summary>
+    public static readonly string[] FaultNames = ["none", "duplicate", "reordered", "late", "malformed", "oversized", "foreign_topic", "flood"];
+
+    public string KindName => KindNames[Kind];
+
+    /// <summary>The time of the message's InfluxDB point (a quality point is dated by its sampling time).</summary>
+    public long PointTimeUnixMs => PointUnixMs ?? EventUnixMs;
 
     /// <summary>The local day (China Standard Time) the platform files the reading under.</summary>
     public DateOnly LocalDay => DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(EventUnixMs).ToOffset(TimeSpan.FromHours(8)).DateTime);
@@ -33,14 +45,14 @@ internal sealed class DayExpectation
 /// </summary>
 internal static class RecordedRun
 {
-    private const string Magic = "HOHHOT-SIM-RUN-1";
+    private const string Magic = "HOHHOT-SIM-RUN-2";
 
     public static List<RecordedMessage> Load(string path)
     {
         using var reader = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20), Encoding.UTF8);
         if (reader.ReadString() != Magic)
         {
-            throw new InvalidDataException($"{path} is not a hohhot-sim run file");
+            throw new InvalidDataException($"{path} is not a hohhot-sim run file of format {Magic} (re-record it with this simulator)");
         }
 
         _ = reader.ReadInt64();
@@ -58,8 +70,13 @@ internal static class RecordedRun
             var kg = reader.ReadDouble();
             var isCollection = reader.ReadBoolean();
             var fault = reader.ReadByte();
+            var pointMs = reader.ReadInt64();
+            var lot = reader.ReadString();
+            var source = reader.ReadString();
+            var verdict = reader.ReadString();
             var length = reader.ReadInt32();
-            messages.Add(new RecordedMessage(gateway, topic, device, owner, kind, epoch, seq, eventMs, kg, isCollection, fault, reader.ReadBytes(length)));
+            messages.Add(new RecordedMessage(gateway, topic, device, owner, kind, epoch, seq, eventMs, kg, isCollection, fault,
+                pointMs == long.MinValue ? null : pointMs, lot, source, verdict, reader.ReadBytes(length)));
         }
 
         return messages;
@@ -85,6 +102,10 @@ internal static class RecordedRun
             writer.Write(m.Kg);
             writer.Write(m.IsCollection);
             writer.Write(m.Fault);
+            writer.Write(m.PointUnixMs ?? long.MinValue);
+            writer.Write(m.Lot);
+            writer.Write(m.Source);
+            writer.Write(m.Verdict);
             writer.Write(m.Payload.Length);
             writer.Write(m.Payload);
         }
