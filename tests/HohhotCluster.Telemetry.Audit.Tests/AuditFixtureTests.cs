@@ -52,7 +52,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
-            var activity = new DeviceActivityStore(Db.DataSource, alerts, Db.Clock);
+            var activity = new DeviceActivityStore(Db.DataSource, alerts, options, Db.Clock);
             var owners = new OwnerDirectory(registry, Db.Clock);
             Quality = new QualityStore(Db.DataSource, rules, alerts, new AuditMetrics(new NoMeters()), Db.Clock);
             var farm = new FarmRecordStore(Db.DataSource, alerts, options, Db.Clock);

@@ -62,6 +62,7 @@ public sealed partial class DeviceWatchdog(
     {
         var now = clock.GetUtcNow();
         var after = options.Value.Alerts.DeviceSilentAfter;
+        await activity.FlushAsync(cancellationToken);
         var open = (await alerts.OpenKeysAsync(AlertKinds.DeviceSilent, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         foreach (var (deviceId, ownerKind, ownerId, countyId, lastSeen) in await activity.SilentSinceAsync(now - after, cancellationToken))
         {
