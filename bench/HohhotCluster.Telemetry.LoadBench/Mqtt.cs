@@ -99,29 +99,6 @@ internal sealed class AckOnlySubscriber : IAsyncDisposable
     }
 }
 
-/// <summary>
-/// Takes over an MQTT session for a moment and leaves it (clean start off, the same session expiry), so the broker
-/// disconnects the session's current client; the platform's ingestion reconnects by itself and the broker resends what
-/// was in flight. The bench uses it only when the broker has stopped delivering (see <see cref="AckOnlySubscriber"/>).
-/// </summary>
-internal static class SessionKick
-{
-    public static async Task KickAsync(BrokerSettings broker, string clientId, TimeSpan sessionExpiry)
-    {
-        using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithClientId(clientId)
-            .WithCredentials(broker.User, broker.Password)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)sessionExpiry.TotalSeconds)
-            .WithReceiveMaximum(1)
-            .Build());
-        await client.DisconnectAsync(new MqttClientDisconnectOptions());
-    }
-}
-
 /// <summary>Follows Mosquitto's $SYS counters (updated every sys_interval, 10 s by default) during a run.</summary>
 internal sealed class BrokerSysWatcher : IAsyncDisposable
 {
