@@ -20,7 +20,10 @@ internal sealed class PlatformHost : IAsyncDisposable
         _settings = settings;
         Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{settings.ApiPort}");
         Throughput = new ThroughputService.ThroughputServiceClient(Channel);
+        Traceability = new TraceabilityService.TraceabilityServiceClient(Channel);
     }
+
+    public TraceabilityService.TraceabilityServiceClient Traceability { get; }
 
     public GrpcChannel Channel { get; }
 
@@ -151,12 +154,20 @@ internal sealed class PlatformHost : IAsyncDisposable
 internal static class QueryLatency
 {
     public static async Task<(double P50Ms, double P99Ms, long Calls, double CallsPerSecond)> MeasureAsync(
-        PlatformHost host, DateOnly day, ScopeKind kind, IReadOnlyList<string> ids, int callers, TimeSpan duration)
+        PlatformHost host, DateOnly day, ScopeKind kind, IReadOnlyList<string> ids, int callers, TimeSpan duration) =>
+        await MeasureAsync(ids, id => host.DayAsync(day, kind, id), callers, duration);
+
+    /// <summary>
+    /// <paramref name="callers"/> concurrent callers, each calling <paramref name="call"/> on the ids in turn (after one
+    /// warm-up call per id) until <paramref name="duration"/> is over; percentiles over every call.
+    /// </summary>
+    public static async Task<(double P50Ms, double P99Ms, long Calls, double CallsPerSecond)> MeasureAsync(
+        IReadOnlyList<string> ids, Func<string, Task> call, int callers, TimeSpan duration)
     {
-        // Warm-up: activate the grains, open the HTTP/2 connection.
+        // Warm-up: activate the grains, open the HTTP/2 connection, fill the caches.
         foreach (var id in ids)
         {
-            await host.DayAsync(day, kind, id);
+            await call(id);
         }
 
         var samples = new List<double>[callers];
@@ -173,7 +184,7 @@ internal static class QueryLatency
                 {
                     var id = ids[n++ % ids.Count];
                     var t0 = Stopwatch.GetTimestamp();
-                    await host.DayAsync(day, kind, id);
+                    await call(id);
                     mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 }
             });

@@ -24,7 +24,7 @@ internal static class Commands
           record --profile NAME --seed N --out FILE        generate a run into a file (no broker)
           replay --file FILE [--seed N] [options]          publish a recorded run as fast as the broker takes it
           dump --file FILE [--limit N]                     print a recorded run: topic TAB payload per line
-          verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T]
+          verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T] [--skip-chain]
 
         run/record options:
           --start 2026-11-29T00:00:00+08:00   simulated start (default: today 00:00 +08:00)
@@ -208,6 +208,7 @@ internal static class Commands
             ApiToken = cli.Get("api-token"),
             InfluxAddress = cli.Get("influx"),
             InfluxDatabase = cli.Get("db", "hohhot"),
+            SkipChain = cli.Flag("skip-chain"),
         };
         cli.RejectUnknown();
         if (options.ApiAddress is null && options.InfluxAddress is null)
