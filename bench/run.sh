@@ -189,7 +189,7 @@ dotnet "$loadbench_dll" run "${smoke_args[@]}" \
     --credentials "$work/credentials.txt" --city-file "$city_file" --city-registry "$work/registry-city.json" --city-profile "$city_profile" --city-animals "$city_animals" \
     "${demo_args[@]}" --seed "$seed" \
     --mqtt-port "$HOHHOT_MQTT_PORT" --fast-mqtt-port "$fast_port" --fast-mosquitto-pid-file "$fast_dir/mosquitto.pid" \
-    --messages "${HOHHOT_BENCH_MESSAGES:-0}" --shipped-sample "$shipped_sample" --window "${HOHHOT_BENCH_WINDOW:-30000}" --mqtt-password "$HOHHOT_MQTT_INGEST_PASSWORD" --receive-max 10000 --inflight "$inflight" \
+    --messages "${HOHHOT_BENCH_MESSAGES:-0}" --shipped-sample "$shipped_sample" --window "${HOHHOT_BENCH_WINDOW:-30000}" --mqtt-password "$HOHHOT_MQTT_INGEST_PASSWORD" --receive-max 65535 --inflight "$inflight" \
     --influx-url "$HOHHOT_INFLUX_URL" --pg-conn "$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
     --api-port "$api_port" --silo-port "$silo_port" --gateway-port "$gateway_port" > "$work/table.txt"
 

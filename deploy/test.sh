@@ -21,4 +21,11 @@ eval "$(bash deploy/servers.sh env)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build HohhotCluster.Telemetry.sln -nologo -v minimal
 # -m:1: one test project at a time; several of them stop and start the shared servers.
+# Then, when no test arguments are given, the benchmark's smoke run (bench/run.sh --smoke, its own server instance):
+# the benchmark code must keep running; no timing is asserted anywhere.
 dotnet test HohhotCluster.Telemetry.sln --no-build -nologo -m:1 --logger "console;verbosity=normal" "$@"
+
+if (( $# == 0 )); then
+    echo "== benchmark smoke run: bash bench/run.sh --smoke"
+    bash bench/run.sh --smoke
+fi

@@ -20,7 +20,7 @@ internal sealed class BenchRun(BenchOptions o)
     private readonly string _sim = o.Get("sim");
     private readonly bool _smoke = o.Flag("smoke");
     private readonly BrokerSettings _broker = new("127.0.0.1", o.GetInt("mqtt-port", 21893), "hohhot-ingest",
-        o.Get("mqtt-password", "ingest-secret"), o.GetInt("receive-max", 10_000));
+        o.Get("mqtt-password", "ingest-secret"), o.GetInt("receive-max", 65_535));
     private readonly string _influxUrl = o.Get("influx-url");
     private readonly string _inflight = o.Get("inflight", "256");
     private readonly List<string[]> _rows = [];
@@ -170,6 +170,14 @@ internal sealed class BenchRun(BenchOptions o)
         AddRow("-", "correctness of the full run: rollups = ledger, InfluxDB count, broker store after, hohhot-sim verify", platform.Checks + "; verify " + verify, "", "", "exact");
 
         PrintTable(messages.Count, rawPoints.Points);
+
+        // The figures are for reading, never asserted; but a run that lost or double-counted data is a failed run.
+        if (!platform.Complete || verify != "passed")
+        {
+            Console.Error.WriteLine("the durable run did not end with the rollups, InfluxDB and hohhot-sim verify agreeing with the ledger: see the last table row");
+            return 1;
+        }
+
         return 0;
     }
 

@@ -1,20 +1,24 @@
 namespace HohhotCluster.Telemetry.Ingestion;
 
 /// <summary>
-/// Tells a broker that stopped delivering from a quiet fleet. Mosquitto 2.0.11 (Debian 12) can stop sending QoS 1
-/// messages to a persistent session that had more queued than its receive maximum, and only a reconnect restarts
-/// delivery (fixed upstream in 2.0.13). The ingestion client therefore publishes a liveness probe to a topic it
-/// subscribes to itself: the probe queues behind everything the broker holds for the session, so while it is
-/// outstanding the broker has at least one message for us. Delivery is stalled when a probe has been outstanding
-/// longer than the timeout, nothing at all arrived in that time, and nothing we received is still waiting to be
-/// acknowledged (so the broker is not merely holding back for our receive maximum while the pipeline is busy or
-/// its servers are away).
+/// Tells a broker that stopped delivering, or fell to a drip, from a quiet fleet or a busy pipeline. Mosquitto 2.0.11
+/// (Debian 12) can stop sending QoS 1 messages to a persistent session that had more queued than its receive maximum,
+/// or send them a few a second (one per acknowledgement), and only a reconnect restores delivery (fixed upstream in
+/// 2.0.13). The ingestion client therefore publishes a liveness probe to a topic it subscribes to itself: the probe
+/// queues behind everything the broker holds for the session, so while it is outstanding the broker has messages for
+/// us. Healthy delivery keeps our window full while there is a backlog (the probe then comes back late, but the
+/// pipeline is busy), and brings the probe straight back when there is none. So: a probe outstanding longer than the
+/// timeout while the pipeline starved (fewer than <see cref="StarvingBelow"/> messages awaiting acknowledgement) the
+/// whole time means the broker is holding back what it has.
 /// </summary>
-public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTimeout)
+public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTimeout, int receiveMaximum)
 {
     private readonly object _gate = new();
-    private DateTimeOffset _lastReceived = clock.GetUtcNow();
     private DateTimeOffset? _probeSentAt;
+    private DateTimeOffset? _starvingSince;
+
+    /// <summary>Fewer messages than this awaiting acknowledgement is a starving pipeline (a healthy window holds far more).</summary>
+    public int StarvingBelow { get; } = Math.Max(1, Math.Min(receiveMaximum / 2, 1000));
 
     public TimeSpan StallTimeout => stallTimeout;
 
@@ -23,17 +27,8 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
     {
         lock (_gate)
         {
-            _lastReceived = clock.GetUtcNow();
             _probeSentAt = null;
-        }
-    }
-
-    /// <summary>Any message (telemetry or probe) arrived.</summary>
-    public void Received()
-    {
-        lock (_gate)
-        {
-            _lastReceived = clock.GetUtcNow();
+            _starvingSince = null;
         }
     }
 
@@ -42,7 +37,6 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
     {
         lock (_gate)
         {
-            _lastReceived = clock.GetUtcNow();
             _probeSentAt = null;
         }
     }
@@ -64,16 +58,16 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
         }
     }
 
+    /// <summary>Called every probe interval.</summary>
     /// <param name="unacknowledged">Messages received from the broker and not yet acknowledged.</param>
     public bool IsStalled(long unacknowledged)
     {
         lock (_gate)
         {
             var now = clock.GetUtcNow();
-            return unacknowledged == 0
-                && _probeSentAt is { } sent
-                && now - sent > stallTimeout
-                && now - _lastReceived > stallTimeout;
+            _starvingSince = unacknowledged < StarvingBelow ? _starvingSince ?? now : null;
+            return _probeSentAt is { } sent && now - sent > stallTimeout
+                && _starvingSince is { } since && now - since > stallTimeout;
         }
     }
 }

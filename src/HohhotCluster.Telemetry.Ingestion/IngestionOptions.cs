@@ -24,9 +24,13 @@ public sealed class IngestionOptions
     [Range(1, 64)]
     public int ConcurrentBatches { get; set; } = 4;
 
-    /// <summary>Messages received but not yet taken into a batch; the MQTT receive handler waits beyond it.</summary>
+    /// <summary>
+    /// Messages received but not yet taken into a batch; the MQTT receive handler waits beyond it. At least the MQTT
+    /// receive maximum, so the handler never has to wait: the broker sends no more than that unacknowledged, and a
+    /// client that stops reading its socket leaves Mosquitto 2.0.11 dripping a message per acknowledgement.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int QueueCapacity { get; set; } = 20_000;
+    public int QueueCapacity { get; set; } = 65_536;
 
     /// <summary>
     /// A device's sustained message rate; beyond it (and its burst) messages are quarantined as <c>rate_limited</c>.

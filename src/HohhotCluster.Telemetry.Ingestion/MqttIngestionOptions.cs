@@ -27,7 +27,7 @@ public sealed class MqttIngestionOptions
 
     /// <summary>MQTT 5 receive maximum: unacknowledged QoS 1 messages the broker may have in flight to us.</summary>
     [Range(1, 65535)]
-    public int ReceiveMaximum { get; set; } = 10_000;
+    public int ReceiveMaximum { get; set; } = 65_535;
 
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -22,7 +22,7 @@ public sealed partial class MqttIngestionService(
     ILogger<MqttIngestionService> logger) : BackgroundService
 {
     private readonly MqttIngestionOptions _options = options.Value;
-    private readonly DeliveryStallDetector _stall = new(clock, options.Value.DeliveryStallTimeout);
+    private readonly DeliveryStallDetector _stall = new(clock, options.Value.DeliveryStallTimeout, options.Value.ReceiveMaximum);
     private volatile bool _connected;
 
     public bool IsConnected => _connected;
@@ -45,7 +45,6 @@ public sealed partial class MqttIngestionService(
                 return; // acknowledged automatically
             }
 
-            _stall.Received();
             e.AutoAcknowledge = false;
             var payload = e.ApplicationMessage.Payload;
             var message = new IncomingMessage(e.ApplicationMessage.Topic, payload.IsEmpty ? [] : payload.ToArray(), e.AcknowledgeAsync);
@@ -173,7 +172,7 @@ public sealed partial class MqttIngestionService(
         }
     }
 
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "The broker delivered nothing for {Timeout} although our liveness probe is queued and nothing awaits acknowledgement; reconnecting to restart delivery")]
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "The broker held our liveness probe for over {Timeout} while our pipeline starved: it stopped delivering (or drips); reconnecting to restart delivery")]
     private partial void LogDeliveryStalled(TimeSpan timeout);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The broker refused the liveness probe on {Topic} ({Reason}): grant the ingestion user readwrite on it; delivery stalls go undetected meanwhile")]

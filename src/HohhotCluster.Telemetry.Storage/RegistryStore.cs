@@ -44,19 +44,33 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken);
     }
 
+    private const string DeviceContextSql =
+        """
+        select d.id as DeviceId, d.owner_kind as OwnerKind, d.owner_id as OwnerId, d.herd_id as HerdId,
+               coalesce(p.county_id, pl.county_id) as CountyId
+        from device d
+        left join pasture p on d.owner_kind = 'pasture' and p.id = d.owner_id
+        left join plant pl on d.owner_kind = 'plant' and pl.id = d.owner_id
+        where coalesce(p.county_id, pl.county_id) is not null
+        """;
+
     public Task<DeviceContext?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken = default) =>
         PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             return await connection.QuerySingleOrDefaultAsync<DeviceContext>(new CommandDefinition(
-                """
-                select d.id as DeviceId, d.owner_kind as OwnerKind, d.owner_id as OwnerId, d.herd_id as HerdId,
-                       coalesce(p.county_id, pl.county_id) as CountyId
-                from device d
-                left join pasture p on d.owner_kind = 'pasture' and p.id = d.owner_id
-                left join plant pl on d.owner_kind = 'plant' and pl.id = d.owner_id
-                where d.id = @deviceId and coalesce(p.county_id, pl.county_id) is not null
-                """, new { deviceId }, cancellationToken: ct));
+                DeviceContextSql + " and d.id = @deviceId", new { deviceId }, cancellationToken: ct));
+        }, cancellationToken);
+
+    /// <summary>Every registered device with its owner's county, and every herd: the hot path's snapshot of the registry.</summary>
+    public Task<(IReadOnlyList<DeviceContext> Devices, IReadOnlyList<HerdRecord> Herds)> ReadDirectoryAsync(CancellationToken cancellationToken = default) =>
+        PostgresRetry.RunAsync<(IReadOnlyList<DeviceContext>, IReadOnlyList<HerdRecord>)>(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var devices = (await connection.QueryAsync<DeviceContext>(new CommandDefinition(DeviceContextSql, cancellationToken: ct))).AsList();
+            var herds = (await connection.QueryAsync<HerdRecord>(new CommandDefinition(
+                "select id as Id, pasture_id as PastureId, name as Name from herd", cancellationToken: ct))).AsList();
+            return (devices, herds);
         }, cancellationToken);
 
     public Task<HerdRecord?> FindHerdAsync(string herdId, CancellationToken cancellationToken = default) =>

@@ -6,67 +6,93 @@ namespace HohhotCluster.Telemetry.Tests.Ingestion;
 public sealed class DeliveryStallDetectorTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private const int ReceiveMaximum = 10_000;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 29, 4, 0, 0, TimeSpan.Zero));
 
-    [Fact]
-    public void A_probe_outstanding_past_the_timeout_with_nothing_received_and_nothing_unacknowledged_is_a_stall()
+    private DeliveryStallDetector NewDetector() => new(_clock, Timeout, ReceiveMaximum);
+
+    /// <summary>Checks every probe interval for <paramref name="duration"/>; true if any check said stalled.</summary>
+    private bool WatchFor(DeliveryStallDetector detector, TimeSpan duration, long unacknowledged)
     {
-        var detector = new DeliveryStallDetector(_clock, Timeout);
+        var stalled = false;
+        for (var t = TimeSpan.Zero; t < duration; t += Interval)
+        {
+            _clock.Advance(Interval);
+            stalled |= detector.IsStalled(unacknowledged);
+        }
+
+        return stalled;
+    }
+
+    [Fact]
+    public void A_probe_held_past_the_timeout_while_nothing_awaits_acknowledgement_is_a_stall()
+    {
+        var detector = NewDetector();
         Assert.True(detector.ShouldProbe());
         detector.ProbeSent();
         Assert.False(detector.ShouldProbe());
 
-        _clock.Advance(Timeout);
-        Assert.False(detector.IsStalled(unacknowledged: 0)); // not yet past the timeout
-        _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(detector.IsStalled(unacknowledged: 0));
+        Assert.False(WatchFor(detector, Timeout, unacknowledged: 0)); // up to the timeout: not yet
+        Assert.True(WatchFor(detector, 2 * Interval, unacknowledged: 0)); // starving is seen from the first check on
+    }
+
+    [Fact]
+    public void A_drip_a_few_messages_at_a_time_behind_a_held_probe_is_a_stall()
+    {
+        var detector = NewDetector();
+        detector.ProbeSent();
+        Assert.True(WatchFor(detector, Timeout + (2 * Interval), unacknowledged: 3));
     }
 
     [Fact]
     public void A_quiet_fleet_is_not_a_stall_while_the_probe_keeps_coming_back()
     {
-        var detector = new DeliveryStallDetector(_clock, Timeout);
+        var detector = NewDetector();
         for (var i = 0; i < 20; i++)
         {
             detector.ProbeSent();
-            _clock.Advance(TimeSpan.FromSeconds(5));
+            Assert.False(WatchFor(detector, Interval, unacknowledged: 0));
             detector.ProbeReturned();
-            Assert.False(detector.IsStalled(0));
         }
     }
 
     [Fact]
-    public void Messages_still_arriving_behind_a_long_queue_are_not_a_stall()
+    public void A_backlog_flowing_through_a_full_window_is_not_a_stall_however_late_the_probe()
     {
-        var detector = new DeliveryStallDetector(_clock, Timeout);
+        // Draining an outage's backlog: the probe waits behind it for minutes, but the window is kept full.
+        var detector = NewDetector();
         detector.ProbeSent();
-        for (var i = 0; i < 12; i++)
-        {
-            _clock.Advance(TimeSpan.FromSeconds(10));
-            detector.Received(); // the probe is queued behind a backlog that is still flowing
-            Assert.False(detector.IsStalled(0));
-        }
+        Assert.False(WatchFor(detector, TimeSpan.FromMinutes(5), unacknowledged: 9_800));
     }
 
     [Fact]
-    public void A_busy_or_blocked_pipeline_holding_unacknowledged_messages_is_not_a_stall()
+    public void A_blocked_pipeline_holding_its_window_is_not_a_stall()
     {
-        // The broker rightly sends nothing while our receive maximum is used up (e.g. PostgreSQL is away).
-        var detector = new DeliveryStallDetector(_clock, Timeout);
+        // PostgreSQL away: nothing is acknowledged and the broker rightly sends no more.
+        var detector = NewDetector();
         detector.ProbeSent();
-        _clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.False(detector.IsStalled(unacknowledged: 10_000));
-        Assert.True(detector.IsStalled(unacknowledged: 0));
+        Assert.False(WatchFor(detector, TimeSpan.FromMinutes(5), unacknowledged: ReceiveMaximum));
+    }
+
+    [Fact]
+    public void Starving_must_last_the_whole_timeout()
+    {
+        var detector = NewDetector();
+        detector.ProbeSent();
+        Assert.False(WatchFor(detector, TimeSpan.FromSeconds(15), unacknowledged: 5_000));
+        Assert.False(WatchFor(detector, TimeSpan.FromSeconds(15), unacknowledged: 10)); // probe held 30 s, starving 15 s
+        Assert.True(WatchFor(detector, TimeSpan.FromSeconds(15), unacknowledged: 10));
     }
 
     [Fact]
     public void A_new_connection_forgets_the_old_probe()
     {
-        var detector = new DeliveryStallDetector(_clock, Timeout);
+        var detector = NewDetector();
         detector.ProbeSent();
         _clock.Advance(TimeSpan.FromMinutes(1));
         detector.Reset();
-        Assert.False(detector.IsStalled(0));
         Assert.True(detector.ShouldProbe());
+        Assert.False(WatchFor(detector, TimeSpan.FromMinutes(1), unacknowledged: 0));
     }
 }
