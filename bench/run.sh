@@ -79,6 +79,10 @@ cleanup() {
     fi
     exit "$rc"
 }
+# One run at a time per instance: a second one would stop the first one's servers and host.
+mkdir -p "$work"
+exec 9>"$HOHHOT_DATA_DIR/bench.lock"
+flock -n 9 || { echo "bench/run.sh is already running on $HOHHOT_DATA_DIR" >&2; exit 75; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
