@@ -6,16 +6,20 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// or send them a few a second (one per acknowledgement), and only a reconnect restores delivery (fixed upstream in
 /// 2.0.13). The ingestion client therefore publishes a liveness probe to a topic it subscribes to itself: the probe
 /// queues behind everything the broker holds for the session, so while it is outstanding the broker has messages for
-/// us. Healthy delivery keeps our window full while there is a backlog (the probe then comes back late, but the
-/// pipeline is busy), and brings the probe straight back when there is none. So: a probe outstanding longer than the
-/// timeout while the pipeline starved (fewer than <see cref="StarvingBelow"/> messages awaiting acknowledgement) the
-/// whole time means the broker is holding back what it has.
+/// us; and it follows the broker's count of stored messages on a side connection. Healthy delivery keeps our window
+/// full while there is a backlog (the probe then comes back late, but the pipeline is busy), and brings the probe
+/// straight back when there is none. So a pipeline that starved (fewer than <see cref="StarvingBelow"/> messages
+/// awaiting acknowledgement) for longer than the timeout while the broker shows it holds messages for us (our probe
+/// held past the timeout, or more stored than is in flight to us) means the broker is holding back what it has.
+/// (In a drip the probe may overtake the queue, so the stored count is needed too; it counts every session's queue:
+/// the platform's ingestion is the broker's only persistent subscriber.)
 /// </summary>
 public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTimeout, int receiveMaximum)
 {
     private readonly object _gate = new();
     private DateTimeOffset? _probeSentAt;
     private DateTimeOffset? _starvingSince;
+    private long _brokerStored;
 
     /// <summary>Fewer messages than this awaiting acknowledgement is a starving pipeline (a healthy window holds far more).</summary>
     public int StarvingBelow { get; } = Math.Max(1, Math.Min(receiveMaximum / 2, 1000));
@@ -29,6 +33,15 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
         {
             _probeSentAt = null;
             _starvingSince = null;
+        }
+    }
+
+    /// <summary>The broker's latest count of stored messages (<c>$SYS/broker/store/messages/count</c>).</summary>
+    public void BrokerStored(long messages)
+    {
+        lock (_gate)
+        {
+            _brokerStored = messages;
         }
     }
 
@@ -66,8 +79,9 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
         {
             var now = clock.GetUtcNow();
             _starvingSince = unacknowledged < StarvingBelow ? _starvingSince ?? now : null;
-            return _probeSentAt is { } sent && now - sent > stallTimeout
-                && _starvingSince is { } since && now - since > stallTimeout;
+            var probeHeld = _probeSentAt is { } sent && now - sent > stallTimeout;
+            var backlog = _brokerStored - unacknowledged > StarvingBelow; // the stored count includes what is in flight to us
+            return (probeHeld || backlog) && _starvingSince is { } since && now - since > stallTimeout;
         }
     }
 }

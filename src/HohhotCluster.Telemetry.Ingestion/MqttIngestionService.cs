@@ -34,6 +34,7 @@ public sealed partial class MqttIngestionService(
             return;
         }
 
+        var storeWatch = new BrokerStoreWatcher(_options, _stall.BrokerStored).RunAsync(stoppingToken);
         using var client = new MqttClientFactory().CreateMqttClient();
         var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var livenessTopic = _options.LivenessTopic;
@@ -122,6 +123,8 @@ public sealed partial class MqttIngestionService(
             // Disconnect without clearing the session: what is not acknowledged comes back next time.
             await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
         }
+
+        await storeWatch;
     }
 
     /// <summary>

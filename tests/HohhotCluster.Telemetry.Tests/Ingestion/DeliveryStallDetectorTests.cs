@@ -95,4 +95,35 @@ public sealed class DeliveryStallDetectorTests
         Assert.True(detector.ShouldProbe());
         Assert.False(WatchFor(detector, TimeSpan.FromMinutes(1), unacknowledged: 0));
     }
+
+    [Fact]
+    public void A_drip_whose_probe_overtakes_the_queue_is_a_stall_when_the_broker_holds_a_backlog()
+    {
+        var detector = NewDetector();
+        detector.BrokerStored(18_000);
+        for (var i = 0; i < 6; i++)
+        {
+            detector.ProbeSent();
+            detector.ProbeReturned(); // the probe came straight back, yet the queue drips
+            if (detector.IsStalled(unacknowledged: 4))
+            {
+                Assert.True(i >= 5, $"declared a stall after {i} checks");
+                return;
+            }
+
+            _clock.Advance(Interval);
+        }
+
+        Assert.Fail("the drip was not recognised");
+    }
+
+    [Fact]
+    public void Messages_stored_only_because_they_are_in_flight_to_us_are_no_backlog()
+    {
+        var detector = NewDetector();
+        detector.BrokerStored(850);
+        Assert.False(WatchFor(detector, TimeSpan.FromMinutes(2), unacknowledged: 790));
+        detector.BrokerStored(60); // retained $SYS values: a quiet broker
+        Assert.False(WatchFor(detector, TimeSpan.FromMinutes(2), unacknowledged: 0));
+    }
 }
