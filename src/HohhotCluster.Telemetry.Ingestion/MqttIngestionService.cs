@@ -138,6 +138,8 @@ public sealed partial class MqttIngestionService(
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithPayload("liveness"u8.ToArray())
             .Build();
+        var probing = true;
+        Task<bool>? sending = null;
         try
         {
             while (!disconnected.IsCompleted)
@@ -151,16 +153,17 @@ public sealed partial class MqttIngestionService(
                     return;
                 }
 
-                if (_stall.ShouldProbe())
+                if (sending is { IsCompleted: true })
+                {
+                    probing = await sending;
+                    sending = null;
+                }
+
+                // The publish is not awaited here: a broker in trouble may not even answer it, and the watch goes on.
+                if (probing && sending is null && _stall.ShouldProbe())
                 {
                     _stall.ProbeSent();
-                    var sent = await client.PublishAsync(probe, cancellationToken);
-                    if (!sent.IsSuccess)
-                    {
-                        // Without the probe a quiet fleet would look like a stall: watch nothing on this connection.
-                        LogProbeRefused(_options.LivenessTopic, sent.ReasonCode.ToString());
-                        return;
-                    }
+                    sending = SendProbeAsync(client, probe, cancellationToken);
                 }
             }
         }
@@ -171,17 +174,44 @@ public sealed partial class MqttIngestionService(
         catch (Exception exception)
         {
             // The connection broke under us; the reconnect loop takes over.
+            LogWatchEnded(exception.Message);
+        }
+    }
+
+    /// <summary>Publishes one probe; false when the broker refuses it (then only the stored count is watched).</summary>
+    private async Task<bool> SendProbeAsync(IMqttClient client, MqttApplicationMessage probe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var sent = await client.PublishAsync(probe, cancellationToken);
+            if (!sent.IsSuccess)
+            {
+                LogProbeRefused(_options.LivenessTopic, sent.ReasonCode.ToString());
+                return false;
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Not answered in time (the probe counts as held) or the connection broke: the watch decides.
             LogProbeFailed(exception.Message);
         }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return true;
     }
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "The broker held our liveness probe for over {Timeout} while our pipeline starved: it stopped delivering (or drips); reconnecting to restart delivery")]
     private partial void LogDeliveryStalled(TimeSpan timeout);
 
-    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The broker refused the liveness probe on {Topic} ({Reason}): grant the ingestion user readwrite on it; delivery stalls go undetected meanwhile")]
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The broker refused the liveness probe on {Topic} ({Reason}): grant the ingestion user readwrite on it; only the broker's stored count shows stalls meanwhile")]
     private partial void LogProbeRefused(string topic, string reason);
 
-    [LoggerMessage(EventId = 5005, Level = LogLevel.Debug, Message = "Liveness probe not sent: {Error}")]
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Delivery watch ended: {Error}")]
+    private partial void LogWatchEnded(string error);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Liveness probe not acknowledged by the broker: {Error}")]
     private partial void LogProbeFailed(string error);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Connected to MQTT broker {Host}:{Port} (session present: {SessionPresent})")]
