@@ -10,6 +10,30 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
     private PlatformProcess Platform => fixture.Platform;
 
     [Fact]
+    public async Task Ingestion_sends_its_liveness_probe_round_through_the_real_broker_and_its_acl()
+    {
+        // The stall watch depends on it: a probe the ACL refused would leave only the broker's stored count to go by.
+        using var spy = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        var probes = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        spy.ApplicationMessageReceivedAsync += e =>
+        {
+            probes.TrySetResult(e.ApplicationMessage.Topic);
+            return Task.CompletedTask;
+        };
+        await spy.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder()
+            .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
+            .WithClientId("probe-spy-" + Guid.NewGuid().ToString("N")[..6])
+            .WithCredentials(TestServers.MqttIngestUser, TestServers.MqttIngestPassword)
+            .WithCleanStart(true)
+            .Build());
+        await spy.SubscribeAsync($"hohhot/ingest/ingest-{Platform.Name}/liveness", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce);
+
+        var topic = await probes.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal($"hohhot/ingest/ingest-{Platform.Name}/liveness", topic);
+        await spy.DisconnectAsync();
+    }
+
+    [Fact]
     public async Task Same_message_published_twice_is_counted_once()
     {
         var fleet = new TestFleet();
