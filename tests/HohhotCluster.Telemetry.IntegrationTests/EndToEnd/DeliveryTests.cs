@@ -1,3 +1,4 @@
+using MQTTnet;
 using System.Text;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Protos.V1;
