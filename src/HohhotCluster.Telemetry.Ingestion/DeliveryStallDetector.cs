@@ -9,10 +9,11 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// us; and it follows the broker's count of stored messages on a side connection. Healthy delivery keeps our window
 /// full while there is a backlog (the probe then comes back late, but the pipeline is busy), and brings the probe
 /// straight back when there is none. So a pipeline that starved (fewer than <see cref="StarvingBelow"/> messages
-/// awaiting acknowledgement) for longer than the timeout while the broker shows it holds messages for us (our probe
-/// held past the timeout, or more stored than is in flight to us) means the broker is holding back what it has.
-/// (In a drip the probe may overtake the queue, so the stored count is needed too; it counts every session's queue:
-/// the platform's ingestion is the broker's only persistent subscriber.)
+/// awaiting acknowledgement) for longer than the timeout while the broker shows it holds messages for us means the
+/// broker is holding back what it has. The evidence: our probe held past the timeout (nothing comes), or, for a drip
+/// (the probe may overtake the queue), messages still trickling in while the broker stores more than is in flight to
+/// us. The stored count covers every session on the broker, so without the trickle it proves nothing: an idle
+/// platform beside another session's stale queue is not stalled.
 /// </summary>
 public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTimeout, int receiveMaximum)
 {
@@ -20,6 +21,7 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
     private DateTimeOffset? _probeSentAt;
     private DateTimeOffset? _starvingSince;
     private long _brokerStored;
+    private long _lastReceivedTicks;
 
     /// <summary>Fewer messages than this awaiting acknowledgement is a starving pipeline (a healthy window holds far more).</summary>
     public int StarvingBelow { get; } = Math.Max(1, Math.Min(receiveMaximum / 2, 1000));
@@ -44,6 +46,9 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
             _brokerStored = messages;
         }
     }
+
+    /// <summary>A message arrived (called for every message: no lock).</summary>
+    public void Received() => Volatile.Write(ref _lastReceivedTicks, clock.GetUtcNow().UtcTicks);
 
     /// <summary>Our probe came back.</summary>
     public void ProbeReturned()
@@ -80,8 +85,10 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
             var now = clock.GetUtcNow();
             _starvingSince = unacknowledged < StarvingBelow ? _starvingSince ?? now : null;
             var probeHeld = _probeSentAt is { } sent && now - sent > stallTimeout;
-            var backlog = _brokerStored - unacknowledged > StarvingBelow; // the stored count includes what is in flight to us
-            return (probeHeld || backlog) && _starvingSince is { } since && now - since > stallTimeout;
+            // The stored count includes what is in flight to us; a drip keeps trickling in.
+            var trickling = now.UtcTicks - Volatile.Read(ref _lastReceivedTicks) < (stallTimeout / 4).Ticks;
+            var dripping = trickling && _brokerStored - unacknowledged > StarvingBelow;
+            return (probeHeld || dripping) && _starvingSince is { } since && now - since > stallTimeout;
         }
     }
 }

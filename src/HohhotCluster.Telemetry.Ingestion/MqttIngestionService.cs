@@ -46,6 +46,7 @@ public sealed partial class MqttIngestionService(
                 return; // acknowledged automatically
             }
 
+            _stall.Received();
             e.AutoAcknowledge = false;
             var payload = e.ApplicationMessage.Payload;
             var message = new IncomingMessage(e.ApplicationMessage.Topic, payload.IsEmpty ? [] : payload.ToArray(), e.AcknowledgeAsync);

@@ -103,6 +103,7 @@ public sealed class DeliveryStallDetectorTests
         detector.BrokerStored(18_000);
         for (var i = 0; i < 6; i++)
         {
+            detector.Received(); // a few messages a second still trickle in
             detector.ProbeSent();
             detector.ProbeReturned(); // the probe came straight back, yet the queue drips
             if (detector.IsStalled(unacknowledged: 4))
@@ -125,5 +126,21 @@ public sealed class DeliveryStallDetectorTests
         Assert.False(WatchFor(detector, TimeSpan.FromMinutes(2), unacknowledged: 790));
         detector.BrokerStored(60); // retained $SYS values: a quiet broker
         Assert.False(WatchFor(detector, TimeSpan.FromMinutes(2), unacknowledged: 0));
+    }
+
+    [Fact]
+    public void An_idle_platform_beside_another_sessions_stale_queue_is_not_stalled()
+    {
+        // The stored count covers every session on a shared broker; without our own trickle it proves nothing.
+        var detector = NewDetector();
+        detector.Received();
+        detector.BrokerStored(25_000);
+        for (var i = 0; i < 24; i++)
+        {
+            detector.ProbeSent();
+            Assert.False(detector.IsStalled(unacknowledged: 0));
+            detector.ProbeReturned();
+            _clock.Advance(Interval);
+        }
     }
 }
