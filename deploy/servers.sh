@@ -324,6 +324,8 @@ max_queued_bytes 536870912
 max_inflight_messages 0
 # Larger packets are refused by the broker (client disconnected).
 max_packet_size 65536
+# \$SYS every 2 s (default 10): ingestion follows \$SYS/broker/store/messages/count to tell a stalled delivery.
+sys_interval 2
 
 log_dest file $MQ_LOG
 log_type error

@@ -34,13 +34,13 @@ public sealed class MqttIngestionOptions
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the liveness probe goes round through the broker (see <see cref="DeliveryStallDetector"/>).</summary>
-    public TimeSpan LivenessProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan LivenessProbeInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// A probe outstanding this long with nothing received and nothing awaiting acknowledgement means the broker
     /// stopped delivering: the client reconnects (the session, and what it queued, is kept).
     /// </summary>
-    public TimeSpan DeliveryStallTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan DeliveryStallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The liveness probe's topic; the broker's ACL must let the ingestion user read and write it.</summary>
     public string LivenessTopic => $"hohhot/ingest/{ClientId}/liveness";
