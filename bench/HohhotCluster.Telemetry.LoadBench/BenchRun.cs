@@ -86,7 +86,7 @@ internal sealed class BenchRun(BenchOptions o)
 
         // (2) raw InfluxDB and (3) the platform's writer, same points
         var influxOptions = new InfluxOptions { Url = _influxUrl };
-        var pipelineBatch = o.GetInt("pipeline-batch", 2000);
+        var pipelineBatch = o.GetInt("pipeline-batch", new HohhotCluster.Telemetry.Ingestion.IngestionOptions().MaxBatchMessages);
         var rawPoints = PointSet.Build(messages, registry.CountyOfOwner, influxOptions.MaxBatchPoints);
         var pipelinePoints = PointSet.Build(messages, registry.CountyOfOwner, pipelineBatch);
         var (rawRate, writerRate, rawCpuPerPoint) = await InfluxAsync(rawPoints, pipelinePoints, influxOptions, pipelineBatch);

@@ -23,33 +23,11 @@ public sealed class DeviceDirectory(RegistryStore registry, TimeProvider clock)
     private Task? _refreshing;
     private int _generation;
 
-    public ValueTask<DeviceContext?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        var snapshot = Current(now);
-        if (snapshot is not null && snapshot.Devices.TryGetValue(deviceId, out var device))
-        {
-            return ValueTask.FromResult<DeviceContext?>(device);
-        }
+    public ValueTask<DeviceContext?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken) =>
+        FindAsync(deviceId, static snapshot => snapshot.Devices, _devices, registry.FindDeviceAsync, cancellationToken);
 
-        return _devices.TryGetValue(deviceId, out var cached) && cached.Expires > now
-            ? ValueTask.FromResult(cached.Value)
-            : new ValueTask<DeviceContext?>(LoadDeviceAsync(deviceId, cancellationToken));
-    }
-
-    public ValueTask<HerdRecord?> FindHerdAsync(string herdId, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        var snapshot = Current(now);
-        if (snapshot is not null && snapshot.Herds.TryGetValue(herdId, out var herd))
-        {
-            return ValueTask.FromResult<HerdRecord?>(herd);
-        }
-
-        return _herds.TryGetValue(herdId, out var cached) && cached.Expires > now
-            ? ValueTask.FromResult(cached.Value)
-            : new ValueTask<HerdRecord?>(LoadHerdAsync(herdId, cancellationToken));
-    }
+    public ValueTask<HerdRecord?> FindHerdAsync(string herdId, CancellationToken cancellationToken) =>
+        FindAsync(herdId, static snapshot => snapshot.Herds, _herds, registry.FindHerdAsync, cancellationToken);
 
     /// <summary>Forget everything, e.g. after the registry changed.</summary>
     public void Invalidate()
@@ -115,18 +93,31 @@ public sealed class DeviceDirectory(RegistryStore registry, TimeProvider clock)
         }
     }
 
-    private async Task<DeviceContext?> LoadDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    /// <summary>From the snapshot if it is fresh and has the id; else from the one-by-one cache; else from PostgreSQL.</summary>
+    private ValueTask<T?> FindAsync<T>(
+        string id,
+        Func<Snapshot, FrozenDictionary<string, T>> inSnapshot,
+        ConcurrentDictionary<string, (T? Value, DateTimeOffset Expires)> cache,
+        Func<string, CancellationToken, Task<T?>> load,
+        CancellationToken cancellationToken)
+        where T : class
     {
-        var device = await registry.FindDeviceAsync(deviceId, cancellationToken);
-        _devices[deviceId] = (device, clock.GetUtcNow() + (device is null ? UnknownLifetime : KnownLifetime));
-        return device;
-    }
+        var now = clock.GetUtcNow();
+        if (Current(now) is { } snapshot && inSnapshot(snapshot).TryGetValue(id, out var found))
+        {
+            return ValueTask.FromResult<T?>(found);
+        }
 
-    private async Task<HerdRecord?> LoadHerdAsync(string herdId, CancellationToken cancellationToken)
-    {
-        var herd = await registry.FindHerdAsync(herdId, cancellationToken);
-        _herds[herdId] = (herd, clock.GetUtcNow() + (herd is null ? UnknownLifetime : KnownLifetime));
-        return herd;
+        return cache.TryGetValue(id, out var cached) && cached.Expires > now
+            ? ValueTask.FromResult(cached.Value)
+            : new ValueTask<T?>(LoadAsync());
+
+        async Task<T?> LoadAsync()
+        {
+            var value = await load(id, cancellationToken);
+            cache[id] = (value, clock.GetUtcNow() + (value is null ? UnknownLifetime : KnownLifetime));
+            return value;
+        }
     }
 
     private sealed record Snapshot(
