@@ -187,6 +187,8 @@ public sealed partial class MqttIngestionService(
             var sent = await client.PublishAsync(probe, cancellationToken);
             if (!sent.IsSuccess)
             {
+                // A refused probe never comes back: forget it, or an idle platform would look stalled.
+                _stall.ProbeReturned();
                 LogProbeRefused(_options.LivenessTopic, sent.ReasonCode.ToString());
                 return false;
             }
@@ -203,7 +205,7 @@ public sealed partial class MqttIngestionService(
         return true;
     }
 
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "The broker held our liveness probe for over {Timeout} while our pipeline starved: it stopped delivering (or drips); reconnecting to restart delivery")]
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Our pipeline starved for over {Timeout} while the broker held messages for us (our liveness probe, or a stored backlog with a trickle): it stopped delivering or drips; reconnecting to restart delivery")]
     private partial void LogDeliveryStalled(TimeSpan timeout);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The broker refused the liveness probe on {Topic} ({Reason}): grant the ingestion user readwrite on it; only the broker's stored count shows stalls meanwhile")]
