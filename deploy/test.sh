@@ -26,6 +26,7 @@ dotnet build HohhotCluster.Telemetry.sln -nologo -v minimal
 dotnet test HohhotCluster.Telemetry.sln --no-build -nologo -m:1 --logger "console;verbosity=normal" "$@"
 
 if (( $# == 0 )); then
-    echo "== benchmark smoke run: bash bench/run.sh --smoke"
-    bash bench/run.sh --smoke
+    echo "== benchmark smoke run: bash bench/run.sh --smoke (on the bench's own server instance, not the tests')"
+    env -u HOHHOT_DATA_DIR -u HOHHOT_PG_PORT -u HOHHOT_MQTT_PORT -u HOHHOT_INFLUX_PORT -u HOHHOT_INFLUX_RPC_PORT \
+        bash bench/run.sh --smoke
 fi
