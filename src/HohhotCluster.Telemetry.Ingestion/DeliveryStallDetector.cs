@@ -9,7 +9,8 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// us; and it follows the broker's count of stored messages on a side connection. Healthy delivery keeps our window
 /// full while there is a backlog (the probe then comes back late, but the pipeline is busy), and brings the probe
 /// straight back when there is none. So a pipeline that starved (fewer than <see cref="StarvingBelow"/> messages
-/// awaiting acknowledgement) for longer than the timeout while the broker shows it holds messages for us means the
+/// awaiting acknowledgement and no batch of <see cref="BusyBatch"/> or more in hand: a slow batch is work, not
+/// starving) for longer than the timeout while the broker shows it holds messages for us means the
 /// broker is holding back what it has. The evidence: our probe held past the timeout (nothing comes), or, for a drip
 /// (the probe may overtake the queue), messages still trickling in while the broker stores more than is in flight to
 /// us. The stored count covers every session on the broker, so without the trickle it proves nothing: an idle
@@ -76,14 +77,19 @@ public sealed class DeliveryStallDetector(TimeProvider clock, TimeSpan stallTime
         }
     }
 
+    /// <summary>A batch this large is work, not a drip (a drip hands the pipeline a message or two at a time).</summary>
+    public const int BusyBatch = 100;
+
     /// <summary>Called every probe interval.</summary>
     /// <param name="unacknowledged">Messages received from the broker and not yet acknowledged.</param>
-    public bool IsStalled(long unacknowledged)
+    /// <param name="largestBatchInProgress">The largest batch the pipeline is processing now.</param>
+    public bool IsStalled(long unacknowledged, int largestBatchInProgress = 0)
     {
         lock (_gate)
         {
             var now = clock.GetUtcNow();
-            _starvingSince = unacknowledged < StarvingBelow ? _starvingSince ?? now : null;
+            var starving = unacknowledged < StarvingBelow && largestBatchInProgress < BusyBatch;
+            _starvingSince = starving ? _starvingSince ?? now : null;
             var probeHeld = _probeSentAt is { } sent && now - sent > stallTimeout;
             // The stored count includes what is in flight to us; a drip keeps trickling in.
             var trickling = now.UtcTicks - Volatile.Read(ref _lastReceivedTicks) < (stallTimeout / 4).Ticks;

@@ -84,9 +84,26 @@ public sealed partial class IngestionPipeline : BackgroundService
     }
 
     private long _unfinished;
+    private int[] _batchInProgress = [];
 
     /// <summary>Messages handed in and not yet through their batch (acknowledged, or the acknowledgement failed).</summary>
     public long Unacknowledged => Interlocked.Read(ref _unfinished);
+
+    /// <summary>The size of the largest batch a worker is processing right now (0: all wait for messages).</summary>
+    public int LargestBatchInProgress
+    {
+        get
+        {
+            var sizes = _batchInProgress;
+            var largest = 0;
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                largest = Math.Max(largest, Volatile.Read(ref sizes[i]));
+            }
+
+            return largest;
+        }
+    }
 
     /// <summary>Hands a message in; waits while the queue is full (back-pressure to the broker).</summary>
     public ValueTask EnqueueAsync(IncomingMessage message, CancellationToken cancellationToken)
@@ -99,15 +116,17 @@ public sealed partial class IngestionPipeline : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var workers = new Task[_options.ConcurrentBatches];
+        _batchInProgress = new int[workers.Length];
         for (var i = 0; i < workers.Length; i++)
         {
-            workers[i] = Task.Run(() => RunWorkerAsync(stoppingToken), stoppingToken);
+            var slot = i;
+            workers[i] = Task.Run(() => RunWorkerAsync(slot, stoppingToken), stoppingToken);
         }
 
         return Task.WhenAll(workers);
     }
 
-    private async Task RunWorkerAsync(CancellationToken stoppingToken)
+    private async Task RunWorkerAsync(int slot, CancellationToken stoppingToken)
     {
         var batch = new List<IncomingMessage>(_options.MaxBatchMessages);
         try
@@ -122,7 +141,9 @@ public sealed partial class IngestionPipeline : BackgroundService
 
                 if (batch.Count > 0)
                 {
+                    Volatile.Write(ref _batchInProgress[slot], batch.Count);
                     await ProcessWithRetryAsync(batch, stoppingToken);
+                    Volatile.Write(ref _batchInProgress[slot], 0);
                     Interlocked.Add(ref _unfinished, -batch.Count);
                 }
             }

@@ -146,7 +146,7 @@ public sealed partial class MqttIngestionService(
             while (!disconnected.IsCompleted)
             {
                 await Task.Delay(_options.LivenessProbeInterval, clock, cancellationToken);
-                if (_stall.IsStalled(pipeline.Unacknowledged))
+                if (_stall.IsStalled(pipeline.Unacknowledged, pipeline.LargestBatchInProgress))
                 {
                     metrics.RecordDeliveryStall();
                     LogDeliveryStalled(_stall.StallTimeout);

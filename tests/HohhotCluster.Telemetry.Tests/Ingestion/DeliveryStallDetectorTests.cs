@@ -143,4 +143,19 @@ public sealed class DeliveryStallDetectorTests
             _clock.Advance(Interval);
         }
     }
+
+    [Fact]
+    public void A_pipeline_busy_with_a_slow_batch_is_not_starving_however_few_messages_are_in_flight()
+    {
+        // 830 messages in one batch whose quarantine writes take a while, beside another session's stale queue.
+        var detector = NewDetector();
+        detector.BrokerStored(25_000);
+        detector.ProbeSent();
+        for (var i = 0; i < 12; i++)
+        {
+            detector.Received();
+            Assert.False(detector.IsStalled(unacknowledged: 830, largestBatchInProgress: 830));
+            _clock.Advance(Interval);
+        }
+    }
 }
