@@ -1,6 +1,17 @@
 using System.Collections.Concurrent;
+using HohhotCluster.Telemetry.Contracts;
 
 namespace HohhotCluster.Telemetry.Ingestion;
+
+/// <summary>The rate limiter's verdict on one keyed message.</summary>
+public enum RateDecision
+{
+    Admitted,
+    Refused,
+
+    /// <summary>A redelivery of a message refused before whose quarantine row is written: it only needs acknowledging.</summary>
+    RefusedBefore,
+}
 
 /// <summary>
 /// A token bucket per device: a device may send <see cref="IngestionOptions.DeviceMessagesPerSecond"/> messages a
@@ -10,29 +21,68 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// </summary>
 public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions options)
 {
+    /// <summary>Decisions remembered per throttled device, for redeliveries after a reconnect.</summary>
+    public const int RememberedDecisions = 16_384;
+
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
-    public bool TryTake(string deviceId)
+    public bool TryTake(string deviceId) => Decide(new ReadingKey(deviceId, 0, 0), remember: false) == RateDecision.Admitted;
+
+    /// <summary>
+    /// Decides a keyed message once: a redelivery (same device, boot epoch and seq, e.g. after a reconnect) gets the
+    /// first decision again, so a message already stored is not quarantined on its second delivery and a refused one
+    /// is not quarantined twice. Decisions are remembered only for devices that have been refused (a flood), the last
+    /// <see cref="RememberedDecisions"/> each; they are lost with the process, as is the bucket.
+    /// </summary>
+    public RateDecision Decide(ReadingKey key) => Decide(key, remember: true);
+
+    private RateDecision Decide(ReadingKey key, bool remember)
     {
         if (options.DeviceMessagesPerSecond <= 0)
         {
-            return true;
+            return RateDecision.Admitted;
         }
 
         var now = clock.GetTimestamp();
-        var bucket = _buckets.GetOrAdd(deviceId, static (_, state) => new Bucket(state.Burst, state.Now), (Burst: (double)options.DeviceBurst, Now: now));
+        var bucket = _buckets.GetOrAdd(key.DeviceId, static (_, state) => new Bucket(state.Burst, state.Now), (Burst: (double)options.DeviceBurst, Now: now));
         lock (bucket)
         {
+            if (remember && bucket.Decisions is { } known && known.TryGetValue((key.BootEpoch, key.Sequence), out var before))
+            {
+                // Refused but its row not yet written (the first delivery is still retrying): refuse again.
+                return before;
+            }
+
             var elapsed = clock.GetElapsedTime(bucket.Stamp, now).TotalSeconds;
             bucket.Stamp = now;
             bucket.Tokens = Math.Min(options.DeviceBurst, bucket.Tokens + (elapsed * options.DeviceMessagesPerSecond));
-            if (bucket.Tokens < 1)
+            var admitted = bucket.Tokens >= 1;
+            if (admitted)
             {
-                return false;
+                bucket.Tokens -= 1;
             }
 
-            bucket.Tokens -= 1;
-            return true;
+            if (remember && (!admitted || bucket.Decisions is not null))
+            {
+                bucket.Remember((key.BootEpoch, key.Sequence), admitted ? RateDecision.Admitted : RateDecision.Refused);
+            }
+
+            return admitted ? RateDecision.Admitted : RateDecision.Refused;
+        }
+    }
+
+    /// <summary>The refused message's quarantine row is written: a redelivery of it is only acknowledged.</summary>
+    public void Quarantined(ReadingKey key)
+    {
+        if (_buckets.TryGetValue(key.DeviceId, out var bucket))
+        {
+            lock (bucket)
+            {
+                if (bucket.Decisions is { } known && known.ContainsKey((key.BootEpoch, key.Sequence)))
+                {
+                    known[(key.BootEpoch, key.Sequence)] = RateDecision.RefusedBefore;
+                }
+            }
         }
     }
 
@@ -40,5 +90,20 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
     {
         public double Tokens { get; set; } = tokens;
         public long Stamp { get; set; } = stamp;
+        public Dictionary<(long Epoch, long Seq), RateDecision>? Decisions { get; private set; }
+        private readonly Queue<(long Epoch, long Seq)> _order = new();
+
+        public void Remember((long Epoch, long Seq) key, RateDecision decision)
+        {
+            Decisions ??= [];
+            if (Decisions.TryAdd(key, decision))
+            {
+                _order.Enqueue(key);
+                if (_order.Count > RememberedDecisions)
+                {
+                    Decisions.Remove(_order.Dequeue());
+                }
+            }
+        }
     }
 }

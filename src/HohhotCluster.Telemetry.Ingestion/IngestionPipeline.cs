@@ -16,7 +16,10 @@ public sealed class IncomingMessage(string topic, byte[] payload, Func<Cancellat
     public Func<CancellationToken, Task> Acknowledge { get; } = acknowledge;
 
     /// <summary>The rate limiter's verdict, taken once so that a retried batch does not spend the device's tokens again.</summary>
-    internal bool? Admitted { get; set; }
+    internal RateDecision? Admitted { get; set; }
+
+    /// <summary>The key the rate limiter decided on (to tell it when a refused message's quarantine row is written).</summary>
+    internal ReadingKey? RateKey { get; set; }
 
     /// <summary>Set once the message's quarantine row is written, so that a retried batch does not write it again.</summary>
     internal bool Quarantined { get; set; }
@@ -183,6 +186,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         var rejections = new List<(int Index, Rejection Rejection, string? DeviceId)>();
         var accepted = new List<(int Index, object Reading)>(batch.Count);
         var records = new Dictionary<IRecordKindHandler, List<AcceptedRecord>>();
+        var refusedBefore = 0;
 
         for (var i = 0; i < batch.Count; i++)
         {
@@ -193,8 +197,16 @@ public sealed partial class IngestionPipeline : BackgroundService
                 continue;
             }
 
-            message.Admitted ??= _rateLimiter.TryTake(parsed!.Key.DeviceId);
-            if (message.Admitted == false)
+            message.RateKey = parsed!.Key;
+            message.Admitted ??= _rateLimiter.Decide(parsed.Key);
+            if (message.Admitted == RateDecision.RefusedBefore)
+            {
+                // Redelivered after a reconnect; its first delivery was quarantined: acknowledge only.
+                refusedBefore++;
+                continue;
+            }
+
+            if (message.Admitted == RateDecision.Refused)
             {
                 rejections.Add((i, new Rejection(QuarantineReasons.RateLimited,
                     $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}"), parsed!.Key.DeviceId));
@@ -232,6 +244,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
 
         await ApplyAsync(milkings, bulkTank, intakes, records, cancellationToken);
+        _metrics.RecordDuplicates(refusedBefore);
         if (_observers.Length > 0 && accepted.Count > 0)
         {
             var readings = new List<object>(accepted.Count);
@@ -474,6 +487,11 @@ public sealed partial class IngestionPipeline : BackgroundService
             Payload = message.Payload,
         }, cancellationToken);
         message.Quarantined = true;
+        if (rejection.Reason == QuarantineReasons.RateLimited && message.RateKey is { } key)
+        {
+            _rateLimiter.Quarantined(key);
+        }
+
         _metrics.RecordQuarantined(rejection.Reason);
         LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
     }

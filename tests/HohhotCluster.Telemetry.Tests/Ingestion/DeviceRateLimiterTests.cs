@@ -42,4 +42,24 @@ public sealed class DeviceRateLimiterTests
             Assert.True(limiter.TryTake("d"));
         }
     }
+
+    [Fact]
+    public void A_redelivery_after_a_reconnect_gets_the_first_decision_again()
+    {
+        var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 1, DeviceBurst = 2 });
+        var keys = Enumerable.Range(1, 5).Select(seq => new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, seq)).ToArray();
+        var first = keys.Select(limiter.Decide).ToArray();
+        Assert.Equal([RateDecision.Admitted, RateDecision.Admitted, RateDecision.Refused, RateDecision.Refused, RateDecision.Refused], first);
+
+        limiter.Quarantined(keys[2]);
+        limiter.Quarantined(keys[3]);
+        _clock.Advance(TimeSpan.FromSeconds(10)); // tokens again: a fresh decision would admit
+
+        // The refused ones whose rows are written are only acknowledged; the one whose row is not is refused again.
+        Assert.Equal(RateDecision.RefusedBefore, limiter.Decide(keys[2]));
+        Assert.Equal(RateDecision.RefusedBefore, limiter.Decide(keys[3]));
+        Assert.Equal(RateDecision.Refused, limiter.Decide(keys[4]));
+        Assert.Equal(RateDecision.Admitted, limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, 6)));
+        Assert.Equal(RateDecision.Admitted, limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, 6)));
+    }
 }
