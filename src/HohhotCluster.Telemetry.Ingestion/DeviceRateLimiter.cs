@@ -26,17 +26,13 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
 
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
-    public bool TryTake(string deviceId) => Decide(new ReadingKey(deviceId, 0, 0), remember: false) == RateDecision.Admitted;
-
     /// <summary>
     /// Decides a keyed message once: a redelivery (same device, boot epoch and seq, e.g. after a reconnect) gets the
     /// first decision again, so a message already stored is not quarantined on its second delivery and a refused one
     /// is not quarantined twice. Decisions are remembered only for devices that have been refused (a flood), the last
     /// <see cref="RememberedDecisions"/> each; they are lost with the process, as is the bucket.
     /// </summary>
-    public RateDecision Decide(ReadingKey key) => Decide(key, remember: true);
-
-    private RateDecision Decide(ReadingKey key, bool remember)
+    public RateDecision Decide(ReadingKey key)
     {
         if (options.DeviceMessagesPerSecond <= 0)
         {
@@ -47,7 +43,7 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
         var bucket = _buckets.GetOrAdd(key.DeviceId, static (_, state) => new Bucket(state.Burst, state.Now), (Burst: (double)options.DeviceBurst, Now: now));
         lock (bucket)
         {
-            if (remember && bucket.Decisions is { } known && known.TryGetValue((key.BootEpoch, key.Sequence), out var before))
+            if (bucket.Decisions is { } known && known.TryGetValue((key.BootEpoch, key.Sequence), out var before))
             {
                 // Refused but its row not yet written (the first delivery is still retrying): refuse again.
                 return before;
@@ -62,7 +58,7 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
                 bucket.Tokens -= 1;
             }
 
-            if (remember && (!admitted || bucket.Decisions is not null))
+            if (!admitted || bucket.Decisions is not null)
             {
                 bucket.Remember((key.BootEpoch, key.Sequence), admitted ? RateDecision.Admitted : RateDecision.Refused);
             }

@@ -6,6 +6,11 @@ namespace HohhotCluster.Telemetry.Tests.Ingestion;
 public sealed class DeviceRateLimiterTests
 {
     private readonly FakeTimeProvider _clock = new();
+    private long _seq;
+
+    /// <summary>A new message (its own key) from the device: true when the limiter admits it.</summary>
+    private bool Take(DeviceRateLimiter limiter, string deviceId) =>
+        limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey(deviceId, 1, ++_seq)) == RateDecision.Admitted;
 
     [Fact]
     public void Device_may_burst_then_is_held_to_its_rate()
@@ -13,24 +18,24 @@ public sealed class DeviceRateLimiterTests
         var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 10, DeviceBurst = 5 });
         for (var i = 0; i < 5; i++)
         {
-            Assert.True(limiter.TryTake("flood"));
+            Assert.True(Take(limiter, "flood"));
         }
 
-        Assert.False(limiter.TryTake("flood"));
+        Assert.False(Take(limiter, "flood"));
         _clock.Advance(TimeSpan.FromMilliseconds(100)); // one token back
-        Assert.True(limiter.TryTake("flood"));
-        Assert.False(limiter.TryTake("flood"));
+        Assert.True(Take(limiter, "flood"));
+        Assert.False(Take(limiter, "flood"));
     }
 
     [Fact]
     public void One_flooding_device_does_not_spend_another_devices_tokens()
     {
         var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 1, DeviceBurst = 3 });
-        while (limiter.TryTake("flood"))
+        while (Take(limiter, "flood"))
         {
         }
 
-        Assert.True(limiter.TryTake("quiet"));
+        Assert.True(Take(limiter, "quiet"));
     }
 
     [Fact]
@@ -39,7 +44,7 @@ public sealed class DeviceRateLimiterTests
         var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 0, DeviceBurst = 1 });
         for (var i = 0; i < 1000; i++)
         {
-            Assert.True(limiter.TryTake("d"));
+            Assert.True(Take(limiter, "d"));
         }
     }
 
