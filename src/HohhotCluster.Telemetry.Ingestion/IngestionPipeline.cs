@@ -16,10 +16,10 @@ public sealed class IncomingMessage(string topic, byte[] payload, Func<Cancellat
     public Func<CancellationToken, Task> Acknowledge { get; } = acknowledge;
 
     /// <summary>The rate limiter's verdict, taken once so that a retried batch does not spend the device's tokens again.</summary>
-    internal RateDecision? Admitted { get; set; }
+    internal bool? Admitted { get; set; }
 
-    /// <summary>The key the rate limiter decided on (to tell it when a refused message's quarantine row is written).</summary>
-    internal ReadingKey? RateKey { get; set; }
+    /// <summary>The key read from the payload, once it parsed: the quarantine keeps it, so that a redelivery adds no row.</summary>
+    internal ReadingKey? Key { get; set; }
 
     /// <summary>Set once the message's quarantine row is written, so that a retried batch does not write it again.</summary>
     internal bool Quarantined { get; set; }
@@ -186,7 +186,6 @@ public sealed partial class IngestionPipeline : BackgroundService
         var rejections = new List<(int Index, Rejection Rejection, string? DeviceId)>();
         var accepted = new List<(int Index, object Reading)>(batch.Count);
         var records = new Dictionary<IRecordKindHandler, List<AcceptedRecord>>();
-        var refusedBefore = 0;
 
         for (var i = 0; i < batch.Count; i++)
         {
@@ -197,16 +196,9 @@ public sealed partial class IngestionPipeline : BackgroundService
                 continue;
             }
 
-            message.RateKey = parsed!.Key;
-            message.Admitted ??= _rateLimiter.Decide(parsed.Key);
-            if (message.Admitted == RateDecision.RefusedBefore)
-            {
-                // Redelivered after a reconnect; its first delivery was quarantined: acknowledge only.
-                refusedBefore++;
-                continue;
-            }
-
-            if (message.Admitted == RateDecision.Refused)
+            message.Key = parsed!.Key;
+            message.Admitted ??= _rateLimiter.Admits(parsed.Key);
+            if (message.Admitted == false)
             {
                 rejections.Add((i, new Rejection(QuarantineReasons.RateLimited,
                     $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}"), parsed!.Key.DeviceId));
@@ -238,13 +230,9 @@ public sealed partial class IngestionPipeline : BackgroundService
             }
         }
 
-        foreach (var (index, rejection, deviceId) in rejections)
-        {
-            await QuarantineAsync(batch[index], rejection, deviceId, cancellationToken);
-        }
+        await QuarantineAsync(batch, rejections, cancellationToken);
 
         await ApplyAsync(milkings, bulkTank, intakes, records, cancellationToken);
-        _metrics.RecordDuplicates(refusedBefore);
         if (_observers.Length > 0 && accepted.Count > 0)
         {
             var readings = new List<object>(accepted.Count);
@@ -450,9 +438,8 @@ public sealed partial class IngestionPipeline : BackgroundService
                 }
                 catch (PointRejectedException rejected)
                 {
-                    await QuarantineAsync(batch[index], new Rejection(QuarantineReasons.InfluxRejected, rejected.Message),
-                        reading is ValueTuple<IRecordKindHandler, AcceptedRecord> extension ? extension.Item2.Key.DeviceId : ReadingPointEncoder.DeviceOf(reading),
-                        cancellationToken);
+                    var deviceId = reading is ValueTuple<IRecordKindHandler, AcceptedRecord> extension ? extension.Item2.Key.DeviceId : ReadingPointEncoder.DeviceOf(reading);
+                    await QuarantineAsync(batch, [(index, new Rejection(QuarantineReasons.InfluxRejected, rejected.Message), deviceId)], cancellationToken);
                 }
             }
         }
@@ -470,30 +457,58 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
     }
 
-    private async Task QuarantineAsync(IncomingMessage message, Rejection rejection, string? deviceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Keeps the rejected messages of a batch in the quarantine, in one statement. A message whose row was written on
+    /// an earlier try of the batch is skipped; one whose key is already quarantined for the same reason (a
+    /// redelivery) adds no row and is counted as a duplicate.
+    /// </summary>
+    private async Task QuarantineAsync(
+        IReadOnlyList<IncomingMessage> batch,
+        List<(int Index, Rejection Rejection, string? DeviceId)> rejections,
+        CancellationToken cancellationToken)
     {
-        if (message.Quarantined)
+        var pending = rejections.FindAll(r => !batch[r.Index].Quarantined);
+        if (pending.Count == 0)
         {
             return;
         }
 
-        await _quarantine.AddAsync(new QuarantinedMessage
+        var receivedAt = _clock.GetUtcNow();
+        var rows = pending.ConvertAll(r =>
         {
-            ReceivedAt = _clock.GetUtcNow(),
-            Topic = message.Topic,
-            Reason = rejection.Reason,
-            Detail = rejection.Detail,
-            DeviceId = deviceId,
-            Payload = message.Payload,
-        }, cancellationToken);
-        message.Quarantined = true;
-        if (rejection.Reason == QuarantineReasons.RateLimited && message.RateKey is { } key)
+            var message = batch[r.Index];
+            var key = r.DeviceId is not null && message.Key is { } k && k.DeviceId == r.DeviceId ? k : (ReadingKey?)null;
+            return new QuarantinedMessage
+            {
+                ReceivedAt = receivedAt,
+                Topic = message.Topic,
+                Reason = r.Rejection.Reason,
+                Detail = r.Rejection.Detail,
+                DeviceId = r.DeviceId,
+                BootEpoch = key?.BootEpoch,
+                Sequence = key?.Sequence,
+                Payload = message.Payload,
+            };
+        });
+        var added = await _quarantine.AddAsync(rows, cancellationToken);
+        var again = 0;
+        for (var i = 0; i < pending.Count; i++)
         {
-            _rateLimiter.Quarantined(key);
+            var (index, rejection, _) = pending[i];
+            var message = batch[index];
+            message.Quarantined = true;
+            if (added[i])
+            {
+                _metrics.RecordQuarantined(rejection.Reason);
+                LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
+            }
+            else
+            {
+                again++;
+            }
         }
 
-        _metrics.RecordQuarantined(rejection.Reason);
-        LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
+        _metrics.RecordDuplicates(again);
     }
 
     private static void Group<TKey, T>(Dictionary<TKey, List<T>> groups, TKey key, T item)

@@ -3,7 +3,7 @@ using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
 
-/// <summary>One device flooding: the others lose nothing, the flood beyond its share is quarantined and counted.</summary>
+/// <summary>One device flooding, with a reconnect of the platform in the middle: the others lose nothing, the flood beyond its share is quarantined and counted, each message once.</summary>
 public sealed class FloodingDeviceTests : IAsyncLifetime
 {
     private PlatformProcess _platform = null!;
@@ -34,6 +34,13 @@ public sealed class FloodingDeviceTests : IAsyncLifetime
             var acked = 0;
             for (var seq = 1; seq <= flood; seq++)
             {
+                if (seq == flood / 2)
+                {
+                    // A reconnect mid-flood: a redelivered message gets its first decision again (none is stored and
+                    // quarantined) and finds its quarantine row (none is quarantined twice).
+                    await _platform.KickIngestionSessionAsync();
+                }
+
                 if (await pasture.PublishAsync(floodTopic, Payloads.Level(fleet.TankA, seq, ThroughputProbe.At(day, 10, 0).AddMilliseconds(seq * 10), 5_000)))
                 {
                     acked++;

@@ -177,10 +177,43 @@ public sealed class PlatformProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes the platform's MQTT session over for a moment (a client with the same id): the broker drops the platform,
+    /// which reconnects and gets its unacknowledged messages again.
+    /// </summary>
+    public Task KickIngestionSessionAsync() => TakeOverIngestionSessionAsync(endIt: false);
+
+    /// <summary>
+    /// Stops the host and ends its MQTT session: a session left behind would queue every later test's messages
+    /// for minutes, and with the broker's save-on-every-change persistence that slows the shared broker for all.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         _channel?.Dispose();
+        try
+        {
+            await TakeOverIngestionSessionAsync(endIt: true);
+        }
+        catch (MQTTnet.Exceptions.MqttCommunicationException)
+        {
+            // The broker is down (a test stopped it): its session expires by itself.
+        }
+    }
+
+    private async Task TakeOverIngestionSessionAsync(bool endIt)
+    {
+        using var usurper = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        await usurper.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder()
+            .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithClientId("ingest-" + Name)
+            .WithCredentials(TestServers.MqttIngestUser, TestServers.MqttIngestPassword)
+            .WithCleanStart(endIt)
+            .WithSessionExpiryInterval(endIt ? 0u : 180u)
+            .WithReceiveMaximum(1)
+            .Build());
+        await usurper.DisconnectAsync(new MQTTnet.MqttClientDisconnectOptions());
     }
 
     private static int FreePort()

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
 using Microsoft.Extensions.Time.Testing;
 
@@ -10,7 +11,7 @@ public sealed class DeviceRateLimiterTests
 
     /// <summary>A new message (its own key) from the device: true when the limiter admits it.</summary>
     private bool Take(DeviceRateLimiter limiter, string deviceId) =>
-        limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey(deviceId, 1, ++_seq)) == RateDecision.Admitted;
+        limiter.Admits(new ReadingKey(deviceId, 1, ++_seq));
 
     [Fact]
     public void Device_may_burst_then_is_held_to_its_rate()
@@ -52,19 +53,91 @@ public sealed class DeviceRateLimiterTests
     public void A_redelivery_after_a_reconnect_gets_the_first_decision_again()
     {
         var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 1, DeviceBurst = 2 });
-        var keys = Enumerable.Range(1, 5).Select(seq => new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, seq)).ToArray();
-        var first = keys.Select(limiter.Decide).ToArray();
-        Assert.Equal([RateDecision.Admitted, RateDecision.Admitted, RateDecision.Refused, RateDecision.Refused, RateDecision.Refused], first);
+        var keys = Enumerable.Range(1, 5).Select(seq => new ReadingKey("flood", 1, seq)).ToArray();
+        Assert.Equal([true, true, false, false, false], keys.Select(limiter.Admits).ToArray());
 
-        limiter.Quarantined(keys[2]);
-        limiter.Quarantined(keys[3]);
+        // Redelivered while the device is still throttled: the two admitted before the flood stay admitted.
+        Assert.Equal([true, true, false, false, false], keys.Select(limiter.Admits).ToArray());
+
         _clock.Advance(TimeSpan.FromSeconds(10)); // tokens again: a fresh decision would admit
+        Assert.Equal([true, true, false, false, false], keys.Select(limiter.Admits).ToArray());
+        Assert.True(limiter.Admits(new ReadingKey("flood", 1, 6)));
+        Assert.True(limiter.Admits(new ReadingKey("flood", 1, 6)));
+    }
 
-        // The refused ones whose rows are written are only acknowledged; the one whose row is not is refused again.
-        Assert.Equal(RateDecision.RefusedBefore, limiter.Decide(keys[2]));
-        Assert.Equal(RateDecision.RefusedBefore, limiter.Decide(keys[3]));
-        Assert.Equal(RateDecision.Refused, limiter.Decide(keys[4]));
-        Assert.Equal(RateDecision.Admitted, limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, 6)));
-        Assert.Equal(RateDecision.Admitted, limiter.Decide(new HohhotCluster.Telemetry.Contracts.ReadingKey("flood", 1, 6)));
+    [Fact]
+    public void A_redelivery_spends_no_tokens()
+    {
+        var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 1, DeviceBurst = 3 });
+        var first = new ReadingKey("d", 1, 1);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(limiter.Admits(first));
+        }
+
+        Assert.True(limiter.Admits(new ReadingKey("d", 1, 2)));
+        Assert.True(limiter.Admits(new ReadingKey("d", 1, 3)));
+        Assert.False(limiter.Admits(new ReadingKey("d", 1, 4)));
+    }
+
+    [Fact]
+    public void A_new_boot_epoch_is_decided_afresh_and_the_previous_one_is_still_remembered()
+    {
+        var limiter = new DeviceRateLimiter(_clock, new IngestionOptions { DeviceMessagesPerSecond = 1, DeviceBurst = 1 });
+        Assert.True(limiter.Admits(new ReadingKey("d", 1, 1)));
+        Assert.False(limiter.Admits(new ReadingKey("d", 1, 2)));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(limiter.Admits(new ReadingKey("d", 2, 1))); // rebooted: seq 1 again, a new message
+        Assert.False(limiter.Admits(new ReadingKey("d", 2, 2)));
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(limiter.Admits(new ReadingKey("d", 1, 1)));
+        Assert.False(limiter.Admits(new ReadingKey("d", 1, 2)));
+        Assert.False(limiter.Admits(new ReadingKey("d", 2, 2)));
+    }
+}
+
+public sealed class SequenceRangesTests
+{
+    [Fact]
+    public void In_order_sequence_is_one_range()
+    {
+        var ranges = new SequenceRanges(16);
+        for (var seq = 1; seq <= 10_000; seq++)
+        {
+            ranges.Add(seq);
+        }
+
+        Assert.Equal(1, ranges.RangeCount);
+        Assert.True(ranges.Contains(1) && ranges.Contains(10_000));
+        Assert.False(ranges.Contains(0) || ranges.Contains(10_001));
+    }
+
+    [Fact]
+    public void Out_of_order_numbers_fill_gaps_and_merge_ranges()
+    {
+        var ranges = new SequenceRanges(16);
+        foreach (var seq in new long[] { 10, 12, 5, 11, 6, 4, 20, 12 })
+        {
+            ranges.Add(seq);
+        }
+
+        // {4-6}, {10-12}, {20}
+        Assert.Equal(3, ranges.RangeCount);
+        Assert.Equal([4L, 5, 6, 10, 11, 12, 20], Enumerable.Range(0, 25).Select(i => (long)i).Where(ranges.Contains).ToArray());
+    }
+
+    [Fact]
+    public void Beyond_its_cap_the_lowest_ranges_are_forgotten()
+    {
+        var ranges = new SequenceRanges(8);
+        for (var seq = 0; seq < 20; seq += 2)
+        {
+            ranges.Add(seq); // ten single-number ranges
+        }
+
+        Assert.InRange(ranges.RangeCount, 1, 8);
+        Assert.True(ranges.Contains(18));
+        Assert.False(ranges.Contains(0));
     }
 }
