@@ -1,18 +1,16 @@
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace HohhotCluster.Telemetry.Grains;
 
 /// <summary>One herd's milkings, as measured by its parlour's milk meters.</summary>
 public sealed class HerdGrain(
-    [PersistentState(GrainStateNames.Herd, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state,
-    ILogger<HerdGrain> logger)
-    : OwnedTotalsGrain(state, logger), IHerdGrain
+    [PersistentState(GrainStateNames.Herd, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state)
+    : OwnedTotalsGrain(state), IHerdGrain
 {
-    public Task<ApplyOutcome[]> ApplyMilkingsAsync(MilkingReading[] batch) =>
+    public Task<ApplyResult> ApplyMilkingsAsync(MilkingReading[] batch) =>
         batch.Length == 0
-            ? Task.FromResult(Array.Empty<ApplyOutcome>())
+            ? Task.FromResult(new ApplyResult([], null))
             : ApplyAsync(
                 batch,
                 static r => r.Key,

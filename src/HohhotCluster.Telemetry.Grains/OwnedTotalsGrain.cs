@@ -1,13 +1,13 @@
 using HohhotCluster.Telemetry.Contracts;
-using Microsoft.Extensions.Logging;
 
 namespace HohhotCluster.Telemetry.Grains;
 
 /// <summary>
 /// The shared machinery of herds, pastures and plants: apply a batch of readings once per key, persist the totals
-/// and the applied keys in one write, then report the touched days' absolute totals to the rollups above.
+/// and the applied keys in one write, then return the touched days' absolute totals for the caller to report to
+/// the rollups above (one call per rollup for a whole ingestion batch, not three per grain).
 /// </summary>
-public abstract partial class OwnedTotalsGrain(IPersistentState<OwnedTotalsState> state, ILogger logger) : Grain
+public abstract class OwnedTotalsGrain(IPersistentState<OwnedTotalsState> state) : Grain
 {
     protected OwnedTotalsState State => state.State;
 
@@ -23,7 +23,7 @@ public abstract partial class OwnedTotalsGrain(IPersistentState<OwnedTotalsState
     /// <summary>This grain's name as a rollup member, e.g. <c>herd:P150121001-H1</c>.</summary>
     protected abstract string MemberKey { get; }
 
-    protected async Task<ApplyOutcome[]> ApplyAsync<TReading>(
+    protected async Task<ApplyResult> ApplyAsync<TReading>(
         TReading[] batch,
         Func<TReading, ReadingKey> keyOf,
         Func<TReading, DateTimeOffset> eventTimeOf,
@@ -69,44 +69,15 @@ public abstract partial class OwnedTotalsGrain(IPersistentState<OwnedTotalsState
             }
         }
 
-        // Report even when everything was a duplicate: a redelivery may be the retry of a batch whose report was lost.
-        await ReportAsync(touched);
-        return outcomes;
-    }
-
-    protected async Task ReportAsync(HashSet<DateOnly> days)
-    {
-        if (days.Count == 0)
-        {
-            return;
-        }
-
-        var report = new Dictionary<DateOnly, DailyTotals>(days.Count);
-        foreach (var day in days)
+        // A report even when everything was a duplicate: a redelivery may be the retry of a batch whose report was lost.
+        var report = new Dictionary<DateOnly, DailyTotals>(touched.Count);
+        foreach (var day in touched)
         {
             report[day] = OwnDay(day);
         }
 
-        var reports = new List<Task>(3);
-        foreach (var rollupKey in RollupKeysOf(state.State))
-        {
-            reports.Add(ReportToAsync(rollupKey, report));
-        }
-
-        await Task.WhenAll(reports);
-    }
-
-    private async Task ReportToAsync(string rollupKey, Dictionary<DateOnly, DailyTotals> report)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IRollupGrain>(rollupKey).ReportMemberAsync(MemberKey, report);
-        }
-        catch (Exception exception)
-        {
-            // The totals are stored; a rollup rebuilds itself from storage when it is next activated.
-            LogReportFailed(MemberKey, rollupKey, exception);
-        }
+        var revision = long.TryParse(state.Etag, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0;
+        return new ApplyResult(outcomes, new MemberReport(MemberKey, [.. RollupKeysOf(current)], report, revision));
     }
 
     /// <summary>The city, the county, and (for herds and pastures) the pasture.</summary>
@@ -123,7 +94,4 @@ public abstract partial class OwnedTotalsGrain(IPersistentState<OwnedTotalsState
             yield return RollupKeys.Pasture(pastureId);
         }
     }
-
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Could not report {Member} to rollup {Rollup}; it will catch up from storage")]
-    private partial void LogReportFailed(string member, string rollup, Exception exception);
 }

@@ -1,18 +1,16 @@
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace HohhotCluster.Telemetry.Grains;
 
 /// <summary>A pasture's bulk tanks: level samples are kept as points only; collections are its production of record.</summary>
 public sealed class PastureGrain(
-    [PersistentState(GrainStateNames.Pasture, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state,
-    ILogger<PastureGrain> logger)
-    : OwnedTotalsGrain(state, logger), IPastureGrain
+    [PersistentState(GrainStateNames.Pasture, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state)
+    : OwnedTotalsGrain(state), IPastureGrain
 {
-    public Task<ApplyOutcome[]> ApplyBulkTankAsync(BulkTankReading[] batch) =>
+    public Task<ApplyResult> ApplyBulkTankAsync(BulkTankReading[] batch) =>
         batch.Length == 0
-            ? Task.FromResult(Array.Empty<ApplyOutcome>())
+            ? Task.FromResult(new ApplyResult([], null))
             : ApplyAsync(
                 batch,
                 static r => r.Key,

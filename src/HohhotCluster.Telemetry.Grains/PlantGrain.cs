@@ -1,18 +1,16 @@
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace HohhotCluster.Telemetry.Grains;
 
 /// <summary>A processing plant's weighbridge intake: its processing of record.</summary>
 public sealed class PlantGrain(
-    [PersistentState(GrainStateNames.Plant, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state,
-    ILogger<PlantGrain> logger)
-    : OwnedTotalsGrain(state, logger), IPlantGrain
+    [PersistentState(GrainStateNames.Plant, StorageServiceCollectionExtensions.GrainStorageName)] IPersistentState<OwnedTotalsState> state)
+    : OwnedTotalsGrain(state), IPlantGrain
 {
-    public Task<ApplyOutcome[]> ApplyIntakesAsync(PlantIntakeReading[] batch) =>
+    public Task<ApplyResult> ApplyIntakesAsync(PlantIntakeReading[] batch) =>
         batch.Length == 0
-            ? Task.FromResult(Array.Empty<ApplyOutcome>())
+            ? Task.FromResult(new ApplyResult([], null))
             : ApplyAsync(
                 batch,
                 static r => r.Key,

@@ -362,28 +362,34 @@ public sealed partial class IngestionPipeline : BackgroundService
         Dictionary<IRecordKindHandler, List<AcceptedRecord>> records,
         CancellationToken cancellationToken)
     {
-        var calls = new List<Task<ApplyOutcome[]>>(milkings.Count + bulkTank.Count + intakes.Count + records.Count);
+        var grainCalls = new List<Task<ApplyResult>>(milkings.Count + bulkTank.Count + intakes.Count);
         foreach (var (herdId, items) in milkings)
         {
-            calls.Add(_grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync([.. items]));
+            grainCalls.Add(_grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync([.. items]));
         }
 
         foreach (var (pastureId, items) in bulkTank)
         {
-            calls.Add(_grains.GetGrain<IPastureGrain>(pastureId).ApplyBulkTankAsync([.. items]));
+            grainCalls.Add(_grains.GetGrain<IPastureGrain>(pastureId).ApplyBulkTankAsync([.. items]));
         }
 
         foreach (var (plantId, items) in intakes)
         {
-            calls.Add(_grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync([.. items]));
+            grainCalls.Add(_grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync([.. items]));
         }
 
+        var storeCalls = new List<Task<ApplyOutcome[]>>(records.Count);
         foreach (var (handler, items) in records)
         {
-            calls.Add(handler.StoreAsync(items, cancellationToken));
+            storeCalls.Add(handler.StoreAsync(items, cancellationToken));
         }
 
-        var outcomes = await Task.WhenAll(calls);
+        var results = await Task.WhenAll(grainCalls);
+        var outcomes = new List<ApplyOutcome[]>(results.Length + storeCalls.Count);
+        outcomes.AddRange(results.Select(r => r.Outcomes));
+        outcomes.AddRange(await Task.WhenAll(storeCalls));
+        await ReportToRollupsAsync(results);
+
         int applied = 0, duplicates = 0;
         foreach (var batchOutcomes in outcomes)
         {
@@ -402,6 +408,40 @@ public sealed partial class IngestionPipeline : BackgroundService
 
         _metrics.RecordApplied(applied);
         _metrics.RecordDuplicates(duplicates);
+    }
+
+    /// <summary>
+    /// Reports the totals of every grain the batch touched to the rollups above them, one call per rollup. A failed
+    /// report is logged and not retried: the totals are stored, and a rollup rebuilds itself from storage when it is
+    /// next activated.
+    /// </summary>
+    private async Task ReportToRollupsAsync(ApplyResult[] results)
+    {
+        var byRollup = new Dictionary<string, List<MemberReport>>(StringComparer.Ordinal);
+        foreach (var result in results)
+        {
+            if (result.Report is not { } report)
+            {
+                continue;
+            }
+
+            foreach (var rollupKey in report.RollupKeys)
+            {
+                Group(byRollup, rollupKey, report);
+            }
+        }
+
+        await Task.WhenAll(byRollup.Select(async rollup =>
+        {
+            try
+            {
+                await _grains.GetGrain<IRollupGrain>(rollup.Key).ReportMembersAsync([.. rollup.Value]);
+            }
+            catch (Exception exception)
+            {
+                LogReportFailed(rollup.Key, rollup.Value.Count, exception);
+            }
+        }));
     }
 
     private async Task WritePointsAsync(
@@ -528,6 +568,9 @@ public sealed partial class IngestionPipeline : BackgroundService
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Quarantined a message on {Topic}: {Reason} ({Detail})")]
     private partial void LogQuarantined(string topic, string reason, string detail);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not report {Members} members to rollup {Rollup}; it will catch up from storage")]
+    private partial void LogReportFailed(string rollup, int members, Exception exception);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Acknowledgement not sent ({Error}); the broker will redeliver")]
     private partial void LogAckFailed(string error);

@@ -13,8 +13,8 @@ public static class GrainStateNames
     public const string Plant = "plant";
 }
 
-/// <summary>One owning grain's committed daily totals, as a rollup member.</summary>
-public sealed record StoredMemberTotals(string MemberKey, Dictionary<DateOnly, DailyTotals> Days);
+/// <summary>One owning grain's committed daily totals, as a rollup member, with the version of the state they are from.</summary>
+public sealed record StoredMemberTotals(string MemberKey, Dictionary<DateOnly, DailyTotals> Days, long Revision);
 
 /// <summary>
 /// Reads the committed daily totals of herds, pastures and plants straight from their stored grain state, so a
@@ -42,9 +42,9 @@ public sealed class GrainTotalsReader(NpgsqlDataSource dataSource)
         return PostgresRetry.RunAsync<IReadOnlyList<StoredMemberTotals>>(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var rows = await connection.QueryAsync<(string GrainType, string GrainId, string? Days)>(new CommandDefinition(
+            var rows = await connection.QueryAsync<(string GrainType, string GrainId, string? Days, long Version)>(new CommandDefinition(
                 """
-                select grain_type, grain_id, (state -> 'days')::text
+                select grain_type, grain_id, (state -> 'days')::text, version
                 from grain_state
                 where grain_type = any(@types)
                   and (@county::text is null or state ->> 'countyId' = @county)
@@ -53,7 +53,7 @@ public sealed class GrainTotalsReader(NpgsqlDataSource dataSource)
                 new { types = new[] { GrainStateNames.Herd, GrainStateNames.Pasture, GrainStateNames.Plant }, county, pasture },
                 cancellationToken: ct));
             var members = new List<StoredMemberTotals>();
-            foreach (var (grainType, grainId, days) in rows)
+            foreach (var (grainType, grainId, days, version) in rows)
             {
                 // Orleans grain ids are "type/key".
                 var slash = grainId.IndexOf('/', StringComparison.Ordinal);
@@ -61,7 +61,7 @@ public sealed class GrainTotalsReader(NpgsqlDataSource dataSource)
                 var parsed = days is null
                     ? []
                     : JsonSerializer.Deserialize<Dictionary<DateOnly, DailyTotals>>(days, PostgresGrainStorage.JsonOptions) ?? [];
-                members.Add(new StoredMemberTotals(grainType + ":" + key, parsed));
+                members.Add(new StoredMemberTotals(grainType + ":" + key, parsed, version));
             }
 
             return members;
