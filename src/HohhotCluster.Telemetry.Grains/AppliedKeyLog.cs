@@ -109,65 +109,11 @@ public sealed class EpochLog
 {
     public long Epoch { get; set; }
 
-    /// <summary>Disjoint, sorted, non-adjacent ranges of applied sequence numbers.</summary>
-    public List<SequenceRange> Ranges { get; set; } = [];
+    /// <summary>The applied sequence numbers of this boot.</summary>
+    public SequenceRangeSet Ranges { get; set; } = new();
 
-    public bool Contains(long sequence)
-    {
-        var index = FindFirstEndingAtOrAfter(sequence);
-        return index < Ranges.Count && Ranges[index].First <= sequence;
-    }
+    public bool Contains(long sequence) => Ranges.Contains(sequence);
 
     /// <summary>Adds the sequence; true when the oldest hole had to be closed to stay within the limit.</summary>
-    public bool Add(long sequence)
-    {
-        var index = FindFirstEndingAtOrAfter(sequence - 1);
-        if (index < Ranges.Count && Ranges[index].First <= sequence + 1)
-        {
-            // Touches or overlaps range[index]: extend it, then merge with the next one if they now meet.
-            var range = Ranges[index];
-            range = new SequenceRange(Math.Min(range.First, sequence), Math.Max(range.Last, sequence));
-            if (index + 1 < Ranges.Count && Ranges[index + 1].First <= range.Last + 1)
-            {
-                range = new SequenceRange(range.First, Ranges[index + 1].Last);
-                Ranges.RemoveAt(index + 1);
-            }
-
-            Ranges[index] = range;
-        }
-        else
-        {
-            Ranges.Insert(index, new SequenceRange(sequence, sequence));
-        }
-
-        if (Ranges.Count > AppliedKeyLog.RangesPerEpoch)
-        {
-            Ranges[1] = new SequenceRange(Ranges[0].First, Ranges[1].Last);
-            Ranges.RemoveAt(0);
-            return true;
-        }
-
-        return false;
-    }
-
-    private int FindFirstEndingAtOrAfter(long sequence)
-    {
-        int low = 0, high = Ranges.Count;
-        while (low < high)
-        {
-            var mid = (low + high) >>> 1;
-            if (Ranges[mid].Last < sequence)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-
-        return low;
-    }
+    public bool Add(long sequence) => Ranges.Add(sequence, AppliedKeyLog.RangesPerEpoch);
 }
-
-public readonly record struct SequenceRange(long First, long Last);

@@ -20,7 +20,7 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
     /// Decides a keyed message once: a redelivery (same device, boot epoch and seq, e.g. after a reconnect) gets the
     /// first decision again, so a message admitted and stored is not quarantined on its second delivery, and a
     /// refused one is refused again (the quarantine keeps it once). Decisions are kept as ranges of sequence numbers
-    /// (one range for a device that was never refused), for the last two boot epochs of each device, the latest
+    /// (one range for a device that was never refused), for the last two boot epochs of each device, at most
     /// <see cref="RememberedRanges"/> ranges of each verdict; they are lost with the process, as is the bucket.
     /// </summary>
     public bool Admits(ReadingKey key)
@@ -34,15 +34,17 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
         var bucket = _buckets.GetOrAdd(key.DeviceId, static (_, state) => new Bucket(state.Burst, state.Now), (Burst: (double)options.DeviceBurst, Now: now));
         lock (bucket)
         {
+            // Admitted first: beyond its capacity a set closes its oldest hole, which only ever makes a number look
+            // admitted that was never decided, never one refused that was stored.
             var decided = bucket.Decisions(key.BootEpoch);
-            if (decided.Refused.Contains(key.Sequence))
-            {
-                return false;
-            }
-
             if (decided.Admitted.Contains(key.Sequence))
             {
                 return true;
+            }
+
+            if (decided.Refused.Contains(key.Sequence))
+            {
+                return false;
             }
 
             var elapsed = clock.GetElapsedTime(bucket.Stamp, now).TotalSeconds;
@@ -52,11 +54,11 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
             if (admitted)
             {
                 bucket.Tokens -= 1;
-                decided.Admitted.Add(key.Sequence);
+                decided.Admitted.Add(key.Sequence, RememberedRanges);
             }
             else
             {
-                decided.Refused.Add(key.Sequence);
+                decided.Refused.Add(key.Sequence, RememberedRanges);
             }
 
             return admitted;
@@ -97,99 +99,7 @@ public sealed class DeviceRateLimiter(TimeProvider clock, IngestionOptions optio
     private sealed class EpochDecisions(long epoch)
     {
         public long Epoch { get; } = epoch;
-        public SequenceRanges Admitted { get; } = new(RememberedRanges);
-        public SequenceRanges Refused { get; } = new(RememberedRanges);
-    }
-}
-
-/// <summary>
-/// A set of sequence numbers as sorted, disjoint ranges: a device's in-order sequence is one range. Beyond
-/// <c>maxRanges</c> the lowest ranges are forgotten, a quarter at a time.
-/// </summary>
-public sealed class SequenceRanges(int maxRanges)
-{
-    private readonly List<(long First, long Last)> _ranges = [];
-
-    public int RangeCount => _ranges.Count;
-
-    public bool Contains(long seq)
-    {
-        var i = LastStartingAtOrBefore(seq);
-        return i >= 0 && _ranges[i].Last >= seq;
-    }
-
-    public void Add(long seq)
-    {
-        var count = _ranges.Count;
-        if (count > 0 && _ranges[count - 1].Last < seq)
-        {
-            // The usual case: the next message of an in-order sequence.
-            if (_ranges[count - 1].Last == seq - 1)
-            {
-                _ranges[count - 1] = (_ranges[count - 1].First, seq);
-            }
-            else
-            {
-                _ranges.Add((seq, seq));
-                Trim();
-            }
-
-            return;
-        }
-
-        var i = LastStartingAtOrBefore(seq);
-        if (i >= 0 && _ranges[i].Last >= seq)
-        {
-            return;
-        }
-
-        var joinsLeft = i >= 0 && _ranges[i].Last == seq - 1;
-        var joinsRight = i + 1 < count && _ranges[i + 1].First == seq + 1;
-        if (joinsLeft && joinsRight)
-        {
-            _ranges[i] = (_ranges[i].First, _ranges[i + 1].Last);
-            _ranges.RemoveAt(i + 1);
-        }
-        else if (joinsLeft)
-        {
-            _ranges[i] = (_ranges[i].First, seq);
-        }
-        else if (joinsRight)
-        {
-            _ranges[i + 1] = (seq, _ranges[i + 1].Last);
-        }
-        else
-        {
-            _ranges.Insert(i + 1, (seq, seq));
-            Trim();
-        }
-    }
-
-    private void Trim()
-    {
-        if (_ranges.Count > maxRanges)
-        {
-            _ranges.RemoveRange(0, Math.Max(1, maxRanges / 4));
-        }
-    }
-
-    /// <summary>The index of the last range whose first number is at most <paramref name="seq"/>, or -1.</summary>
-    private int LastStartingAtOrBefore(long seq)
-    {
-        int low = 0, high = _ranges.Count - 1;
-        while (low <= high)
-        {
-            var mid = (low + high) >>> 1;
-            if (_ranges[mid].First <= seq)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
-        return high;
+        public SequenceRangeSet Admitted { get; } = new();
+        public SequenceRangeSet Refused { get; } = new();
     }
 }

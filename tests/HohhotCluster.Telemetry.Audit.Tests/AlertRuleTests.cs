@@ -57,6 +57,14 @@ public sealed class AlertRuleTests
     }
 
     [Fact]
+    public void Applied_key_ranges_in_their_compact_stored_form_become_sequence_holes()
+    {
+        // 1..4, 7..9, 11..20: what AppliedKeyLog stores now.
+        var holes = DeviceWatchdog.HolesFromAppliedLog("""{"D1":[{"epoch":7,"ranges":"1:3,3:2,2:9"}]}""");
+        Assert.Equal([new SequenceHole("D1", 7, 5, 6), new SequenceHole("D1", 7, 10, 10)], holes["D1"]);
+    }
+
+    [Fact]
     public void Options_with_warning_above_rejection_fail_validation()
     {
         var result = new AuditOptionsValidator().Validate(null, new AuditOptions { Alerts = new AlertOptions { TankerWarnC = 12, TankerRejectC = 10 } });

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -205,16 +206,10 @@ public sealed partial class DeviceWatchdog(
             foreach (var epoch in device.Value.EnumerateArray())
             {
                 var epochNumber = epoch.GetProperty("epoch").GetInt64();
-                long? previousLast = null;
-                foreach (var range in epoch.GetProperty("ranges").EnumerateArray())
+                var ranges = epoch.GetProperty("ranges").Deserialize<SequenceRangeSet>(PostgresGrainStorage.JsonOptions) ?? [];
+                for (var i = 1; i < ranges.Count; i++)
                 {
-                    var first = range.GetProperty("first").GetInt64();
-                    if (previousLast is { } last && first > last + 1)
-                    {
-                        Add(holes, device.Name, [new SequenceHole(device.Name, epochNumber, last + 1, first - 1)]);
-                    }
-
-                    previousLast = range.GetProperty("last").GetInt64();
+                    Add(holes, device.Name, [new SequenceHole(device.Name, epochNumber, ranges[i - 1].Last + 1, ranges[i].First - 1)]);
                 }
             }
         }
