@@ -129,31 +129,77 @@ public sealed partial class IngestionPipeline : BackgroundService
         return Task.WhenAll(workers);
     }
 
+    private readonly Lock _take = new();
+    private readonly AcknowledgementOrder _acknowledgementOrder = new();
+
     private async Task RunWorkerAsync(int slot, CancellationToken stoppingToken)
     {
-        var batch = new List<IncomingMessage>(_options.MaxBatchMessages);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                batch.Clear();
-                while (batch.Count < _options.MaxBatchMessages && _queue.Reader.TryRead(out var message))
+                var batch = new List<IncomingMessage>(Math.Min(_options.MaxBatchMessages, _queue.Reader.Count));
+                AcknowledgementTurn? turn = null;
+                lock (_take)
                 {
-                    batch.Add(message);
+                    // One worker takes at a time, so a batch is a run of the queue as delivered, and each batch
+                    // acknowledges after the one taken before it: PUBACKs leave in delivery order. Mosquitto looks an
+                    // acknowledged message up from the oldest in flight, so out-of-order PUBACKs from concurrent
+                    // batches cost it a walk past every message of the batches still in progress.
+                    while (batch.Count < _options.MaxBatchMessages && _queue.Reader.TryRead(out var message))
+                    {
+                        batch.Add(message);
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        turn = _acknowledgementOrder.Next();
+                    }
                 }
 
-                if (batch.Count > 0)
+                if (turn is null)
                 {
-                    Volatile.Write(ref _batchInProgress[slot], batch.Count);
-                    await ProcessWithRetryAsync(batch, stoppingToken);
-                    Volatile.Write(ref _batchInProgress[slot], 0);
-                    Interlocked.Add(ref _unfinished, -batch.Count);
+                    continue;
                 }
+
+                Volatile.Write(ref _batchInProgress[slot], batch.Count);
+                try
+                {
+                    await ProcessWithRetryAsync(batch, stoppingToken);
+                }
+                catch
+                {
+                    turn.Skip();
+                    throw;
+                }
+                finally
+                {
+                    Volatile.Write(ref _batchInProgress[slot], 0);
+                }
+
+                // The worker goes on to the next batch; this one's PUBACKs wait for the batch before it.
+                _ = AcknowledgeInOrderAsync(batch, turn, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Unacknowledged messages stay with the broker and come back on the next connection.
+        }
+    }
+
+    private async Task AcknowledgeInOrderAsync(List<IncomingMessage> batch, AcknowledgementTurn turn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await turn.AcknowledgeAsync(ct => AcknowledgeAsync(batch, ct), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: the broker redelivers what was not acknowledged.
+        }
+        finally
+        {
+            Interlocked.Add(ref _unfinished, -batch.Count);
         }
     }
 
@@ -177,8 +223,11 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
     }
 
-    /// <summary>Processes one batch to the end: after it returns, every message of the batch was acknowledged.</summary>
-    public async Task ProcessBatchAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Processes one batch up to its acknowledgement: after it returns, every message of the batch is durably stored,
+    /// in the quarantine, or recognised as a duplicate.
+    /// </summary>
+    private async Task ProcessBatchAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
     {
         var milkings = new Dictionary<string, List<MilkingReading>>(StringComparer.Ordinal);
         var bulkTank = new Dictionary<string, List<BulkTankReading>>(StringComparer.Ordinal);
@@ -254,7 +303,10 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             await WritePointsAsync(batch, accepted, cancellationToken);
         }
+    }
 
+    private async Task AcknowledgeAsync(List<IncomingMessage> batch, CancellationToken cancellationToken)
+    {
         var acknowledged = 0;
         foreach (var message in batch)
         {
