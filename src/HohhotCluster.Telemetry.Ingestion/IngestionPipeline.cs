@@ -28,10 +28,11 @@ public sealed class IncomingMessage(string topic, byte[] payload, Func<Cancellat
 /// <summary>
 /// From received message to acknowledgement. Messages are taken in batches; for each batch:
 /// validate, check against the registry, quarantine what fails (durably, with the reason), apply the rest in one
-/// call per owning grain (each grain persists once per batch), write every accepted reading's point to InfluxDB,
-/// and only then acknowledge the batch's messages. A failure in any of those steps (PostgreSQL or InfluxDB away)
-/// retries the step with backoff and acknowledges nothing meanwhile; the bounded queue and the broker's receive
-/// maximum hold the rest back. Duplicates are recognised by the grains and their points rewritten idempotently.
+/// call per owning grain (each grain persists once per batch), report the grains' totals to their rollups, write
+/// every accepted reading's point to InfluxDB, and only then acknowledge the batch's messages, after those of the
+/// batch taken before it. A failure in any of those steps (PostgreSQL or InfluxDB away) retries the step with
+/// backoff and acknowledges nothing meanwhile; the bounded queue and the broker's receive maximum hold the rest
+/// back. Duplicates are recognised by the grains and their points rewritten idempotently.
 /// </summary>
 public sealed partial class IngestionPipeline : BackgroundService
 {
