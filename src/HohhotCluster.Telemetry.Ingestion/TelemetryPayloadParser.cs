@@ -36,6 +36,13 @@ public sealed class TelemetryPayloadParser(
             return false;
         }
 
+        if (payload.IndexOf("\\u0000"u8) >= 0 && StringHoldingNul(payload) is { } field)
+        {
+            // PostgreSQL text cannot hold U+0000: let through, such a field would fail its batch's writes for ever.
+            rejection = new(QuarantineReasons.InvalidField, $"{field} holds U+0000 (NUL), which no text field may hold");
+            return false;
+        }
+
         try
         {
             reading = parsedTopic.CoreKind switch
@@ -320,6 +327,45 @@ public sealed class TelemetryPayloadParser(
         }
 
         return false;
+    }
+
+    /// <summary>The member whose string (or name) holds an escaped U+0000, or null (none, or the JSON is malformed).</summary>
+    private static string? StringHoldingNul(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var member = "a string";
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String) || !reader.ValueIsEscaped)
+                {
+                    if (reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        member = reader.GetString()!;
+                    }
+
+                    continue;
+                }
+
+                var text = reader.GetString()!;
+                if (text.Contains('\0', StringComparison.Ordinal))
+                {
+                    return reader.TokenType == JsonTokenType.PropertyName ? "a member name" : member;
+                }
+
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    member = text;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed: parsing says so with its own reason.
+        }
+
+        return null;
     }
 
     private static string FirstLine(string message)

@@ -103,6 +103,8 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
             (Encoding.UTF8.GetBytes(valid.Replace("\"seq\":10,", "", StringComparison.Ordinal)), "missing_field"),
             (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 11, DateTimeOffset.UtcNow.AddDays(400), "TL-future", 1_000)), "clock_skew"),
             (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 12, DateTimeOffset.UtcNow.AddDays(-30), "TL-old", 1_000)), "too_late"),
+            // PostgreSQL text cannot hold U+0000: accepted, this load id would fail its batch's writes for ever.
+            (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 13, ThroughputProbe.At(day, 11, 1), "TL-\u0000", 1_000)), "invalid_field"),
         };
         foreach (var (payload, _) in bad)
         {

@@ -167,6 +167,18 @@ public sealed class TelemetryPayloadParserTests
     public void Unknown_members_are_ignored_for_forward_compatibility() =>
         Accept(IntakeTopic, ContractExamples.PlantIntake.Replace("\"siloId\": \"S3\"", "\"siloId\": \"S3\", \"firmware\": \"2.1\"", StringComparison.Ordinal));
 
+    [Theory]
+    [InlineData("\"siloId\": \"S\\u00003\"", "siloId")]
+    [InlineData("\"siloId\": \"S3\", \"note\": \"\\u0000\"", "note")]
+    [InlineData("\"siloId\": \"S3\", \"n\\u0000\": 1", "a member name")]
+    public void Nul_character_in_any_string_is_refused_and_named(string replacement, string named) =>
+        AssertRejected(IntakeTopic, ContractExamples.PlantIntake.Replace("\"siloId\": \"S3\"", replacement, StringComparison.Ordinal),
+            QuarantineReasons.InvalidField, named);
+
+    [Fact]
+    public void Escaped_backslash_before_u0000_text_is_no_nul() =>
+        Accept(IntakeTopic, ContractExamples.PlantIntake.Replace("\"siloId\": \"S3\"", "\"siloId\": \"S3\", \"note\": \"C:\\\\u0000\"", StringComparison.Ordinal));
+
     private ParsedReading Accept(string topic, string json)
     {
         var ok = _parser.TryParse(topic, Encoding.UTF8.GetBytes(json), out var reading, out var rejection);
