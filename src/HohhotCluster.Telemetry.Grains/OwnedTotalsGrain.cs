@@ -9,8 +9,6 @@ namespace HohhotCluster.Telemetry.Grains;
 /// </summary>
 public abstract class OwnedTotalsGrain(IPersistentState<OwnedTotalsState> state) : Grain
 {
-    protected OwnedTotalsState State => state.State;
-
     public Task<DailyTotals> GetDayAsync(DateOnly localDate) =>
         Task.FromResult(OwnDay(localDate));
 

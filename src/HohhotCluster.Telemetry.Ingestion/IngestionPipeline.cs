@@ -233,7 +233,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         var milkings = new Dictionary<string, List<MilkingReading>>(StringComparer.Ordinal);
         var bulkTank = new Dictionary<string, List<BulkTankReading>>(StringComparer.Ordinal);
         var intakes = new Dictionary<string, List<PlantIntakeReading>>(StringComparer.Ordinal);
-        var rejections = new List<(int Index, Rejection Rejection, string? DeviceId)>();
+        var rejections = new List<(int Index, Rejection Rejection)>();
         var accepted = new List<(int Index, object Reading)>(batch.Count);
         var records = new Dictionary<IRecordKindHandler, List<AcceptedRecord>>();
 
@@ -242,7 +242,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             var message = batch[i];
             if (!_parser.TryParse(message.Topic, message.Payload, out var parsed, out var rejection))
             {
-                rejections.Add((i, rejection, null));
+                rejections.Add((i, rejection));
                 continue;
             }
 
@@ -251,7 +251,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             if (message.Admitted == false)
             {
                 rejections.Add((i, new Rejection(QuarantineReasons.RateLimited,
-                    $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}"), parsed!.Key.DeviceId));
+                    $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}")));
                 continue;
             }
 
@@ -259,7 +259,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             switch (outcome)
             {
                 case Rejection r:
-                    rejections.Add((i, r, parsed!.Key.DeviceId));
+                    rejections.Add((i, r));
                     break;
                 case MilkingReading m:
                     accepted.Add((i, m));
@@ -438,13 +438,11 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
 
         var results = await Task.WhenAll(grainCalls);
-        var outcomes = new List<ApplyOutcome[]>(results.Length + storeCalls.Count);
-        outcomes.AddRange(results.Select(r => r.Outcomes));
-        outcomes.AddRange(await Task.WhenAll(storeCalls));
+        var stored = await Task.WhenAll(storeCalls);
         await ReportToRollupsAsync(results);
 
         int applied = 0, duplicates = 0;
-        foreach (var batchOutcomes in outcomes)
+        foreach (var batchOutcomes in results.Select(r => r.Outcomes).Concat(stored))
         {
             foreach (var outcome in batchOutcomes)
             {
@@ -531,8 +529,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                 }
                 catch (PointRejectedException rejected)
                 {
-                    var deviceId = reading is ValueTuple<IRecordKindHandler, AcceptedRecord> extension ? extension.Item2.Key.DeviceId : ReadingPointEncoder.DeviceOf(reading);
-                    await QuarantineAsync(batch, [(index, new Rejection(QuarantineReasons.InfluxRejected, rejected.Message), deviceId)], cancellationToken);
+                    await QuarantineAsync(batch, [(index, new Rejection(QuarantineReasons.InfluxRejected, rejected.Message))], cancellationToken);
                 }
             }
         }
@@ -551,13 +548,13 @@ public sealed partial class IngestionPipeline : BackgroundService
     }
 
     /// <summary>
-    /// Keeps the rejected messages of a batch in the quarantine, in one statement. A message whose row was written on
-    /// an earlier try of the batch is skipped; one whose key is already quarantined for the same reason (a
-    /// redelivery) adds no row and is counted as a duplicate.
+    /// Keeps the rejected messages of a batch in the quarantine, in one statement, with their device and key when
+    /// they parsed. A message whose row was written on an earlier try of the batch is skipped; one whose key is
+    /// already quarantined for the same reason (a redelivery) adds no row and is counted as a duplicate.
     /// </summary>
     private async Task QuarantineAsync(
         IReadOnlyList<IncomingMessage> batch,
-        List<(int Index, Rejection Rejection, string? DeviceId)> rejections,
+        List<(int Index, Rejection Rejection)> rejections,
         CancellationToken cancellationToken)
     {
         var pending = rejections.FindAll(r => !batch[r.Index].Quarantined);
@@ -570,16 +567,15 @@ public sealed partial class IngestionPipeline : BackgroundService
         var rows = pending.ConvertAll(r =>
         {
             var message = batch[r.Index];
-            var key = r.DeviceId is not null && message.Key is { } k && k.DeviceId == r.DeviceId ? k : (ReadingKey?)null;
             return new QuarantinedMessage
             {
                 ReceivedAt = receivedAt,
                 Topic = message.Topic,
                 Reason = r.Rejection.Reason,
                 Detail = r.Rejection.Detail,
-                DeviceId = r.DeviceId,
-                BootEpoch = key?.BootEpoch,
-                Sequence = key?.Sequence,
+                DeviceId = message.Key?.DeviceId,
+                BootEpoch = message.Key?.BootEpoch,
+                Sequence = message.Key?.Sequence,
                 Payload = message.Payload,
             };
         });
@@ -587,7 +583,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         var again = 0;
         for (var i = 0; i < pending.Count; i++)
         {
-            var (index, rejection, _) = pending[i];
+            var (index, rejection) = pending[i];
             var message = batch[index];
             message.Quarantined = true;
             if (added[i])

@@ -22,14 +22,6 @@ public static class ReadingPointEncoder
         }
     }
 
-    public static string DeviceOf(object reading) => reading switch
-    {
-        MilkingReading m => m.Key.DeviceId,
-        BulkTankReading b => b.Key.DeviceId,
-        PlantIntakeReading p => p.Key.DeviceId,
-        _ => throw new ArgumentException($"Not a reading: {reading.GetType().Name}", nameof(reading)),
-    };
-
     public static void Write(LineProtocolWriter writer, MilkingReading r)
     {
         writer.Measurement("milking")

@@ -338,25 +338,17 @@ public sealed class TelemetryPayloadParser(
         {
             while (reader.Read())
             {
-                if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String) || !reader.ValueIsEscaped)
-                {
-                    if (reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        member = reader.GetString()!;
-                    }
-
-                    continue;
-                }
-
-                var text = reader.GetString()!;
-                if (text.Contains('\0', StringComparison.Ordinal))
-                {
-                    return reader.TokenType == JsonTokenType.PropertyName ? "a member name" : member;
-                }
-
                 if (reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    member = text;
+                    member = reader.GetString()!;
+                    if (member.Contains('\0', StringComparison.Ordinal))
+                    {
+                        return "a member name";
+                    }
+                }
+                else if (reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped && reader.GetString()!.Contains('\0', StringComparison.Ordinal))
+                {
+                    return member;
                 }
             }
         }

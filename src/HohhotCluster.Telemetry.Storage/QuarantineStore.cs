@@ -25,11 +25,6 @@ public sealed record QuarantinedMessage
 /// </summary>
 public sealed class QuarantineStore(NpgsqlDataSource dataSource)
 {
-    public async Task<bool> AddAsync(QuarantinedMessage message, CancellationToken cancellationToken = default)
-    {
-        return (await AddAsync([message], cancellationToken))[0];
-    }
-
     /// <summary>
     /// Keeps the messages in one statement. Returns, for each message in order, whether it got a row of its own
     /// (false: the same key was already quarantined for the same reason, earlier or earlier in this list).

@@ -77,7 +77,7 @@ public sealed class QuarantineStoreTests : IAsyncLifetime
     public async Task Messages_without_a_key_are_each_kept()
     {
         Assert.Equal(new[] { true, true }, await _store.AddAsync([Unreadable(1), Unreadable(1)]));
-        Assert.True(await _store.AddAsync(Unreadable(1)));
+        Assert.True((await _store.AddAsync([Unreadable(1)]))[0]);
 
         var rows = await RowsAsync();
         Assert.Equal(3, rows.Count);
