@@ -40,6 +40,7 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
             RaisedFrom = Time(request.RaisedFrom, "raised_from"),
             RaisedTo = Time(request.RaisedTo, "raised_to"),
             Limit = limit,
+            Visibility = VisibilityOf(context.Caller()),
         }, context.CancellationToken);
         var reply = new AlertList();
         reply.Alerts.AddRange(rows.Select(ToMessage));
@@ -49,6 +50,7 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
     public override async Task SubscribeAlerts(SubscribeAlertsRequest request, IServerStreamWriter<AlertChange> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        var visibility = VisibilityOf(context.Caller());
         try
         {
             var cursor = request.AfterEventId > 0 || request.Replay ? request.AfterEventId : await alerts.LatestEventIdAsync(cancellationToken);
@@ -71,7 +73,8 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
                     cursor = change.EventId;
                     progressed = true;
                     if ((request.Kind.Length == 0 || change.Alert.Kind == request.Kind) &&
-                        (request.CountyId.Length == 0 || change.Alert.CountyId == request.CountyId))
+                        (request.CountyId.Length == 0 || change.Alert.CountyId == request.CountyId) &&
+                        (visibility is null || visibility.Sees(change.Alert)))
                     {
                         await responseStream.WriteAsync(new AlertChange
                         {
@@ -99,6 +102,10 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
             throw new RpcException(new Status(StatusCode.Unavailable, "The alert store is unavailable; resubscribe with the last event_id received."));
         }
     }
+
+    /// <summary>A caller who sees the city sees every alert; others those of their counties, pastures or plants.</summary>
+    private static AlertVisibility? VisibilityOf(Identity.Caller caller) =>
+        caller.SeesCity ? null : new AlertVisibility(caller.CountyIds, caller.PastureIds, caller.PlantIds);
 
     private static Alert ToMessage(AlertRow row)
     {

@@ -14,14 +14,14 @@ using TrendPoint = HohhotCluster.Telemetry.Protos.V1.TrendPoint;
 namespace HohhotCluster.Telemetry.Api;
 
 /// <summary>Quality-check pass rates, failing samples, trends, the CSV report, the rule table and explicit re-judging.</summary>
-public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality, RuleTableStore rules, TimeProvider clock)
+public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality, RuleTableStore rules, KnownScopes scopes, TimeProvider clock)
     : AuditService.AuditServiceBase
 {
     private const int DefaultWindowDays = 30;
 
     public override async Task<PassRateReport> GetPassRates(AuditQuery request, ServerCallContext context)
     {
-        var query = ToQuery(request);
+        var query = await ToQueryAsync(request, context);
         var report = await queries.PassRatesAsync(query, context.CancellationToken);
         var reply = new PassRateReport { Query = Echo(request, query), Overall = Counts(report.Overall) };
         reply.BySampleKind.AddRange(report.BySampleKind.Select(Counts));
@@ -37,7 +37,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
             < 0 or > 1000 => throw Invalid("limit must be 1-1000 (0 for 100)."),
             _ => request.Limit,
         };
-        var samples = await queries.FailingSamplesAsync(ToQuery(request.Query ?? new AuditQuery()), limit, context.CancellationToken);
+        var samples = await queries.FailingSamplesAsync(await ToQueryAsync(request.Query ?? new AuditQuery(), context), limit, context.CancellationToken);
         var reply = new FailingSamples();
         foreach (var s in samples)
         {
@@ -70,7 +70,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
     public override async Task<Trend> GetTrend(GetTrendRequest request, ServerCallContext context)
     {
         var monthly = request.Period == TrendPeriod.Month;
-        var points = await queries.TrendAsync(ToQuery(request.Query ?? new AuditQuery()), monthly, context.CancellationToken);
+        var points = await queries.TrendAsync(await ToQueryAsync(request.Query ?? new AuditQuery(), context), monthly, context.CancellationToken);
         var reply = new Trend { Period = monthly ? TrendPeriod.Month : TrendPeriod.Week };
         reply.Points.AddRange(points.Select(p => new TrendPoint
         {
@@ -82,7 +82,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
 
     public override async Task<CsvReport> ExportCsv(AuditQuery request, ServerCallContext context)
     {
-        var query = ToQuery(request);
+        var query = await ToQueryAsync(request, context);
         var (content, rows) = await queries.ExportCsvAsync(query, context.CancellationToken);
         var scope = query.Scope.Id.Length > 0 ? query.Scope.Kind + "-" + Sanitise(query.Scope.Id) : query.Scope.Kind;
         return new CsvReport
@@ -140,6 +140,8 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
 
         var from = Date(request.FromDate, "from_date");
         var to = Date(request.ToDate, "to_date");
+        // Re-judging rewrites verdicts in every county at once: only those who see the whole city may.
+        KnownScopes.RequireCity(context.Caller());
         if (request.Species is not ("" or "cow" or "goat"))
         {
             throw Invalid("species must be cow, goat or empty.");
@@ -147,7 +149,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
 
         if (request.RuleVersion.Length > 0 && !(await rules.GetAsync(context.CancellationToken)).Versions.Any(v => v.Version == request.RuleVersion))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"No rule version '{request.RuleVersion}' in the rule table."));
+            throw new RpcException(new Status(StatusCode.NotFound, $"No rule version '{CallGuardInterceptor.Short(request.RuleVersion, 64)}' in the rule table."));
         }
 
         var summary = await quality.RejudgeAsync(from, to, request.Species.Length == 0 ? null : request.Species,
@@ -157,7 +159,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
         return reply;
     }
 
-    private Audit.Quality.AuditQuery ToQuery(AuditQuery request)
+    private async Task<Audit.Quality.AuditQuery> ToQueryAsync(AuditQuery request, ServerCallContext context)
     {
         var to = request.ToDate.Length == 0 ? ChinaTime.Today(clock) : Date(request.ToDate, "to_date");
         var from = request.FromDate.Length == 0 ? to.AddDays(1 - DefaultWindowDays) : Date(request.FromDate, "from_date");
@@ -185,6 +187,15 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
         {
             throw Invalid("sample_kind must be empty or one of " + string.Join(", ", SampleKinds.All) + ".");
         }
+
+        // A tanker crosses counties and owners: its record is for those who see the whole city.
+        await scopes.RequireAsync(context.Caller(), scope.Kind switch
+        {
+            AuditScopeKind.County => ScopeKind.County,
+            AuditScopeKind.Pasture => ScopeKind.Pasture,
+            AuditScopeKind.Plant => ScopeKind.Plant,
+            _ => ScopeKind.City,
+        }, scope.Id, context.CancellationToken);
 
         return new Audit.Quality.AuditQuery
         {

@@ -4,14 +4,13 @@ using HohhotCluster.Telemetry.Audit;
 using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Protos.V1;
-using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
 using KpiInput = HohhotCluster.Telemetry.Protos.V1.KpiInput;
 
 namespace HohhotCluster.Telemetry.Api;
 
 /// <summary>Plan-vs-actual for the city or a county: every target of targets.md, measured, with formula and inputs.</summary>
-public sealed class KpiGrpcService(KpiCalculator calculator, RegistryStore registry, IOptions<AuditOptions> options, TimeProvider clock)
+public sealed class KpiGrpcService(KpiCalculator calculator, KnownScopes scopes, IOptions<AuditOptions> options, TimeProvider clock)
     : KpiService.KpiServiceBase
 {
     public override async Task<KpiReport> GetKpis(GetKpisRequest request, ServerCallContext context)
@@ -24,10 +23,7 @@ public sealed class KpiGrpcService(KpiCalculator calculator, RegistryStore regis
             throw new RpcException(new Status(StatusCode.InvalidArgument, "from_date must not be after to_date."));
         }
 
-        if (request.CountyId.Length > 0 && !await registry.CountyExistsAsync(request.CountyId, context.CancellationToken))
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"No county with id '{request.CountyId}' is registered."));
-        }
+        await scopes.RequireAsync(context.Caller(), request.CountyId.Length == 0 ? ScopeKind.City : ScopeKind.County, request.CountyId, context.CancellationToken);
 
         var values = await calculator.MeasureAsync(new KpiRequest
         {

@@ -1,16 +1,29 @@
+using System.Globalization;
+using System.Text;
 using Grpc.Core;
+using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Protos.V1;
 using HohhotCluster.Telemetry.Storage;
 using Npgsql;
+using OrganisationKind = HohhotCluster.Telemetry.Identity.OrganisationKind;
 
 namespace HohhotCluster.Telemetry.Api;
 
-/// <summary>Registers counties, pastures, herds, plants and devices (idempotent upserts).</summary>
+/// <summary>
+/// The registry: upserts (idempotent), paged lists and device deactivation, each cut to the caller's organisation.
+/// The platform operator registers anything; a pasture operator only herds and devices of its own pastures, a
+/// processor only devices of its own plants. An upsert never moves a herd or a device to another owner; the
+/// operator's <see cref="MoveDevice"/> does that explicitly.
+/// </summary>
 public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory directory) : RegistryService.RegistryServiceBase
 {
+    private const int DefaultPageSize = 100;
+    private const int MaxPageSize = 1000;
+
     public override async Task<UpsertRegistryReply> UpsertRegistry(RegistryDocument request, ServerCallContext context)
     {
+        var caller = context.Caller();
         var problems = new List<string>();
         var batch = new RegistryBatch
         {
@@ -24,22 +37,22 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             Pastures = request.Pastures.Select(p => new PastureRecord
             {
                 Id = Id(p.Id, "pasture", problems),
-                CountyId = Id(p.CountyId, $"pasture {p.Id} county", problems),
+                CountyId = Id(p.CountyId, "pasture's county", problems),
                 Name = p.Name,
-                Species = SpeciesName(p.Species, $"pasture {p.Id}", problems),
+                Species = SpeciesName(p.Species, p.Id, problems),
                 CapacityHead = p.CapacityHead,
                 MilkingsPerDay = p.MilkingsPerDay is >= 1 and <= 4 ? p.MilkingsPerDay : 3,
             }).ToList(),
             Herds = request.Herds.Select(h => new HerdRecord
             {
                 Id = Id(h.Id, "herd", problems),
-                PastureId = Id(h.PastureId, $"herd {h.Id} pasture", problems),
+                PastureId = Id(h.PastureId, "herd's pasture", problems),
                 Name = h.Name,
             }).ToList(),
             Plants = request.Plants.Select(p => new PlantRecord
             {
                 Id = Id(p.Id, "plant", problems),
-                CountyId = Id(p.CountyId, $"plant {p.Id} county", problems),
+                CountyId = Id(p.CountyId, "plant's county", problems),
                 Name = p.Name,
                 DailyCapacityT = (decimal)p.DailyCapacityT,
                 Species = p.Species == Species.Goat ? "goat" : "cow",
@@ -47,13 +60,8 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             Devices = request.Devices.Select(d => new DeviceRecord
             {
                 Id = Id(d.Id, "device", problems),
-                OwnerKind = d.OwnerKind switch
-                {
-                    Protos.V1.OwnerKind.Pasture => "pasture",
-                    Protos.V1.OwnerKind.Plant => "plant",
-                    _ => Problem(problems, $"device {d.Id}: owner_kind must be PASTURE or PLANT"),
-                },
-                OwnerId = Id(d.OwnerId, $"device {d.Id} owner", problems),
+                OwnerKind = OwnerKindName(d.OwnerKind, d.Id, problems),
+                OwnerId = Id(d.OwnerId, "device's owner", problems),
                 Kind = string.IsNullOrEmpty(d.Kind) ? "unknown" : d.Kind,
                 HerdId = string.IsNullOrEmpty(d.HerdId) ? null : d.HerdId,
             }).ToList(),
@@ -61,12 +69,18 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
 
         if (problems.Count > 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", problems.Take(20))));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", problems.Take(10))));
         }
 
+        RequireOwnership(caller, batch);
+        await RequireHerdsOfTheirPastureAsync(batch, context.CancellationToken);
         try
         {
             await registry.UpsertAsync(batch, context.CancellationToken);
+        }
+        catch (RegistryConflictException conflict)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, conflict.Message));
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -85,21 +99,266 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         };
     }
 
+    /// <summary>Only the operator registers counties, pastures and plants; others only herds and devices they own.</summary>
+    private static void RequireOwnership(Caller caller, RegistryBatch batch)
+    {
+        if (caller.Kind == OrganisationKind.PlatformOperator)
+        {
+            return;
+        }
+
+        if (batch.Counties.Count > 0 || batch.Pastures.Count > 0 || batch.Plants.Count > 0)
+        {
+            throw Denied("Counties, pastures and plants are registered by the platform operator.");
+        }
+
+        foreach (var herd in batch.Herds)
+        {
+            if (caller.Kind != OrganisationKind.PastureOperator || !caller.OwnsPasture(herd.PastureId))
+            {
+                throw Denied($"Herd '{Short(herd.Id)}': pasture '{Short(herd.PastureId)}' is not one of your organisation's.");
+            }
+        }
+
+        foreach (var device in batch.Devices)
+        {
+            var owns = device.OwnerKind == "pasture"
+                ? caller.Kind == OrganisationKind.PastureOperator && caller.OwnsPasture(device.OwnerId)
+                : caller.Kind == OrganisationKind.Processor && caller.OwnsPlant(device.OwnerId);
+            if (!owns)
+            {
+                throw Denied($"Device '{Short(device.Id)}': {device.OwnerKind} '{Short(device.OwnerId)}' is not one of your organisation's.");
+            }
+        }
+    }
+
+    /// <summary>A device's herd must be a herd of the device's own pasture.</summary>
+    private async Task RequireHerdsOfTheirPastureAsync(RegistryBatch batch, CancellationToken cancellationToken)
+    {
+        var inDocument = batch.Herds.ToDictionary(h => h.Id, h => h.PastureId, StringComparer.Ordinal);
+        foreach (var device in batch.Devices)
+        {
+            if (device.HerdId is not { } herdId)
+            {
+                continue;
+            }
+
+            var pasture = inDocument.TryGetValue(herdId, out var p) ? p : (await registry.FindHerdAsync(herdId, cancellationToken))?.PastureId;
+            if (device.OwnerKind != "pasture" || pasture != device.OwnerId)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Device '{Short(device.Id)}': herd '{Short(herdId)}' is not a registered herd of its pasture."));
+            }
+        }
+    }
+
+    public override async Task<CountyPage> ListCounties(RegistryPageRequest request, ServerCallContext context)
+    {
+        var page = Page(request);
+        var rows = await registry.ListCountiesAsync(page, context.CancellationToken);
+        var reply = new CountyPage { NextPageToken = NextToken(rows, page, r => r.Id) };
+        reply.Counties.AddRange(rows.Take(page.Size - 1).Select(c => new County { Id = c.Id, Name = c.Name, NameZh = c.NameZh, City = c.City }));
+        RequireFound(request, reply.Counties.Count, "county");
+        return reply;
+    }
+
+    public override async Task<PasturePage> ListPastures(RegistryPageRequest request, ServerCallContext context)
+    {
+        var page = Page(request);
+        var rows = await registry.ListPasturesAsync(page, Visibility(context.Caller()), context.CancellationToken);
+        var reply = new PasturePage { NextPageToken = NextToken(rows, page, r => r.Id) };
+        reply.Pastures.AddRange(rows.Take(page.Size - 1).Select(p => new Pasture
+        {
+            Id = p.Id,
+            CountyId = p.CountyId,
+            Name = p.Name,
+            Species = p.Species == "goat" ? Species.Goat : Species.Cow,
+            CapacityHead = p.CapacityHead,
+            MilkingsPerDay = p.MilkingsPerDay,
+        }));
+        RequireFound(request, reply.Pastures.Count, "pasture");
+        return reply;
+    }
+
+    public override async Task<HerdPage> ListHerds(RegistryPageRequest request, ServerCallContext context)
+    {
+        var page = Page(request);
+        var rows = await registry.ListHerdsAsync(page, Visibility(context.Caller()), context.CancellationToken);
+        var reply = new HerdPage { NextPageToken = NextToken(rows, page, r => r.Id) };
+        reply.Herds.AddRange(rows.Take(page.Size - 1).Select(h => new Herd { Id = h.Id, PastureId = h.PastureId, Name = h.Name }));
+        RequireFound(request, reply.Herds.Count, "herd");
+        return reply;
+    }
+
+    public override async Task<PlantPage> ListPlants(RegistryPageRequest request, ServerCallContext context)
+    {
+        var page = Page(request);
+        var rows = await registry.ListPlantsAsync(page, Visibility(context.Caller()), context.CancellationToken);
+        var reply = new PlantPage { NextPageToken = NextToken(rows, page, r => r.Id) };
+        reply.Plants.AddRange(rows.Take(page.Size - 1).Select(p => new Plant
+        {
+            Id = p.Id,
+            CountyId = p.CountyId,
+            Name = p.Name,
+            DailyCapacityT = (double)p.DailyCapacityT,
+            Species = p.Species == "goat" ? Species.Goat : Species.Cow,
+        }));
+        RequireFound(request, reply.Plants.Count, "plant");
+        return reply;
+    }
+
+    public override async Task<DevicePage> ListDevices(RegistryPageRequest request, ServerCallContext context)
+    {
+        var page = Page(request);
+        var rows = await registry.ListDevicesAsync(page, Visibility(context.Caller()), context.CancellationToken);
+        var reply = new DevicePage { NextPageToken = NextToken(rows, page, r => r.Id) };
+        reply.Devices.AddRange(rows.Take(page.Size - 1).Select(ToMessage));
+        RequireFound(request, reply.Devices.Count, "device");
+        return reply;
+    }
+
+    public override async Task<Device> DeactivateDevice(DeactivateDeviceRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var deviceId = Required(request.DeviceId, "device_id");
+        var reason = Required(request.Reason, "reason");
+        await RequireOwnedDeviceAsync(caller, deviceId, context.CancellationToken);
+        var device = await registry.DeactivateDeviceAsync(deviceId, reason, context.CancellationToken) ?? throw NoDevice(deviceId);
+        directory.Invalidate();
+        return ToMessage(device);
+    }
+
+    public override async Task<Device> MoveDevice(MoveDeviceRequest request, ServerCallContext context)
+    {
+        var deviceId = Required(request.DeviceId, "device_id");
+        Required(request.Reason, "reason");
+        var ownerId = Required(request.OwnerId, "owner_id");
+        var herdId = request.HerdId.Length == 0 ? null : request.HerdId;
+        var ownerKind = request.OwnerKind switch
+        {
+            Protos.V1.OwnerKind.Pasture => "pasture",
+            Protos.V1.OwnerKind.Plant => "plant",
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "owner_kind must be PASTURE or PLANT.")),
+        };
+        var ownerExists = ownerKind == "pasture"
+            ? await registry.FindPastureAsync(ownerId, context.CancellationToken) is not null
+            : await registry.FindPlantAsync(ownerId, context.CancellationToken) is not null;
+        if (!ownerExists)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"No {ownerKind} '{Short(ownerId)}' is registered."));
+        }
+
+        if (herdId is not null && (ownerKind != "pasture" || (await registry.FindHerdAsync(herdId, context.CancellationToken))?.PastureId != ownerId))
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Herd '{Short(herdId)}' is not a registered herd of the new owner."));
+        }
+
+        var device = await registry.MoveDeviceAsync(deviceId, ownerKind, ownerId, herdId, context.CancellationToken) ?? throw NoDevice(deviceId);
+        directory.Invalidate();
+        return ToMessage(device);
+    }
+
+    /// <summary>A device the caller's organisation does not own is answered exactly as a device that does not exist.</summary>
+    private async Task RequireOwnedDeviceAsync(Caller caller, string deviceId, CancellationToken cancellationToken)
+    {
+        var device = await registry.GetDeviceAsync(deviceId, cancellationToken);
+        var owned = device is not null && (device.OwnerKind == "pasture"
+            ? caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.PastureOperator && caller.OwnsPasture(device.OwnerId)
+            : caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(device.OwnerId));
+        if (!owned)
+        {
+            throw NoDevice(deviceId);
+        }
+    }
+
+    private static RegistryVisibility Visibility(Caller caller) => caller.SeesCity
+        ? RegistryVisibility.Everything
+        : new RegistryVisibility(false, caller.CountyIds, caller.PastureIds, caller.PlantIds);
+
+    /// <summary>The page asked for; one more row than the page is read, to know whether another page follows.</summary>
+    private static RegistryPage Page(RegistryPageRequest request)
+    {
+        var size = request.PageSize switch
+        {
+            0 => DefaultPageSize,
+            < 0 or > MaxPageSize => throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_size must be 1-{MaxPageSize} (0 for {DefaultPageSize}).")),
+            _ => request.PageSize,
+        };
+        string after;
+        try
+        {
+            after = request.PageToken.Length == 0 ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(request.PageToken));
+        }
+        catch (FormatException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token is not one this service gave out."));
+        }
+
+        return new RegistryPage
+        {
+            Size = size + 1,
+            AfterId = after,
+            Id = request.Id.Length == 0 ? null : request.Id,
+            ParentId = request.ParentId.Length == 0 ? null : request.ParentId,
+            IncludeInactive = request.IncludeInactive,
+        };
+    }
+
+    private static string NextToken<T>(IReadOnlyList<T> rows, RegistryPage page, Func<T, string> id) =>
+        rows.Count < page.Size ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(id(rows[page.Size - 2])));
+
+    private static void RequireFound(RegistryPageRequest request, int count, string what)
+    {
+        if (request.Id.Length > 0 && count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No {what} '{Short(request.Id)}' is registered that you may see."));
+        }
+    }
+
+    private static Device ToMessage(DeviceRecord d) => new()
+    {
+        Id = d.Id,
+        OwnerKind = d.OwnerKind == "plant" ? Protos.V1.OwnerKind.Plant : Protos.V1.OwnerKind.Pasture,
+        OwnerId = d.OwnerId,
+        Kind = d.Kind,
+        HerdId = d.HerdId ?? "",
+        DeactivatedAt = d.DeactivatedAt is { } at
+            ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            : "",
+    };
+
+    private static RpcException NoDevice(string deviceId) =>
+        new(new Status(StatusCode.NotFound, $"No device '{Short(deviceId)}' is registered that you may see."));
+
+    private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message + " Nothing was changed."));
+
+    private static string Required(string value, string field) =>
+        string.IsNullOrWhiteSpace(value) ? throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} is required.")) : value;
+
+    private static string Short(string text) => CallGuardInterceptor.Short(text, 64);
+
     private static string Id(string value, string what, List<string> problems)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > 64 || value.Contains('/') || value.Contains('+') || value.Contains('#'))
         {
-            problems.Add($"{what} id '{value}' must be 1-64 characters without '/', '+' or '#'");
+            problems.Add($"a {what} id ('{Short(value)}') must be 1-64 characters without '/', '+' or '#'");
         }
 
         return value;
     }
 
-    private static string SpeciesName(Species species, string what, List<string> problems) => species switch
+    private static string OwnerKindName(Protos.V1.OwnerKind kind, string device, List<string> problems) => kind switch
+    {
+        Protos.V1.OwnerKind.Pasture => "pasture",
+        Protos.V1.OwnerKind.Plant => "plant",
+        _ => Problem(problems, $"device {Short(device)}: owner_kind must be PASTURE or PLANT"),
+    };
+
+    private static string SpeciesName(Species species, string pasture, List<string> problems) => species switch
     {
         Species.Cow => "cow",
         Species.Goat => "goat",
-        _ => Problem(problems, $"{what}: species must be COW or GOAT"),
+        _ => Problem(problems, $"pasture {Short(pasture)}: species must be COW or GOAT"),
     };
 
     private static string Problem(List<string> problems, string problem)

@@ -7,7 +7,10 @@ using Microsoft.Extensions.Options;
 
 namespace HohhotCluster.Telemetry.Api;
 
-/// <summary>Daily fresh-milk throughput of a scope, today (live) or any past day, against the plan's goals.</summary>
+/// <summary>
+/// Daily fresh-milk throughput of a scope, today (live) or any past day, against the plan's goals. The city is for
+/// callers who see the city; a county, pasture or plant only for those who see it (<see cref="KnownScopes"/>).
+/// </summary>
 public sealed class ThroughputGrpcService(
     IGrainFactory grains,
     KnownScopes scopes,
@@ -25,7 +28,7 @@ public sealed class ThroughputGrpcService(
         }
 
         var scope = request.Scope ?? new Scope { Kind = ScopeKind.City };
-        var totals = await TotalsAsync(scope, date, context.CancellationToken);
+        var totals = await TotalsAsync(scope, context.Caller(), date, context.CancellationToken);
         var reply = new DailyThroughput
         {
             LocalDate = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -55,50 +58,20 @@ public sealed class ThroughputGrpcService(
         return reply;
     }
 
-    private async Task<DailyTotals> TotalsAsync(Scope scope, DateOnly date, CancellationToken cancellationToken)
+    private async Task<DailyTotals> TotalsAsync(Scope scope, Identity.Caller caller, DateOnly date, CancellationToken cancellationToken)
     {
-        switch (scope.Kind)
+        if (scope.Kind is not (ScopeKind.Unspecified or ScopeKind.City or ScopeKind.County or ScopeKind.Pasture or ScopeKind.Plant))
         {
-            case ScopeKind.Unspecified:
-            case ScopeKind.City:
-                return await grains.GetGrain<IRollupGrain>(RollupKeys.City).GetDayAsync(date);
-            case ScopeKind.County:
-                RequireId(scope);
-                if (!await scopes.ExistsAsync(ScopeKind.County, scope.Id, cancellationToken))
-                {
-                    throw NotFound("county", scope.Id);
-                }
-
-                return await grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)).GetDayAsync(date);
-            case ScopeKind.Pasture:
-                RequireId(scope);
-                if (!await scopes.ExistsAsync(ScopeKind.Pasture, scope.Id, cancellationToken))
-                {
-                    throw NotFound("pasture", scope.Id);
-                }
-
-                return await grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)).GetDayAsync(date);
-            case ScopeKind.Plant:
-                RequireId(scope);
-                if (!await scopes.ExistsAsync(ScopeKind.Plant, scope.Id, cancellationToken))
-                {
-                    throw NotFound("plant", scope.Id);
-                }
-
-                return await grains.GetGrain<IPlantGrain>(scope.Id).GetDayAsync(date);
-            default:
-                throw new RpcException(new Status(StatusCode.InvalidArgument, "scope.kind must be CITY, COUNTY, PLANT or PASTURE."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "scope.kind must be CITY, COUNTY, PLANT or PASTURE."));
         }
-    }
 
-    private static void RequireId(Scope scope)
-    {
-        if (string.IsNullOrWhiteSpace(scope.Id))
+        await scopes.RequireAsync(caller, scope.Kind, scope.Id, cancellationToken);
+        return scope.Kind switch
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"scope.id is required for {scope.Kind}."));
-        }
+            ScopeKind.County => await grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)).GetDayAsync(date),
+            ScopeKind.Pasture => await grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)).GetDayAsync(date),
+            ScopeKind.Plant => await grains.GetGrain<IPlantGrain>(scope.Id).GetDayAsync(date),
+            _ => await grains.GetGrain<IRollupGrain>(RollupKeys.City).GetDayAsync(date),
+        };
     }
-
-    private static RpcException NotFound(string what, string id) =>
-        new(new Status(StatusCode.NotFound, $"No {what} with id '{id}' is registered."));
 }

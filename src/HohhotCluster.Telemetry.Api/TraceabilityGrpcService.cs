@@ -1,6 +1,7 @@
 using System.Globalization;
 using Grpc.Core;
 using HohhotCluster.Telemetry.Protos.V1;
+using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Traceability;
 using Proto = HohhotCluster.Telemetry.Protos.V1;
 using Trace = HohhotCluster.Telemetry.Traceability;
@@ -8,15 +9,19 @@ using Trace = HohhotCluster.Telemetry.Traceability;
 namespace HohhotCluster.Telemetry.Api;
 
 /// <summary>
-/// Trace back and forward, recall impact, mass balance and EPCIS import/export. The caller's scope comes from the
-/// request; refusals become INVALID_ARGUMENT (EPCIS problems also as <c>epcis-problem</c> trailers), NOT_FOUND,
-/// PERMISSION_DENIED or FAILED_PRECONDITION with a message the caller can act on.
+/// Trace back and forward, recall impact, mass balance and EPCIS import/export. The caller's scope comes from its
+/// token (<see cref="ChainScopeAsync"/>); refusals become INVALID_ARGUMENT (EPCIS problems also as at most
+/// <see cref="MaxProblemTrailers"/> <c>epcis-problem</c> trailers), NOT_FOUND (also for what the caller may not see),
+/// PERMISSION_DENIED (a write across owners) or FAILED_PRECONDITION with a message the caller can act on.
 /// </summary>
-public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter importer, EpcisExporter exporter) : TraceabilityService.TraceabilityServiceBase
+public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter importer, EpcisExporter exporter, RegistryStore registry)
+    : TraceabilityService.TraceabilityServiceBase
 {
+    public const int MaxProblemTrailers = 20;
+
     public override Task<TraceBackReply> TraceBack(TraceBackRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var caller = Scope(request.Caller);
+        var caller = await ChainScopeAsync(context);
         var kind = request.Kind == LotKind.Unspecified ? LotKinds.Product : KindOf(request.Kind);
         var result = await queries.TraceBackAsync(caller, new Trace.LotRef(kind, RequireId(request.ProductLotId, "product_lot_id")), context.CancellationToken);
         var reply = new TraceBackReply { Root = ToLot(result.Root, result.Graph) };
@@ -26,7 +31,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
 
     public override Task<TraceForwardReply> TraceForward(TraceForwardRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var caller = Scope(request.Caller);
+        var caller = await ChainScopeAsync(context);
         var ct = context.CancellationToken;
         var result = request.SourceCase switch
         {
@@ -62,7 +67,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
 
     public override Task<RecallImpactReply> RecallImpact(RecallImpactRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var (sample, products) = await queries.RecallImpactAsync(Scope(request.Caller), RequireId(request.SampleId, "sample_id"), context.CancellationToken);
+        var (sample, products) = await queries.RecallImpactAsync(await ChainScopeAsync(context), RequireId(request.SampleId, "sample_id"), context.CancellationToken);
         var reply = new RecallImpactReply
         {
             Sample = ToCheck(sample),
@@ -97,7 +102,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
             throw new InvalidTraceRequestException("local_date must be a date as yyyy-MM-dd.");
         }
 
-        var result = await queries.MassBalanceAsync(Scope(request.Caller), RequireId(request.PlantId, "plant_id"), date, context.CancellationToken);
+        var result = await queries.MassBalanceAsync(await ChainScopeAsync(context), RequireId(request.PlantId, "plant_id"), date, context.CancellationToken);
         var reply = new MassBalanceReply
         {
             PlantId = result.PlantId,
@@ -134,7 +139,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
             throw new InvalidTraceRequestException("document_json is empty.");
         }
 
-        var result = await importer.ImportAsync(Scope(request.Caller), request.DocumentJson, context.CancellationToken);
+        var result = await importer.ImportAsync(await ChainScopeAsync(context), request.DocumentJson, context.CancellationToken);
         var reply = new ImportEpcisReply
         {
             Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges,
@@ -145,7 +150,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
 
     public override Task<ExportEpcisReply> ExportEpcis(ExportEpcisRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var caller = Scope(request.Caller);
+        var caller = await ChainScopeAsync(context);
         (string json, int events) = request.ScopeCase switch
         {
             ExportEpcisRequest.ScopeOneofCase.Lot => await exporter.ExportLotAsync(caller,
@@ -166,10 +171,15 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         catch (InvalidTraceRequestException refusal)
         {
             var trailers = new Metadata();
-            foreach (var problem in refusal.Problems)
+            foreach (var problem in refusal.Problems.Take(MaxProblemTrailers))
             {
-                // Metadata values are ASCII: keep the problem readable and the trailer valid.
-                trailers.Add("epcis-problem", Ascii(problem));
+                // Metadata values are ASCII: keep the problem readable, short and the trailer valid.
+                trailers.Add("epcis-problem", Ascii(CallGuardInterceptor.Short(problem, 200)));
+            }
+
+            if (refusal.Problems.Count > MaxProblemTrailers)
+            {
+                trailers.Add("epcis-problem", $"... and {refusal.Problems.Count - MaxProblemTrailers} more problems");
             }
 
             var detail = refusal.Problems.Count > 1 || refusal.Problems[0] != refusal.Message
@@ -191,19 +201,29 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         }
     }
 
-    private static Trace.CallerScope Scope(Proto.CallerScope? scope)
+    /// <summary>The chain as the verified caller may see and change it.</summary>
+    private async Task<Trace.CallerScope> ChainScopeAsync(ServerCallContext context)
     {
-        if (scope is null || scope.Role == Proto.CallerRole.Unspecified)
+        var caller = context.Caller();
+        switch (caller.Kind)
         {
-            throw new ScopeDeniedException("caller.role is required (REGULATOR, PROCESSOR with plant_ids, or OPERATOR).");
+            case Identity.OrganisationKind.PlatformOperator:
+                return new Trace.CallerScope(Trace.CallerRole.Operator, caller.OrganisationId, null);
+            case Identity.OrganisationKind.Processor:
+                return new Trace.CallerScope(Trace.CallerRole.Processor, caller.OrganisationId, caller.PlantIds);
+            case Identity.OrganisationKind.PastureOperator:
+                return new Trace.CallerScope(Trace.CallerRole.PastureOperator, caller.OrganisationId, [], caller.PastureIds);
+            case Identity.OrganisationKind.Regulator when caller.CityWide:
+                return new Trace.CallerScope(Trace.CallerRole.Regulator, caller.OrganisationId, null);
+            default:
+                // A county regulator: the chain of the plants and pastures in its counties.
+                var within = new RegistryVisibility(false, caller.CountyIds, [], []);
+                var page = new RegistryPage { Size = 100_000 };
+                var plants = await registry.ListPlantsAsync(page, within, context.CancellationToken);
+                var pastures = await registry.ListPasturesAsync(page, within, context.CancellationToken);
+                return new Trace.CallerScope(Trace.CallerRole.Regulator, caller.OrganisationId,
+                    plants.Select(p => p.Id).ToArray(), pastures.Select(p => p.Id).ToArray());
         }
-
-        if (scope.Role == Proto.CallerRole.Processor && scope.PlantIds.Count == 0)
-        {
-            throw new ScopeDeniedException("A PROCESSOR caller needs its plant_ids.");
-        }
-
-        return new Trace.CallerScope((Trace.CallerRole)(int)scope.Role, [.. scope.PlantIds]);
     }
 
     private static string RequireId(string id, string field) =>

@@ -1,4 +1,5 @@
 using HohhotCluster.Telemetry.Api;
+using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
@@ -24,15 +25,34 @@ public static class PlatformHostingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var host = configuration.GetSection(PlatformHostOptions.Section).Get<PlatformHostOptions>() ?? new PlatformHostOptions();
+        // Refuse a plaintext address off loopback before anything listens (ValidateOnStart runs only after Kestrel binds).
+        var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(host, new(host), problems, validateAllProperties: true))
+        {
+            throw new InvalidOperationException(string.Join(" ", problems.Select(p => p.ErrorMessage)));
+        }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            var uri = new Uri(host.ApiUrl);
-            kestrel.Listen(System.Net.IPAddress.Parse(uri.Host), uri.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            var uri = host.Api;
+            kestrel.Listen(System.Net.IPAddress.Parse(uri.Host), uri.Port, listen =>
+            {
+                if (host.Plaintext)
+                {
+                    // Without TLS there is no ALPN: HTTP/2 with prior knowledge, which gRPC clients and the token endpoint speak.
+                    listen.Protocols = HttpProtocols.Http2;
+                }
+                else
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(host.TlsCertificateFile, host.TlsKeyFile));
+                }
+            });
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddTelemetryPostgres(configuration);
+        builder.Services.AddTelemetryIdentity(configuration, allowPlaintext: host.Plaintext);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort);
@@ -51,8 +71,11 @@ public static class PlatformHostingExtensions
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddSingleton<KnownScopes>();
+        builder.Services.AddSingleton<CallGuardInterceptor>();
         builder.Services.AddGrpc(options =>
         {
+            // Outermost first: the guard sees (and logs) the final status of every call.
+            options.Interceptors.Add<CallGuardInterceptor>();
             options.Interceptors.Add<RpcExceptionInterceptor>();
             options.EnableDetailedErrors = false;
             options.MaxReceiveMessageSize = 16 * 1024 * 1024;
@@ -79,14 +102,22 @@ public static class PlatformHostingExtensions
 
     public static WebApplication MapTelemetryPlatform(this WebApplication app)
     {
+        // Authentication runs OpenIddict's token endpoint (/connect/token) and reads bearer tokens; the gRPC call guard
+        // decides what each caller may do.
+        app.UseAuthentication();
         app.MapGrpcService<ThroughputGrpcService>();
+        app.MapGrpcService<IdentityGrpcService>();
         app.MapGrpcService<RegistryGrpcService>();
         app.MapGrpcService<HohhotCluster.Telemetry.Api.TraceabilityGrpcService>();
         app.MapGrpcService<AuditGrpcService>();
         app.MapGrpcService<KpiGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
         app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
+        {
+            app.MapGrpcReflectionService();
+        }
+
         return app;
     }
 }

@@ -43,7 +43,27 @@ public sealed record DeviceRecord
     public required string OwnerId { get; init; }
     public required string Kind { get; init; }
     public string? HerdId { get; init; }
+    public DateTime? DeactivatedAt { get; init; }
 }
+
+/// <summary>What of the registry a caller may list: everything, or what lies in these counties or belongs to these owners.</summary>
+public sealed record RegistryVisibility(bool All, IReadOnlyCollection<string> CountyIds, IReadOnlyCollection<string> PastureIds, IReadOnlyCollection<string> PlantIds)
+{
+    public static readonly RegistryVisibility Everything = new(true, [], [], []);
+}
+
+/// <summary>A page of a registry list: entries after <see cref="AfterId"/> in id order, or just <see cref="Id"/>.</summary>
+public sealed record RegistryPage
+{
+    public int Size { get; init; } = 100;
+    public string AfterId { get; init; } = "";
+    public string? Id { get; init; }
+    public string? ParentId { get; init; }
+    public bool IncludeInactive { get; init; }
+}
+
+/// <summary>A registry change refused because it would cross an owner, with a reason naming the record.</summary>
+public sealed class RegistryConflictException(string message) : Exception(message);
 
 public sealed record RegistryBatch
 {

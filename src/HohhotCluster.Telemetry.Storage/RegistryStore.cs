@@ -6,11 +6,42 @@ namespace HohhotCluster.Telemetry.Storage;
 /// <summary>Counties, pastures, herds, plants and devices in PostgreSQL.</summary>
 public sealed class RegistryStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>Inserts or updates every record of the batch in one transaction; returns nothing until it is committed.</summary>
+    /// <summary>
+    /// Inserts or updates every record of the batch in one transaction; returns nothing until it is committed. A herd
+    /// registered to another pasture or a device registered to another owner is refused (<see cref="RegistryConflictException"/>):
+    /// an upsert never moves one (<see cref="MoveDeviceAsync"/> does, as an explicit act).
+    /// </summary>
     public async Task UpsertAsync(RegistryBatch batch, CancellationToken cancellationToken = default)
     {
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var movedHerd = await connection.QueryFirstOrDefaultAsync<(string Id, string PastureId)?>(new CommandDefinition(
+            """
+            select h.id, h.pasture_id from herd h join unnest(@ids, @pastures) as n(id, pasture_id) on n.id = h.id
+            where h.pasture_id <> n.pasture_id limit 1 for update of h
+            """, new { ids = batch.Herds.Select(h => h.Id).ToArray(), pastures = batch.Herds.Select(h => h.PastureId).ToArray() },
+            transaction, cancellationToken: cancellationToken));
+        if (movedHerd is { } herd)
+        {
+            throw new RegistryConflictException($"Herd '{herd.Id}' is registered to pasture '{herd.PastureId}'; a herd is not moved by an upsert.");
+        }
+
+        var movedDevice = await connection.QueryFirstOrDefaultAsync<(string Id, string OwnerKind, string OwnerId)?>(new CommandDefinition(
+            """
+            select d.id, d.owner_kind, d.owner_id from device d join unnest(@ids, @kinds, @owners) as n(id, owner_kind, owner_id) on n.id = d.id
+            where d.owner_kind <> n.owner_kind or d.owner_id <> n.owner_id limit 1 for update of d
+            """, new
+            {
+                ids = batch.Devices.Select(d => d.Id).ToArray(),
+                kinds = batch.Devices.Select(d => d.OwnerKind).ToArray(),
+                owners = batch.Devices.Select(d => d.OwnerId).ToArray(),
+            }, transaction, cancellationToken: cancellationToken));
+        if (movedDevice is { } device)
+        {
+            throw new RegistryConflictException(
+                $"Device '{device.Id}' is registered to {device.OwnerKind} '{device.OwnerId}'; moving a device is an operator action (MoveDevice), never an upsert.");
+        }
+
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into county (id, name, name_zh, city) values (@Id, @Name, @NameZh, @City)
@@ -26,7 +57,7 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into herd (id, pasture_id, name) values (@Id, @PastureId, @Name)
-            on conflict (id) do update set pasture_id = excluded.pasture_id, name = excluded.name
+            on conflict (id) do update set name = excluded.name
             """, batch.Herds, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
@@ -38,8 +69,7 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into device (id, owner_kind, owner_id, kind, herd_id) values (@Id, @OwnerKind, @OwnerId, @Kind, @HerdId)
-            on conflict (id) do update set owner_kind = excluded.owner_kind, owner_id = excluded.owner_id,
-                kind = excluded.kind, herd_id = excluded.herd_id
+            on conflict (id) do update set kind = excluded.kind, herd_id = excluded.herd_id
             """, batch.Devices, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
     }
@@ -51,7 +81,7 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
         from device d
         left join pasture p on d.owner_kind = 'pasture' and p.id = d.owner_id
         left join plant pl on d.owner_kind = 'plant' and pl.id = d.owner_id
-        where coalesce(p.county_id, pl.county_id) is not null
+        where coalesce(p.county_id, pl.county_id) is not null and d.deactivated_at is null
         """;
 
     public Task<DeviceContext?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken = default) =>
@@ -112,4 +142,97 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
             return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "select exists (select 1 from county where id = @countyId)", new { countyId }, cancellationToken: ct));
         }, cancellationToken);
+
+    /// <summary>Takes a device out of service; returns it, or null when there is no such device.</summary>
+    public async Task<DeviceRecord?> DeactivateDeviceAsync(string deviceId, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<DeviceRecord>(new CommandDefinition(
+            $"""
+            update device set deactivated_at = coalesce(deactivated_at, now()), deactivation_reason = coalesce(deactivation_reason, @reason)
+            where id = @deviceId returning {DeviceColumns}
+            """, new { deviceId, reason }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Moves a device to another owner (an explicit operator action); returns it, or null when there is no such device.</summary>
+    public async Task<DeviceRecord?> MoveDeviceAsync(string deviceId, string ownerKind, string ownerId, string? herdId, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<DeviceRecord>(new CommandDefinition(
+            $"""
+            update device set owner_kind = @ownerKind, owner_id = @ownerId, herd_id = @herdId
+            where id = @deviceId returning {DeviceColumns}
+            """, new { deviceId, ownerKind, ownerId, herdId }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<DeviceRecord?> GetDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<DeviceRecord>(new CommandDefinition(
+            $"select {DeviceColumns} from device where id = @deviceId", new { deviceId }, cancellationToken: cancellationToken));
+    }
+
+    private const string DeviceColumns =
+        "id as Id, owner_kind as OwnerKind, owner_id as OwnerId, kind as Kind, herd_id as HerdId, deactivated_at as DeactivatedAt";
+
+    public Task<IReadOnlyList<CountyRecord>> ListCountiesAsync(RegistryPage page, CancellationToken cancellationToken) =>
+        ListAsync<CountyRecord>("select id as Id, name as Name, name_zh as NameZh, city as City from county c where true", page, null, cancellationToken);
+
+    public Task<IReadOnlyList<PastureRecord>> ListPasturesAsync(RegistryPage page, RegistryVisibility visibility, CancellationToken cancellationToken) =>
+        ListAsync<PastureRecord>(
+            """
+            select id as Id, county_id as CountyId, name as Name, species as Species, capacity_head as CapacityHead, milkings_per_day as MilkingsPerDay
+            from pasture c where (@parent::text is null or county_id = @parent)
+              and (@all or county_id = any(@counties) or id = any(@pastures))
+            """, page, visibility, cancellationToken);
+
+    public Task<IReadOnlyList<HerdRecord>> ListHerdsAsync(RegistryPage page, RegistryVisibility visibility, CancellationToken cancellationToken) =>
+        ListAsync<HerdRecord>(
+            """
+            select c.id as Id, c.pasture_id as PastureId, c.name as Name
+            from herd c join pasture p on p.id = c.pasture_id where (@parent::text is null or c.pasture_id = @parent)
+              and (@all or p.county_id = any(@counties) or p.id = any(@pastures))
+            """, page, visibility, cancellationToken);
+
+    public Task<IReadOnlyList<PlantRecord>> ListPlantsAsync(RegistryPage page, RegistryVisibility visibility, CancellationToken cancellationToken) =>
+        ListAsync<PlantRecord>(
+            """
+            select id as Id, county_id as CountyId, name as Name, daily_capacity_t as DailyCapacityT, species as Species
+            from plant c where (@parent::text is null or county_id = @parent)
+              and (@all or county_id = any(@counties) or id = any(@plants))
+            """, page, visibility, cancellationToken);
+
+    public Task<IReadOnlyList<DeviceRecord>> ListDevicesAsync(RegistryPage page, RegistryVisibility visibility, CancellationToken cancellationToken) =>
+        ListAsync<DeviceRecord>(
+            """
+            select c.id as Id, c.owner_kind as OwnerKind, c.owner_id as OwnerId, c.kind as Kind, c.herd_id as HerdId, c.deactivated_at as DeactivatedAt
+            from device c
+            left join pasture p on c.owner_kind = 'pasture' and p.id = c.owner_id
+            left join plant pl on c.owner_kind = 'plant' and pl.id = c.owner_id
+            where (@parent::text is null or c.owner_id = @parent) and (@inactive or c.deactivated_at is null)
+              and (@all or coalesce(p.county_id, pl.county_id) = any(@counties)
+                   or (c.owner_kind = 'pasture' and c.owner_id = any(@pastures)) or (c.owner_kind = 'plant' and c.owner_id = any(@plants)))
+            """, page, visibility, cancellationToken);
+
+    /// <summary>One page in id order (keyset: the entries after <see cref="RegistryPage.AfterId"/>), filtered to what the caller may see.</summary>
+    private async Task<IReadOnlyList<T>> ListAsync<T>(string sql, RegistryPage page, RegistryVisibility? visibility, CancellationToken cancellationToken)
+    {
+        visibility ??= RegistryVisibility.Everything;
+        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
+        var rows = await connection.QueryAsync<T>(new CommandDefinition(
+            sql + " and c.id > @after and (@id::text is null or c.id = @id) order by c.id limit @limit",
+            new
+            {
+                parent = page.ParentId,
+                all = visibility.All,
+                counties = visibility.CountyIds.ToArray(),
+                pastures = visibility.PastureIds.ToArray(),
+                plants = visibility.PlantIds.ToArray(),
+                inactive = page.IncludeInactive || page.Id is not null,
+                after = page.AfterId,
+                id = page.Id,
+                limit = page.Size,
+            }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
 }

@@ -3,30 +3,41 @@ namespace HohhotCluster.Telemetry.Traceability;
 public enum CallerRole
 {
     Unspecified = 0,
-    /// <summary>Market supervision or the agriculture bureau: reads every lot, writes nothing.</summary>
+    /// <summary>Market supervision or the agriculture bureau: reads the chain of its plants (or all), writes nothing.</summary>
     Regulator = 1,
     /// <summary>A dairy processor: reads the lots its plants touched, writes for its plants.</summary>
     Processor = 2,
-    /// <summary>The platform operator (and partner imports it runs): reads and writes everything.</summary>
+    /// <summary>The platform operator (and partner imports it runs): reads everything, writes lots it creates.</summary>
     Operator = 3,
+    /// <summary>A pasture operator: reads its pastures' bulk-tank lots and the tanker loads they went into.</summary>
+    PastureOperator = 4,
 }
 
 /// <summary>
-/// Who is asking. Until authentication arrives this comes from the request; every query takes it, so that swapping the
-/// source for a verified token changes no query.
+/// What a caller may see and change of the chain, made by the API from the caller's verified token (never from a
+/// request): the organisation writes are owned by, and the plants (or pastures) whose lots it sees; null plant and
+/// pasture lists mean the whole chain.
 /// </summary>
-public sealed record CallerScope(CallerRole Role, IReadOnlyList<string> PlantIds)
+public sealed record CallerScope(CallerRole Role, string OrganisationId, IReadOnlyCollection<string>? PlantIds, IReadOnlyCollection<string>? PastureIds = null)
 {
-    public static readonly CallerScope Everything = new(CallerRole.Operator, []);
+    public static readonly CallerScope Everything = new(CallerRole.Operator, "platform", null);
 
-    public bool SeesAll => Role is CallerRole.Regulator or CallerRole.Operator;
+    /// <summary>A processor of these plants (tests and tools).</summary>
+    public static CallerScope ProcessorOf(string organisationId, params string[] plantIds) => new(CallerRole.Processor, organisationId, plantIds);
+
+    /// <summary>A regulator of the whole city.</summary>
+    public static readonly CallerScope CityRegulator = new(CallerRole.Regulator, "regulator", null);
+
+    public bool SeesAll => PlantIds is null && PastureIds is null;
 
     public bool MayWrite => Role is CallerRole.Processor or CallerRole.Operator;
 
-    public bool SeesPlant(string? plantId) => SeesAll || (plantId is not null && PlantIds.Contains(plantId));
+    public bool SeesPlant(string? plantId) => SeesAll || (plantId is not null && PlantIds is { } plants && plants.Contains(plantId));
+
+    public bool SeesPasture(string? pastureId) => SeesAll || (pastureId is not null && PastureIds is { } pastures && pastures.Contains(pastureId));
 
     /// <summary>The plant ids a query filters on; null means no filter.</summary>
-    public string[]? PlantFilter => SeesAll ? null : [.. PlantIds];
+    public string[]? PlantFilter => SeesAll ? null : [.. PlantIds ?? []];
 }
 
 /// <summary>What a trace or import refuses; the API turns each into its status code.</summary>

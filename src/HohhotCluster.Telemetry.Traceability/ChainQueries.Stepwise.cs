@@ -17,7 +17,7 @@ public sealed partial class ChainQueries
             var root = await FindLotAsync(connection, lot, ct) ?? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
             if (!caller.SeesAll && !await TouchedByAsync(connection, root, caller, ct))
             {
-                throw new ScopeDeniedException($"The {lot.Kind} lot '{lot.Id}' was not made or received by your plants.");
+                throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
             }
 
             var graph = new ChainGraph();
@@ -66,7 +66,7 @@ public sealed partial class ChainQueries
         var visible = VisibleLots(graph, caller);
         if (visible.Count == 0)
         {
-            throw new ScopeDeniedException("None of your plants received milk from this source.");
+            throw new LotNotFoundException("Nothing of this source reached a lot you may see.");
         }
 
         var reached = new List<ReachedLot>();

@@ -121,7 +121,8 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
             if (!caller.SeesAll && !await TouchedByAsync(connection, root, caller, ct))
             {
-                throw new ScopeDeniedException($"The {lot.Kind} lot '{lot.Id}' was not made or received by your plants.");
+                // A lot the caller may not see is answered exactly as a lot that does not exist.
+                throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.");
             }
 
             return new TraceBackResult(root, graph);
@@ -143,7 +144,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
             return source is null
                 ? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.")
-                : Forward(graph, caller, [source], inflow, null);
+                : Forward(graph, caller, [source], inflow, null, $"No {lot.Kind} lot '{lot.Id}'.");
         }, cancellationToken);
 
     public Task<TraceForwardResult> TraceForwardFromPastureAsync(
@@ -154,12 +155,13 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             var sources = await QueryLotsAsync(connection,
                 $"select {LotColumns} from trace_lot where kind = 'bulk_tank' and pasture_id = @pasture and at >= @from and at < @to order by at",
                 [new("pasture", pastureId), new("from", from.ToUniversalTime()), new("to", to.ToUniversalTime())], ct);
+            var notFound = $"No bulk-tank lots of pasture '{pastureId}' between {from:O} and {to:O}.";
             if (sources.Count == 0)
             {
-                throw new LotNotFoundException($"No bulk-tank lots of pasture '{pastureId}' between {from:O} and {to:O}.");
+                throw new LotNotFoundException(notFound);
             }
 
-            return await ForwardFromSourcesAsync(connection, caller, sources, null, ct);
+            return await ForwardFromSourcesAsync(connection, caller, sources, null, notFound, ct);
         }, cancellationToken);
 
     /// <summary>Forward from the lot a sample was taken of.</summary>
@@ -177,12 +179,12 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                 ?? throw new LotNotFoundException($"No sample '{sampleId}'.");
             var source = await FindLotAsync(connection, new LotRef(sample.LotKind, sample.LotId), ct)
                 ?? throw new LotNotFoundException($"Sample '{sampleId}' names {sample.LotKind} lot '{sample.LotId}', which the chain does not know.");
-            return await ForwardFromSourcesAsync(connection, caller, [source], sample, ct);
+            return await ForwardFromSourcesAsync(connection, caller, [source], sample, $"No sample '{sampleId}'.", ct);
         }, cancellationToken);
 
     /// <summary>Forward from lots already read (a pasture's window, a sample's lot): the walk, lots, inflow and checks in one statement.</summary>
     private async Task<TraceForwardResult> ForwardFromSourcesAsync(
-        NpgsqlConnection connection, CallerScope caller, IReadOnlyList<LotNode> sources, QualityCheck? sample, CancellationToken ct)
+        NpgsqlConnection connection, CallerScope caller, IReadOnlyList<LotNode> sources, QualityCheck? sample, string notFound, CancellationToken ct)
     {
         var quality = await QualityTableExistsAsync(connection, ct);
         var graph = new ChainGraph();
@@ -198,7 +200,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
         var (_, inflow) = await ReadTraceAsync(connection, command, graph, ct);
 
-        return Forward(graph, caller, sources, inflow, sample);
+        return Forward(graph, caller, sources, inflow, sample, notFound);
     }
 
     /// <summary>
@@ -206,7 +208,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
     /// the stepwise path). The graph holds the sources, every reached lot and edge, and the quality checks of all of them.
     /// </summary>
     private static TraceForwardResult Forward(
-        ChainGraph graph, CallerScope caller, IReadOnlyList<LotNode> sources, Dictionary<long, double> inflow, QualityCheck? sample)
+        ChainGraph graph, CallerScope caller, IReadOnlyList<LotNode> sources, Dictionary<long, double> inflow, QualityCheck? sample, string notFound)
     {
         var roots = new long[sources.Count];
         for (var i = 0; i < sources.Count; i++)
@@ -218,7 +220,8 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         var visible = VisibleLots(graph, caller);
         if (visible.Count == 0)
         {
-            throw new ScopeDeniedException("None of your plants received milk from this source.");
+            // Nothing of this source reached the caller: answered exactly as a source that does not exist.
+            throw new LotNotFoundException(notFound);
         }
 
         var reached = new List<ReachedLot>();
@@ -435,13 +438,32 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         var visible = new HashSet<long>();
         foreach (var (key, lot) in graph.Lots)
         {
-            if (caller.SeesAll || (LotKinds.IsPlantSide(lot.Kind) && caller.SeesPlant(lot.PlantId)))
+            if (caller.SeesAll || (LotKinds.IsPlantSide(lot.Kind) && caller.SeesPlant(lot.PlantId))
+                || (lot.Kind == LotKinds.BulkTank && caller.SeesPasture(lot.PastureId)))
             {
                 visible.Add(key);
             }
         }
 
         if (caller.SeesAll)
+        {
+            return visible;
+        }
+
+        if (caller.PastureIds is not null)
+        {
+            // Milk from a pasture the caller sees is followed as far as the tanker loads it was pumped into.
+            foreach (var edge in graph.Edges)
+            {
+                if (visible.Contains(edge.Parent) && graph.Lots.TryGetValue(edge.Parent, out var parent) && parent.Kind == LotKinds.BulkTank
+                    && graph.Lots.TryGetValue(edge.Child, out var child) && child.Kind == LotKinds.TankerLoad)
+                {
+                    visible.Add(edge.Child);
+                }
+            }
+        }
+
+        if (caller.PlantIds is not { Count: > 0 })
         {
             return visible;
         }
@@ -490,14 +512,15 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
     public Task<MassBalanceResult> MassBalanceAsync(CallerScope caller, string plantId, DateOnly localDate, CancellationToken cancellationToken)
     {
-        if (!caller.SeesPlant(plantId))
-        {
-            throw new ScopeDeniedException($"Plant '{plantId}' is not one of yours.");
-        }
-
         return PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
+            // A plant the caller may not see is answered exactly as a plant that is not registered.
+            if (!caller.SeesPlant(plantId) || !await PlantExistsAsync(connection, plantId, ct))
+            {
+                throw new LotNotFoundException($"No plant '{plantId}'.");
+            }
+
             var from = ChinaTime.StartOfDay(localDate);
             var to = ChinaTime.StartOfDay(localDate.AddDays(1));
             var lots = await QueryLotsAsync(connection,
@@ -719,11 +742,28 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                 .Equals("freezingpoint", StringComparison.OrdinalIgnoreCase);
     }
 
+    private static async Task<bool> PlantExistsAsync(NpgsqlConnection connection, string plantId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("select exists (select 1 from plant where id = @plant)", connection);
+        command.Parameters.AddWithValue("plant", plantId);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     private async Task<bool> TouchedByAsync(NpgsqlConnection connection, LotNode lot, CallerScope caller, CancellationToken ct)
     {
         if (LotKinds.IsPlantSide(lot.Kind))
         {
             return caller.SeesPlant(lot.PlantId);
+        }
+
+        if (lot.Kind == LotKinds.BulkTank && caller.SeesPasture(lot.PastureId))
+        {
+            return true;
+        }
+
+        if (caller.PlantIds is not { Count: > 0 })
+        {
+            return false;
         }
 
         // A pasture-side lot is the processor's when its milk reached one of its plants.

@@ -14,6 +14,9 @@ public sealed class ChainWrite
     public List<LotNode> Lots { get; } = [];
     public List<EdgeWrite> Edges { get; } = [];
     public List<(LotRef Lot, string EventId, string? BizStep, string? Disposition, DateTimeOffset At)> LotEvents { get; } = [];
+
+    /// <summary>An EPCIS import's organisation: every lot this write creates is <c>epcis</c> and owned by it.</summary>
+    public string? ImportedBy { get; init; }
 }
 
 /// <summary>
@@ -25,8 +28,8 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
 {
     private const string UpsertLotSql =
         """
-        insert into trace_lot as t (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source)
-        values (@Kind, @LotId, @PastureId, @PlantId, @UnitId, @Kg, @TemperatureC, @At, @Accepted, @Product, @Details::jsonb, @Source)
+        insert into trace_lot as t (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source, owner_organisation)
+        values (@Kind, @LotId, @PastureId, @PlantId, @UnitId, @Kg, @TemperatureC, @At, @Accepted, @Product, @Details::jsonb, @Source, @Owner)
         on conflict (kind, lot_id) do update set
             pasture_id = coalesce(t.pasture_id, excluded.pasture_id),
             plant_id = coalesce(t.plant_id, excluded.plant_id),
@@ -89,14 +92,14 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         var keys = new Dictionary<LotRef, long>();
         foreach (var lot in write.Lots)
         {
-            keys[lot.Ref] = await UpsertLotAsync(connection, transaction, lot, ct);
+            keys[lot.Ref] = await UpsertLotAsync(connection, transaction, lot, write.ImportedBy, ct);
         }
 
         var touchedLoads = new HashSet<long>();
         foreach (var edge in write.Edges)
         {
-            var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent), ct);
-            var child = keys.TryGetValue(edge.Child, out var c) ? c : keys[edge.Child] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Child), ct);
+            var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent, write), write.ImportedBy, ct);
+            var child = keys.TryGetValue(edge.Child, out var c) ? c : keys[edge.Child] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Child, write), write.ImportedBy, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 edge.Authoritative
                     ? """
@@ -122,16 +125,17 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
 
         foreach (var (lot, eventId, bizStep, disposition, at) in write.LotEvents)
         {
-            var key = keys.TryGetValue(lot, out var k) ? k : keys[lot] = await UpsertLotAsync(connection, transaction, Placeholder(lot), ct);
+            var key = keys.TryGetValue(lot, out var k) ? k : keys[lot] = await UpsertLotAsync(connection, transaction, Placeholder(lot, write), write.ImportedBy, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 "insert into trace_lot_event (lot, event_id, biz_step, disposition, at) values (@key, @eventId, @bizStep, @disposition, @at) on conflict do nothing",
                 new { key, eventId, bizStep, disposition, at = at.ToUniversalTime() }, transaction, cancellationToken: ct));
         }
     }
 
-    private static LotNode Placeholder(LotRef lot) => new() { Kind = lot.Kind, LotId = lot.Id };
+    private static LotNode Placeholder(LotRef lot, ChainWrite write) =>
+        new() { Kind = lot.Kind, LotId = lot.Id, Source = write.ImportedBy is null ? "telemetry" : "epcis" };
 
-    private static Task<long> UpsertLotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LotNode lot, CancellationToken ct) =>
+    private static Task<long> UpsertLotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LotNode lot, string? owner, CancellationToken ct) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertLotSql, new
         {
             lot.Kind,
@@ -146,6 +150,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
             lot.Product,
             lot.Details,
             lot.Source,
+            Owner = owner,
         }, transaction, cancellationToken: ct));
 
     /// <summary>The owner of an existing lot (pasture for bulk-tank lots, plant for plant-side lots), or null.</summary>

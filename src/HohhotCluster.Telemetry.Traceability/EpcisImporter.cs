@@ -26,10 +26,18 @@ public sealed record EpcisImportResult(int Events, int Imported, int Duplicates,
 /// A chain event with a quantity that is not a mass (KGM or TNE) is a problem: the document is refused whole, so a
 /// mass balance never rests on half a document. Events are idempotent by eventID (or the hash of the event when it
 /// has none).
+/// <para>Ownership: events only at the caller's plants; a lot the import creates is owned by the caller's
+/// organisation; an existing lot is changed (kg, in-edges, its record) only when that organisation created it by
+/// import, never when telemetry recorded it or another organisation owns it; an existing lot is used as an input only
+/// when it is the caller's (its own import, or a lot at one of its plants). A conflicting event refuses the whole
+/// document with PERMISSION_DENIED naming the lot. A document is at most <see cref="MaxEvents"/> events, checked
+/// before the (costly) schema validation, and imports run one at a time per host.</para>
 /// </summary>
 public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValidator schema, IOptions<TraceabilityOptions> options)
 {
+    public const int MaxEvents = 2000;
     private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public async Task<EpcisImportResult> ImportAsync(CallerScope caller, string json, CancellationToken cancellationToken)
     {
@@ -38,6 +46,19 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             throw new ScopeDeniedException("A regulator reads the chain; it does not import into it.");
         }
 
+        await _oneAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            return await ImportOneAsync(caller, json, cancellationToken);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private async Task<EpcisImportResult> ImportOneAsync(CallerScope caller, string json, CancellationToken cancellationToken)
+    {
         JsonDocument document;
         try
         {
@@ -51,6 +72,11 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         using (document)
         {
             var root = document.RootElement;
+            if (CountEvents(root) > MaxEvents)
+            {
+                throw new InvalidTraceRequestException($"The document holds more than {MaxEvents} events; send it in parts.");
+            }
+
             var problems = schema.Validate(root);
             if (problems.Count > 0)
             {
@@ -69,7 +95,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
                 throw new InvalidTraceRequestException($"The document has {plan.Problems.Count} problems for the milk chain.", plan.Problems);
             }
 
-            return await PostgresRetry.RunAsync(ct => WriteAsync(plan, ct), cancellationToken);
+            return await PostgresRetry.RunAsync(ct => WriteAsync(plan, caller, ct), cancellationToken);
         }
     }
 
@@ -106,7 +132,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             }
             else if (type == "ObjectEvent" && bizStep is "loading")
             {
-                write = Loading(e, at, time, plan.Problems);
+                write = Loading(e, at, time, caller, plan.Problems);
             }
             else if (type == "ObjectEvent" && bizStep is "receiving")
             {
@@ -118,7 +144,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             }
             else if (type == "ObjectEvent" && (bizStep is "sampling" or "holding" || disposition is "recalled") && e.TryGetProperty("quantityList", out var held))
             {
-                write = new ChainWrite();
+                write = new ChainWrite { ImportedBy = caller.OrganisationId };
                 foreach (var q in held.EnumerateArray())
                 {
                     var lot = LotOf(q.GetProperty("epcClass").GetString()!, LotKinds.Product);
@@ -136,7 +162,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         return plan;
     }
 
-    private ChainWrite? Loading(JsonElement e, string at, DateTimeOffset time, List<string> problems)
+    private ChainWrite? Loading(JsonElement e, string at, DateTimeOffset time, CallerScope caller, List<string> problems)
     {
         var load = BillOfLading(e);
         if (load is null)
@@ -147,7 +173,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
 
         var place = Place(e);
         var temperature = Temperature(e);
-        var write = new ChainWrite();
+        var write = new ChainWrite { ImportedBy = caller.OrganisationId };
         foreach (var (epcClass, kg) in Masses(e, "quantityList", at, problems))
         {
             var lot = LotOf(epcClass, LotKinds.BulkTank);
@@ -181,7 +207,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         }
 
         var temperature = Temperature(e);
-        var write = new ChainWrite();
+        var write = new ChainWrite { ImportedBy = caller.OrganisationId };
         var receipt = new LotNode
         {
             Kind = LotKinds.Receipt, LotId = load, PlantId = plant, Kg = masses[0].Kg, TemperatureC = temperature, At = time,
@@ -218,7 +244,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             inputLots.Add(lot);
         }
 
-        var write = new ChainWrite();
+        var write = new ChainWrite { ImportedBy = caller.OrganisationId };
         double outputTotal = 0;
         foreach (var (_, kg) in outputs)
         {
@@ -239,7 +265,11 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         return write;
     }
 
-    private async Task<EpcisImportResult> WriteAsync(ImportPlan plan, CancellationToken ct)
+    private static int CountEvents(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("epcisBody", out var body) && body.ValueKind == JsonValueKind.Object
+        && body.TryGetProperty("eventList", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+
+    private async Task<EpcisImportResult> WriteAsync(ImportPlan plan, CallerScope caller, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -259,6 +289,13 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
 
             if (write is not null)
             {
+                var refused = await OwnershipProblemsAsync(connection, transaction, caller, eventId, write, ct);
+                if (refused.Count > 0)
+                {
+                    throw new ScopeDeniedException($"The document changes lots that are not yours: {string.Join("; ", refused.Take(5))}" +
+                        (refused.Count > 5 ? $" (and {refused.Count - 5} more)" : "") + ". Nothing was imported.");
+                }
+
                 await ChainStore.WriteAsync(connection, transaction, write, ct);
                 imported++;
                 lots += write.Lots.Count;
@@ -269,6 +306,91 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         await transaction.CommitAsync(ct);
         return new EpcisImportResult(plan.Count, imported, duplicates, plan.Ignored, lots, edges);
     }
+
+    /// <summary>
+    /// What in one event's write crosses an owner: an existing lot changed (upserted, given an in-edge) that telemetry
+    /// recorded or another organisation created; an existing lot used as an input or annotated that is not the
+    /// caller's; a new bulk-tank lot at a pasture registered on the platform (its lots come from its own telemetry).
+    /// </summary>
+    private static async Task<List<string>> OwnershipProblemsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, CallerScope caller, string eventId, ChainWrite write, CancellationToken ct)
+    {
+        var changed = new HashSet<LotRef>();
+        foreach (var lot in write.Lots)
+        {
+            changed.Add(lot.Ref);
+        }
+
+        foreach (var edge in write.Edges)
+        {
+            changed.Add(edge.Child);
+        }
+
+        var used = new HashSet<LotRef>();
+        foreach (var edge in write.Edges)
+        {
+            if (!changed.Contains(edge.Parent))
+            {
+                used.Add(edge.Parent);
+            }
+        }
+
+        foreach (var (lot, _, _, _, _) in write.LotEvents)
+        {
+            if (!changed.Contains(lot))
+            {
+                used.Add(lot);
+            }
+        }
+
+        var refs = changed.Concat(used).ToArray();
+        var rows = await connection.QueryAsync<(string Kind, string LotId, string Source, string? Owner, string? PlantId)>(new CommandDefinition(
+            """
+            select kind, lot_id, source, owner_organisation, plant_id from trace_lot
+            where (kind, lot_id) in (select * from unnest(@kinds::text[], @ids::text[]))
+            """, new { kinds = refs.Select(r => r.Kind).ToArray(), ids = refs.Select(r => r.Id).ToArray() }, transaction, cancellationToken: ct));
+        var problems = new List<string>();
+        var existing = new HashSet<LotRef>();
+        foreach (var row in rows)
+        {
+            var lot = new LotRef(row.Kind, row.LotId);
+            existing.Add(lot);
+            var name = $"{row.Kind} lot '{Short(row.LotId)}' (event {Short(eventId)})";
+            if (changed.Contains(lot))
+            {
+                if (row.Source == "telemetry")
+                {
+                    problems.Add($"{name} was recorded by telemetry; an import does not change it");
+                }
+                else if (row.Owner != caller.OrganisationId)
+                {
+                    problems.Add($"{name} belongs to another organisation");
+                }
+            }
+            else if (!(row.Owner == caller.OrganisationId
+                       || (LotKinds.IsPlantSide(row.Kind) && caller.SeesPlant(row.PlantId))
+                       || (row.Kind == LotKinds.TankerLoad && row.Source == "telemetry")))
+            {
+                problems.Add($"{name} is not yours to use");
+            }
+        }
+
+        var newPastures = write.Lots.Where(l => l.Kind == LotKinds.BulkTank && l.PastureId is not null && !existing.Contains(l.Ref))
+            .Select(l => l.PastureId!).Distinct().ToArray();
+        if (newPastures.Length > 0)
+        {
+            var registered = await connection.QueryAsync<string>(new CommandDefinition(
+                "select id from pasture where id = any(@newPastures)", new { newPastures }, transaction, cancellationToken: ct));
+            foreach (var pasture in registered)
+            {
+                problems.Add($"a bulk-tank lot at pasture '{Short(pasture)}' (event {Short(eventId)}): that pasture reports its own lots by telemetry");
+            }
+        }
+
+        return problems;
+    }
+
+    private static string Short(string text) => text.Length <= 80 ? text : text[..79] + "…";
 
     private LotRef LotOf(string epcClass, string kindIfForeign) => _ids.ParseLot(epcClass) ?? new LotRef(kindIfForeign, epcClass);
 

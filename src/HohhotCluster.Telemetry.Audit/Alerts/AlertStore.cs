@@ -79,6 +79,17 @@ public sealed record AlertFilter
     public DateTimeOffset? RaisedFrom { get; init; }
     public DateTimeOffset? RaisedTo { get; init; }
     public int Limit { get; init; } = 500;
+    /// <summary>The caller's sight: null for everything, else the alerts of these counties, pastures or plants only.</summary>
+    public AlertVisibility? Visibility { get; init; }
+}
+
+/// <summary>What a caller may see of the alerts: those of its counties, its pastures or its plants.</summary>
+public sealed record AlertVisibility(IReadOnlyCollection<string> CountyIds, IReadOnlyCollection<string> PastureIds, IReadOnlyCollection<string> PlantIds)
+{
+    public bool Sees(AlertRow row) =>
+        (row.CountyId is { } county && CountyIds.Contains(county))
+        || (row.PastureId is { } pasture && PastureIds.Contains(pasture))
+        || (row.PlantId is { } plant && PlantIds.Contains(plant));
 }
 
 /// <summary>
@@ -185,6 +196,7 @@ public sealed class AlertStore(NpgsqlDataSource dataSource, AuditMetrics metrics
                   and (@Subject::text is null or a.subject = @Subject)
                   and (@RaisedFrom::timestamptz is null or a.raised_at >= @RaisedFrom)
                   and (@RaisedTo::timestamptz is null or a.raised_at < @RaisedTo)
+                  and (not @Restricted or a.county_id = any(@Counties) or a.pasture_id = any(@Pastures) or a.plant_id = any(@Plants))
                 order by a.raised_at desc, a.id desc
                 limit @Limit
                 """,
@@ -192,6 +204,10 @@ public sealed class AlertStore(NpgsqlDataSource dataSource, AuditMetrics metrics
                 {
                     filter.OpenOnly, filter.Kind, filter.CountyId, filter.PastureId, filter.PlantId, filter.Subject,
                     RaisedFrom = filter.RaisedFrom?.UtcDateTime, RaisedTo = filter.RaisedTo?.UtcDateTime, filter.Limit,
+                    Restricted = filter.Visibility is not null,
+                    Counties = filter.Visibility?.CountyIds.ToArray() ?? [],
+                    Pastures = filter.Visibility?.PastureIds.ToArray() ?? [],
+                    Plants = filter.Visibility?.PlantIds.ToArray() ?? [],
                 }, cancellationToken: ct))).AsList();
         }, cancellationToken);
 

@@ -1,0 +1,85 @@
+using System.Collections.Frozen;
+using HohhotCluster.Telemetry.Identity;
+
+namespace HohhotCluster.Telemetry.Api;
+
+/// <summary>
+/// Which organisation kind may call which method, and from which role up: the table of docs/access.md, enforced by
+/// <see cref="CallGuardInterceptor"/> before a service runs (a method without a row is refused to everybody; the
+/// matrix test calls every method as every kind and role and compares with docs/access.md). What a permitted caller
+/// then sees or changes is decided by the service from the caller's holdings.
+/// </summary>
+public static class AccessPolicy
+{
+    /// <summary>The minimum role per organisation kind; a kind not named may not call the method.</summary>
+    public sealed record Rule(AccountRole? PastureOperator, AccountRole? Processor, AccountRole? Regulator, AccountRole? PlatformOperator)
+    {
+        public AccountRole? MinimumRole(OrganisationKind kind) => kind switch
+        {
+            OrganisationKind.PastureOperator => PastureOperator,
+            OrganisationKind.Processor => Processor,
+            OrganisationKind.Regulator => Regulator,
+            OrganisationKind.PlatformOperator => PlatformOperator,
+            _ => null,
+        };
+
+        public bool Allows(Caller caller) => MinimumRole(caller.Kind) is { } role && caller.Has(role);
+    }
+
+    private const AccountRole V = AccountRole.Viewer;
+    private const AccountRole E = AccountRole.Editor;
+    private const AccountRole A = AccountRole.Admin;
+    private const string Prefix = "/hohhot.telemetry.v1.";
+
+    private static readonly Rule Everyone = new(V, V, V, V);
+
+    public static readonly FrozenDictionary<string, Rule> Rules = new Dictionary<string, Rule>
+    {
+        [Prefix + "ThroughputService/GetDailyThroughput"] = Everyone,
+
+        [Prefix + "RegistryService/UpsertRegistry"] = new(A, A, null, E),
+        [Prefix + "RegistryService/ListCounties"] = Everyone,
+        [Prefix + "RegistryService/ListPastures"] = Everyone,
+        [Prefix + "RegistryService/ListHerds"] = Everyone,
+        [Prefix + "RegistryService/ListPlants"] = Everyone,
+        [Prefix + "RegistryService/ListDevices"] = Everyone,
+        [Prefix + "RegistryService/DeactivateDevice"] = new(A, A, null, E),
+        [Prefix + "RegistryService/MoveDevice"] = new(null, null, null, E),
+
+        [Prefix + "TraceabilityService/TraceBack"] = Everyone,
+        [Prefix + "TraceabilityService/TraceForward"] = Everyone,
+        [Prefix + "TraceabilityService/RecallImpact"] = new(null, V, V, V),
+        [Prefix + "TraceabilityService/MassBalance"] = new(null, V, V, V),
+        [Prefix + "TraceabilityService/ImportEpcis"] = new(null, E, null, E),
+        [Prefix + "TraceabilityService/ExportEpcis"] = new(null, V, V, V),
+
+        [Prefix + "AuditService/GetPassRates"] = Everyone,
+        [Prefix + "AuditService/ListFailingSamples"] = Everyone,
+        [Prefix + "AuditService/GetTrend"] = Everyone,
+        [Prefix + "AuditService/ExportCsv"] = Everyone,
+        [Prefix + "AuditService/ListRuleVersions"] = Everyone,
+        [Prefix + "AuditService/RejudgeSamples"] = new(null, null, E, A),
+
+        [Prefix + "KpiService/GetKpis"] = new(null, null, V, V),
+
+        [Prefix + "AlertService/ListAlerts"] = Everyone,
+        [Prefix + "AlertService/SubscribeAlerts"] = Everyone,
+
+        [Prefix + "IdentityService/WhoAmI"] = Everyone,
+        [Prefix + "IdentityService/CreateOrganisation"] = new(null, null, null, A),
+        [Prefix + "IdentityService/ListOrganisations"] = new(null, null, null, V),
+        [Prefix + "IdentityService/GetOrganisation"] = Everyone,
+        [Prefix + "IdentityService/AssignHoldings"] = new(null, null, null, A),
+        [Prefix + "IdentityService/CreateAccount"] = new(A, A, A, A),
+        [Prefix + "IdentityService/ListAccounts"] = new(A, A, A, A),
+        [Prefix + "IdentityService/UpdateAccount"] = new(A, A, A, A),
+        [Prefix + "IdentityService/RotateSecret"] = Everyone,
+        [Prefix + "IdentityService/ListAccessLog"] = new(null, null, V, V),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Methods any caller may reach without a token: the standard gRPC health service.</summary>
+    public static bool IsAnonymous(string method) => method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal);
+
+    /// <summary>Server reflection: any authenticated caller (it lists the contract, nothing of the data).</summary>
+    public static bool IsReflection(string method) => method.StartsWith("/grpc.reflection.", StringComparison.Ordinal);
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using HohhotCluster.Telemetry.Identity;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace HohhotCluster.Telemetry.Api;
+
+/// <summary>
+/// The platform's trust boundary, in front of every gRPC method: a valid bearer token (else UNAUTHENTICATED), a
+/// request within the contract's limits (else INVALID_ARGUMENT, before any lookup), an account that the token still
+/// stands for, a row of <see cref="AccessPolicy"/> that lets its organisation kind and role call the method (else
+/// PERMISSION_DENIED), and the account's rate (else RESOURCE_EXHAUSTED). The verified <see cref="Caller"/> is handed
+/// to the service through <see cref="CallerContext"/>; every call, refused ones too, goes to the access log. Status
+/// details are cut to a short length, so nothing a caller sent is echoed at length.
+/// </summary>
+public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
+{
+    public const int MaxDetailLength = 300;
+
+    private readonly CallerDirectory _callers;
+    private readonly AccessLog _log;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<CallGuardInterceptor> _logger;
+    private readonly PartitionedRateLimiter<string> _rates;
+
+    public CallGuardInterceptor(CallerDirectory callers, AccessLog log, IOptions<IdentityOptions> options, TimeProvider clock, ILogger<CallGuardInterceptor> logger)
+    {
+        _callers = callers;
+        _log = log;
+        _clock = clock;
+        _logger = logger;
+        var rate = options.Value.CallsPerSecond;
+        _rates = PartitionedRateLimiter.Create<string, string>(account => RateLimitPartition.GetTokenBucketLimiter(account, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = rate * 2,
+            TokensPerPeriod = rate,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }), StringComparer.Ordinal);
+    }
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        Caller? caller = null;
+        try
+        {
+            caller = await AdmitAsync(request, context);
+            var response = await continuation(request, context);
+            await RecordAsync(context, caller, request, StatusCode.OK, "", started);
+            return response;
+        }
+        catch (RpcException exception)
+        {
+            await RecordAsync(context, caller, request, exception.StatusCode, exception.Status.Detail, started);
+            throw Shortened(exception);
+        }
+        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            await RecordAsync(context, caller, request, StatusCode.Internal, "", started);
+            throw;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        Caller? caller = null;
+        try
+        {
+            caller = await AdmitAsync(request, context);
+            await continuation(request, responseStream, context);
+            await RecordAsync(context, caller, request, StatusCode.OK, "", started);
+        }
+        catch (RpcException exception)
+        {
+            await RecordAsync(context, caller, request, exception.StatusCode, exception.Status.Detail, started);
+            throw Shortened(exception);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AdmitAsync<TRequest>(null, context);
+        await continuation(requestStream, responseStream, context);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AdmitAsync<TRequest>(null, context);
+        return await continuation(requestStream, context);
+    }
+
+    /// <summary>Everything a call must pass before its service runs; returns the caller (null for the health service).</summary>
+    private async Task<Caller?> AdmitAsync<TRequest>(TRequest? request, ServerCallContext context)
+    {
+        var method = context.Method;
+        if (AccessPolicy.IsAnonymous(method))
+        {
+            return null;
+        }
+
+        var http = context.GetHttpContext();
+        var authenticated = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        if (!authenticated.Succeeded)
+        {
+            var why = authenticated.Failure switch
+            {
+                SecurityTokenExpiredException => "The bearer token has expired; get a new one from /connect/token.",
+                null => "A bearer token is required (authorization: Bearer <token> from /connect/token).",
+                _ => "The bearer token is not valid.",
+            };
+            throw new RpcException(new Status(StatusCode.Unauthenticated, why));
+        }
+
+        if (request is IMessage message && RequestHygiene.Check(message) is { } problem)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+        }
+
+        var (caller, refusal) = await _callers.ResolveAsync(authenticated.Principal!, context.CancellationToken);
+        if (caller is null)
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, refusal switch
+            {
+                CallerRefusal.Disabled => "The account or its organisation is disabled.",
+                CallerRefusal.SecretRotated => "The account's secret was changed after this token was issued; log in again.",
+                _ => "The token does not name an account of this platform.",
+            }));
+        }
+
+        if (AccessPolicy.IsReflection(method))
+        {
+            return caller;
+        }
+
+        if (!AccessPolicy.Rules.TryGetValue(method, out var rule))
+        {
+            LogNoRule(method);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "This method is not open to any caller (it has no access rule)."));
+        }
+
+        if (!rule.Allows(caller))
+        {
+            var needed = rule.MinimumRole(caller.Kind);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, needed is { } role
+                ? $"This method needs the {IdentityNames.Of(role)} role in your organisation."
+                : $"A {IdentityNames.Of(caller.Kind)} organisation may not call this method."));
+        }
+
+        using var lease = _rates.AttemptAcquire(caller.AccountId);
+        if (!lease.IsAcquired)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "Too many calls from this account; slow down and retry."));
+        }
+
+        CallerContext.Set(context, caller);
+        return caller;
+    }
+
+    private async ValueTask RecordAsync(ServerCallContext context, Caller? caller, object? request, StatusCode status, string detail, long started)
+    {
+        if (AccessPolicy.IsAnonymous(context.Method))
+        {
+            return;
+        }
+
+        await _log.RecordAsync(new AccessLogEntry
+        {
+            At = _clock.GetUtcNow(),
+            AccountId = caller?.AccountId,
+            OrganisationId = caller?.OrganisationId,
+            Method = context.Method,
+            Request = Summary(request),
+            Status = StatusName(status),
+            Detail = Short(detail, MaxDetailLength),
+            DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            Peer = Short(context.Peer, 100),
+        }, CancellationToken.None);
+    }
+
+    /// <summary>The request for the log: as JSON when small, otherwise only its size (an EPCIS document is not copied).</summary>
+    private static string Summary(object? request)
+    {
+        if (request is not IMessage message)
+        {
+            return "";
+        }
+
+        var size = message.CalculateSize();
+        return size > 2048 ? $"({size} bytes)" : Short(JsonFormatter.Default.Format(message), 1000);
+    }
+
+    private static RpcException Shortened(RpcException exception) =>
+        exception.Status.Detail.Length <= MaxDetailLength
+            ? exception
+            : new RpcException(new Status(exception.StatusCode, Short(exception.Status.Detail, MaxDetailLength)), exception.Trailers);
+
+    public static string Short(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
+
+    /// <summary>The status code's name as gRPC spells it (OK, PERMISSION_DENIED, ...).</summary>
+    public static string StatusName(StatusCode status) => status switch
+    {
+        StatusCode.OK => "OK",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.Unknown => "UNKNOWN",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.AlreadyExists => "ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "PERMISSION_DENIED",
+        StatusCode.Unauthenticated => "UNAUTHENTICATED",
+        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        StatusCode.Aborted => "ABORTED",
+        StatusCode.OutOfRange => "OUT_OF_RANGE",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
+        StatusCode.Internal => "INTERNAL",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.DataLoss => "DATA_LOSS",
+        _ => status.ToString(),
+    };
+
+    public void Dispose() => _rates.Dispose();
+
+    [LoggerMessage(EventId = 6201, Level = LogLevel.Error, Message = "{Method} has no row in the access policy; refused")]
+    private partial void LogNoRule(string method);
+}
+
+/// <summary>The verified caller of the current call, as the guard left it for the service.</summary>
+public static class CallerContext
+{
+    private const string Key = "hohhot.caller";
+
+    public static void Set(ServerCallContext context, Caller caller) => context.UserState[Key] = caller;
+
+    /// <summary>The caller; a service reached without the guard is a wiring error, never an anonymous call.</summary>
+    public static Caller Caller(this ServerCallContext context) =>
+        context.UserState.TryGetValue(Key, out var caller) && caller is Caller known
+            ? known
+            : throw new InvalidOperationException("The call guard did not run for " + context.Method);
+}
