@@ -515,16 +515,15 @@ internal sealed class BenchRun(BenchOptions o)
         }
 
         // Trace back from every product lot of the recording and forward from every bulk-tank lot a tanker picked up,
-        // as a regulator (all plants), over gRPC like any caller.
-        var regulator = new CallerScope { Role = CallerRole.Regulator };
+        // as the platform operator (all plants), over gRPC like any caller.
         var products = _messages.Where(m => m.KindName == "production" && m.Lot.Length > 0).Select(m => m.Lot).Distinct().ToList();
         var bulkLots = _messages.Where(m => m.KindName == "tanker_pickup" && m.Source.Length > 0).Select(m => m.Source).Distinct().ToList();
         foreach (var (scope, ids, call) in new (string, List<string>, Func<string, Task>)[]
         {
             (F($"trace back ({products.Count:N0} product lots in turn)"), products,
-                async id => await host.Traceability.TraceBackAsync(new TraceBackRequest { Caller = regulator, ProductLotId = id }, deadline: DateTime.UtcNow.AddSeconds(30))),
+                async id => await host.Traceability.TraceBackAsync(new TraceBackRequest { ProductLotId = id }, deadline: DateTime.UtcNow.AddSeconds(30))),
             (F($"trace forward ({bulkLots.Count:N0} bulk-tank lots in turn)"), bulkLots,
-                async id => await host.Traceability.TraceForwardAsync(new TraceForwardRequest { Caller = regulator, BulkTankLotId = id }, deadline: DateTime.UtcNow.AddSeconds(30))),
+                async id => await host.Traceability.TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = id }, deadline: DateTime.UtcNow.AddSeconds(30))),
         })
         {
             if (ids.Count == 0)
@@ -547,7 +546,7 @@ internal sealed class BenchRun(BenchOptions o)
         // A stride sample of the day breaks the chain (productions without their silo transfers): check totals and points only.
         string[] sampled = _sampled ? ["--skip-chain"] : [];
         var code = await Simulator.RunAsync(_sim, ["verify", "--ledger", Path.Combine(_work, "ledger-platform.jsonl"), "--api", host.ApiUrl,
-            "--influx", _influxUrl, "--db", "hohhot", .. sampled], Path.Combine(_work, "verify.log"));
+            "--api-token", await host.Operator.TokenAsync(CancellationToken.None), "--influx", _influxUrl, "--db", "hohhot", .. sampled], Path.Combine(_work, "verify.log"));
         var text = code == 0 ? "passed" : $"FAILED (exit {code}, see {Path.Combine(_work, "verify.log")})";
         Log("hohhot-sim verify: " + text);
         return text;
@@ -578,7 +577,8 @@ internal sealed class BenchRun(BenchOptions o)
 
     private async Task RegisterAsync(PlatformHost host, string profile)
     {
-        var code = await Simulator.RunAsync(_sim, ["register", "--profile", profile, "--seed", o.Get("seed", "1"), "--api", host.ApiUrl],
+        var code = await Simulator.RunAsync(_sim, ["register", "--profile", profile, "--seed", o.Get("seed", "1"), "--api", host.ApiUrl,
+            "--api-token", await host.Operator.TokenAsync(CancellationToken.None)],
             Path.Combine(_work, "sim-register.log"));
         if (code != 0)
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using HohhotCluster.Telemetry.Client;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.LoadBench;
@@ -18,10 +19,26 @@ internal sealed class PlatformHost : IAsyncDisposable
     public PlatformHost(HostSettings settings)
     {
         _settings = settings;
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{settings.ApiPort}");
+        // The bench's own secrets beside its log: the token signing key (made by the host) and the first operator's password.
+        var secrets = Path.GetDirectoryName(Path.GetFullPath(settings.LogPath))!;
+        _keyFile = Path.Combine(secrets, "signing-key.pem");
+        _passwordFile = Path.Combine(secrets, "operator.password");
+        if (!File.Exists(_passwordFile))
+        {
+            File.WriteAllText(_passwordFile, Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
+        }
+
+        Operator = new PlatformConnection(ApiUrl, new PlatformCredential.Password("operator", File.ReadAllText(_passwordFile).Trim()));
+        Channel = Operator.Channel;
         Throughput = new ThroughputService.ThroughputServiceClient(Channel);
         Traceability = new TraceabilityService.TraceabilityServiceClient(Channel);
     }
+
+    private readonly string _keyFile;
+    private readonly string _passwordFile;
+
+    /// <summary>The API as the platform operator (the bench's queries and its simulator calls).</summary>
+    public PlatformConnection Operator { get; }
 
     public TraceabilityService.TraceabilityServiceClient Traceability { get; }
 
@@ -56,6 +73,11 @@ internal sealed class PlatformHost : IAsyncDisposable
         env["Platform__SiloPort"] = _settings.SiloPort.ToString(inv);
         env["Platform__GatewayPort"] = _settings.GatewayPort.ToString(inv);
         env["Platform__ClusterId"] = "hohhot-bench";
+        env["Platform__AllowPlaintextOnLoopback"] = "true";
+        env["Identity__SigningKeyFile"] = _keyFile;
+        env["Identity__BootstrapOperatorPasswordFile"] = _passwordFile;
+        // The query benchmark's 16 callers share one account: no per-account limit in the way of what is measured.
+        env["Identity__CallsPerSecond"] = "1000000";
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start the host");
         await File.WriteAllTextAsync(_settings.PidFile, _process.Id.ToString(inv) + "\n", cancellationToken);
         var log = new StreamWriter(_settings.LogPath, append: true) { AutoFlush = true };
@@ -64,7 +86,8 @@ internal sealed class PlatformHost : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        var health = new Health.HealthClient(Channel);
+        using var anonymous = GrpcChannel.ForAddress(ApiUrl);
+        var health = new Health.HealthClient(anonymous);
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -146,7 +169,7 @@ internal sealed class PlatformHost : IAsyncDisposable
     {
         await StopAsync();
         _process?.Dispose();
-        Channel.Dispose();
+        Operator.Dispose();
     }
 }
 

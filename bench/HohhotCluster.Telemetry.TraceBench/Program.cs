@@ -70,7 +70,7 @@ await using (var reader = await command.ExecuteReaderAsync())
 }
 
 var trace = new ChainQueries(dataSource, Options.Create(new TraceabilityOptions()));
-var regulator = new CallerScope(CallerRole.Regulator, []);
+var regulator = CallerScope.CityRegulator;
 var rows = 0L;
 LotRef RandomProduct(Random random) => new(LotKinds.Product, shape.ProductId(random.Next(days), random.Next(shape.ProductsPerDay)));
 LotRef RandomBulk(Random random) => new(LotKinds.BulkTank, shape.BulkId(random.Next(days), random.Next(shape.BulkPerDay)));

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using HohhotCluster.Telemetry.Client;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.Cli;
@@ -30,10 +31,29 @@ public static class CliCommands
           kpi [--county ID] [--date YYYY-MM-DD]    the plan's targets measured from the data (JSON)
           alerts [--open]                          alerts, newest first (JSON)
 
-        trace options: --role regulator|processor|operator (default regulator) --plant ID (a processor's plants)
+        identity:
+          login --user NAME [--password-file FILE]  log in (password from the file, $HOHHOT_PASSWORD or standard input);
+                                                   the token is kept in ~/.config/hohhot/token for the other commands
+          login --client-id ID [--secret-file FILE] log in as a service account (secret from the file or $HOHHOT_CLIENT_SECRET)
+          token                                    print the current token (for scripts: export HOHHOT_TOKEN=$(hohhot token))
+          whoami                                   the account and organisation the token stands for
+          org list | org show [--id ORG]
+          org create --id ORG --kind pasture_operator|processor|regulator|platform_operator --name NAME
+                     [--pastures P1,P2] [--plants PL1] [--counties C1] [--city-wide]
+          org assign --id ORG [--pastures ..] [--plants ..] [--counties ..] [--transfer]
+          user list [--org ORG]
+          user create --id NAME --role viewer|editor|admin [--org ORG] [--service] [--name "Display name"] [--password-file FILE]
+          user disable --id NAME | user enable --id NAME | user role --id NAME --role ROLE
+          user passwd [--id NAME] [--password-file FILE]   change a password (your own, or as an admin); a new secret for a service
+          access-log [--account A] [--method M] [--from T] [--to T] [--limit N]
+          registry list counties|pastures|herds|plants|devices [--id ID] [--parent ID] [--page-size N] [--all-pages]
+          registry deactivate --device ID --reason TEXT
+          registry move --device ID --owner-kind pasture|plant --owner ID [--herd ID] --reason TEXT
 
         common options:
-          --api URL  the platform's gRPC address (default $HOHHOT_API or http://127.0.0.1:15080)
+          --api URL    the platform's API (default $HOHHOT_API or https://127.0.0.1:15080)
+          --ca FILE    the platform's CA certificate (default $HOHHOT_CA)
+          --token T    a bearer token (default $HOHHOT_TOKEN, else the one `hohhot login` kept)
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -55,15 +75,28 @@ public static class CliCommands
             return 2;
         }
 
-        var api = options.GetValueOrDefault("api") ?? Environment.GetEnvironmentVariable("HOHHOT_API") ?? "http://127.0.0.1:15080";
-        using var channel = GrpcChannel.ForAddress(api);
+        var session = Session.Load();
+        var api = options.GetValueOrDefault("api") ?? Environment.GetEnvironmentVariable("HOHHOT_API") ?? session?.Api ?? "https://127.0.0.1:15080";
+        var ca = options.GetValueOrDefault("ca") ?? Environment.GetEnvironmentVariable("HOHHOT_CA") ?? session?.Ca;
+        var token = options.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("HOHHOT_TOKEN")
+            ?? (session is not null && session.Api == api ? session.Token : "");
+        using var connection = new PlatformConnection(api, new PlatformCredential.Token(token ?? ""), ca);
+        var channel = connection.Channel;
         try
         {
             return args[0] switch
             {
+                "login" => await LoginAsync(api, ca, options, stdout),
+                "token" => PrintToken(token, stdout, stderr),
+                "whoami" => await PrintAsync(stdout, new IdentityService.IdentityServiceClient(channel).WhoAmIAsync(new WhoAmIRequest())),
+                "org" when args.Length > 1 => await IdentityCommands.OrganisationAsync(channel, args[1], options, stdout),
+                "user" when args.Length > 1 => await IdentityCommands.AccountAsync(channel, args[1], options, stdout),
+                "access-log" => await IdentityCommands.AccessLogAsync(channel, options, stdout),
+                "registry" when args.Length > 2 && args[1] == "list" => await IdentityCommands.RegistryListAsync(channel, args[2], options, stdout),
+                "registry" when args.Length > 1 && args[1] is "deactivate" or "move" => await IdentityCommands.RegistryChangeAsync(channel, args[1], options, stdout),
                 "throughput" => await ThroughputAsync(channel, options, stdout),
                 "registry" when args.Length > 1 && args[1] == "upsert" => await RegistryUpsertAsync(channel, options, stdout, stderr),
-                "health" => await HealthAsync(channel, stdout),
+                "health" => await HealthAsync(connection.AnonymousChannel(), stdout),
                 "trace" when args.Length > 1 => await TraceAsync(channel, args[1], options, stdout),
                 "audit" when args.Length > 1 && args[1] == "pass-rates" =>
                     await PrintAsync(stdout, new AuditService.AuditServiceClient(channel).GetPassRatesAsync(AuditQueryOf(options))),
@@ -83,8 +116,54 @@ public static class CliCommands
         catch (RpcException exception)
         {
             stderr.WriteLine($"{exception.StatusCode}: {exception.Status.Detail}");
+            if (exception.StatusCode == StatusCode.Unauthenticated)
+            {
+                stderr.WriteLine("log in first: hohhot login --user NAME (or give --token / $HOHHOT_TOKEN)");
+            }
+
             return exception.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound ? 2 : 1;
         }
+        catch (Exception exception) when (exception is LoginFailedException or IOException or HttpRequestException)
+        {
+            stderr.WriteLine(exception.Message);
+            return 1;
+        }
+    }
+
+    private static async Task<int> LoginAsync(string api, string? ca, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        PlatformCredential credential = options.GetValueOrDefault("client-id") is { } client
+            ? new PlatformCredential.ClientSecret(client, await SecretAsync(options, "secret-file", "HOHHOT_CLIENT_SECRET"))
+            : new PlatformCredential.Password(Required(options, "user"), await SecretAsync(options, "password-file", "HOHHOT_PASSWORD"));
+        using var connection = new PlatformConnection(api, credential, ca);
+        var token = await connection.TokenAsync(CancellationToken.None);
+        var who = await new IdentityService.IdentityServiceClient(connection.Channel).WhoAmIAsync(new WhoAmIRequest());
+        new Session(api, ca, token).Save();
+        stdout.WriteLine($"logged in to {api} as {who.Account.Id} ({who.Account.Role.ToString().ToLowerInvariant()}) of {who.Organisation.Id}; token kept in {Session.Path}");
+        return 0;
+    }
+
+    /// <summary>A secret from its file, else the environment variable, else a line of standard input.</summary>
+    internal static async Task<string> SecretAsync(Dictionary<string, string?> options, string fileOption, string variable)
+    {
+        if (options.GetValueOrDefault(fileOption) is { } file)
+        {
+            return (await File.ReadAllTextAsync(file)).Trim();
+        }
+
+        return Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : (Console.In.ReadLine() ?? "").Trim();
+    }
+
+    private static int PrintToken(string? token, TextWriter stdout, TextWriter stderr)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            stderr.WriteLine("no token: hohhot login --user NAME first");
+            return 1;
+        }
+
+        stdout.WriteLine(token);
+        return 0;
     }
 
     private static async Task<int> ThroughputAsync(GrpcChannel channel, Dictionary<string, string?> options, TextWriter stdout)
@@ -175,27 +254,12 @@ public static class CliCommands
     private static async Task<int> TraceAsync(GrpcChannel channel, string verb, Dictionary<string, string?> options, TextWriter stdout)
     {
         var client = new TraceabilityService.TraceabilityServiceClient(channel);
-        var caller = new CallerScope
-        {
-            Role = (options.GetValueOrDefault("role") ?? "regulator") switch
-            {
-                "regulator" => CallerRole.Regulator,
-                "processor" => CallerRole.Processor,
-                "operator" => CallerRole.Operator,
-                var other => throw new RpcException(new Status(StatusCode.InvalidArgument, $"--role must be regulator, processor or operator, not '{other}'")),
-            },
-        };
-        if (options.GetValueOrDefault("plant") is { } plant)
-        {
-            caller.PlantIds.Add(plant);
-        }
-
         switch (verb)
         {
             case "back":
-                return await PrintAsync(stdout, client.TraceBackAsync(new TraceBackRequest { Caller = caller, ProductLotId = Required(options, "lot") }));
+                return await PrintAsync(stdout, client.TraceBackAsync(new TraceBackRequest { ProductLotId = Required(options, "lot") }));
             case "forward":
-                var forward = new TraceForwardRequest { Caller = caller };
+                var forward = new TraceForwardRequest();
                 if (options.GetValueOrDefault("bulk-tank-lot") is { } lot)
                 {
                     forward.BulkTankLotId = lot;
@@ -211,11 +275,10 @@ public static class CliCommands
 
                 return await PrintAsync(stdout, client.TraceForwardAsync(forward));
             case "recall":
-                return await PrintAsync(stdout, client.RecallImpactAsync(new RecallImpactRequest { Caller = caller, SampleId = Required(options, "sample") }));
+                return await PrintAsync(stdout, client.RecallImpactAsync(new RecallImpactRequest { SampleId = Required(options, "sample") }));
             case "mass-balance":
                 return await PrintAsync(stdout, client.MassBalanceAsync(new MassBalanceRequest
                 {
-                    Caller = caller,
                     PlantId = Required(options, "plant"),
                     LocalDate = Required(options, "date"),
                 }));
@@ -253,14 +316,14 @@ public static class CliCommands
         Item = options.GetValueOrDefault("item") ?? "",
     };
 
-    private static async Task<int> PrintAsync<T>(TextWriter stdout, AsyncUnaryCall<T> call)
+    internal static async Task<int> PrintAsync<T>(TextWriter stdout, AsyncUnaryCall<T> call)
         where T : IMessage
     {
         stdout.WriteLine(new JsonFormatter(JsonFormatter.Settings.Default.WithIndentation()).Format(await call));
         return 0;
     }
 
-    private static string Required(Dictionary<string, string?> options, string name) =>
+    internal static string Required(Dictionary<string, string?> options, string name) =>
         options.GetValueOrDefault(name) ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"--{name} is required"));
 
     private static int Unknown(string command, TextWriter stderr)
@@ -281,7 +344,7 @@ public static class CliCommands
             }
 
             var name = arg[2..];
-            if (name is "json" or "open")
+            if (name is "json" or "open" or "city-wide" or "transfer" or "service" or "all-pages")
             {
                 options[name] = null;
             }

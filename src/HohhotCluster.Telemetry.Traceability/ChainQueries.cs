@@ -744,7 +744,9 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
     private static async Task<bool> PlantExistsAsync(NpgsqlConnection connection, string plantId, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("select exists (select 1 from plant where id = @plant)", connection);
+        // Registered, or known to the chain (a partner's plant named by an EPCIS import).
+        await using var command = new NpgsqlCommand(
+            "select exists (select 1 from plant where id = @plant) or exists (select 1 from trace_lot where plant_id = @plant)", connection);
         command.Parameters.AddWithValue("plant", plantId);
         return (bool)(await command.ExecuteScalarAsync(ct))!;
     }

@@ -5,7 +5,7 @@ namespace HohhotCluster.Telemetry.Traceability.Tests;
 
 public sealed class ChainTraceTests(ChainDatabase db) : IClassFixture<ChainDatabase>
 {
-    private static readonly CallerScope Regulator = new(CallerRole.Regulator, []);
+    private static readonly CallerScope Regulator = CallerScope.CityRegulator;
 
     private static string Prefix() => "c" + Guid.NewGuid().ToString("N")[..8];
 
@@ -97,17 +97,24 @@ public sealed class ChainTraceTests(ChainDatabase db) : IClassFixture<ChainDatab
     {
         var c = new HandBuiltChain(Prefix());
         await c.BuildAsync(db);
-        var own = new CallerScope(CallerRole.Processor, [c.Plant]);
-        var other = new CallerScope(CallerRole.Processor, ["someone-else"]);
+        var own = CallerScope.ProcessorOf("proc", c.Plant);
+        var other = CallerScope.ProcessorOf("proc", "someone-else");
 
         var back = await db.Queries.TraceBackAsync(own, new LotRef(LotKinds.Product, c.X2), default);
         var forward = await db.Queries.TraceForwardAsync(own, new LotRef(LotKinds.BulkTank, c.B1), default);
 
         Assert.Equal(c.X2, back.Root.LotId);
         Assert.Contains(forward.Reached, r => r.Lot.LotId == c.X1);
-        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Queries.TraceBackAsync(other, new LotRef(LotKinds.Product, c.X2), default));
-        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Queries.TraceForwardAsync(other, new LotRef(LotKinds.BulkTank, c.B1), default));
-        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Queries.MassBalanceAsync(other, c.Plant, ChinaTime.LocalDate(HandBuiltChain.Day), default));
+        // A lot or plant the caller may not see is answered exactly as one that does not exist: nobody learns what exists elsewhere.
+        var foreignBack = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceBackAsync(other, new LotRef(LotKinds.Product, c.X2), default));
+        var missingBack = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceBackAsync(other, new LotRef(LotKinds.Product, c.X2 + "-none"), default));
+        Assert.Equal(missingBack.Message.Replace("-none", "", StringComparison.Ordinal), foreignBack.Message);
+        var foreignForward = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceForwardAsync(other, new LotRef(LotKinds.BulkTank, c.B1), default));
+        var missingForward = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceForwardAsync(other, new LotRef(LotKinds.BulkTank, c.B1 + "-none"), default));
+        Assert.Equal(missingForward.Message.Replace("-none", "", StringComparison.Ordinal), foreignForward.Message);
+        var foreignPlant = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.MassBalanceAsync(other, c.Plant, ChinaTime.LocalDate(HandBuiltChain.Day), default));
+        var missingPlant = await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.MassBalanceAsync(CallerScope.ProcessorOf("proc", c.Plant + "-none"), c.Plant + "-none", ChinaTime.LocalDate(HandBuiltChain.Day), default));
+        Assert.Equal(missingPlant.Message.Replace("-none", "", StringComparison.Ordinal), foreignPlant.Message);
         await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceBackAsync(Regulator, new LotRef(LotKinds.Product, c.X2 + "-nope"), default));
     }
 

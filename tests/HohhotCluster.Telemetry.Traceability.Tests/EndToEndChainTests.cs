@@ -6,8 +6,6 @@ using HohhotCluster.Telemetry.Protos.V1;
 namespace HohhotCluster.Telemetry.Traceability.Tests;
 
 // Inside the namespace, so the API's types win over the traceability library's of the same name.
-using CallerRole = HohhotCluster.Telemetry.Protos.V1.CallerRole;
-using CallerScope = HohhotCluster.Telemetry.Protos.V1.CallerScope;
 
 /// <summary>Through the real host and Mosquitto: collections, pickups, intakes, silo transfers and production published over MQTT become a traceable chain.</summary>
 public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
@@ -40,12 +38,11 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         }
 
         var client = new TraceabilityService.TraceabilityServiceClient(platform.Channel);
-        var processor = new CallerScope { Role = CallerRole.Processor, PlantIds = { fleet.Plant } };
         var back = await Eventually.WaitAsync(async () =>
         {
             try
             {
-                return await client.TraceBackAsync(new TraceBackRequest { Caller = processor, ProductLotId = p + "-X1" });
+                return await client.TraceBackAsync(new TraceBackRequest { ProductLotId = p + "-X1" });
             }
             catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
             {
@@ -60,19 +57,14 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal(fleet.PastureA, back.Lots.Single(l => l.Ref.Id == p + "-B1").PastureId);
         Assert.True(back.Lots.Single(l => l.Ref.Kind == LotKind.Receipt).Accepted);
 
-        var forward = await client.TraceForwardAsync(new TraceForwardRequest { Caller = processor, BulkTankLotId = p + "-B1" });
+        var forward = await client.TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = p + "-B1" });
         var product = forward.Reached.Single(r => r.Lot.Ref.Kind == LotKind.Product);
         Assert.Equal(10_000, product.SourceKg, 3);
         Assert.Equal(10_000 / 17_990.0, product.Share, 6);
 
-        var denied = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await client.TraceBackAsync(new TraceBackRequest
-        {
-            Caller = new CallerScope { Role = CallerRole.Processor, PlantIds = { "another-plant" } }, ProductLotId = p + "-X1",
-        }));
-        Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, denied.StatusCode);
         var invalid = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await client.ImportEpcisAsync(new ImportEpcisRequest
         {
-            Caller = new CallerScope { Role = CallerRole.Operator }, DocumentJson = """{"type": "EPCISDocument"}""",
+            DocumentJson = """{"type": "EPCISDocument"}""",
         }));
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, invalid.StatusCode);
         Assert.NotEmpty(invalid.Trailers.GetAll("epcis-problem"));

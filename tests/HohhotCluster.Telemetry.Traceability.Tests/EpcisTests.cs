@@ -113,8 +113,8 @@ public sealed class EpcisTests(ChainDatabase db) : IClassFixture<ChainDatabase>
         }
         """;
 
-        var result = await db.Importer.ImportAsync(new CallerScope(CallerRole.Processor, [p + "-PL"]), json, default);
-        var back = await db.Queries.TraceBackAsync(new CallerScope(CallerRole.Processor, [p + "-PL"]),
+        var result = await db.Importer.ImportAsync(CallerScope.ProcessorOf("proc", p + "-PL"), json, default);
+        var back = await db.Queries.TraceBackAsync(CallerScope.ProcessorOf("proc", p + "-PL"),
             new LotRef(LotKinds.Receipt, $"urn:epcglobal:cbv:bt:6901234000004:{p}"), default);
 
         Assert.Equal((2, 2), (result.Events, result.Imported));
@@ -123,8 +123,8 @@ public sealed class EpcisTests(ChainDatabase db) : IClassFixture<ChainDatabase>
         var bulk = back.Graph.Lots.Values.Single(l => l.Kind == LotKinds.BulkTank);
         Assert.Equal(($"urn:epc:class:lgtin:6901234.000001.{p}A", "urn:epc:id:sgln:6901234.00001.0", 9_500.0, 3.9),
             (bulk.LotId, bulk.PastureId, bulk.Kg!.Value, bulk.TemperatureC!.Value));
-        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Importer.ImportAsync(new CallerScope(CallerRole.Processor, ["other"]), json.Replace("urn:uuid:", "urn:uuid:1", StringComparison.Ordinal), default));
-        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Importer.ImportAsync(new CallerScope(CallerRole.Regulator, []), json, default));
+        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Importer.ImportAsync(CallerScope.ProcessorOf("proc", "other"), json.Replace("urn:uuid:", "urn:uuid:1", StringComparison.Ordinal), default));
+        await Assert.ThrowsAsync<ScopeDeniedException>(() => db.Importer.ImportAsync(CallerScope.CityRegulator, json, default));
     }
 
     [Fact]

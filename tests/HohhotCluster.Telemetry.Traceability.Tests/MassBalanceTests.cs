@@ -25,7 +25,7 @@ public sealed class MassBalanceTests(ChainDatabase db) : IClassFixture<ChainData
         await db.AddQualityResultAsync(LotKinds.TankerLoad, $"{p}-TW", p + "-FP", "fail",
             """[{"item": "freezing_point", "value": -0.470, "unit": "CEL"}]""", day.AddHours(3.2));
 
-        var balance = await db.Queries.MassBalanceAsync(new CallerScope(CallerRole.Processor, [plant]), plant, ChinaTime.LocalDate(day), default);
+        var balance = await db.Queries.MassBalanceAsync(CallerScope.ProcessorOf("proc", plant), plant, ChinaTime.LocalDate(day), default);
 
         Assert.Equal(60_000, balance.PickedUpKg);
         Assert.Equal(60_050, balance.ReceivedKg);
@@ -50,7 +50,7 @@ public sealed class MassBalanceTests(ChainDatabase db) : IClassFixture<ChainData
         await db.PublishAsync(new SiloTransferKind(db.Store), ChainDatabase.Device(plant, "plant"), day.AddHours(4),
             HandBuiltChain.Transfer(p + "-S1", (p + "-T", 20_000)));
 
-        var balance = await db.Queries.MassBalanceAsync(new CallerScope(CallerRole.Regulator, []), plant, ChinaTime.LocalDate(day), default);
+        var balance = await db.Queries.MassBalanceAsync(CallerScope.CityRegulator, plant, ChinaTime.LocalDate(day), default);
 
         Assert.Equal((0.0, 20_000.0), (balance.ReceivedKg, balance.RejectedKg));
         Assert.Contains(balance.Flags, f => f.Kind == "rejected_load_used" && f.Lot.Id == p + "-T");

@@ -14,7 +14,7 @@ namespace HohhotCluster.Telemetry.Traceability.Tests;
 /// </summary>
 public sealed class OneStatementTraceTests(ChainDatabase db) : IClassFixture<ChainDatabase>
 {
-    private static readonly CallerScope Regulator = new(CallerRole.Regulator, []);
+    private static readonly CallerScope Regulator = CallerScope.CityRegulator;
 
     private static string Prefix() => "o" + Guid.NewGuid().ToString("N")[..8];
 
@@ -31,8 +31,8 @@ public sealed class OneStatementTraceTests(ChainDatabase db) : IClassFixture<Cha
         await db.AddQualityResultAsync(LotKinds.SiloBatch, c.S1, c.S1 + "-Q1", "pass", "[]", at.AddMinutes(-5));
         await db.AddQualityResultAsync("product_lot", c.X2, c.X2 + "-Q1", "pass", "[]", at.AddMinutes(2));
         await db.AddQualityResultAsync("product_lot", c.X2, c.X2 + "-Q2", "fail", "[]", at.AddMinutes(3));
-        var own = new CallerScope(CallerRole.Processor, [c.Plant]);
-        var other = new CallerScope(CallerRole.Processor, ["someone-else"]);
+        var own = CallerScope.ProcessorOf("proc", c.Plant);
+        var other = CallerScope.ProcessorOf("proc", "someone-else");
         LotRef[] lots =
         [
             new(LotKinds.BulkTank, c.B1), new(LotKinds.BulkTank, c.B2), new(LotKinds.BulkTank, c.B3),
@@ -69,7 +69,7 @@ public sealed class OneStatementTraceTests(ChainDatabase db) : IClassFixture<Cha
         var c = new HandBuiltChain(Prefix());
         await c.BuildAsync(db);
         await db.AddQualityResultAsync("bulk_tank_lot", c.B2, c.B2 + "-SMP", "fail", "[]", HandBuiltChain.Day.AddHours(8));
-        var own = new CallerScope(CallerRole.Processor, [c.Plant]);
+        var own = CallerScope.ProcessorOf("proc", c.Plant);
 
         foreach (var caller in new[] { Regulator, own })
         {

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Client;
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
@@ -18,7 +19,7 @@ internal static class Commands
 
           profile show NAME [--seed N]                     fleet totals of a profile (demo, city-2021, city-2023 or a path)
           registry --profile NAME --seed N --out FILE      the fleet's RegistryDocument as protobuf JSON
-          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry [--api-token T]
+          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry [--api-token T] (else $HOHHOT_TOKEN, or $HOHHOT_USER and $HOHHOT_PASSWORD; $HOHHOT_CA)
           credentials --profile NAME --seed N --out FILE   "username password" per gateway, for the broker
           run --profile NAME --seed N [options]            publish to the broker
           record --profile NAME --seed N --out FILE        generate a run into a file (no broker)
@@ -93,11 +94,11 @@ internal static class Commands
     {
         var fleet = LoadFleet(cli);
         var api = cli.Require("api");
-        var headers = ApiHeaders(cli.Get("api-token"));
+        var token = cli.Get("api-token");
         cli.RejectUnknown();
-        using var channel = GrpcChannel.ForAddress(api, new GrpcChannelOptions { MaxSendMessageSize = 64 * 1024 * 1024 });
-        var client = new RegistryService.RegistryServiceClient(channel);
-        var reply = await client.UpsertRegistryAsync(RegistryDocumentBuilder.Build(fleet), headers).ConfigureAwait(false);
+        using var connection = PlatformConnection.FromEnvironment(api, token);
+        var client = new RegistryService.RegistryServiceClient(connection.Channel);
+        var reply = await client.UpsertRegistryAsync(RegistryDocumentBuilder.Build(fleet)).ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"registered: {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Devices} devices"));
         return 0;
@@ -349,13 +350,4 @@ internal static class Commands
         };
     }
 
-    private static Metadata ApiHeaders(string? token)
-    {
-        var headers = new Metadata();
-        if (token is { Length: > 0 })
-        {
-            headers.Add("authorization", "Bearer " + token);
-        }
-        return headers;
-    }
 }

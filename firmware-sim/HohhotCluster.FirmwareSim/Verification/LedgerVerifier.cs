@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Client;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -112,13 +113,9 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             }
         }
 
-        using var channel = GrpcChannel.ForAddress(options.ApiAddress!);
-        var client = new ThroughputService.ThroughputServiceClient(channel);
+        using var connection = Connect();
+        var client = new ThroughputService.ThroughputServiceClient(connection.Channel);
         var headers = new Metadata();
-        if (options.ApiToken is { Length: > 0 } token)
-        {
-            headers.Add("authorization", "Bearer " + token);
-        }
         var compared = 0;
         foreach (var ((owner, day), totals) in expected)
         {
@@ -149,15 +146,10 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: compared {compared} owner-days"));
     }
 
-    private Metadata Headers()
-    {
-        var headers = new Metadata();
-        if (options.ApiToken is { Length: > 0 } token)
-        {
-            headers.Add("authorization", "Bearer " + token);
-        }
-        return headers;
-    }
+    /// <summary>The platform's API as the account of --api-token or the environment (HOHHOT_TOKEN, HOHHOT_USER, HOHHOT_CA).</summary>
+    private PlatformConnection Connect() => PlatformConnection.FromEnvironment(options.ApiAddress!, options.ApiToken);
+
+    private static Metadata Headers() => [];
 
     /// <summary>
     /// The chain as the ledger tells it (pickups, intakes, silo transfers, production, failing acceptance samples)
@@ -210,14 +202,13 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             return;
         }
 
-        using var channel = GrpcChannel.ForAddress(options.ApiAddress!);
-        var client = new TraceabilityService.TraceabilityServiceClient(channel);
-        var caller = new CallerScope { Role = CallerRole.Operator };
+        using var connection = Connect();
+        var client = new TraceabilityService.TraceabilityServiceClient(connection.Channel);
         var headers = Headers();
         int flags = 0, explained = 0;
         foreach (var ((plant, day), totals) in plantDays)
         {
-            var reply = await client.MassBalanceAsync(new MassBalanceRequest { Caller = caller, PlantId = plant, LocalDate = day }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var reply = await client.MassBalanceAsync(new MassBalanceRequest { PlantId = plant, LocalDate = day }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
             var where = $"plant {plant} {day}";
             CompareTonnes(where, "mass balance received", reply.ReceivedKg / 1000, totals.Received);
             CompareTonnes(where, "mass balance used", reply.UsedKg / 1000, totals.Used);
@@ -261,7 +252,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                 continue; // pickups not in this ledger (kinds narrowed), or enough traced
             }
             traced++;
-            var trace = await client.TraceBackAsync(new TraceBackRequest { Caller = caller, ProductLotId = product }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var trace = await client.TraceBackAsync(new TraceBackRequest { ProductLotId = product }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
             var reached = new SortedSet<string>(trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank).Select(l => l.Ref.Id), StringComparer.Ordinal);
             if (!reached.SetEquals(expected))
             {
@@ -304,8 +295,8 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         {
             return;
         }
-        using var channel = GrpcChannel.ForAddress(options.ApiAddress!);
-        var client = new AuditService.AuditServiceClient(channel);
+        using var connection = Connect();
+        var client = new AuditService.AuditServiceClient(connection.Channel);
         foreach (var (owner, expected) in perOwner)
         {
             var report = await client.GetPassRatesAsync(new AuditQuery

@@ -104,13 +104,13 @@ public sealed class DailyThroughputTests : IAsyncLifetime
         // The same answer through the command line a user would type.
         var date = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var (exitCode, json) = await CommandLine.RunAsync("src/HohhotCluster.Telemetry.Cli", "hohhot",
-            "throughput", "--date", date, "--scope", "county", "--id", fleet.CountyA, "--json", "--api", $"http://127.0.0.1:{_platform.ApiPort}");
+            "throughput", "--date", date, "--scope", "county", "--id", fleet.CountyA, "--json", "--api", _platform.ApiUrl, "--token", await _platform.OperatorTokenAsync());
         Assert.Equal(0, exitCode);
         var fromCli = Google.Protobuf.JsonParser.Default.Parse<DailyThroughput>(json);
         Assert.Equal((3L, 2L, 35L), (fromCli.IntakeCount, fromCli.CollectionCount, fromCli.MilkingCount));
         Assert.Equal(intakes.Sum() / 1000, fromCli.ProcessedT, 9);
         var (_, table) = await CommandLine.RunAsync("src/HohhotCluster.Telemetry.Cli", "hohhot",
-            "throughput", "--date", date, "--scope", "city", "--api", $"http://127.0.0.1:{_platform.ApiPort}");
+            "throughput", "--date", date, "--scope", "city", "--api", _platform.ApiUrl, "--token", await _platform.OperatorTokenAsync());
         Assert.Contains("processed by plants", table, StringComparison.Ordinal);
         Assert.Contains("(3 weighbridge intakes)", table, StringComparison.Ordinal);
     }

@@ -34,7 +34,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
     {
         var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4243";
-        await Simulator.RegisterFleetAsync("demo", seed, api, _work);
+        await Simulator.RegisterFleetAsync("demo", seed, _platform, _work);
 
         // Two days: the demo's forced incidents (all of its loads fail acceptance) fall on the first, production
         // from honest loads on the second.
@@ -48,7 +48,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
+            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--api-token", await _platform.OperatorTokenAsync(), "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
         }
         log.WriteLine(output);
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
@@ -70,8 +70,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         var expectedPastures = loadsOfBatch[Field(production, "src")!].SelectMany(load => pasturesOfLoad[load]).ToHashSet();
 
         var traceability = new TraceabilityService.TraceabilityServiceClient(_platform.Channel);
-        var regulator = new CallerScope { Role = CallerRole.Regulator };
-        var trace = await traceability.TraceBackAsync(new TraceBackRequest { Caller = regulator, ProductLotId = Field(production, "lot")! });
+        var trace = await traceability.TraceBackAsync(new TraceBackRequest { ProductLotId = Field(production, "lot")! });
         var reachedPastures = trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank).Select(l => l.PastureId).ToHashSet();
         Assert.NotEmpty(reachedPastures);
         Assert.True(reachedPastures.SetEquals(expectedPastures),
@@ -80,7 +79,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         // The watered load: weighed in heavier than its pickups, and its acceptance sample's freezing point is high.
         var balance = await traceability.MassBalanceAsync(new MassBalanceRequest
         {
-            Caller = regulator, PlantId = "PL-YILI-01", LocalDate = firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            PlantId = "PL-YILI-01", LocalDate = firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         });
         var watered = balance.Discrepancies.Where(d => d.Kind == "watered_load").ToList();
         Assert.Contains(watered, d => d.Lot.Kind == LotKind.Receipt && d.ActualKg > d.ExpectedKg * 1.05 && pasturesOfLoad.ContainsKey(d.Lot.Id));

@@ -30,7 +30,7 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
     {
         var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4242";
-        await Simulator.RegisterFleetAsync("demo", seed, api, _work);
+        await Simulator.RegisterFleetAsync("demo", seed, _platform, _work);
 
         var day = ThroughputProbe.ChinaDay(2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var ledger = Path.Combine(_work, "ledger.jsonl");
@@ -43,7 +43,7 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api,
+            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--api-token", await _platform.OperatorTokenAsync(),
                 "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
         }
 

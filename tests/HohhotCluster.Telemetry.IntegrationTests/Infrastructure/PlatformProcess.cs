@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using HohhotCluster.Telemetry.Client;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
@@ -23,11 +24,19 @@ public sealed class PlatformProcess : IAsyncDisposable
         InfluxDatabase = influxDatabase;
         ApiPort = FreePort();
         _logPath = Path.Combine(Path.GetTempPath(), $"hohhot-{name}.log");
+        // Secrets made for this platform alone, as the deploy scripts make them at first start: the token signing key
+        // (created by the host itself) and the first operator's password.
+        var secrets = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "hohhot-secrets-" + name)).FullName;
+        OperatorPassword = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(Path.Combine(secrets, "operator.password"), OperatorPassword);
         _environment = new Dictionary<string, string>
         {
             ["TZ"] = timeZone,
             ["DOTNET_gcServer"] = "0",
             ["Platform__ApiUrl"] = $"http://127.0.0.1:{ApiPort}",
+            ["Platform__AllowPlaintextOnLoopback"] = "true",
+            ["Identity__SigningKeyFile"] = Path.Combine(secrets, "signing-key.pem"),
+            ["Identity__BootstrapOperatorPasswordFile"] = Path.Combine(secrets, "operator.password"),
             ["Platform__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Platform__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Platform__ClusterId"] = name,
@@ -48,11 +57,32 @@ public sealed class PlatformProcess : IAsyncDisposable
     public string PostgresConnection { get; }
     public string InfluxDatabase { get; }
     public int ApiPort { get; }
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{ApiPort}");
+    public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
+
+    /// <summary>The first platform operator's password (account <c>operator</c>, made at first start).</summary>
+    public string OperatorPassword { get; }
+
+    /// <summary>The API as the platform operator: what most tests drive the platform with.</summary>
+    public PlatformConnection Operator => _operator ??= ConnectAs(new PlatformCredential.Password("operator", OperatorPassword));
+
+    public GrpcChannel Channel => Operator.Channel;
+
+    /// <summary>A connection as another account (closed with the platform).</summary>
+    public PlatformConnection ConnectAs(PlatformCredential credential)
+    {
+        var connection = new PlatformConnection(ApiUrl, credential);
+        _connections.Add(connection);
+        return connection;
+    }
+
+    /// <summary>The operator's current token, for the command-line programs a test runs.</summary>
+    public Task<string> OperatorTokenAsync() => Operator.TokenAsync(CancellationToken.None);
+
+    private PlatformConnection? _operator;
+    private readonly List<PlatformConnection> _connections = [];
     public InfluxQuery Influx => new(InfluxDatabase);
     public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
-    private GrpcChannel? _channel;
 
     /// <summary>
     /// Creates fresh databases and starts a host in the given time zone, with optional configuration overrides
@@ -102,7 +132,8 @@ public sealed class PlatformProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
 
-        var health = new Health.HealthClient(Channel);
+        using var anonymous = GrpcChannel.ForAddress(ApiUrl);
+        var health = new Health.HealthClient(anonymous);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
         {
@@ -190,7 +221,10 @@ public sealed class PlatformProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        _channel?.Dispose();
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
         try
         {
             await TakeOverIngestionSessionAsync(endIt: true);

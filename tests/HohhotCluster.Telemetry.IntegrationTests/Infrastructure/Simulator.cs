@@ -14,9 +14,9 @@ public static class Simulator
     }
 
     /// <summary>Registers a profile's fleet with the platform and its gateways' credentials with the broker.</summary>
-    public static async Task RegisterFleetAsync(string profile, string seed, string api, string workDirectory)
+    public static async Task RegisterFleetAsync(string profile, string seed, PlatformProcess platform, string workDirectory)
     {
-        await RequireAsync("register", "--profile", profile, "--seed", seed, "--api", api);
+        await RequireAsync("register", "--profile", profile, "--seed", seed, "--api", platform.ApiUrl, "--api-token", await platform.OperatorTokenAsync());
         var credentials = Path.Combine(workDirectory, "credentials.txt");
         await RequireAsync("credentials", "--profile", profile, "--seed", seed, "--out", credentials);
         foreach (var line in await File.ReadAllLinesAsync(credentials))
