@@ -45,7 +45,7 @@ dotnet build HohhotCluster.Telemetry.sln -nologo -v quiet
 if [[ ${HOHHOT_DEMO_KEEP_DATA:-0} != 1 ]]; then
     stop_platform
     echo "resetting the demo databases (PostgreSQL 'hohhot', InfluxDB '$HOHHOT_INFLUX_DATABASE')"
-    PGPASSWORD=hohhot psql -q -h 127.0.0.1 -p "$HOHHOT_PG_PORT" -U hohhot -d postgres \
+    PGPASSWORD="$HOHHOT_PG_PASSWORD" psql -q -h 127.0.0.1 -p "$HOHHOT_PG_PORT" -U hohhot -d postgres \
         -c "drop database if exists hohhot" -c "create database hohhot" >/dev/null
     curl -sf -XPOST "$HOHHOT_INFLUX_URL/query" --data-urlencode "q=DROP DATABASE \"$HOHHOT_INFLUX_DATABASE\"" >/dev/null
     curl -sf -XPOST "$HOHHOT_INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE \"$HOHHOT_INFLUX_DATABASE\"" >/dev/null

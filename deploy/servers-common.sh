@@ -14,11 +14,24 @@ PG_PORT="${HOHHOT_PG_PORT:-55432}"
 MQTT_PORT="${HOHHOT_MQTT_PORT:-18883}"
 INFLUX_PORT="${HOHHOT_INFLUX_PORT:-18086}"
 INFLUX_RPC_PORT="${HOHHOT_INFLUX_RPC_PORT:-18088}"
+SECRETS_DIR="$DATA_DIR/secrets"               # root only (0700): this instance's generated passwords
+
+# A secret of this instance, generated at first use (192 random bits) and kept in $SECRETS_DIR: no installation
+# shares a default password.
+instance_secret() {
+    local file="$SECRETS_DIR/$1"
+    if [[ ! -s $file ]]; then
+        mkdir -p "$SECRETS_DIR" && chmod 0700 "$SECRETS_DIR"
+        (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file.tmp.$$" && mv "$file.tmp.$$" "$file")
+    fi
+    cat "$file"
+}
+
 MQTT_INGEST_USER="hohhot-ingest"
-MQTT_INGEST_PASSWORD="${HOHHOT_MQTT_INGEST_PASSWORD:-ingest-secret}"
+MQTT_INGEST_PASSWORD="${HOHHOT_MQTT_INGEST_PASSWORD:-$(instance_secret mqtt-ingest.password)}"
 
 PG_USER="hohhot"
-PG_PASSWORD="hohhot"
+PG_PASSWORD="$(instance_secret postgres.password)"
 PG_DATABASE="hohhot"
 INFLUX_DATABASE="hohhot"
 

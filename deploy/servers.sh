@@ -14,7 +14,7 @@
 #   HOHHOT_MQTT_PORT         18883
 #   HOHHOT_INFLUX_PORT       18086
 #   HOHHOT_INFLUX_RPC_PORT   18088
-#   HOHHOT_MQTT_INGEST_PASSWORD  ingest-secret
+#   HOHHOT_MQTT_INGEST_PASSWORD  generated at first start ($HOHHOT_DATA_DIR/secrets/mqtt-ingest.password)
 #
 # Must run as root (postgres runs via `runuser -u postgres`, mosquitto drops to 'mosquitto').
 set -euo pipefail
@@ -528,6 +528,8 @@ env_lines() {
 HOHHOT_DATA_DIR=$DATA_DIR
 HOHHOT_PG_PORT=$PG_PORT
 HOHHOT_PG_CONNECTION=Host=127.0.0.1;Port=$PG_PORT;Username=$PG_USER;Password=$PG_PASSWORD;Database=$PG_DATABASE
+HOHHOT_PG_PASSWORD=$PG_PASSWORD
+HOHHOT_SECRETS_DIR=$SECRETS_DIR
 HOHHOT_PG_DATA=$PG_DATA
 HOHHOT_MQTT_HOST=127.0.0.1
 HOHHOT_MQTT_PORT=$MQTT_PORT

@@ -201,7 +201,24 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         }
 
         var size = message.CalculateSize();
-        return size > 2048 ? $"({size} bytes)" : Short(JsonFormatter.Default.Format(message), 1000);
+        if (size > 2048)
+        {
+            return $"({size} bytes)";
+        }
+
+        // Passwords and secrets never reach the log: a copy with them replaced is what is written.
+        IMessage? redacted = null;
+        foreach (var field in message.Descriptor.Fields.InFieldNumberOrder())
+        {
+            if (field.FieldType == Google.Protobuf.Reflection.FieldType.String && field.Name.Contains("password", StringComparison.Ordinal)
+                && field.Accessor.GetValue(message) is string { Length: > 0 })
+            {
+                redacted ??= message.Descriptor.Parser.ParseFrom(message.ToByteString());
+                field.Accessor.SetValue(redacted, "[redacted]");
+            }
+        }
+
+        return Short(JsonFormatter.Default.Format(redacted ?? message), 1000);
     }
 
     private static RpcException Shortened(RpcException exception) =>

@@ -116,11 +116,26 @@ public sealed class PlatformConnection : IDisposable
             PlatformCredential.ClientSecret c => new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["client_id"] = c.ClientId, ["client_secret"] = c.Secret },
             _ => throw new InvalidOperationException("A given token cannot be renewed; log in again."),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, TokenPath) { Content = new FormUrlEncodedContent(form) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, TokenPath)
+        {
+            Content = new FormUrlEncodedContent(form),
+            Version = http.DefaultRequestVersion,
+            VersionPolicy = http.DefaultVersionPolicy,
+        };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var response = await http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        using var json = JsonDocument.Parse(body.Length == 0 ? "{}" : body);
+        JsonDocument json;
+        try
+        {
+            json = JsonDocument.Parse(body.Length == 0 ? "{}" : body);
+        }
+        catch (JsonException)
+        {
+            throw new LoginFailedException($"Login refused: HTTP {(int)response.StatusCode} from {http.BaseAddress}{TokenPath.TrimStart('/')} is not a token endpoint's answer.");
+        }
+
+        using var _ = json;
         var root = json.RootElement;
         if (!response.IsSuccessStatusCode || !root.TryGetProperty("access_token", out var token))
         {

@@ -192,8 +192,18 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
         }).ToList();
     }
 
-    private sealed record Row(DateTime At, string? AccountId, string? OrganisationId, string Method, string Request, string Status,
-        string Detail, float DurationMs, string Peer);
+    private sealed class Row
+    {
+        public DateTime At { get; init; }
+        public string? AccountId { get; init; }
+        public string? OrganisationId { get; init; }
+        public string Method { get; init; } = "";
+        public string Request { get; init; } = "";
+        public string Status { get; init; } = "";
+        public string Detail { get; init; } = "";
+        public float DurationMs { get; init; }
+        public string Peer { get; init; } = "";
+    }
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Writing {Count} access log entries failed; retrying")]
     private partial void LogWriteFailed(int count, Exception exception);

@@ -47,6 +47,8 @@ public static class IdentityServiceCollectionExtensions
                 server.SetTokenEndpointUris(TokenEndpoint.TrimStart('/'));
                 server.AllowPasswordFlow();
                 server.AllowClientCredentialsFlow();
+                // People log in with a name and password only: no OAuth client registration for the CLI or the dashboard.
+                server.AcceptAnonymousClients();
                 server.EnableDegradedMode();
                 server.DisableAccessTokenEncryption();
                 server.AddSigningKey(signingKey);

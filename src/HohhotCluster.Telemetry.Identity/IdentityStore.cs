@@ -126,9 +126,18 @@ public sealed class IdentityStore(NpgsqlDataSource dataSource)
         from organisation o
         """;
 
-    private sealed record OrganisationRow(string Id, string Kind, string Name, bool CityWide, DateTime CreatedAt, DateTime? DeactivatedAt,
-        string[] PastureIds, string[] PlantIds, string[] CountyIds)
+    private sealed class OrganisationRow
     {
+        public string Id { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Name { get; init; } = "";
+        public bool CityWide { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public DateTime? DeactivatedAt { get; init; }
+        public string[] PastureIds { get; init; } = [];
+        public string[] PlantIds { get; init; } = [];
+        public string[] CountyIds { get; init; } = [];
+
         public Organisation ToOrganisation() => new()
         {
             Id = Id,
@@ -217,9 +226,18 @@ public sealed class IdentityStore(NpgsqlDataSource dataSource)
         from account
         """;
 
-    private sealed record AccountRow(string Id, string OrganisationId, string Kind, string Role, string DisplayName, string SecretHash,
-        DateTime SecretChangedAt, DateTime CreatedAt, DateTime? DisabledAt)
+    private sealed class AccountRow
     {
+        public string Id { get; init; } = "";
+        public string OrganisationId { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Role { get; init; } = "";
+        public string DisplayName { get; init; } = "";
+        public string SecretHash { get; init; } = "";
+        public DateTime SecretChangedAt { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public DateTime? DisabledAt { get; init; }
+
         public Account ToAccount() => new()
         {
             Id = Id,

@@ -15,18 +15,18 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var movedHerd = await connection.QueryFirstOrDefaultAsync<(string Id, string PastureId)?>(new CommandDefinition(
+        var movedHerd = (await connection.QueryAsync<(string Id, string PastureId)>(new CommandDefinition(
             """
             select h.id, h.pasture_id from herd h join unnest(@ids, @pastures) as n(id, pasture_id) on n.id = h.id
             where h.pasture_id <> n.pasture_id limit 1 for update of h
             """, new { ids = batch.Herds.Select(h => h.Id).ToArray(), pastures = batch.Herds.Select(h => h.PastureId).ToArray() },
-            transaction, cancellationToken: cancellationToken));
-        if (movedHerd is { } herd)
+            transaction, cancellationToken: cancellationToken))).ToList();
+        if (movedHerd is [var herd, ..])
         {
             throw new RegistryConflictException($"Herd '{herd.Id}' is registered to pasture '{herd.PastureId}'; a herd is not moved by an upsert.");
         }
 
-        var movedDevice = await connection.QueryFirstOrDefaultAsync<(string Id, string OwnerKind, string OwnerId)?>(new CommandDefinition(
+        var movedDevice = (await connection.QueryAsync<(string Id, string OwnerKind, string OwnerId)>(new CommandDefinition(
             """
             select d.id, d.owner_kind, d.owner_id from device d join unnest(@ids, @kinds, @owners) as n(id, owner_kind, owner_id) on n.id = d.id
             where d.owner_kind <> n.owner_kind or d.owner_id <> n.owner_id limit 1 for update of d
@@ -35,8 +35,8 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
                 ids = batch.Devices.Select(d => d.Id).ToArray(),
                 kinds = batch.Devices.Select(d => d.OwnerKind).ToArray(),
                 owners = batch.Devices.Select(d => d.OwnerId).ToArray(),
-            }, transaction, cancellationToken: cancellationToken));
-        if (movedDevice is { } device)
+            }, transaction, cancellationToken: cancellationToken))).ToList();
+        if (movedDevice is [var device, ..])
         {
             throw new RegistryConflictException(
                 $"Device '{device.Id}' is registered to {device.OwnerKind} '{device.OwnerId}'; moving a device is an operator action (MoveDevice), never an upsert.");
