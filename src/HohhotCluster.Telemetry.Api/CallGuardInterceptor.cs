@@ -24,6 +24,9 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
 {
     public const int MaxDetailLength = 300;
 
+    /// <summary>The trailer that tells a refusal of the access policy from a refusal of the service (docs/access.md).</summary>
+    private static Metadata RefusedByPolicy => new() { { "hohhot-refused-by", "access-policy" } };
+
     private readonly CallerDirectory _callers;
     private readonly AccessLog _log;
     private readonly TimeProvider _clock;
@@ -61,12 +64,12 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         }
         catch (RpcException exception)
         {
-            await RecordAsync(context, caller, request, exception.StatusCode, exception.Status.Detail, started);
+            await RecordAsync(context, caller ?? CallerContext.Find(context), request, exception.StatusCode, exception.Status.Detail, started);
             throw Shortened(exception);
         }
         catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
         {
-            await RecordAsync(context, caller, request, StatusCode.Internal, "", started);
+            await RecordAsync(context, caller ?? CallerContext.Find(context), request, StatusCode.Internal, "", started);
             throw;
         }
     }
@@ -84,7 +87,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         }
         catch (RpcException exception)
         {
-            await RecordAsync(context, caller, request, exception.StatusCode, exception.Status.Detail, started);
+            await RecordAsync(context, caller ?? CallerContext.Find(context), request, exception.StatusCode, exception.Status.Detail, started);
             throw Shortened(exception);
         }
     }
@@ -142,6 +145,8 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             }));
         }
 
+        // Known from here on, so that a refusal below is logged against the account.
+        CallerContext.Set(context, caller);
         if (AccessPolicy.IsReflection(method))
         {
             return caller;
@@ -150,7 +155,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         if (!AccessPolicy.Rules.TryGetValue(method, out var rule))
         {
             LogNoRule(method);
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "This method is not open to any caller (it has no access rule)."));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "This method is not open to any caller (it has no access rule)."), RefusedByPolicy);
         }
 
         if (!rule.Allows(caller))
@@ -158,7 +163,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             var needed = rule.MinimumRole(caller.Kind);
             throw new RpcException(new Status(StatusCode.PermissionDenied, needed is { } role
                 ? $"This method needs the {IdentityNames.Of(role)} role in your organisation."
-                : $"A {IdentityNames.Of(caller.Kind)} organisation may not call this method."));
+                : $"A {IdentityNames.Of(caller.Kind)} organisation may not call this method."), RefusedByPolicy);
         }
 
         using var lease = _rates.AttemptAcquire(caller.AccountId);
@@ -167,7 +172,6 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             throw new RpcException(new Status(StatusCode.ResourceExhausted, "Too many calls from this account; slow down and retry."));
         }
 
-        CallerContext.Set(context, caller);
         return caller;
     }
 
@@ -263,6 +267,9 @@ public static class CallerContext
     private const string Key = "hohhot.caller";
 
     public static void Set(ServerCallContext context, Caller caller) => context.UserState[Key] = caller;
+
+    /// <summary>The caller once the guard has verified it, else null.</summary>
+    public static Caller? Find(ServerCallContext context) => context.UserState.TryGetValue(Key, out var caller) ? caller as Caller : null;
 
     /// <summary>The caller; a service reached without the guard is a wiring error, never an anonymous call.</summary>
     public static Caller Caller(this ServerCallContext context) =>

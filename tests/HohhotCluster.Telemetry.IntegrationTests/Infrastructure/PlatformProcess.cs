@@ -35,7 +35,7 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["DOTNET_gcServer"] = "0",
             ["Platform__ApiUrl"] = $"http://127.0.0.1:{ApiPort}",
             ["Platform__AllowPlaintextOnLoopback"] = "true",
-            ["Identity__SigningKeyFile"] = Path.Combine(secrets, "signing-key.pem"),
+            ["Identity__SigningKeyFile"] = SigningKeyFile = Path.Combine(secrets, "signing-key.pem"),
             ["Identity__BootstrapOperatorPasswordFile"] = Path.Combine(secrets, "operator.password"),
             ["Platform__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Platform__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -57,7 +57,16 @@ public sealed class PlatformProcess : IAsyncDisposable
     public string PostgresConnection { get; }
     public string InfluxDatabase { get; }
     public int ApiPort { get; }
-    public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
+    /// <summary>http://127.0.0.1:port (plaintext on loopback), or https:// with <see cref="TlsDirectory"/>'s certificate.</summary>
+    public string ApiUrl => _environment["Platform__ApiUrl"];
+
+    /// <summary>The folder of deploy/certs.sh's CA and server certificate when the API serves TLS, else null.</summary>
+    public string? TlsDirectory { get; private set; }
+
+    private string? CaFile => TlsDirectory is null ? null : Path.Combine(TlsDirectory, "ca.pem");
+
+    /// <summary>The PEM file of the key the host signs its tokens with (created by the host at first start).</summary>
+    public string SigningKeyFile { get; }
 
     /// <summary>The first platform operator's password (account <c>operator</c>, made at first start).</summary>
     public string OperatorPassword { get; }
@@ -70,7 +79,7 @@ public sealed class PlatformProcess : IAsyncDisposable
     /// <summary>A connection as another account (closed with the platform).</summary>
     public PlatformConnection ConnectAs(PlatformCredential credential)
     {
-        var connection = new PlatformConnection(ApiUrl, credential);
+        var connection = new PlatformConnection(ApiUrl, credential, CaFile);
         _connections.Add(connection);
         return connection;
     }
@@ -88,11 +97,21 @@ public sealed class PlatformProcess : IAsyncDisposable
     /// Creates fresh databases and starts a host in the given time zone, with optional configuration overrides
     /// (<c>Section__Key</c> environment variables); returns once it answers health checks.
     /// </summary>
-    public static async Task<PlatformProcess> StartAsync(string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<PlatformProcess> StartAsync(
+        string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null, string? tlsDirectory = null)
     {
         var name = TestServers.UniqueName("it");
         var (postgres, influx) = await TestServers.CreateDatabasesAsync(name);
         var platform = new PlatformProcess(name, postgres, influx, timeZone);
+        if (tlsDirectory is not null)
+        {
+            platform.TlsDirectory = tlsDirectory;
+            platform._environment["Platform__ApiUrl"] = $"https://127.0.0.1:{platform.ApiPort}";
+            platform._environment["Platform__AllowPlaintextOnLoopback"] = "false";
+            platform._environment["Platform__TlsCertificateFile"] = Path.Combine(tlsDirectory, "server.pem");
+            platform._environment["Platform__TlsKeyFile"] = Path.Combine(tlsDirectory, "server.key");
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             platform._environment[key] = value;
@@ -132,7 +151,8 @@ public sealed class PlatformProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
 
-        using var anonymous = GrpcChannel.ForAddress(ApiUrl);
+        using var probe = new PlatformConnection(ApiUrl, new PlatformCredential.Token(""), CaFile);
+        using var anonymous = probe.AnonymousChannel();
         var health = new Health.HealthClient(anonymous);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
@@ -250,7 +270,34 @@ public sealed class PlatformProcess : IAsyncDisposable
         await usurper.DisconnectAsync(new MQTTnet.MqttClientDisconnectOptions());
     }
 
-    private static int FreePort()
+    /// <summary>
+    /// Starts a host with these settings that must refuse to start: returns its log once it has exited (it is never
+    /// called: nothing connects to the address it was given).
+    /// </summary>
+    public static async Task<string> StartupRefusalAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var name = TestServers.UniqueName("it");
+        var (postgres, influx) = await TestServers.CreateDatabasesAsync(name);
+        var platform = new PlatformProcess(name, postgres, influx, "Asia/Shanghai");
+        var start = new ProcessStartInfo("dotnet", [HostDll()]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in platform._environment.Concat(settings))
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.NotEqual(0, process.ExitCode);
+        return await output + await errors;
+    }
+
+    private static string HostDll() =>
+        Path.Combine(TestServers.RepoRoot, "src", "HohhotCluster.Telemetry.Host", "bin", TestServers.Configuration, "net10.0", "hohhot-platform.dll");
+
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
