@@ -344,9 +344,9 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         }
 
         var refs = changed.Concat(used).ToArray();
-        var rows = await connection.QueryAsync<(string Kind, string LotId, string Source, string? Owner, string? PlantId)>(new CommandDefinition(
+        var rows = await connection.QueryAsync<(long Key, string Kind, string LotId, string Source, string? Owner, string? PlantId, double? Kg, bool? Accepted)>(new CommandDefinition(
             """
-            select kind, lot_id, source, owner_organisation, plant_id from trace_lot
+            select id, kind, lot_id, source, owner_organisation, plant_id, kg, accepted from trace_lot
             where (kind, lot_id) in (select * from unnest(@kinds::text[], @ids::text[]))
             """, new { kinds = refs.Select(r => r.Kind).ToArray(), ids = refs.Select(r => r.Id).ToArray() }, transaction, cancellationToken: ct));
         var problems = new List<string>();
@@ -358,7 +358,14 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             var name = $"{row.Kind} lot '{Short(row.LotId)}' (event {Short(eventId)})";
             if (changed.Contains(lot))
             {
-                if (row.Source == "telemetry")
+                if ((row.Source == "telemetry" || row.Owner != caller.OrganisationId)
+                    && await RestatesAsync(connection, transaction, write, lot, row.Key, row.Kg, row.Accepted, ct))
+                {
+                    // The event says again what the lot already holds (an exported document imported back): the lot
+                    // is left as it is, nothing of it is written.
+                    write.Lots.RemoveAll(l => l.Ref == lot);
+                }
+                else if (row.Source == "telemetry")
                 {
                     problems.Add($"{name} was recorded by telemetry; an import does not change it");
                 }
@@ -388,6 +395,32 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         }
 
         return problems;
+    }
+
+    /// <summary>Whether the write says of an existing lot only what it holds: the same kg and verdict, and only in-edges it already has.</summary>
+    private static async Task<bool> RestatesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, LotRef lot, long key,
+        double? kg, bool? accepted, CancellationToken ct)
+    {
+        foreach (var node in write.Lots)
+        {
+            if (node.Ref == lot && !(Same(node.Kg, kg) && (node.Accepted is null || node.Accepted == accepted)))
+            {
+                return false;
+            }
+        }
+
+        var incoming = write.Edges.Where(e => e.Child == lot).ToList();
+        if (incoming.Count == 0)
+        {
+            return true;
+        }
+
+        var existing = (await connection.QueryAsync<(string Kind, string LotId, double Kg)>(new CommandDefinition(
+            "select p.kind, p.lot_id, e.kg from trace_edge e join trace_lot p on p.id = e.parent where e.child = @key",
+            new { key }, transaction, cancellationToken: ct))).ToList();
+        return incoming.All(e => existing.Any(x => x.Kind == e.Parent.Kind && x.LotId == e.Parent.Id && Math.Abs(x.Kg - e.Kg) < 1e-6));
+
+        static bool Same(double? given, double? stored) => given is not { } value || (stored is { } old && Math.Abs(old - value) < 1e-6);
     }
 
     private static string Short(string text) => text.Length <= 80 ? text : text[..79] + "…";
