@@ -2,12 +2,18 @@
 # The main job on one machine: installs what is missing, starts PostgreSQL, InfluxDB and Mosquitto on
 # loopback (data under .data/demo), builds and starts the platform, feeds it the demo fleet's
 # yesterday (a simulated day, as fast as the broker takes it), verifies it, and shows the numbers.
+# The API serves TLS with a private CA made at first start (deploy/certs.sh); every secret (PostgreSQL, MQTT, the
+# token signing key, the first operator's password, the demo accounts' passwords) is generated at first start
+# under $HOHHOT_DATA_DIR/secrets. It creates one organisation and account per kind (pasture operator, processor,
+# regulator, platform operator) and prints how to log in as each.
 # The platform keeps running; `deploy/demo.sh stop` stops it and the servers.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export HOHHOT_DATA_DIR="${HOHHOT_DATA_DIR:-$repo/.data/demo}"
-export HOHHOT_API="${HOHHOT_API:-http://127.0.0.1:15080}"
+export HOHHOT_API="${HOHHOT_API:-https://127.0.0.1:15080}"
+tls_dir="$HOHHOT_DATA_DIR/tls"
+export HOHHOT_CA="$tls_dir/ca.pem"
 pid_file="$HOHHOT_DATA_DIR/run/platform.pid"
 log_file="$HOHHOT_DATA_DIR/platform.log"
 sim=(dotnet "$repo/firmware-sim/HohhotCluster.FirmwareSim/bin/Debug/net10.0/hohhot-sim.dll")
@@ -36,6 +42,12 @@ fi
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 bash deploy/servers.sh start
 eval "$(bash deploy/servers.sh env)"
+bash deploy/certs.sh "$tls_dir" >/dev/null
+secret() { # a generated secret of this instance (deploy/servers-common.sh's instance_secret)
+    (source deploy/servers-common.sh; instance_secret "$1")
+}
+operator_password_file="$HOHHOT_SECRETS_DIR/operator.password"
+secret operator.password >/dev/null
 
 echo "building the platform, the CLI and the simulator"
 dotnet build HohhotCluster.Telemetry.sln -nologo -v quiet
@@ -53,11 +65,14 @@ fi
 
 if ! platform_running; then
     echo "starting the platform (log: $log_file)"
-    Postgres__ConnectionString="$HOHHOT_PG_CONNECTION" \
+    Postgres__ConnectionString="$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
     Influx__Url="$HOHHOT_INFLUX_URL" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
     Mqtt__Host="$HOHHOT_MQTT_HOST" Mqtt__Port="$HOHHOT_MQTT_PORT" \
     Mqtt__Username="$HOHHOT_MQTT_INGEST_USER" Mqtt__Password="$HOHHOT_MQTT_INGEST_PASSWORD" \
     Platform__ApiUrl="$HOHHOT_API" \
+    Platform__TlsCertificateFile="$tls_dir/server.pem" Platform__TlsKeyFile="$tls_dir/server.key" \
+    Identity__SigningKeyFile="$HOHHOT_SECRETS_DIR/token-signing-key.pem" \
+    Identity__BootstrapOperatorPasswordFile="$operator_password_file" \
         setsid dotnet src/HohhotCluster.Telemetry.Host/bin/Debug/net10.0/hohhot-platform.dll >>"$log_file" 2>&1 < /dev/null &
     echo $! > "$pid_file"
 fi
@@ -67,6 +82,11 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 deploy/hohhot health
+
+# The operator logs in (the CLI keeps the token in ~/.config/hohhot/token); the simulator logs in by itself.
+HOHHOT_PASSWORD="$(cat "$operator_password_file")" deploy/hohhot login --user operator
+export HOHHOT_USER=operator
+HOHHOT_PASSWORD="$(cat "$operator_password_file")"; export HOHHOT_PASSWORD
 
 echo "registering the '$profile' fleet and its gateways"
 work="$HOHHOT_DATA_DIR/sim"; mkdir -p "$work"
@@ -94,13 +114,45 @@ done
 cat "$work/verify.txt"
 [[ $verified == 1 ]] || echo "verify still reports differences (see above)" >&2
 
+echo "creating an organisation and an account per kind of organisation"
+pastures="$(deploy/hohhot registry list pastures --ids --page-size 1000 | paste -sd, -)"
+plants="$(deploy/hohhot registry list plants --ids --page-size 1000 | paste -sd, -)"
+accounts="$HOHHOT_SECRETS_DIR/demo-accounts.txt"
+: > "$accounts"; chmod 0600 "$accounts"
+demo_account() { # org kind name holdings-option holdings user role
+    local org=$1 kind=$2 name=$3 user=$6 role=$7 password
+    if [[ -n $4 ]]; then
+        deploy/hohhot org create --id "$org" --kind "$kind" --name "$name" "$4" "$5" >/dev/null
+    else
+        deploy/hohhot org create --id "$org" --kind "$kind" --name "$name" --city-wide >/dev/null
+    fi
+    password="$(secret "demo-$user.password")"
+    printf '%s' "$password" > "$work/password.tmp"
+    deploy/hohhot user create --org "$org" --id "$user" --role "$role" --password-file "$work/password.tmp" >/dev/null
+    rm -f "$work/password.tmp"
+    printf '%-16s %-18s %-7s %s\n' "$user" "$org" "$role" "$password" >> "$accounts"
+}
+demo_account demo-pastures pasture_operator "Demo pastures (牧场)" --pastures "$pastures" pasture-admin admin
+demo_account demo-dairy processor "Demo dairy (乳品企业)" --plants "$plants" dairy-editor editor
+demo_account hohhot-amr regulator "Hohhot market supervision (呼和浩特市市场监督管理局)" "" "" regulator editor
+printf '%-16s %-18s %-7s %s\n' operator platform admin "$(cat "$operator_password_file")" >> "$accounts"
+
 echo
 deploy/hohhot throughput --date "$yesterday" --scope city
 cat <<MSG
 
-The platform is running (gRPC at $HOHHOT_API, pid $(cat "$pid_file"), log $log_file). Try:
+The platform is running (gRPC over TLS at $HOHHOT_API, CA $HOHHOT_CA, pid $(cat "$pid_file"), log $log_file).
+The CLI is logged in as the platform operator (a token lasts 15 minutes; log in again when it has expired).
+Accounts, one per kind of organisation (user, organisation, role, password; also in $accounts):
+$(sed 's/^/  /' "$accounts")
+Log in as one of them (the password on standard input, from a file with --password-file, or in \$HOHHOT_PASSWORD):
+  deploy/hohhot login --user pasture-admin
+  deploy/hohhot whoami
+Try:
   deploy/hohhot throughput --date $yesterday --scope county --id 150121
-  deploy/hohhot throughput --scope city --json          # today, live
+  deploy/hohhot throughput --scope city --json          # today, live (the city: operator and regulator)
+  deploy/hohhot registry list pastures
+  deploy/hohhot access-log --limit 20                  # operator and regulator
   deploy/hohhot health
 Stop everything with: deploy/demo.sh stop
 MSG

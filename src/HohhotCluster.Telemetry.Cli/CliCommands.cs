@@ -46,7 +46,7 @@ public static class CliCommands
           user disable --id NAME | user enable --id NAME | user role --id NAME --role ROLE
           user passwd [--id NAME] [--password-file FILE]   change a password (your own, or as an admin); a new secret for a service
           access-log [--account A] [--method M] [--from T] [--to T] [--limit N]
-          registry list counties|pastures|herds|plants|devices [--id ID] [--parent ID] [--page-size N] [--all-pages]
+          registry list counties|pastures|herds|plants|devices [--id ID] [--parent ID] [--page-size N] [--all-pages] [--ids]
           registry deactivate --device ID --reason TEXT
           registry move --device ID --owner-kind pasture|plant --owner ID [--herd ID] --reason TEXT
 
@@ -344,7 +344,7 @@ public static class CliCommands
             }
 
             var name = arg[2..];
-            if (name is "json" or "open" or "city-wide" or "transfer" or "service" or "all-pages")
+            if (name is "json" or "open" or "city-wide" or "transfer" or "service" or "all-pages" or "ids")
             {
                 options[name] = null;
             }

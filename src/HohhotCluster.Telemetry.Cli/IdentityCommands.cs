@@ -115,16 +115,27 @@ internal static class IdentityCommands
         };
         do
         {
-            var (page, next) = what switch
+            var (page, next, ids) = what switch
             {
-                "counties" => await Page(client.ListCountiesAsync(request), p => p.NextPageToken),
-                "pastures" => await Page(client.ListPasturesAsync(request), p => p.NextPageToken),
-                "herds" => await Page(client.ListHerdsAsync(request), p => p.NextPageToken),
-                "plants" => await Page(client.ListPlantsAsync(request), p => p.NextPageToken),
-                "devices" => await Page(client.ListDevicesAsync(request), p => p.NextPageToken),
+                "counties" => await Page(client.ListCountiesAsync(request), p => p.NextPageToken, p => p.Counties.Select(c => c.Id)),
+                "pastures" => await Page(client.ListPasturesAsync(request), p => p.NextPageToken, p => p.Pastures.Select(c => c.Id)),
+                "herds" => await Page(client.ListHerdsAsync(request), p => p.NextPageToken, p => p.Herds.Select(c => c.Id)),
+                "plants" => await Page(client.ListPlantsAsync(request), p => p.NextPageToken, p => p.Plants.Select(c => c.Id)),
+                "devices" => await Page(client.ListDevicesAsync(request), p => p.NextPageToken, p => p.Devices.Select(c => c.Id)),
                 _ => throw Invalid($"registry list takes counties, pastures, herds, plants or devices, not '{what}'"),
             };
-            stdout.WriteLine(new Google.Protobuf.JsonFormatter(Google.Protobuf.JsonFormatter.Settings.Default.WithIndentation()).Format(page));
+            if (options.ContainsKey("ids"))
+            {
+                foreach (var id in ids)
+                {
+                    stdout.WriteLine(id);
+                }
+            }
+            else
+            {
+                stdout.WriteLine(new Google.Protobuf.JsonFormatter(Google.Protobuf.JsonFormatter.Settings.Default.WithIndentation()).Format(page));
+            }
+
             request.PageToken = next;
         }
         while (options.ContainsKey("all-pages") && request.PageToken.Length > 0);
@@ -151,11 +162,12 @@ internal static class IdentityCommands
             }));
     }
 
-    private static async Task<(Google.Protobuf.IMessage Page, string Next)> Page<T>(AsyncUnaryCall<T> call, Func<T, string> next)
+    private static async Task<(Google.Protobuf.IMessage Page, string Next, IEnumerable<string> Ids)> Page<T>(
+        AsyncUnaryCall<T> call, Func<T, string> next, Func<T, IEnumerable<string>> ids)
         where T : Google.Protobuf.IMessage
     {
         var page = await call;
-        return (page, next(page));
+        return (page, next(page), ids(page));
     }
 
     private static AccountRole Role(string role) => role switch
