@@ -73,8 +73,15 @@ public sealed class EpcisOwnershipTests(ChainDatabase db) : IClassFixture<ChainD
         Assert.Equal(1000.0, back.Graph.Lots.Values.Single(l => l.Kind == LotKinds.BulkTank).Kg!.Value);
         Assert.DoesNotContain(back.Graph.Lots.Values, l => l.PlantId == p + "-PLB");
 
-        // A itself may correct what it imported, and blend its own receipt.
-        await db.Importer.ImportAsync(dairyA, Document(Blending(p + "-PLA", Base + "lot/receipt/" + load, "urn:epc:class:lgtin:6901234.000002." + p + "A", 995)), default);
+        // A itself may blend its own receipt into a silo batch of its own...
+        var siloA = "urn:epc:class:lgtin:6901234.000002." + p + "A";
+        await db.Importer.ImportAsync(dairyA, Document(Blending(p + "-PLA", Base + "lot/receipt/" + load, siloA, 995)), default);
+        // ...and B cannot pour milk of its own into A's silo batch.
+        await db.Importer.ImportAsync(dairyB, Document(Loading("urn:epc:class:lgtin:6901234.000001." + p + "B", 700, Base + "tanker-load/" + p + "-TLB2"),
+            Receiving(p + "-PLB", Base + "tanker-load/" + p + "-TLB2", 700, "conformant")), default);
+        var intoForeignBatch = await Assert.ThrowsAsync<ScopeDeniedException>(() =>
+            db.Importer.ImportAsync(dairyB, Document(Blending(p + "-PLB", Base + "lot/receipt/" + p + "-TLB2", Base + "lot/silo_batch/" + Uri.EscapeDataString(siloA), 700)), default));
+        Assert.Contains("belongs to another organisation", intoForeignBatch.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -115,7 +115,6 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
 
         using var connection = Connect();
         var client = new ThroughputService.ThroughputServiceClient(connection.Channel);
-        var headers = new Metadata();
         var compared = 0;
         foreach (var ((owner, day), totals) in expected)
         {
@@ -127,7 +126,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             {
                 LocalDate = day,
                 Scope = new Scope { Kind = isPlant ? ScopeKind.Plant : ScopeKind.Pasture, Id = owner },
-            }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }, cancellationToken: cancellationToken).ConfigureAwait(false);
             compared++;
             var where = $"{(isPlant ? "plant" : "pasture")} {owner} {day}";
             if (isPlant)
@@ -149,7 +148,6 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
     /// <summary>The platform's API as the account of --api-token or the environment (HOHHOT_TOKEN, HOHHOT_USER, HOHHOT_CA).</summary>
     private PlatformConnection Connect() => PlatformConnection.FromEnvironment(options.ApiAddress!, options.ApiToken);
 
-    private static Metadata Headers() => [];
 
     /// <summary>
     /// The chain as the ledger tells it (pickups, intakes, silo transfers, production, failing acceptance samples)
@@ -204,11 +202,10 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
 
         using var connection = Connect();
         var client = new TraceabilityService.TraceabilityServiceClient(connection.Channel);
-        var headers = Headers();
         int flags = 0, explained = 0;
         foreach (var ((plant, day), totals) in plantDays)
         {
-            var reply = await client.MassBalanceAsync(new MassBalanceRequest { PlantId = plant, LocalDate = day }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var reply = await client.MassBalanceAsync(new MassBalanceRequest { PlantId = plant, LocalDate = day }, cancellationToken: cancellationToken).ConfigureAwait(false);
             var where = $"plant {plant} {day}";
             CompareTonnes(where, "mass balance received", reply.ReceivedKg / 1000, totals.Received);
             CompareTonnes(where, "mass balance used", reply.UsedKg / 1000, totals.Used);
@@ -252,7 +249,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                 continue; // pickups not in this ledger (kinds narrowed), or enough traced
             }
             traced++;
-            var trace = await client.TraceBackAsync(new TraceBackRequest { ProductLotId = product }, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var trace = await client.TraceBackAsync(new TraceBackRequest { ProductLotId = product }, cancellationToken: cancellationToken).ConfigureAwait(false);
             var reached = new SortedSet<string>(trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank).Select(l => l.Ref.Id), StringComparer.Ordinal);
             if (!reached.SetEquals(expected))
             {
@@ -304,7 +301,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                 Scope = new AuditScope { Kind = expected.Plant ? AuditScopeKind.Plant : AuditScopeKind.Pasture, Id = owner },
                 FromDate = expected.From,
                 ToDate = expected.To,
-            }, Headers(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }, cancellationToken: cancellationToken).ConfigureAwait(false);
             var where = $"{(expected.Plant ? "plant" : "pasture")} {owner} {expected.From}..{expected.To}";
             CompareCount(where, "quality samples passed", report.Overall?.Passed ?? 0, expected.Passed);
             CompareCount(where, "quality samples failed", report.Overall?.Failed ?? 0, expected.Failed);
