@@ -199,6 +199,10 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal.Message));
         }
+        catch (TraceBusyException refusal)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, refusal.Message));
+        }
     }
 
     /// <summary>The chain as the verified caller may see and change it.</summary>

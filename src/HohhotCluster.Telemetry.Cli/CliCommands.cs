@@ -24,6 +24,7 @@ public static class CliCommands
           trace forward --bulk-tank-lot ID | --tanker-load ID | --sample ID
                                                    every lot a source's milk reached, with kg and share (JSON)
           trace recall --sample ID                 product lots affected by a failing sample (JSON)
+          trace import --file EPCIS.json            import a GS1 EPCIS 2.0 document (events at your own plants; JSON)
           trace mass-balance --plant ID --date YYYY-MM-DD
                                                    a plant-day's mass balance with flagged loads (JSON)
           audit pass-rates [--scope city|county|pasture|plant|tanker] [--id ID] [--from D] [--to D] [--item I]
@@ -276,6 +277,9 @@ public static class CliCommands
                 return await PrintAsync(stdout, client.TraceForwardAsync(forward));
             case "recall":
                 return await PrintAsync(stdout, client.RecallImpactAsync(new RecallImpactRequest { SampleId = Required(options, "sample") }));
+            case "import":
+                var path = Required(options, "file");
+                return await PrintAsync(stdout, client.ImportEpcisAsync(new ImportEpcisRequest { DocumentJson = await File.ReadAllTextAsync(path) }));
             case "mass-balance":
                 return await PrintAsync(stdout, client.MassBalanceAsync(new MassBalanceRequest
                 {
@@ -283,7 +287,7 @@ public static class CliCommands
                     LocalDate = Required(options, "date"),
                 }));
             default:
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall or mass-balance"));
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall, mass-balance or import"));
         }
     }
 

@@ -53,3 +53,6 @@ public sealed class InvalidTraceRequestException(string message, IReadOnlyList<s
 }
 
 public sealed class TracePreconditionException(string message) : TraceRefusal(message);
+
+/// <summary>The host is busy with work of this kind; the caller retries later.</summary>
+public sealed class TraceBusyException(string message) : TraceRefusal(message);

@@ -31,11 +31,15 @@ public sealed record EpcisImportResult(int Events, int Imported, int Duplicates,
 /// import, never when telemetry recorded it or another organisation owns it; an existing lot is used as an input only
 /// when it is the caller's (its own import, or a lot at one of its plants). A conflicting event refuses the whole
 /// document with PERMISSION_DENIED naming the lot. A document is at most <see cref="MaxEvents"/> events, checked
-/// before the (costly) schema validation, and imports run one at a time per host.</para>
+/// before the (costly) schema validation, and imports run one at a time per host (one that waits longer than
+/// <see cref="MaxQueueWait"/> for its turn is refused as busy).</para>
 /// </summary>
 public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValidator schema, IOptions<TraceabilityOptions> options)
 {
-    public const int MaxEvents = 2000;
+    public const int MaxEvents = 500;
+
+    /// <summary>How long an import waits for the one before it; then RESOURCE_EXHAUSTED-like refusal (retry later).</summary>
+    public static readonly TimeSpan MaxQueueWait = TimeSpan.FromSeconds(30);
     private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
@@ -46,7 +50,11 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             throw new ScopeDeniedException("A regulator reads the chain; it does not import into it.");
         }
 
-        await _oneAtATime.WaitAsync(cancellationToken);
+        if (!await _oneAtATime.WaitAsync(MaxQueueWait, cancellationToken))
+        {
+            throw new TraceBusyException($"Other imports have held this host for {MaxQueueWait.TotalSeconds:0} s; retry shortly.");
+        }
+
         try
         {
             return await ImportOneAsync(caller, json, cancellationToken);
