@@ -13,6 +13,12 @@ public sealed class TelemetryPayloadParser(
     TimeProvider clock, IngestionOptions options, IReadOnlyDictionary<string, IRecordKindHandler>? extensions = null)
 {
     public const int MaxDepth = 16;
+
+    /// <summary>Registry ids (devices, herds, owners) are 1-64 characters (RegistryService refuses longer ones).</summary>
+    public const int MaxRegistryIdLength = 64;
+
+    /// <summary>Every other id or word of a payload (lots, tanker loads, tanks, plates, schemes): 1-128 characters.</summary>
+    public const int MaxIdLength = 128;
     public const string EarTagScheme = "cn.moa.eartag";
 
     public bool TryParse(string topic, ReadOnlySpan<byte> payload, out ParsedReading? reading, out Rejection rejection)
@@ -74,7 +80,7 @@ public sealed class TelemetryPayloadParser(
         var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.MilkingPayload)
             ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
         var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
-        var herdId = Required(dto.HerdId, "herdId");
+        var herdId = Required(dto.HerdId, "herdId", MaxRegistryIdLength);
         var visit = dto.Visit ?? throw Reject(QuarantineReasons.MissingField, "visit");
         if (visit.ResourceType != "icarMilkingVisitEventResource")
         {
@@ -156,7 +162,7 @@ public sealed class TelemetryPayloadParser(
                 InRange(dto.TemperatureC, "temperatureC", -5, 50),
                 Required(dto.LotId, "lotId"),
                 InRange(Present(dto.CollectedKg, "collectedKg"), "collectedKg", 0, 200_000, exclusiveMin: true),
-                string.IsNullOrEmpty(dto.TankerLoadId) ? null : dto.TankerLoadId),
+                string.IsNullOrEmpty(dto.TankerLoadId) ? null : Required(dto.TankerLoadId, "tankerLoadId")),
             _ => throw Reject(QuarantineReasons.InvalidField, "event must be level or collection"),
         };
         return new ParsedReading(topic, key, eventTime) { BulkTank = draft };
@@ -171,8 +177,8 @@ public sealed class TelemetryPayloadParser(
             Required(dto.TankerLoadId, "tankerLoadId"),
             InRange(Present(dto.NetKg, "netKg"), "netKg", 0, 60_000, exclusiveMin: true)!.Value,
             InRange(dto.TemperatureC, "temperatureC", -5, 50),
-            string.IsNullOrEmpty(dto.TankerPlate) ? null : dto.TankerPlate,
-            string.IsNullOrEmpty(dto.SiloId) ? null : dto.SiloId);
+            string.IsNullOrEmpty(dto.TankerPlate) ? null : Required(dto.TankerPlate, "tankerPlate"),
+            string.IsNullOrEmpty(dto.SiloId) ? null : Required(dto.SiloId, "siloId"));
         return new ParsedReading(topic, key, eventTime) { PlantIntake = draft };
     }
 
@@ -208,7 +214,7 @@ public sealed class TelemetryPayloadParser(
 
     private (ReadingKey Key, DateTimeOffset EventTime) Envelope(TelemetryTopic topic, string? deviceId, long? bootEpoch, long? seq, string? eventTimeText)
     {
-        var device = Required(deviceId, "deviceId");
+        var device = Required(deviceId, "deviceId", MaxRegistryIdLength);
         if (!string.Equals(device, topic.DeviceId, StringComparison.Ordinal))
         {
             throw Reject(QuarantineReasons.DeviceMismatch, $"payload deviceId '{device}' differs from the topic's '{topic.DeviceId}'");
@@ -248,13 +254,32 @@ public sealed class TelemetryPayloadParser(
     {
         var hasOffset = text.Length > 6 &&
             (text[^1] is 'Z' or 'z' || (text[^6] is '+' or '-' && text[^3] == ':'));
-        if (!hasOffset || text.Length < 20 || text[10] is not ('T' or 't') ||
-            !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        // Fractions finer than .NET's 100 ns are cut, never rounded: 23:59:59.999999999+08:00 stays on its own day.
+        if (!hasOffset || text.Length < 20 || text.Length > 40 || text[10] is not ('T' or 't') ||
+            !DateTimeOffset.TryParse(TruncateFraction(text), CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
         {
             throw Reject(QuarantineReasons.InvalidField, $"{field} must be RFC 3339 with an offset, e.g. 2026-11-29T06:12:00+08:00");
         }
 
         return value;
+    }
+
+    /// <summary>The time with at most seven fractional digits (the rest dropped), so parsing cannot round it up.</summary>
+    private static string TruncateFraction(string text)
+    {
+        var dot = text.IndexOf('.', 19);
+        if (dot != 19)
+        {
+            return text;
+        }
+
+        var end = dot + 1;
+        while (end < text.Length && char.IsAsciiDigit(text[end]))
+        {
+            end++;
+        }
+
+        return end - dot - 1 <= 7 ? text : string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end));
     }
 
     internal static bool IsEarTag(string id)
@@ -286,8 +311,14 @@ public sealed class TelemetryPayloadParser(
         return InRange(value, field, min, max)!.Value;
     }
 
-    private static string Required(string? value, string field) =>
-        string.IsNullOrWhiteSpace(value) ? throw Reject(QuarantineReasons.MissingField, field) : value;
+    /// <summary>
+    /// A present string within the contract's length: an over-long id is refused here, before any store sees it (a
+    /// unique index cannot hold a 3,000-character key, and such a message would fail its batch for ever).
+    /// </summary>
+    private static string Required(string? value, string field, int maxLength = MaxIdLength) =>
+        string.IsNullOrWhiteSpace(value) ? throw Reject(QuarantineReasons.MissingField, field)
+        : value.Length > maxLength ? throw Reject(QuarantineReasons.InvalidField, $"{field} is longer than {maxLength} characters")
+        : value;
 
     private static double Present(double? value, string field) =>
         value ?? throw Reject(QuarantineReasons.MissingField, field);

@@ -84,6 +84,12 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
             return false;
         }
 
+        if (ownerId.Length > TelemetryPayloadParser.MaxRegistryIdLength || deviceId.Length > TelemetryPayloadParser.MaxRegistryIdLength)
+        {
+            detail = $"owner id and device id are registry ids of at most {TelemetryPayloadParser.MaxRegistryIdLength} characters";
+            return false;
+        }
+
         var kindText = parts[ranges[3]].ToString();
         TelemetryKind? core = kindText switch
         {

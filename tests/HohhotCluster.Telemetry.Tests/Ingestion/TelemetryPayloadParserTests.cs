@@ -175,6 +175,38 @@ public sealed class TelemetryPayloadParserTests
         AssertRejected(IntakeTopic, ContractExamples.PlantIntake.Replace("\"siloId\": \"S3\"", replacement, StringComparison.Ordinal),
             QuarantineReasons.InvalidField, named);
 
+    [Theory]
+    [InlineData("\"tankerLoadId\": \"TL-20261129-0007\"", 129)]
+    [InlineData("\"tankerLoadId\": \"TL-20261129-0007\"", 3000)]
+    [InlineData("\"tankerPlate\": \"蒙A12345\"", 60_000)]
+    public void An_id_over_the_contracts_limit_is_refused_before_any_store_sees_it(string member, int length)
+    {
+        var name = member[1..member.IndexOf('"', 1)];
+        var json = ContractExamples.PlantIntake.Replace(member, $"\"{name}\": \"{new string('L', length)}\"", StringComparison.Ordinal);
+        if (json.Length > new IngestionOptions().MaxPayloadBytes)
+        {
+            AssertRejected(IntakeTopic, json, QuarantineReasons.PayloadTooLarge);
+            return;
+        }
+
+        AssertRejected(IntakeTopic, json, QuarantineReasons.InvalidField, name);
+    }
+
+    [Fact]
+    public void A_device_id_longer_than_a_registry_id_is_refused_at_the_topic() =>
+        AssertRejected($"hohhot/v1/plant/PL-YILI-01/{new string('D', 65)}/plant_intake", ContractExamples.PlantIntake, QuarantineReasons.UnknownTopic);
+
+    [Fact]
+    public void The_last_nanosecond_of_a_day_stays_on_that_day()
+    {
+        var json = ContractExamples.PlantIntake.Replace("2026-11-29T09:40:00+08:00", "2026-11-28T23:59:59.999999999+08:00", StringComparison.Ordinal);
+
+        var reading = Accept(IntakeTopic, json);
+
+        Assert.Equal(new DateOnly(2026, 11, 28), ChinaTime.LocalDate(reading.EventTime));
+        Assert.Equal(new DateTimeOffset(2026, 11, 28, 23, 59, 59, ChinaTime.Offset).AddTicks(9_999_999), reading.EventTime);
+    }
+
     [Fact]
     public void Escaped_backslash_before_u0000_text_is_no_nul() =>
         Accept(IntakeTopic, ContractExamples.PlantIntake.Replace("\"siloId\": \"S3\"", "\"siloId\": \"S3\", \"note\": \"C:\\\\u0000\"", StringComparison.Ordinal));
