@@ -48,6 +48,7 @@ public sealed partial class IngestionPipeline : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger<IngestionPipeline> _logger;
     private readonly IAcceptedReadingObserver[] _observers;
+    private readonly IAcceptedReadingGate[] _gates;
 
     public IngestionPipeline(
         IOptions<IngestionOptions> options,
@@ -59,7 +60,8 @@ public sealed partial class IngestionPipeline : BackgroundService
         TimeProvider clock,
         ILogger<IngestionPipeline> logger,
         IEnumerable<IRecordKindHandler> extensionKinds,
-        IEnumerable<IAcceptedReadingObserver> observers)
+        IEnumerable<IAcceptedReadingObserver> observers,
+        IEnumerable<IAcceptedReadingGate> gates)
     {
         _options = options.Value;
         var kinds = new Dictionary<string, IRecordKindHandler>(StringComparer.Ordinal);
@@ -72,6 +74,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
 
         _observers = [.. observers];
+        _gates = [.. gates];
         _parser = new TelemetryPayloadParser(clock, _options, kinds);
         _rateLimiter = new DeviceRateLimiter(clock, _options);
         _directory = directory;
@@ -256,25 +259,31 @@ public sealed partial class IngestionPipeline : BackgroundService
             }
 
             var outcome = await ResolveAsync(parsed!, message.Topic, cancellationToken);
-            switch (outcome)
+            if (outcome is Rejection r)
             {
-                case Rejection r:
-                    rejections.Add((i, r));
-                    break;
+                rejections.Add((i, r));
+            }
+            else
+            {
+                accepted.Add((i, outcome));
+            }
+        }
+
+        await GateAsync(accepted, rejections, cancellationToken);
+        foreach (var (_, reading) in accepted)
+        {
+            switch (reading)
+            {
                 case MilkingReading m:
-                    accepted.Add((i, m));
                     Group(milkings, m.HerdId, m);
                     break;
                 case BulkTankReading b:
-                    accepted.Add((i, b));
                     Group(bulkTank, b.PastureId, b);
                     break;
                 case PlantIntakeReading p:
-                    accepted.Add((i, p));
                     Group(intakes, p.PlantId, p);
                     break;
                 case (IRecordKindHandler handler, AcceptedRecord record):
-                    accepted.Add((i, (handler, record)));
                     Group(records, handler, record);
                     break;
             }
@@ -303,6 +312,43 @@ public sealed partial class IngestionPipeline : BackgroundService
         if (accepted.Count > 0)
         {
             await WritePointsAsync(batch, accepted, cancellationToken);
+        }
+    }
+
+    /// <summary>Moves the accepted core readings a gate refuses (e.g. a lot another owner holds) to the rejections.</summary>
+    private async Task GateAsync(List<(int Index, object Reading)> accepted, List<(int Index, Rejection Rejection)> rejections, CancellationToken cancellationToken)
+    {
+        if (_gates.Length == 0 || accepted.Count == 0)
+        {
+            return;
+        }
+
+        var core = new List<object>(accepted.Count);
+        var positions = new List<int>(accepted.Count);
+        for (var i = 0; i < accepted.Count; i++)
+        {
+            if (accepted[i].Reading is MilkingReading or BulkTankReading or PlantIntakeReading)
+            {
+                core.Add(accepted[i].Reading);
+                positions.Add(i);
+            }
+        }
+
+        var refused = new SortedSet<int>();
+        foreach (var gate in _gates)
+        {
+            foreach (var (index, rejection) in await gate.CheckAsync(core, cancellationToken))
+            {
+                if (refused.Add(positions[index]))
+                {
+                    rejections.Add((accepted[positions[index]].Index, rejection));
+                }
+            }
+        }
+
+        foreach (var position in refused.Reverse())
+        {
+            accepted.RemoveAt(position);
         }
     }
 

@@ -53,3 +53,14 @@ public interface IAcceptedReadingObserver
 {
     Task OnAcceptedAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Checks the accepted core readings of a batch against what a component already holds, before any grain applies
+/// them: a refused reading is quarantined with the gate's reason, counted nowhere and written to no store. Runs for
+/// redeliveries too, so it must answer the same way for the same reading.
+/// </summary>
+public interface IAcceptedReadingGate
+{
+    /// <summary>The readings to refuse, by their index in <paramref name="readings"/>, each with its reason.</summary>
+    Task<IReadOnlyList<(int Index, Rejection Rejection)>> CheckAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken);
+}

@@ -24,6 +24,7 @@ public static class TraceabilityServiceCollectionExtensions
         services.AddSingleton<EpcisImporter>();
         services.AddSingleton<EpcisExporter>();
         services.AddSingleton<IAcceptedReadingObserver, TelemetryChainObserver>();
+        services.AddSingleton<IAcceptedReadingGate, LotOwnershipGate>();
         services.AddSingleton<IRecordKindHandler, TankerPickupKind>();
         services.AddSingleton<IRecordKindHandler, SiloTransferKind>();
         services.AddSingleton<IRecordKindHandler, ProductionKind>();

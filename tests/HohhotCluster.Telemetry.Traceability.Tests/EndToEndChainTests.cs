@@ -79,4 +79,38 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         node["eventTime"] = Payloads.Rfc3339(eventTime);
         return node.ToJsonString();
     }
+
+    [Fact]
+    public async Task A_collection_naming_another_pastures_bulk_tank_lot_is_quarantined_and_counted_nowhere()
+    {
+        var platform = fixture.Platform;
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(platform);
+        var lot = fleet.Prefix + "-LOT";
+        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        var day = HohhotCluster.Telemetry.Contracts.ChinaTime.LocalDate(t0);
+        await using (var a = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA)))
+        {
+            Assert.True(await a.PublishAsync(Payloads.Topic("pasture", fleet.PastureA, fleet.TankA, "bulk_tank"), Payloads.Collection(fleet.TankA, 1, t0, lot, 1_000)));
+        }
+
+        await ThroughputProbe.WaitForCountsAsync(platform, day, ScopeKind.Pasture, fleet.PastureA, 0, 1, 0);
+        await Eventually.WaitAsync(() => new TraceabilityService.TraceabilityServiceClient(platform.Channel)
+            .TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = lot }).ResponseAsync, r => r.Sources.Count == 1);
+
+        // Pasture B names A's lot in a collection of its own: refused, and its next reading still goes in.
+        await using (var gatewayB = await Gateway.ConnectAsync(fleet.PastureB, fleet.PasswordOf(fleet.PastureB)))
+        {
+            Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 1, t0.AddMinutes(5), lot, 5)));
+            Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 2, t0.AddMinutes(6), lot + "-B", 700)));
+        }
+
+        var quarantined = await Eventually.WaitAsync(() => QuarantineProbe.ReadAsync(platform, $"hohhot/v1/pasture/{fleet.PastureB}/"), rows => rows.Count >= 1);
+        Assert.Equal(("invalid_field", true), (quarantined.Single().Reason, quarantined.Single().Detail.Contains("another pasture", StringComparison.Ordinal)));
+        var b = await ThroughputProbe.WaitForCountsAsync(platform, day, ScopeKind.Pasture, fleet.PastureB, 0, 1, 0);
+        Assert.Equal(0.7, b.ProducedT, 9);
+        var forward = await new TraceabilityService.TraceabilityServiceClient(platform.Channel).TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = lot });
+        Assert.Equal((fleet.PastureA, 1_000.0), (forward.Sources.Single().PastureId, forward.Sources.Single().Kg));
+        Assert.Equal(1.0, (await ThroughputProbe.GetAsync(platform, day, ScopeKind.Pasture, fleet.PastureA)).ProducedT, 9);
+    }
 }
