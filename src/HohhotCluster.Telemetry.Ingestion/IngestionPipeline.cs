@@ -245,6 +245,8 @@ public sealed partial class IngestionPipeline : BackgroundService
             var message = batch[i];
             if (!_parser.TryParse(message.Topic, message.Payload, out var parsed, out var rejection))
             {
+                // Keyed when its envelope reads, so a resent invalid message adds no second quarantine row.
+                message.Key ??= TelemetryPayloadParser.ReadKey(message.Payload);
                 rejections.Add((i, rejection));
                 continue;
             }

@@ -75,6 +75,51 @@ public sealed class TelemetryPayloadParser(
         }
     }
 
+    /// <summary>
+    /// The key of a message that failed its checks, when its envelope can still be read (valid JSON with deviceId,
+    /// bootEpoch and seq at the top level), so that its quarantine row is kept once however often it is resent.
+    /// </summary>
+    public static ReadingKey? ReadKey(ReadOnlySpan<byte> payload)
+    {
+        string? device = null;
+        long? epoch = null, seq = null;
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.ValueSpan.SequenceEqual("deviceId"u8) ? 1 : reader.ValueSpan.SequenceEqual("bootEpoch"u8) ? 2 : reader.ValueSpan.SequenceEqual("seq"u8) ? 3 : 0;
+                reader.Read();
+                switch (name)
+                {
+                    case 1 when reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= MaxRegistryIdLength:
+                        device = reader.GetString();
+                        break;
+                    case 2 when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var e) && e >= 0:
+                        epoch = e;
+                        break;
+                    case 3 when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var q) && q >= 1:
+                        seq = q;
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return device is { Length: > 0 } && epoch is { } bootEpoch && seq is { } sequence ? new ReadingKey(device, bootEpoch, sequence) : null;
+    }
+
     private ParsedReading ParseMilking(TelemetryTopic topic, ReadOnlySpan<byte> payload)
     {
         var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.MilkingPayload)

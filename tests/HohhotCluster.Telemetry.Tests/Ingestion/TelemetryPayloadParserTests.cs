@@ -197,6 +197,16 @@ public sealed class TelemetryPayloadParserTests
         AssertRejected($"hohhot/v1/plant/PL-YILI-01/{new string('D', 65)}/plant_intake", ContractExamples.PlantIntake, QuarantineReasons.UnknownTopic);
 
     [Fact]
+    public void The_key_of_an_invalid_message_is_read_when_its_envelope_is_readable_and_not_otherwise()
+    {
+        var invalid = ContractExamples.PlantIntake.Replace("28450.0", "-1", StringComparison.Ordinal);
+        AssertRejected(IntakeTopic, invalid, QuarantineReasons.InvalidField);
+        Assert.Equal(new ReadingKey("PL-YILI-01-WB1", 1764345600, 9), TelemetryPayloadParser.ReadKey(Encoding.UTF8.GetBytes(invalid)));
+        Assert.Null(TelemetryPayloadParser.ReadKey(Encoding.UTF8.GetBytes(invalid[..40])));
+        Assert.Null(TelemetryPayloadParser.ReadKey(Encoding.UTF8.GetBytes(invalid.Replace("\"seq\": 9,", "", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public void The_last_nanosecond_of_a_day_stays_on_that_day()
     {
         var json = ContractExamples.PlantIntake.Replace("2026-11-29T09:40:00+08:00", "2026-11-28T23:59:59.999999999+08:00", StringComparison.Ordinal);
