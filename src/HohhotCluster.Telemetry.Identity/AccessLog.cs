@@ -48,38 +48,19 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
 
     public ValueTask RecordAsync(AccessLogEntry entry, CancellationToken cancellationToken) => _queue.Writer.WriteAsync(entry, cancellationToken);
 
-    /// <summary>Waits until everything queued before now is written (tests, and shutdown).</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
-    {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _writing) > 0)
-        {
-            await Task.Delay(20, cancellationToken);
-        }
-    }
-
-    private int _writing;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<AccessLogEntry>(1000);
         while (await WaitAsync(stoppingToken))
         {
-            Interlocked.Increment(ref _writing);
-            try
+            while (batch.Count < 5000 && _queue.Reader.TryRead(out var entry))
             {
-                while (batch.Count < 5000 && _queue.Reader.TryRead(out var entry))
-                {
-                    batch.Add(entry);
-                }
+                batch.Add(entry);
+            }
 
-                await WriteWithRetryAsync(batch, stoppingToken);
-                batch.Clear();
-                await PurgeIfDueAsync(stoppingToken);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _writing);
-            }
+            await WriteWithRetryAsync(batch, stoppingToken);
+            batch.Clear();
+            await PurgeIfDueAsync(stoppingToken);
         }
     }
 
