@@ -77,6 +77,17 @@ public static class AccessPolicy
         [Prefix + "IdentityService/ListAccessLog"] = new(null, null, V, V),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>Exports and traces: their access log row is committed before the answer leaves (never lost to a crash).</summary>
+    public static readonly FrozenSet<string> AlwaysLogged = new[]
+    {
+        Prefix + "TraceabilityService/TraceBack",
+        Prefix + "TraceabilityService/TraceForward",
+        Prefix + "TraceabilityService/RecallImpact",
+        Prefix + "TraceabilityService/MassBalance",
+        Prefix + "TraceabilityService/ExportEpcis",
+        Prefix + "AuditService/ExportCsv",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
     /// <summary>Methods any caller may reach without a token: the standard gRPC health service.</summary>
     public static bool IsAnonymous(string method) => method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal);
 

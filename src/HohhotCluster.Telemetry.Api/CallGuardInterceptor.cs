@@ -17,7 +17,8 @@ namespace HohhotCluster.Telemetry.Api;
 /// request within the contract's limits (else INVALID_ARGUMENT, before any lookup), an account that the token still
 /// stands for, a row of <see cref="AccessPolicy"/> that lets its organisation kind and role call the method (else
 /// PERMISSION_DENIED), and the account's rate (else RESOURCE_EXHAUSTED). The verified <see cref="Caller"/> is handed
-/// to the service through <see cref="CallerContext"/>; every call, refused ones too, goes to the access log. Status
+/// to the service through <see cref="CallerContext"/>; every call, refused ones too, goes to the access log (an export
+/// or trace is answered only once its row is committed, <see cref="AccessPolicy.AlwaysLogged"/>). Status
 /// details are cut to a short length, so nothing a caller sent is echoed at length.
 /// </summary>
 public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
@@ -182,7 +183,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             return;
         }
 
-        await _log.RecordAsync(new AccessLogEntry
+        var entry = new AccessLogEntry
         {
             At = _clock.GetUtcNow(),
             AccountId = caller?.AccountId,
@@ -193,7 +194,22 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             Detail = Short(detail, MaxDetailLength),
             DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             Peer = Short(context.Peer, 100),
-        }, CancellationToken.None);
+        };
+        if (status == StatusCode.OK && AccessPolicy.AlwaysLogged.Contains(context.Method))
+        {
+            try
+            {
+                await _log.RecordNowAsync(entry, context.CancellationToken);
+            }
+            catch (Exception exception) when (exception is Npgsql.NpgsqlException or TimeoutException)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "The access log cannot be written; the answer is withheld until it can. Retry shortly."));
+            }
+        }
+        else
+        {
+            await _log.RecordAsync(entry, CancellationToken.None);
+        }
     }
 
     /// <summary>The request for the log: as JSON when small, otherwise only its size (an EPCIS document is not copied).</summary>

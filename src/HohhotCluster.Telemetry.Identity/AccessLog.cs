@@ -48,11 +48,32 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
 
     public ValueTask RecordAsync(AccessLogEntry entry, CancellationToken cancellationToken) => _queue.Writer.WriteAsync(entry, cancellationToken);
 
+    /// <summary>
+    /// Writes the entry before returning (exports and traces: the answer leaves only once its log row is committed,
+    /// so no crash can hide who took what). Transient PostgreSQL failures are retried; then the call fails.
+    /// </summary>
+    public Task RecordNowAsync(AccessLogEntry entry, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await WriteAsync([entry], ct);
+            return 0;
+        }, cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<AccessLogEntry>(1000);
         while (await WaitAsync(stoppingToken))
         {
+            // Gather what arrives within the flush interval into one statement (stopping: write at once).
+            try
+            {
+                await Task.Delay(options.Value.AccessLogFlushInterval, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: write what is queued now.
+            }
+
             while (batch.Count < 5000 && _queue.Reader.TryRead(out var entry))
             {
                 batch.Add(entry);

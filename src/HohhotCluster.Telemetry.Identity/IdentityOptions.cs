@@ -46,6 +46,10 @@ public sealed class IdentityOptions
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
     public TimeSpan AccessLogRetention { get; set; } = TimeSpan.FromDays(400);
 
+    /// <summary>How long the access log gathers entries into one write (exports and traces are written at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan AccessLogFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Calls per second one account may make (a token bucket of twice this size).</summary>
     [Range(1, 1_000_000)]
     public int CallsPerSecond { get; set; } = 200;

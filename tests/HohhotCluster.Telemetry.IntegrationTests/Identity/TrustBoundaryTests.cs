@@ -146,6 +146,26 @@ public sealed class TrustBoundaryTests(IdentityPlatform fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task AnExportIsAnsweredOnlyOnceItsAccessLogRowIsCommittedSoAKillRightAfterLosesNoRow()
+    {
+        await using var platform = await PlatformProcess.StartAsync();
+        var audits = new AuditService.AuditServiceClient(platform.Channel);
+        for (var i = 0; i < 5; i++)
+        {
+            await audits.ExportCsvAsync(new AuditQuery { FromDate = "2026-01-01", ToDate = "2026-01-" + (10 + i).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        // SIGKILL at once: what was only queued for the batched log writer would be lost.
+        await platform.KillAsync();
+        await platform.StartAgainAsync();
+        var log = await new IdentityService.IdentityServiceClient(platform.Channel).ListAccessLogAsync(new ListAccessLogRequest
+        {
+            Method = "/hohhot.telemetry.v1.AuditService/ExportCsv",
+        });
+        Assert.Equal(5, log.Entries.Count(e => e.AccountId == "operator" && e.Status == "OK"));
+    }
+
+    [Fact]
     public async Task ACallerBeyondItsRateGetsResourceExhaustedAndOthersAreNotHeldBack()
     {
         await using var platform = await PlatformProcess.StartAsync(settings: new Dictionary<string, string> { ["Identity__CallsPerSecond"] = "5" });
