@@ -32,13 +32,13 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
         var rows = await alerts.QueryAsync(new AlertFilter
         {
             OpenOnly = request.OpenOnly,
-            Kind = Empty(request.Kind),
-            CountyId = Empty(request.CountyId),
-            PastureId = Empty(request.PastureId),
-            PlantId = Empty(request.PlantId),
-            Subject = Empty(request.Subject),
-            RaisedFrom = Time(request.RaisedFrom, "raised_from"),
-            RaisedTo = Time(request.RaisedTo, "raised_to"),
+            Kind = RequestValues.OrNull(request.Kind),
+            CountyId = RequestValues.OrNull(request.CountyId),
+            PastureId = RequestValues.OrNull(request.PastureId),
+            PlantId = RequestValues.OrNull(request.PlantId),
+            Subject = RequestValues.OrNull(request.Subject),
+            RaisedFrom = RequestValues.OptionalTime(request.RaisedFrom, "raised_from"),
+            RaisedTo = RequestValues.OptionalTime(request.RaisedTo, "raised_to"),
             Limit = limit,
             Visibility = VisibilityOf(context.Caller()),
         }, context.CancellationToken);
@@ -80,7 +80,7 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
                         {
                             EventId = change.EventId,
                             Change = change.Change,
-                            At = Format(change.At),
+                            At = RequestValues.UtcText(change.At),
                             Alert = ToMessage(change.Alert),
                         }, cancellationToken);
                     }
@@ -119,11 +119,11 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
             PlantId = row.PlantId ?? "",
             CountyId = row.CountyId ?? "",
             Message = row.Message,
-            Since = Format(row.Since),
-            RaisedAt = Format(row.RaisedAt),
-            UpdatedAt = Format(row.UpdatedAt),
+            Since = RequestValues.UtcText(row.Since),
+            RaisedAt = RequestValues.UtcText(row.RaisedAt),
+            UpdatedAt = RequestValues.UtcText(row.UpdatedAt),
             Open = row.ClearedAt is null,
-            ClearedAt = row.ClearedAt is { } cleared ? Format(cleared) : "",
+            ClearedAt = row.ClearedAt is { } cleared ? RequestValues.UtcText(cleared) : "",
             ClearReason = row.ClearReason ?? "",
         };
         foreach (var r in row.ParseReadings())
@@ -147,16 +147,6 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
 
         return alert;
     }
-
-    private static string Format(DateTime utc) =>
-        new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static string? Empty(string value) => value.Length == 0 ? null : value;
-
-    private static DateTimeOffset? Time(string value, string field) =>
-        value.Length == 0 ? null
-        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time
-        : throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} must be RFC 3339."));
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "Alert stream answered UNAVAILABLE")]
     private partial void LogStreamUnavailable(Exception exception);

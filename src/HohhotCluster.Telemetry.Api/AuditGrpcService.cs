@@ -149,7 +149,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
 
         if (request.RuleVersion.Length > 0 && !(await rules.GetAsync(context.CancellationToken)).Versions.Any(v => v.Version == request.RuleVersion))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"No rule version '{CallGuardInterceptor.Short(request.RuleVersion, 64)}' in the rule table."));
+            throw new RpcException(new Status(StatusCode.NotFound, $"No rule version '{TextLimits.Shorten(request.RuleVersion, 64)}' in the rule table."));
         }
 
         var summary = await quality.RejudgeAsync(from, to, request.Species.Length == 0 ? null : request.Species,

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Identity;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -54,42 +55,34 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        var response = default(TResponse)!;
+        await GuardAsync(request, context, async () => response = await continuation(request, context));
+        return response;
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        GuardAsync(request, context, () => continuation(request, responseStream, context));
+
+    /// <summary>Admits the call, runs it and logs its outcome against the caller the guard verified (if it got that far).</summary>
+    private async Task GuardAsync<TRequest>(TRequest request, ServerCallContext context, Func<Task> call)
+    {
         var started = Stopwatch.GetTimestamp();
-        Caller? caller = null;
         try
         {
-            caller = await AdmitAsync(request, context);
-            var response = await continuation(request, context);
-            await RecordAsync(context, caller, request, StatusCode.OK, "", started);
-            return response;
+            await AdmitAsync(request, context);
+            await call();
+            await RecordAsync(context, request, StatusCode.OK, "", started);
         }
         catch (RpcException exception)
         {
-            await RecordAsync(context, caller ?? CallerContext.Find(context), request, exception.StatusCode, exception.Status.Detail, started);
+            await RecordAsync(context, request, exception.StatusCode, exception.Status.Detail, started);
             throw Shortened(exception);
         }
         catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
         {
-            await RecordAsync(context, caller ?? CallerContext.Find(context), request, StatusCode.Internal, "", started);
+            await RecordAsync(context, request, StatusCode.Internal, "", started);
             throw;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        var started = Stopwatch.GetTimestamp();
-        Caller? caller = null;
-        try
-        {
-            caller = await AdmitAsync(request, context);
-            await continuation(request, responseStream, context);
-            await RecordAsync(context, caller, request, StatusCode.OK, "", started);
-        }
-        catch (RpcException exception)
-        {
-            await RecordAsync(context, caller ?? CallerContext.Find(context), request, exception.StatusCode, exception.Status.Detail, started);
-            throw Shortened(exception);
         }
     }
 
@@ -108,13 +101,13 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         return await continuation(requestStream, context);
     }
 
-    /// <summary>Everything a call must pass before its service runs; returns the caller (null for the health service).</summary>
-    private async Task<Caller?> AdmitAsync<TRequest>(TRequest? request, ServerCallContext context)
+    /// <summary>Everything a call must pass before its service runs; the verified caller is left in <see cref="CallerContext"/>.</summary>
+    private async Task AdmitAsync<TRequest>(TRequest? request, ServerCallContext context)
     {
         var method = context.Method;
         if (AccessPolicy.IsAnonymous(method))
         {
-            return null;
+            return;
         }
 
         var http = context.GetHttpContext();
@@ -150,7 +143,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         CallerContext.Set(context, caller);
         if (AccessPolicy.IsReflection(method))
         {
-            return caller;
+            return;
         }
 
         if (!AccessPolicy.Rules.TryGetValue(method, out var rule))
@@ -172,17 +165,16 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
         {
             throw new RpcException(new Status(StatusCode.ResourceExhausted, "Too many calls from this account; slow down and retry."));
         }
-
-        return caller;
     }
 
-    private async ValueTask RecordAsync(ServerCallContext context, Caller? caller, object? request, StatusCode status, string detail, long started)
+    private async ValueTask RecordAsync(ServerCallContext context, object? request, StatusCode status, string detail, long started)
     {
         if (AccessPolicy.IsAnonymous(context.Method))
         {
             return;
         }
 
+        var caller = CallerContext.Find(context);
         var entry = new AccessLogEntry
         {
             At = _clock.GetUtcNow(),
@@ -191,9 +183,9 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             Method = context.Method,
             Request = Summary(request),
             Status = StatusName(status),
-            Detail = Short(detail, MaxDetailLength),
+            Detail = TextLimits.Shorten(detail, MaxDetailLength),
             DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            Peer = Short(context.Peer, 100),
+            Peer = TextLimits.Shorten(context.Peer, 100),
         };
         if (status == StatusCode.OK && AccessPolicy.AlwaysLogged.Contains(context.Method))
         {
@@ -238,38 +230,20 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             }
         }
 
-        return Short(JsonFormatter.Default.Format(redacted ?? message), 1000);
+        return TextLimits.Shorten(JsonFormatter.Default.Format(redacted ?? message), 1000);
     }
 
     private static RpcException Shortened(RpcException exception) =>
         exception.Status.Detail.Length <= MaxDetailLength
             ? exception
-            : new RpcException(new Status(exception.StatusCode, Short(exception.Status.Detail, MaxDetailLength)), exception.Trailers);
+            : new RpcException(new Status(exception.StatusCode, TextLimits.Shorten(exception.Status.Detail, MaxDetailLength)), exception.Trailers);
 
-    public static string Short(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
+    /// <summary>The status code's name as gRPC spells it (OK, PERMISSION_DENIED, ...): the enum's name in upper snake case.</summary>
+    public static string StatusName(StatusCode status) =>
+        status == StatusCode.OK ? "OK" : UpperSnake().Replace(status.ToString(), "$1_$2").ToUpperInvariant();
 
-    /// <summary>The status code's name as gRPC spells it (OK, PERMISSION_DENIED, ...).</summary>
-    public static string StatusName(StatusCode status) => status switch
-    {
-        StatusCode.OK => "OK",
-        StatusCode.Cancelled => "CANCELLED",
-        StatusCode.Unknown => "UNKNOWN",
-        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
-        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
-        StatusCode.NotFound => "NOT_FOUND",
-        StatusCode.AlreadyExists => "ALREADY_EXISTS",
-        StatusCode.PermissionDenied => "PERMISSION_DENIED",
-        StatusCode.Unauthenticated => "UNAUTHENTICATED",
-        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
-        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
-        StatusCode.Aborted => "ABORTED",
-        StatusCode.OutOfRange => "OUT_OF_RANGE",
-        StatusCode.Unimplemented => "UNIMPLEMENTED",
-        StatusCode.Internal => "INTERNAL",
-        StatusCode.Unavailable => "UNAVAILABLE",
-        StatusCode.DataLoss => "DATA_LOSS",
-        _ => status.ToString(),
-    };
+    [System.Text.RegularExpressions.GeneratedRegex("([a-z])([A-Z])")]
+    private static partial System.Text.RegularExpressions.Regex UpperSnake();
 
     public void Dispose() => _rates.Dispose();
 

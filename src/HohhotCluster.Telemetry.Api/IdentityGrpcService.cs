@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using System.Globalization;
 using Grpc.Core;
 using HohhotCluster.Telemetry.Identity;
@@ -118,7 +119,7 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
     public override async Task<AccountInfo> UpdateAccount(UpdateAccountRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var account = await ReachableAccountAsync(caller, request.Id, context.CancellationToken);
+        var (account, _) = await ReachableAccountAsync(caller, request.Id, context.CancellationToken);
         var role = RoleOf(request.Role);
         bool? disabled = request.HasDisabled ? request.Disabled : null;
         if (account.Id == caller.AccountId && (disabled == true || (role is { } r && r < caller.Role)))
@@ -140,24 +141,18 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
             throw new RpcException(new Status(StatusCode.PermissionDenied, "Only an admin changes another account's secret."));
         }
 
-        var account = self
-            ? (await store.FindAccountAsync(caller.AccountId, context.CancellationToken) ?? throw NoAccount(caller.AccountId)).Account
-            : await ReachableAccountAsync(caller, request.AccountId, context.CancellationToken);
-        if (self && account.Kind == AccountKind.User)
+        // One's own account is always within reach; another's only for an admin of its organisation (or the operator).
+        var (account, secretHash) = await ReachableAccountAsync(caller, self ? caller.AccountId : request.AccountId, context.CancellationToken);
+        if (self && account.Kind == AccountKind.User && hasher.Verify(secretHash, request.CurrentPassword) == SecretCheck.Invalid)
         {
-            var stored = await store.FindAccountAsync(account.Id, context.CancellationToken) ?? throw NoAccount(account.Id);
-            if (hasher.Verify(stored.SecretHash, request.CurrentPassword) == SecretCheck.Invalid)
-            {
-                throw new RpcException(new Status(StatusCode.PermissionDenied, "current_password is wrong."));
-            }
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "current_password is wrong."));
         }
 
         var generated = request.NewPassword.Length == 0 || account.Kind == AccountKind.Service;
         var secret = generated ? SecretHasher.NewSecret() : CheckPassword(request.NewPassword);
-        await store.SetSecretAsync(account.Id, hasher.Hash(secret), context.CancellationToken);
+        var changedAt = await store.SetSecretAsync(account.Id, hasher.Hash(secret), context.CancellationToken) ?? throw NoAccount(account.Id);
         callers.Invalidate(account.Id);
-        var changed = (await store.FindAccountAsync(account.Id, context.CancellationToken) ?? throw NoAccount(account.Id)).Account;
-        return new RotateSecretReply { Secret = generated ? secret : "", SecretChangedAt = Format(changed.SecretChangedAt) };
+        return new RotateSecretReply { Secret = generated ? secret : "", SecretChangedAt = RequestValues.UtcText(changedAt) };
     }
 
     public override async Task<AccessLogPage> ListAccessLog(ListAccessLogRequest request, ServerCallContext context)
@@ -170,17 +165,17 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
         };
         var entries = await log.QueryAsync(new AccessLogQuery
         {
-            From = Time(request.From, "from"),
-            To = Time(request.To, "to"),
-            AccountId = Empty(request.AccountId),
-            OrganisationId = Empty(request.OrganisationId),
-            Method = Empty(request.Method),
+            From = RequestValues.OptionalTime(request.From, "from"),
+            To = RequestValues.OptionalTime(request.To, "to"),
+            AccountId = RequestValues.OrNull(request.AccountId),
+            OrganisationId = RequestValues.OrNull(request.OrganisationId),
+            Method = RequestValues.OrNull(request.Method),
             Limit = limit,
         }, context.CancellationToken);
         var reply = new AccessLogPage();
         reply.Entries.AddRange(entries.Select(e => new Proto.AccessLogEntry
         {
-            At = Format(e.At),
+            At = RequestValues.UtcText(e.At),
             AccountId = e.AccountId ?? "",
             OrganisationId = e.OrganisationId ?? "",
             Method = e.Method,
@@ -202,7 +197,7 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
         }
     }
 
-    private async Task<Account> ReachableAccountAsync(Caller caller, string id, CancellationToken cancellationToken)
+    private async Task<(Account Account, string SecretHash)> ReachableAccountAsync(Caller caller, string id, CancellationToken cancellationToken)
     {
         var found = id.Length == 0 ? null : await store.FindAccountAsync(id, cancellationToken);
         if (found is not { } account || (account.Account.OrganisationId != caller.OrganisationId && caller.Kind != OrganisationKind.PlatformOperator))
@@ -210,7 +205,7 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
             throw NoAccount(id);
         }
 
-        return account.Account;
+        return account;
     }
 
     private static async Task Conflicts(Func<Task> change)
@@ -270,7 +265,7 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
             },
             Name = o.Name,
             CityWide = o.CityWide,
-            CreatedAt = Format(o.CreatedAt),
+            CreatedAt = RequestValues.UtcText(o.CreatedAt),
         };
         message.PastureIds.AddRange(o.PastureIds);
         message.PlantIds.AddRange(o.PlantIds);
@@ -291,24 +286,15 @@ public sealed class IdentityGrpcService(IdentityStore store, SecretHasher hasher
         },
         DisplayName = a.DisplayName,
         Disabled = a.DisabledAt is not null,
-        CreatedAt = Format(a.CreatedAt),
-        SecretChangedAt = Format(a.SecretChangedAt),
+        CreatedAt = RequestValues.UtcText(a.CreatedAt),
+        SecretChangedAt = RequestValues.UtcText(a.SecretChangedAt),
     };
-
-    private static string Format(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static string? Empty(string value) => value.Length == 0 ? null : value;
-
-    private static DateTimeOffset? Time(string value, string field) =>
-        value.Length == 0 ? null
-        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) ? time
-        : throw Invalid($"{field} must be RFC 3339.");
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     private static RpcException NoAccount(string id) =>
-        new(new Status(StatusCode.NotFound, $"No account '{CallGuardInterceptor.Short(id, 64)}' that you may manage."));
+        new(new Status(StatusCode.NotFound, $"No account '{TextLimits.Shorten(id, 64)}' that you may manage."));
 
     private static RpcException NoOrganisation(string id) =>
-        new(new Status(StatusCode.NotFound, $"No organisation '{CallGuardInterceptor.Short(id, 64)}' that you may see."));
+        new(new Status(StatusCode.NotFound, $"No organisation '{TextLimits.Shorten(id, 64)}' that you may see."));
 }

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using System.Collections.Concurrent;
 using Grpc.Core;
 using HohhotCluster.Telemetry.Identity;
@@ -84,5 +85,5 @@ public sealed class KnownScopes(RegistryStore registry, TimeProvider clock)
     }
 
     public static RpcException NotFound(ScopeKind kind, string id) => new(new Status(StatusCode.NotFound,
-        $"No {kind.ToString().ToLowerInvariant()} '{CallGuardInterceptor.Short(id, 64)}' is registered that you may see."));
+        $"No {kind.ToString().ToLowerInvariant()} '{TextLimits.Shorten(id, 64)}' is registered that you may see."));
 }

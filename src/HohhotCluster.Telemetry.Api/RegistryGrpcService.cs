@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using System.Globalization;
 using System.Text;
 using Grpc.Core;
@@ -154,66 +155,60 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
 
     public override async Task<CountyPage> ListCounties(RegistryPageRequest request, ServerCallContext context)
     {
-        var page = Page(request);
-        var rows = await registry.ListCountiesAsync(page, context.CancellationToken);
-        var reply = new CountyPage { NextPageToken = NextToken(rows, page, r => r.Id) };
-        reply.Counties.AddRange(rows.Take(page.Size - 1).Select(c => new County { Id = c.Id, Name = c.Name, NameZh = c.NameZh, City = c.City }));
-        RequireFound(request, reply.Counties.Count, "county");
+        var (rows, next) = await PageAsync(request, "county", page => registry.ListCountiesAsync(page, context.CancellationToken), c => c.Id);
+        var reply = new CountyPage { NextPageToken = next };
+        reply.Counties.AddRange(rows.Select(c => new County { Id = c.Id, Name = c.Name, NameZh = c.NameZh, City = c.City }));
         return reply;
     }
 
     public override async Task<PasturePage> ListPastures(RegistryPageRequest request, ServerCallContext context)
     {
-        var page = Page(request);
-        var rows = await registry.ListPasturesAsync(page, Visibility(context.Caller()), context.CancellationToken);
-        var reply = new PasturePage { NextPageToken = NextToken(rows, page, r => r.Id) };
-        reply.Pastures.AddRange(rows.Take(page.Size - 1).Select(p => new Pasture
+        var (rows, next) = await PageAsync(request, "pasture",
+            page => registry.ListPasturesAsync(page, Visibility(context.Caller()), context.CancellationToken), p => p.Id);
+        var reply = new PasturePage { NextPageToken = next };
+        reply.Pastures.AddRange(rows.Select(p => new Pasture
         {
             Id = p.Id,
             CountyId = p.CountyId,
             Name = p.Name,
-            Species = p.Species == "goat" ? Species.Goat : Species.Cow,
+            Species = SpeciesOf(p.Species),
             CapacityHead = p.CapacityHead,
             MilkingsPerDay = p.MilkingsPerDay,
         }));
-        RequireFound(request, reply.Pastures.Count, "pasture");
         return reply;
     }
 
     public override async Task<HerdPage> ListHerds(RegistryPageRequest request, ServerCallContext context)
     {
-        var page = Page(request);
-        var rows = await registry.ListHerdsAsync(page, Visibility(context.Caller()), context.CancellationToken);
-        var reply = new HerdPage { NextPageToken = NextToken(rows, page, r => r.Id) };
-        reply.Herds.AddRange(rows.Take(page.Size - 1).Select(h => new Herd { Id = h.Id, PastureId = h.PastureId, Name = h.Name }));
-        RequireFound(request, reply.Herds.Count, "herd");
+        var (rows, next) = await PageAsync(request, "herd",
+            page => registry.ListHerdsAsync(page, Visibility(context.Caller()), context.CancellationToken), h => h.Id);
+        var reply = new HerdPage { NextPageToken = next };
+        reply.Herds.AddRange(rows.Select(h => new Herd { Id = h.Id, PastureId = h.PastureId, Name = h.Name }));
         return reply;
     }
 
     public override async Task<PlantPage> ListPlants(RegistryPageRequest request, ServerCallContext context)
     {
-        var page = Page(request);
-        var rows = await registry.ListPlantsAsync(page, Visibility(context.Caller()), context.CancellationToken);
-        var reply = new PlantPage { NextPageToken = NextToken(rows, page, r => r.Id) };
-        reply.Plants.AddRange(rows.Take(page.Size - 1).Select(p => new Plant
+        var (rows, next) = await PageAsync(request, "plant",
+            page => registry.ListPlantsAsync(page, Visibility(context.Caller()), context.CancellationToken), p => p.Id);
+        var reply = new PlantPage { NextPageToken = next };
+        reply.Plants.AddRange(rows.Select(p => new Plant
         {
             Id = p.Id,
             CountyId = p.CountyId,
             Name = p.Name,
             DailyCapacityT = (double)p.DailyCapacityT,
-            Species = p.Species == "goat" ? Species.Goat : Species.Cow,
+            Species = SpeciesOf(p.Species),
         }));
-        RequireFound(request, reply.Plants.Count, "plant");
         return reply;
     }
 
     public override async Task<DevicePage> ListDevices(RegistryPageRequest request, ServerCallContext context)
     {
-        var page = Page(request);
-        var rows = await registry.ListDevicesAsync(page, Visibility(context.Caller()), context.CancellationToken);
-        var reply = new DevicePage { NextPageToken = NextToken(rows, page, r => r.Id) };
-        reply.Devices.AddRange(rows.Take(page.Size - 1).Select(ToMessage));
-        RequireFound(request, reply.Devices.Count, "device");
+        var (rows, next) = await PageAsync(request, "device",
+            page => registry.ListDevicesAsync(page, Visibility(context.Caller()), context.CancellationToken), d => d.Id);
+        var reply = new DevicePage { NextPageToken = next };
+        reply.Devices.AddRange(rows.Select(ToMessage));
         return reply;
     }
 
@@ -223,7 +218,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         var deviceId = Required(request.DeviceId, "device_id");
         var reason = Required(request.Reason, "reason");
         await RequireOwnedDeviceAsync(caller, deviceId, context.CancellationToken);
-        var device = await registry.DeactivateDeviceAsync(deviceId, reason, context.CancellationToken) ?? throw NoDevice(deviceId);
+        var device = await registry.DeactivateDeviceAsync(deviceId, reason, context.CancellationToken) ?? throw NotRegistered("device", deviceId);
         directory.Invalidate();
         return ToMessage(device);
     }
@@ -253,7 +248,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Herd '{Short(herdId)}' is not a registered herd of the new owner."));
         }
 
-        var device = await registry.MoveDeviceAsync(deviceId, ownerKind, ownerId, herdId, context.CancellationToken) ?? throw NoDevice(deviceId);
+        var device = await registry.MoveDeviceAsync(deviceId, ownerKind, ownerId, herdId, context.CancellationToken) ?? throw NotRegistered("device", deviceId);
         directory.Invalidate();
         return ToMessage(device);
     }
@@ -267,7 +262,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             : caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(device.OwnerId));
         if (!owned)
         {
-            throw NoDevice(deviceId);
+            throw NotRegistered("device", deviceId);
         }
     }
 
@@ -275,8 +270,12 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         ? RegistryVisibility.Everything
         : new RegistryVisibility(false, caller.CountyIds, caller.PastureIds, caller.PlantIds);
 
-    /// <summary>The page asked for; one more row than the page is read, to know whether another page follows.</summary>
-    private static RegistryPage Page(RegistryPageRequest request)
+    /// <summary>
+    /// One page of a registry list: one row more than the page is read, to know whether another page follows (its
+    /// token is the last shown id). Asked for one id that the caller may not see or that does not exist: NOT_FOUND.
+    /// </summary>
+    private static async Task<(IReadOnlyList<T> Rows, string NextPageToken)> PageAsync<T>(
+        RegistryPageRequest request, string what, Func<RegistryPage, Task<IReadOnlyList<T>>> read, Func<T, string> id)
     {
         var size = request.PageSize switch
         {
@@ -294,26 +293,25 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token is not one this service gave out."));
         }
 
-        return new RegistryPage
+        var rows = await read(new RegistryPage
         {
             Size = size + 1,
             AfterId = after,
             Id = request.Id.Length == 0 ? null : request.Id,
             ParentId = request.ParentId.Length == 0 ? null : request.ParentId,
             IncludeInactive = request.IncludeInactive,
-        };
-    }
-
-    private static string NextToken<T>(IReadOnlyList<T> rows, RegistryPage page, Func<T, string> id) =>
-        rows.Count < page.Size ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(id(rows[page.Size - 2])));
-
-    private static void RequireFound(RegistryPageRequest request, int count, string what)
-    {
-        if (request.Id.Length > 0 && count == 0)
+        });
+        if (request.Id.Length > 0 && rows.Count == 0)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"No {what} '{Short(request.Id)}' is registered that you may see."));
+            throw NotRegistered(what, request.Id);
         }
+
+        return rows.Count <= size
+            ? (rows, "")
+            : (rows.Take(size).ToList(), Convert.ToBase64String(Encoding.UTF8.GetBytes(id(rows[size - 1]))));
     }
+
+    private static Species SpeciesOf(string species) => species == "goat" ? Species.Goat : Species.Cow;
 
     private static Device ToMessage(DeviceRecord d) => new()
     {
@@ -327,21 +325,21 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             : "",
     };
 
-    private static RpcException NoDevice(string deviceId) =>
-        new(new Status(StatusCode.NotFound, $"No device '{Short(deviceId)}' is registered that you may see."));
+    private static RpcException NotRegistered(string what, string id) =>
+        new(new Status(StatusCode.NotFound, $"No {what} '{Short(id)}' is registered that you may see."));
 
     private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message + " Nothing was changed."));
 
     private static string Required(string value, string field) =>
         string.IsNullOrWhiteSpace(value) ? throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} is required.")) : value;
 
-    private static string Short(string text) => CallGuardInterceptor.Short(text, 64);
+    private static string Short(string text) => TextLimits.Shorten(text, 64);
 
     private static string Id(string value, string what, List<string> problems)
     {
-        if (string.IsNullOrWhiteSpace(value) || value.Length > 64 || value.Contains('/') || value.Contains('+') || value.Contains('#'))
+        if (string.IsNullOrWhiteSpace(value) || value.Length > RegistryIds.MaxLength || value.Contains('/') || value.Contains('+') || value.Contains('#'))
         {
-            problems.Add($"a {what} id ('{Short(value)}') must be 1-64 characters without '/', '+' or '#'");
+            problems.Add($"a {what} id ('{Short(value)}') must be 1-{RegistryIds.MaxLength} characters without '/', '+' or '#'");
         }
 
         return value;

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using System.Globalization;
 using Grpc.Core;
 using HohhotCluster.Telemetry.Protos.V1;
@@ -174,7 +175,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
             foreach (var problem in refusal.Problems.Take(MaxProblemTrailers))
             {
                 // Metadata values are ASCII: keep the problem readable, short and the trailer valid.
-                trailers.Add("epcis-problem", Ascii(CallGuardInterceptor.Short(problem, 200)));
+                trailers.Add("epcis-problem", Ascii(TextLimits.Shorten(problem, 200)));
             }
 
             if (refusal.Problems.Count > MaxProblemTrailers)

@@ -192,13 +192,14 @@ public sealed class IdentityStore(NpgsqlDataSource dataSource)
         return row is null ? null : (row.ToAccount(), row.SecretHash);
     }
 
-    /// <summary>Replaces an account's secret; tokens issued before now stop being honoured.</summary>
-    public async Task<bool> SetSecretAsync(string id, string secretHash, CancellationToken cancellationToken)
+    /// <summary>Replaces an account's secret; tokens issued before now stop being honoured. Returns when it changed (null: no such account).</summary>
+    public async Task<DateTimeOffset?> SetSecretAsync(string id, string secretHash, CancellationToken cancellationToken)
     {
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "update account set secret_hash = @secretHash, secret_changed_at = clock_timestamp() where id = @id",
-            new { id, secretHash }, cancellationToken: cancellationToken)) == 1;
+        var changed = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+            "update account set secret_hash = @secretHash, secret_changed_at = clock_timestamp() where id = @id returning secret_changed_at",
+            new { id, secretHash }, cancellationToken: cancellationToken));
+        return changed is { } at ? Utc(at) : null;
     }
 
     public async Task<bool> UpdateAccountAsync(string id, AccountRole? role, bool? disabled, CancellationToken cancellationToken)

@@ -14,8 +14,8 @@ public sealed class TelemetryPayloadParser(
 {
     public const int MaxDepth = 16;
 
-    /// <summary>Registry ids (devices, herds, owners) are 1-64 characters (RegistryService refuses longer ones).</summary>
-    public const int MaxRegistryIdLength = 64;
+    /// <summary>Registry ids (devices, herds, owners) have the registry's own limit (RegistryService refuses longer ones).</summary>
+    public const int MaxRegistryIdLength = Storage.RegistryIds.MaxLength;
 
     /// <summary>Every other id or word of a payload (lots, tanker loads, tanks, plates, schemes): 1-128 characters.</summary>
     public const int MaxIdLength = 128;

@@ -1,5 +1,11 @@
 namespace HohhotCluster.Telemetry.Storage;
 
+/// <summary>The registry's ids (counties, pastures, herds, plants, devices): what RegistryService accepts and what a payload may name.</summary>
+public static class RegistryIds
+{
+    public const int MaxLength = 64;
+}
+
 public sealed record CountyRecord
 {
     public required string Id { get; init; }

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -363,7 +364,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         {
             var lot = new LotRef(row.Kind, row.LotId);
             existing.Add(lot);
-            var name = $"{row.Kind} lot '{Short(row.LotId)}' (event {Short(eventId)})";
+            var name = $"{row.Kind} lot '{TextLimits.Shorten(row.LotId, 80)}' (event {TextLimits.Shorten(eventId, 80)})";
             if (changed.Contains(lot))
             {
                 if ((row.Source == "telemetry" || row.Owner != caller.OrganisationId)
@@ -398,7 +399,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
                 "select id from pasture where id = any(@newPastures)", new { newPastures }, transaction, cancellationToken: ct));
             foreach (var pasture in registered)
             {
-                problems.Add($"a bulk-tank lot at pasture '{Short(pasture)}' (event {Short(eventId)}): that pasture reports its own lots by telemetry");
+                problems.Add($"a bulk-tank lot at pasture '{TextLimits.Shorten(pasture, 80)}' (event {TextLimits.Shorten(eventId, 80)}): that pasture reports its own lots by telemetry");
             }
         }
 
@@ -431,7 +432,6 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         static bool Same(double? given, double? stored) => given is not { } value || (stored is { } old && Math.Abs(old - value) < 1e-6);
     }
 
-    private static string Short(string text) => text.Length <= 80 ? text : text[..79] + "…";
 
     private LotRef LotOf(string epcClass, string kindIfForeign) => _ids.ParseLot(epcClass) ?? new LotRef(kindIfForeign, epcClass);
 

@@ -46,12 +46,11 @@ public sealed class LotOwnershipGate(NpgsqlDataSource dataSource) : IAcceptedRea
             if (readings[i] is BulkTankReading { Kind: BulkTankEventKind.Collection, LotId: { } lot } collection
                 && owners.TryGetValue(lot, out var pasture) && pasture.Length > 0 && pasture != collection.PastureId)
             {
-                refused.Add((i, new Rejection(QuarantineReasons.InvalidField, $"lotId '{Short(lot)}' is a bulk-tank lot of another pasture")));
+                refused.Add((i, new Rejection(QuarantineReasons.InvalidField, $"lotId '{TextLimits.Shorten(lot, 64)}' is a bulk-tank lot of another pasture")));
             }
         }
 
         return refused;
     }
 
-    private static string Short(string text) => text.Length <= 64 ? text : text[..63] + "…";
 }

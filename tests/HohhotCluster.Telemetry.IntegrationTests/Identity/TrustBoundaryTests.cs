@@ -61,8 +61,8 @@ public sealed class TrustBoundaryTests(IdentityPlatform fixture) : IClassFixture
         Assert.Equal(missing.Status.Detail.Replace(f.PastureB + "x", f.PastureB, StringComparison.Ordinal), foreign.Status.Detail);
 
         var trace = new TraceabilityService.TraceabilityServiceClient(fixture.Callers[("processor", "viewer")].Channel);
-        var lot = await Assert.ThrowsAsync<RpcException>(async () => await trace.MassBalanceAsync(new MassBalanceRequest { PlantId = f.Plant + "-other", LocalDate = "2026-11-30" }));
-        Assert.Equal(StatusCode.NotFound, lot.StatusCode);
+        var missingPlant = await Assert.ThrowsAsync<RpcException>(async () => await trace.MassBalanceAsync(new MassBalanceRequest { PlantId = f.Plant + "-other", LocalDate = "2026-11-30" }));
+        Assert.Equal(StatusCode.NotFound, missingPlant.StatusCode);
         await trace.MassBalanceAsync(new MassBalanceRequest { PlantId = f.Plant, LocalDate = "2026-11-30" });
     }
 
@@ -166,7 +166,7 @@ public sealed class TrustBoundaryTests(IdentityPlatform fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task ACallerBeyondItsRateGetsResourceExhaustedAndOthersAreNotHeldBack()
+    public async Task ACallerBeyondItsRateGetsResourceExhaustedNotUnavailableAndItsCallsWithinTheRateAreAnswered()
     {
         await using var platform = await PlatformProcess.StartAsync(settings: new Dictionary<string, string> { ["Identity__CallsPerSecond"] = "5" });
         var client = new IdentityService.IdentityServiceClient(platform.Channel);
