@@ -58,6 +58,8 @@ INFLUX_LOG="$INFLUX_DIR/influxd.log"
 INFLUX_PID_FILE="$RUN_DIR/influxd.pid"
 
 SCRIPT_NAME="$(basename "$0")"
+START_TIMEOUT=60     # seconds to wait for a server to accept connections
+STOP_TIMEOUT=20      # seconds between SIGTERM and SIGKILL
 
 log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die()  { printf '%s: ERROR: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
@@ -148,3 +150,60 @@ mq_passwd_set() {
 
 # Single-quote a value for a shell `export` line.
 shell_quote() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }
+
+# Stop (SIGTERM, then SIGKILL after $STOP_TIMEOUT) or kill (SIGKILL) a daemon we started, by its pid file
+# verified against its command line.
+stop_daemon() {
+    local name=$1 pid_file=$2 needle=$3 pid deadline
+    if ! pid="$(daemon_pid "$pid_file" "$needle")"; then
+        log "$name: not running"; rm -f "$pid_file"; return 0
+    fi
+    log "$name: stopping (SIGTERM pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while proc_matches "$pid" "$needle"; do
+        if (( SECONDS >= deadline )); then
+            log "$name: still running after ${STOP_TIMEOUT}s - SIGKILL pid $pid"
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.5
+            break
+        fi
+        sleep 0.2
+    done
+    proc_matches "$pid" "$needle" && die "$name: pid $pid survived SIGKILL"
+    rm -f "$pid_file"
+    log "$name: stopped"
+}
+
+kill_daemon() {
+    local name=$1 pid_file=$2 needle=$3 pid deadline
+    if ! pid="$(daemon_pid "$pid_file" "$needle")"; then
+        log "$name: not running"; rm -f "$pid_file"; return 0
+    fi
+    log "$name: SIGKILL pid $pid"
+    kill -KILL "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while proc_matches "$pid" "$needle" && (( SECONDS < deadline )); do sleep 0.1; done
+    proc_matches "$pid" "$needle" && die "$name: pid $pid survived SIGKILL"
+    rm -f "$pid_file"
+    log "$name: killed"
+}
+
+for_each_ancestor_top_down() {
+    # prints /, /a, /a/b, ... , DIR
+    local d=$1 list=()
+    while [[ $d != / ]]; do list=("$d" "${list[@]}"); d="$(dirname "$d")"; done
+    printf '%s\n' / "${list[@]}"
+}
+
+# Every directory from / down to DIR must be traversable (x) by USER; add o+x where needed.
+ensure_traversable() {
+    local user=$1 dir=$2 d
+    while IFS= read -r d; do
+        if ! runuser -u "$user" -- test -x "$d" 2>/dev/null; then
+            log "chmod o+x $d (so that '$user' can reach $dir)"
+            chmod o+x "$d"
+        fi
+    done < <(for_each_ancestor_top_down "$dir")
+}
+

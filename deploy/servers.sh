@@ -22,8 +22,6 @@ set -euo pipefail
 # shellcheck source=deploy/servers-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/servers-common.sh"
 
-START_TIMEOUT=60     # seconds to wait for a server to accept connections
-STOP_TIMEOUT=20      # seconds between SIGTERM and SIGKILL
 PG_BIN=""
 
 usage() {
@@ -73,24 +71,6 @@ ensure_packages() {
     ) 7>/tmp/hohhot-servers-apt.lock
     missing="$(missing_prerequisites)"
     [[ -z $missing ]] || die "still missing after apt-get install: $missing"
-}
-
-for_each_ancestor_top_down() {
-    # prints /, /a, /a/b, ... , DIR
-    local d=$1 list=()
-    while [[ $d != / ]]; do list=("$d" "${list[@]}"); d="$(dirname "$d")"; done
-    printf '%s\n' / "${list[@]}"
-}
-
-# Every directory from / down to DIR must be traversable (x) by USER; add o+x where needed.
-ensure_traversable() {
-    local user=$1 dir=$2 d
-    while IFS= read -r d; do
-        if ! runuser -u "$user" -- test -x "$d" 2>/dev/null; then
-            log "chmod o+x $d (so that '$user' can reach $dir)"
-            chmod o+x "$d"
-        fi
-    done < <(for_each_ancestor_top_down "$dir")
 }
 
 prepare_common() {
@@ -475,42 +455,6 @@ influx_start() {
 # ---------------------------------------------------------------------------------------------
 
 # stop_daemon NAME PID_FILE NEEDLE
-stop_daemon() {
-    local name=$1 pid_file=$2 needle=$3 pid deadline
-    if ! pid="$(daemon_pid "$pid_file" "$needle")"; then
-        log "$name: not running"; rm -f "$pid_file"; return 0
-    fi
-    log "$name: stopping (SIGTERM pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while proc_matches "$pid" "$needle"; do
-        if (( SECONDS >= deadline )); then
-            log "$name: still running after ${STOP_TIMEOUT}s - SIGKILL pid $pid"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
-        fi
-        sleep 0.2
-    done
-    proc_matches "$pid" "$needle" && die "$name: pid $pid survived SIGKILL"
-    rm -f "$pid_file"
-    log "$name: stopped"
-}
-
-kill_daemon() {
-    local name=$1 pid_file=$2 needle=$3 pid deadline
-    if ! pid="$(daemon_pid "$pid_file" "$needle")"; then
-        log "$name: not running"; rm -f "$pid_file"; return 0
-    fi
-    log "$name: SIGKILL pid $pid"
-    kill -KILL "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while proc_matches "$pid" "$needle" && (( SECONDS < deadline )); do sleep 0.1; done
-    proc_matches "$pid" "$needle" && die "$name: pid $pid survived SIGKILL"
-    rm -f "$pid_file"
-    log "$name: killed"
-}
-
 mq_stop()     { stop_daemon mqtt   "$MQ_PID_FILE"     "$MQ_NEEDLE"; }
 influx_stop() { stop_daemon influx "$INFLUX_PID_FILE" "$INFLUX_NEEDLE"; }
 mq_kill()     { kill_daemon mqtt   "$MQ_PID_FILE"     "$MQ_NEEDLE"; }

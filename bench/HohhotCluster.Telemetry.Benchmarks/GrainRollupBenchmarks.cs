@@ -73,14 +73,10 @@ public class GrainRollupBenchmarks
         {
             var day = ChinaTime.LocalDate(reading.EventTime);
             touched.Add(day);
-            if (!_state.Applied.TryAdd(reading.Key))
+            if (_state.Apply(reading.Key, day, new DailyTotals(0, 0, 0, 0, reading.YieldKg, 1)) == ApplyOutcome.Applied)
             {
-                _state.DuplicatesIgnored++;
-                continue;
+                applied++;
             }
-
-            _state.Days[day] = (_state.Days.TryGetValue(day, out var totals) ? totals : default) + new DailyTotals(0, 0, 0, 0, reading.YieldKg, 1);
-            applied++;
         }
 
         return applied;

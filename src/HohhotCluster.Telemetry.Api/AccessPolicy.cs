@@ -45,6 +45,11 @@ public static class AccessPolicy
         [Prefix + "RegistryService/ListDevices"] = Everyone,
         [Prefix + "RegistryService/DeactivateDevice"] = new(A, A, null, E),
         [Prefix + "RegistryService/MoveDevice"] = new(null, null, null, E),
+        [Prefix + "RegistryService/IssueGatewayCredential"] = new(A, A, null, A),
+        [Prefix + "RegistryService/RotateGatewayCredential"] = new(A, A, null, A),
+        [Prefix + "RegistryService/DisableGatewayCredential"] = new(A, A, null, A),
+        [Prefix + "RegistryService/EnableGatewayCredential"] = new(A, A, null, A),
+        [Prefix + "RegistryService/ListGatewayCredentials"] = new(V, V, null, V),
 
         [Prefix + "TraceabilityService/TraceBack"] = Everyone,
         [Prefix + "TraceabilityService/TraceForward"] = Everyone,
@@ -77,7 +82,10 @@ public static class AccessPolicy
         [Prefix + "IdentityService/ListAccessLog"] = new(null, null, V, V),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    /// <summary>Exports and traces: their access log row is committed before the answer leaves (never lost to a crash).</summary>
+    /// <summary>
+    /// Exports, traces and changes of gateway credentials: their access log row is committed before the answer leaves
+    /// (never lost to a crash).
+    /// </summary>
     public static readonly FrozenSet<string> AlwaysLogged = new[]
     {
         Prefix + "TraceabilityService/TraceBack",
@@ -86,6 +94,10 @@ public static class AccessPolicy
         Prefix + "TraceabilityService/MassBalance",
         Prefix + "TraceabilityService/ExportEpcis",
         Prefix + "AuditService/ExportCsv",
+        Prefix + "RegistryService/IssueGatewayCredential",
+        Prefix + "RegistryService/RotateGatewayCredential",
+        Prefix + "RegistryService/DisableGatewayCredential",
+        Prefix + "RegistryService/EnableGatewayCredential",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Methods any caller may reach without a token: the standard gRPC health service.</summary>

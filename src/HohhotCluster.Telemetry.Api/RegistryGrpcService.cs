@@ -12,12 +12,15 @@ using OrganisationKind = HohhotCluster.Telemetry.Identity.OrganisationKind;
 namespace HohhotCluster.Telemetry.Api;
 
 /// <summary>
-/// The registry: upserts (idempotent), paged lists and device deactivation, each cut to the caller's organisation.
-/// The platform operator registers anything; a pasture operator only herds and devices of its own pastures, a
-/// processor only devices of its own plants. An upsert never moves a herd or a device to another owner; the
-/// operator's <see cref="MoveDevice"/> does that explicitly.
+/// The registry: upserts (idempotent), paged lists, device deactivation and gateway credentials, each cut to the
+/// caller's organisation. The platform operator registers anything; a pasture operator only herds and devices of its
+/// own pastures, a processor only devices of its own plants. An upsert never moves a herd or a device to another
+/// owner; the operator's <see cref="MoveDevice"/> does that explicitly. A gateway credential belongs to one pasture or
+/// plant for good and is managed by its owner's admins (the operator: any); its secret is shown once and stored only
+/// as a <see cref="SecretHasher"/> hash.
 /// </summary>
-public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory directory) : RegistryService.RegistryServiceBase
+public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory directory, GatewayCredentialStore gateways, SecretHasher hasher)
+    : RegistryService.RegistryServiceBase
 {
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
@@ -123,10 +126,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
 
         foreach (var device in batch.Devices)
         {
-            var owns = device.OwnerKind == "pasture"
-                ? caller.Kind == OrganisationKind.PastureOperator && caller.OwnsPasture(device.OwnerId)
-                : caller.Kind == OrganisationKind.Processor && caller.OwnsPlant(device.OwnerId);
-            if (!owns)
+            if (!Owns(caller, device.OwnerKind, device.OwnerId))
             {
                 throw Denied($"Device '{Short(device.Id)}': {device.OwnerKind} '{Short(device.OwnerId)}' is not one of your organisation's.");
             }
@@ -229,12 +229,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         Required(request.Reason, "reason");
         var ownerId = Required(request.OwnerId, "owner_id");
         var herdId = request.HerdId.Length == 0 ? null : request.HerdId;
-        var ownerKind = request.OwnerKind switch
-        {
-            Protos.V1.OwnerKind.Pasture => "pasture",
-            Protos.V1.OwnerKind.Plant => "plant",
-            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "owner_kind must be PASTURE or PLANT.")),
-        };
+        var ownerKind = OwnerKindOf(request.OwnerKind);
         var ownerExists = ownerKind == "pasture"
             ? await registry.FindPastureAsync(ownerId, context.CancellationToken) is not null
             : await registry.FindPlantAsync(ownerId, context.CancellationToken) is not null;
@@ -257,14 +252,163 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
     private async Task RequireOwnedDeviceAsync(Caller caller, string deviceId, CancellationToken cancellationToken)
     {
         var device = await registry.GetDeviceAsync(deviceId, cancellationToken);
-        var owned = device is not null && (device.OwnerKind == "pasture"
-            ? caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.PastureOperator && caller.OwnsPasture(device.OwnerId)
-            : caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(device.OwnerId));
-        if (!owned)
+        if (device is null || !Owns(caller, device.OwnerKind, device.OwnerId))
         {
             throw NotRegistered("device", deviceId);
         }
     }
+
+    public override async Task<GatewayCredentialIssued> IssueGatewayCredential(IssueGatewayCredentialRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var gatewayId = request.GatewayId;
+        if (!IsRegistryId(gatewayId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"gateway_id must be {RegistryIdRule}."));
+        }
+
+        var ownerKind = OwnerKindOf(request.OwnerKind);
+        var ownerId = Required(request.OwnerId, "owner_id");
+        var (secret, generated) = GatewaySecret(request.Password);
+        if (!Owns(caller, ownerKind, ownerId))
+        {
+            throw NotRegistered(ownerKind, ownerId);
+        }
+
+        GatewayCredential credential;
+        try
+        {
+            credential = await gateways.CreateAsync(gatewayId, ownerKind, ownerId, hasher.Hash(secret), caller.AccountId, context.CancellationToken);
+        }
+        catch (GatewayCredentialConflictException)
+        {
+            // Gateway ids are MQTT usernames, one namespace for the whole platform: a taken one is said to be taken
+            // (whoever holds it, never named), and a credential's secret changes only by rotation.
+            throw new RpcException(new Status(StatusCode.AlreadyExists,
+                $"Gateway id '{Short(gatewayId)}' is taken; choose another, or rotate the secret of your own (RotateGatewayCredential)."));
+        }
+        catch (UnknownOwnerException)
+        {
+            throw NotRegistered(ownerKind, ownerId);
+        }
+
+        return Issued(credential, generated ? secret : "", changed: true);
+    }
+
+    /// <summary>A new secret; with <c>keep_if_current</c>, a password that already verifies changes nothing (for idempotent provisioning).</summary>
+    public override async Task<GatewayCredentialIssued> RotateGatewayCredential(RotateGatewayCredentialRequest request, ServerCallContext context)
+    {
+        var gatewayId = Required(request.GatewayId, "gateway_id");
+        var (secret, generated) = GatewaySecret(request.Password);
+        if (request.KeepIfCurrent && generated)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "keep_if_current needs a password to compare with."));
+        }
+
+        var current = await OwnedGatewayAsync(context.Caller(), gatewayId, context.CancellationToken);
+        if (request.KeepIfCurrent && hasher.Verify(current.SecretHash, secret) != SecretCheck.Invalid)
+        {
+            return Issued(current, "", changed: false);
+        }
+
+        var rotated = await gateways.RotateAsync(gatewayId, hasher.Hash(secret), context.CancellationToken) ?? throw NotRegistered(GatewayCredentialWhat, gatewayId);
+        return Issued(rotated, generated ? secret : "", changed: true);
+    }
+
+    public override async Task<GatewayCredentialInfo> DisableGatewayCredential(DisableGatewayCredentialRequest request, ServerCallContext context)
+    {
+        var gatewayId = Required(request.GatewayId, "gateway_id");
+        var reason = Required(request.Reason, "reason");
+        await OwnedGatewayAsync(context.Caller(), gatewayId, context.CancellationToken);
+        return ToMessage(await gateways.DisableAsync(gatewayId, reason, context.CancellationToken) ?? throw NotRegistered(GatewayCredentialWhat, gatewayId));
+    }
+
+    public override async Task<GatewayCredentialInfo> EnableGatewayCredential(EnableGatewayCredentialRequest request, ServerCallContext context)
+    {
+        var gatewayId = Required(request.GatewayId, "gateway_id");
+        await OwnedGatewayAsync(context.Caller(), gatewayId, context.CancellationToken);
+        return ToMessage(await gateways.EnableAsync(gatewayId, context.CancellationToken) ?? throw NotRegistered(GatewayCredentialWhat, gatewayId));
+    }
+
+    /// <summary>The credentials of the pastures or plants the caller's organisation holds (the operator: all); disabled ones too.</summary>
+    public override async Task<GatewayCredentialPage> ListGatewayCredentials(RegistryPageRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var cancellationToken = context.CancellationToken;
+        var (ownerKind, ownerIds) = CredentialOwners(caller);
+        var (rows, next) = await PageAsync<GatewayCredential>(request, GatewayCredentialWhat, async page =>
+        {
+            if (page.Id is { } id)
+            {
+                var one = await gateways.FindAsync(id, cancellationToken);
+                return one is not null && Owns(caller, one.OwnerKind, one.OwnerId) && (page.ParentId is null || page.ParentId == one.OwnerId) ? [one] : [];
+            }
+
+            IReadOnlyCollection<string>? owners = ownerIds;
+            if (page.ParentId is { } parent)
+            {
+                owners = ownerIds is null || ownerIds.Contains(parent) ? [parent] : [];
+            }
+
+            return await gateways.ListAsync(ownerKind, owners, page.AfterId, page.Size, cancellationToken);
+        }, c => c.GatewayId);
+        var reply = new GatewayCredentialPage { NextPageToken = next };
+        reply.Credentials.AddRange(rows.Select(ToMessage));
+        return reply;
+    }
+
+    /// <summary>Whose gateway credentials the caller lists: the operator everybody's (null, null), others their own holdings'.</summary>
+    private static (string? OwnerKind, IReadOnlyCollection<string>? OwnerIds) CredentialOwners(Caller caller) => caller.Kind switch
+    {
+        OrganisationKind.PlatformOperator => (null, null),
+        OrganisationKind.PastureOperator => ("pasture", caller.PastureIds),
+        OrganisationKind.Processor => ("plant", caller.PlantIds),
+        _ => ("pasture", []),
+    };
+
+    /// <summary>A gateway credential the caller's organisation does not own is answered exactly as one that does not exist.</summary>
+    private async Task<GatewayCredential> OwnedGatewayAsync(Caller caller, string gatewayId, CancellationToken cancellationToken)
+    {
+        var credential = await gateways.FindAsync(gatewayId, cancellationToken);
+        return credential is not null && Owns(caller, credential.OwnerKind, credential.OwnerId)
+            ? credential
+            : throw NotRegistered(GatewayCredentialWhat, gatewayId);
+    }
+
+    /// <summary>The secret the caller chose (checked against <see cref="GatewaySecretRule"/>), or a generated one.</summary>
+    private static (string Secret, bool Generated) GatewaySecret(string password)
+    {
+        if (password.Length == 0)
+        {
+            return (SecretHasher.NewSecret(), true);
+        }
+
+        return GatewaySecretRule.Allows(password)
+            ? (password, false)
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, GatewaySecretRule.Description + "; leave it empty to have one generated."));
+    }
+
+    private const string GatewayCredentialWhat = "gateway credential";
+
+    private static GatewayCredentialIssued Issued(GatewayCredential credential, string secret, bool changed) =>
+        new() { Credential = ToMessage(credential), Secret = secret, Changed = changed };
+
+    private static GatewayCredentialInfo ToMessage(GatewayCredential c) => new()
+    {
+        GatewayId = c.GatewayId,
+        OwnerKind = OwnerKindMessage(c.OwnerKind),
+        OwnerId = c.OwnerId,
+        SecretChangedAt = RequestValues.UtcText(c.SecretChangedAt),
+        CreatedAt = RequestValues.UtcText(c.CreatedAt),
+        CreatedBy = c.CreatedBy,
+        DisabledAt = c.DisabledAt is { } at ? RequestValues.UtcText(at) : "",
+        DisabledReason = c.DisabledReason ?? "",
+    };
+
+    /// <summary>Whether the caller's organisation owns this pasture or plant (the platform operator owns all).</summary>
+    private static bool Owns(Caller caller, string ownerKind, string ownerId) => ownerKind == "pasture"
+        ? caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.PastureOperator && caller.OwnsPasture(ownerId)
+        : caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(ownerId);
 
     private static RegistryVisibility Visibility(Caller caller) => caller.SeesCity
         ? RegistryVisibility.Everything
@@ -316,7 +460,7 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
     private static Device ToMessage(DeviceRecord d) => new()
     {
         Id = d.Id,
-        OwnerKind = d.OwnerKind == "plant" ? Protos.V1.OwnerKind.Plant : Protos.V1.OwnerKind.Pasture,
+        OwnerKind = OwnerKindMessage(d.OwnerKind),
         OwnerId = d.OwnerId,
         Kind = d.Kind,
         HerdId = d.HerdId ?? "",
@@ -335,15 +479,31 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
 
     private static string Short(string text) => TextLimits.Shorten(text, 64);
 
+    private static readonly string RegistryIdRule = $"1-{RegistryIds.MaxLength} characters without '/', '+' or '#'";
+
+    /// <summary>A registry or gateway id: it becomes an MQTT topic level or username, so none of MQTT's separators or wildcards.</summary>
+    private static bool IsRegistryId(string value) =>
+        !string.IsNullOrWhiteSpace(value) && value.Length <= RegistryIds.MaxLength && !value.Contains('/') && !value.Contains('+') && !value.Contains('#');
+
     private static string Id(string value, string what, List<string> problems)
     {
-        if (string.IsNullOrWhiteSpace(value) || value.Length > RegistryIds.MaxLength || value.Contains('/') || value.Contains('+') || value.Contains('#'))
+        if (!IsRegistryId(value))
         {
-            problems.Add($"a {what} id ('{Short(value)}') must be 1-{RegistryIds.MaxLength} characters without '/', '+' or '#'");
+            problems.Add($"a {what} id ('{Short(value)}') must be {RegistryIdRule}");
         }
 
         return value;
     }
+
+    private static string OwnerKindOf(Protos.V1.OwnerKind kind) => kind switch
+    {
+        Protos.V1.OwnerKind.Pasture => "pasture",
+        Protos.V1.OwnerKind.Plant => "plant",
+        _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "owner_kind must be PASTURE or PLANT.")),
+    };
+
+    private static Protos.V1.OwnerKind OwnerKindMessage(string ownerKind) =>
+        ownerKind == "plant" ? Protos.V1.OwnerKind.Plant : Protos.V1.OwnerKind.Pasture;
 
     private static string OwnerKindName(Protos.V1.OwnerKind kind, string device, List<string> problems) => kind switch
     {

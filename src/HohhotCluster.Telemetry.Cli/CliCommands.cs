@@ -51,6 +51,17 @@ public static class CliCommands
           registry deactivate --device ID --reason TEXT
           registry move --device ID --owner-kind pasture|plant --owner ID [--herd ID] --reason TEXT
 
+        gateways (MQTT login: username = gateway id, password = its secret, stored only as a hash):
+          gateway issue GATEWAY_ID --pasture ID | --plant ID [--secret-file FILE | --out FILE]
+                     a credential for a gateway of your pasture or plant; without --secret-file a secret is generated,
+                     printed once or written to --out FILE (mode 600); a given secret is 24-256 printable ASCII characters
+          gateway rotate GATEWAY_ID [--secret-file FILE | --out FILE]   a new secret (a disabled gateway stays disabled)
+          gateway disable GATEWAY_ID --reason TEXT | gateway enable GATEWAY_ID
+          gateway list [--pasture ID | --plant ID] [--json]             your gateways, disabled ones too
+          gateway import FILE
+                     provision a fleet: each line GATEWAY_ID pasture|plant OWNER_ID SECRET (# comments); issues the
+                     new, rotates those with another secret, leaves those whose secret is current; prints the counts
+
         common options:
           --api URL    the platform's API (default $HOHHOT_API or https://127.0.0.1:15080)
           --ca FILE    the platform's CA certificate (default $HOHHOT_CA)
@@ -95,6 +106,8 @@ public static class CliCommands
                 "access-log" => await IdentityCommands.AccessLogAsync(channel, options, stdout),
                 "registry" when args.Length > 2 && args[1] == "list" => await IdentityCommands.RegistryListAsync(channel, args[2], options, stdout),
                 "registry" when args.Length > 1 && args[1] is "deactivate" or "move" => await IdentityCommands.RegistryChangeAsync(channel, args[1], options, stdout),
+                "gateway" when args.Length > 1 => await GatewayCommands.RunAsync(
+                    channel, args[1], args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? args[2] : null, options, stdout, stderr),
                 "throughput" => await ThroughputAsync(channel, options, stdout),
                 "registry" when args.Length > 1 && args[1] == "upsert" => await RegistryUpsertAsync(channel, options, stdout, stderr),
                 "health" => await HealthAsync(connection.AnonymousChannel(), stdout),

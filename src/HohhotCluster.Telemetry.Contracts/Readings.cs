@@ -64,4 +64,11 @@ public enum ApplyOutcome
 {
     Applied = 0,
     Duplicate = 1,
+
+    /// <summary>
+    /// The key's boot epoch was evicted from the grain's applied-key log, or the key falls in a hole the log had to
+    /// close: the grain cannot tell whether it was applied, so it neither counts it nor calls it a duplicate. The
+    /// pipeline quarantines it (never a silent drop, never a second count).
+    /// </summary>
+    Unverifiable = 2,
 }

@@ -43,8 +43,15 @@ public sealed class SequenceRangeSet : IReadOnlyList<SequenceRange>
     }
 
     /// <summary>Adds the number; true when the oldest hole had to be closed to stay within <paramref name="maxRanges"/>.</summary>
-    public bool Add(long sequence, int maxRanges)
+    public bool Add(long sequence, int maxRanges) => Add(sequence, maxRanges, out _);
+
+    /// <summary>
+    /// Adds the number; true when the oldest hole had to be closed to stay within <paramref name="maxRanges"/>, and
+    /// then <paramref name="closedHole"/> holds the numbers that hole was missing (the set now claims them).
+    /// </summary>
+    public bool Add(long sequence, int maxRanges, out SequenceRange closedHole)
     {
+        closedHole = default;
         var count = _ranges.Count;
         if (count > 0 && _ranges[count - 1].Last == sequence - 1)
         {
@@ -70,19 +77,58 @@ public sealed class SequenceRangeSet : IReadOnlyList<SequenceRange>
         }
 
         _ranges.Insert(index, new SequenceRange(sequence, sequence));
-        if (_ranges.Count > maxRanges)
+        return CloseOldestHoleBeyond(maxRanges, out closedHole);
+    }
+
+    /// <summary>
+    /// Adds every number of <paramref name="range"/>, merging the ranges it touches; true when the oldest hole had to
+    /// be closed to stay within <paramref name="maxRanges"/>, and then <paramref name="closedHole"/> holds its numbers.
+    /// </summary>
+    public bool Add(SequenceRange range, int maxRanges, out SequenceRange closedHole)
+    {
+        if (range.Last < range.First)
         {
-            _ranges[1] = _ranges[1] with { First = _ranges[0].First };
-            _ranges.RemoveAt(0);
-            return true;
+            throw new ArgumentOutOfRangeException(nameof(range), range, "A range's last number is below its first.");
         }
 
-        return false;
+        closedHole = default;
+        var index = FirstEndingAtOrAfter(range.First - 1);
+        var end = index;
+        var merged = range;
+        while (end < _ranges.Count && _ranges[end].First <= merged.Last + 1)
+        {
+            merged = new SequenceRange(Math.Min(merged.First, _ranges[end].First), Math.Max(merged.Last, _ranges[end].Last));
+            end++;
+        }
+
+        if (end > index)
+        {
+            _ranges[index] = merged;
+            _ranges.RemoveRange(index + 1, end - index - 1);
+            return false;
+        }
+
+        _ranges.Insert(index, merged);
+        return CloseOldestHoleBeyond(maxRanges, out closedHole);
     }
 
     public IEnumerator<SequenceRange> GetEnumerator() => _ranges.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private bool CloseOldestHoleBeyond(int maxRanges, out SequenceRange closedHole)
+    {
+        if (_ranges.Count <= maxRanges)
+        {
+            closedHole = default;
+            return false;
+        }
+
+        closedHole = new SequenceRange(_ranges[0].Last + 1, _ranges[1].First - 1);
+        _ranges[1] = _ranges[1] with { First = _ranges[0].First };
+        _ranges.RemoveAt(0);
+        return true;
+    }
 
     private int FirstEndingAtOrAfter(long sequence)
     {

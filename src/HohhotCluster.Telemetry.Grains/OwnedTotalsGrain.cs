@@ -3,7 +3,8 @@ using HohhotCluster.Telemetry.Contracts;
 namespace HohhotCluster.Telemetry.Grains;
 
 /// <summary>
-/// The shared machinery of herds, pastures and plants: apply a batch of readings once per key, persist the totals
+/// The shared machinery of herds, pastures and plants: apply a batch of readings once per key (a key the applied-key
+/// log can no longer verify is refused as <see cref="ApplyOutcome.Unverifiable"/>), persist the totals
 /// and the applied keys in one write, then return the touched days' absolute totals for the caller to report to
 /// the rollups above (one call per rollup for a whole ingestion batch, not three per grain).
 /// </summary>
@@ -40,16 +41,11 @@ public abstract class OwnedTotalsGrain(IPersistentState<OwnedTotalsState> state)
             var reading = batch[i];
             var day = ChinaTime.LocalDate(eventTimeOf(reading));
             touched.Add(day);
-            if (!current.Applied.TryAdd(keyOf(reading)))
+            outcomes[i] = current.Apply(keyOf(reading), day, contributionOf(reading));
+            if (outcomes[i] == ApplyOutcome.Applied)
             {
-                outcomes[i] = ApplyOutcome.Duplicate;
-                current.DuplicatesIgnored++;
-                continue;
+                applied++;
             }
-
-            current.Days[day] = (current.Days.TryGetValue(day, out var totals) ? totals : default) + contributionOf(reading);
-            outcomes[i] = ApplyOutcome.Applied;
-            applied++;
         }
 
         if (applied > 0)

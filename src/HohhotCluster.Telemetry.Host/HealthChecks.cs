@@ -1,4 +1,4 @@
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.MqttEndpoint;
 using HohhotCluster.Telemetry.TimeSeries;
 using InfluxDB.Client;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -46,10 +46,10 @@ public sealed class InfluxHealthCheck(IOptions<InfluxOptions> options, InfluxLin
     public void Dispose() => _client.Dispose();
 }
 
-public sealed class MqttHealthCheck(MqttIngestionService ingestion, IOptions<MqttIngestionOptions> options) : IHealthCheck
+public sealed class MqttHealthCheck(TelemetryEndpoint endpoint) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(!options.Value.Enabled || ingestion.IsConnected
+        Task.FromResult(endpoint.Started
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy("Not connected to the MQTT broker; reconnecting."));
+            : HealthCheckResult.Unhealthy("The MQTT endpoint is not accepting connections."));
 }

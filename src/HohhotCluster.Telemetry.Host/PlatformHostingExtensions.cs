@@ -1,6 +1,7 @@
 using HohhotCluster.Telemetry.Api;
 using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.MqttEndpoint;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,7 +16,8 @@ public static class PlatformHostingExtensions
 
     /// <summary>
     /// Everything one platform process runs. Registration order is start order (and the reverse is stop order):
-    /// the silo first, then the InfluxDB writer, then ingestion, so ingestion stops before what it depends on.
+    /// the silo first, then the InfluxDB writer, then ingestion and the MQTT endpoint, so the endpoint drains and ingestion
+    /// stops before what they depend on.
     /// </summary>
     public static WebApplicationBuilder AddTelemetryPlatform(this WebApplicationBuilder builder)
     {
@@ -32,8 +34,24 @@ public static class PlatformHostingExtensions
             throw new InvalidOperationException(string.Join(" ", problems.Select(p => p.ErrorMessage)));
         }
 
+        var mqtt = configuration.GetSection(MqttEndpointOptions.Section).Get<MqttEndpointOptions>() ?? new MqttEndpointOptions();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(mqtt, new(mqtt), problems, validateAllProperties: true))
+        {
+            throw new InvalidOperationException(string.Join(" ", problems.Select(p => p.ErrorMessage)));
+        }
+
+        if (mqtt.Plaintext && !(host.AllowPlaintextOnLoopback && System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(mqtt.Address.Host))))
+        {
+            throw new InvalidOperationException(
+                "Plaintext MQTT (mqtt://) is served only on a loopback address and only with Platform:AllowPlaintextOnLoopback=true; use mqtts:// with a certificate.");
+        }
+
+        var certificate = host.TlsCertificateFile.Length > 0
+            ? System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(host.TlsCertificateFile, host.TlsKeyFile)
+            : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            kestrel.ListenMqtt(mqtt, certificate);
             var uri = host.Api;
             kestrel.Listen(System.Net.IPAddress.Parse(uri.Host), uri.Port, listen =>
             {
@@ -45,7 +63,7 @@ public static class PlatformHostingExtensions
                 else
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(host.TlsCertificateFile, host.TlsKeyFile));
+                    listen.UseHttps(certificate!);
                 }
             });
         });
@@ -65,6 +83,9 @@ public static class PlatformHostingExtensions
         });
         builder.Services.AddTelemetryInflux(configuration);
         builder.Services.AddTelemetryIngestion(configuration);
+        // After ingestion: the endpoint stops first, so what it has in flight is made durable and acknowledged.
+        builder.Services.AddMqttEndpoint(configuration);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(45));
         // Components beyond the spine register here (their services, migrations, telemetry kinds, observers):
         HohhotCluster.Telemetry.Traceability.TraceabilityServiceCollectionExtensions.AddTraceability(builder.Services, configuration);
         HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);

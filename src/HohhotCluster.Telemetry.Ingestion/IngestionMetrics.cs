@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 
-/// <summary>What ingestion received, accepted, ignored as duplicate, quarantined (by reason) and acknowledged.</summary>
+/// <summary>What ingestion received, accepted, ignored as duplicate, quarantined (by reason) and completed (durable: the endpoint sends the PUBACK).</summary>
 public sealed class IngestionMetrics
 {
     public const string MeterName = "HohhotCluster.Telemetry.Ingestion";
@@ -13,7 +13,7 @@ public sealed class IngestionMetrics
     private readonly Counter<long> _quarantined;
     private readonly Counter<long> _acknowledged;
     private readonly Counter<long> _batchRetries;
-    private readonly Counter<long> _deliveryStalls;
+    private readonly Counter<long> _batchSplits;
 
     public IngestionMetrics(IMeterFactory meterFactory)
     {
@@ -24,7 +24,7 @@ public sealed class IngestionMetrics
         _quarantined = meter.CreateCounter<long>("hohhot.ingest.messages.quarantined", "{message}");
         _acknowledged = meter.CreateCounter<long>("hohhot.ingest.messages.acknowledged", "{message}");
         _batchRetries = meter.CreateCounter<long>("hohhot.ingest.batch.retries", "{batch}");
-        _deliveryStalls = meter.CreateCounter<long>("hohhot.ingest.broker.delivery_stalls", "{stall}");
+        _batchSplits = meter.CreateCounter<long>("hohhot.ingest.batch.splits", "{split}");
     }
 
     public void RecordReceived() => _received.Add(1);
@@ -39,5 +39,5 @@ public sealed class IngestionMetrics
 
     public void RecordBatchRetry() => _batchRetries.Add(1);
 
-    public void RecordDeliveryStall() => _deliveryStalls.Add(1);
+    public void RecordBatchSplit() => _batchSplits.Add(1);
 }

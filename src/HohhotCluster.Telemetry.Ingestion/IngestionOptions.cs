@@ -29,21 +29,21 @@ public sealed class IngestionOptions
     public int ConcurrentBatches { get; set; } = 4;
 
     /// <summary>
-    /// Messages received but not yet taken into a batch; the MQTT receive handler waits beyond it. At least the MQTT
-    /// receive maximum, so the handler never has to wait: the broker sends no more than that unacknowledged, and a
-    /// client that stops reading its socket leaves Mosquitto 2.0.11 dripping a message per acknowledgement.
+    /// Readings received but not yet taken into a batch; the endpoint's publish handlers wait beyond it (each
+    /// connection has one message in flight, so this bounds memory whatever the number of gateways).
     /// </summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 65_536;
 
-    /// <summary>
-    /// A device's sustained message rate; beyond it (and its burst) messages are quarantined as <c>rate_limited</c>.
-    /// The busiest real device (a parlour meter milking 500 cows an hour) sends well under 1 a second; 0 turns the limit off.
-    /// </summary>
-    [Range(0, 1_000_000)]
-    public double DeviceMessagesPerSecond { get; set; } = 50;
+    /// <summary>Readings one batch message may carry (docs/mqtt-contract.md, "The batch form").</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchReadings { get; set; } = 500;
 
-    /// <summary>Messages a device may send at once before its rate applies (a gateway flushing its spool after an outage).</summary>
-    [Range(1, 10_000_000)]
-    public int DeviceBurst { get; set; } = 20_000;
+    /// <summary>
+    /// Failures of a batch, not caused by a store being away, before it is split in halves to find the message that
+    /// fails it; a single message failing this often is quarantined as <c>processing_failed</c>. A store outage is
+    /// retried for as long as it lasts, acknowledging nothing.
+    /// </summary>
+    [Range(1, 100)]
+    public int FailuresBeforeSplit { get; set; } = 2;
 }

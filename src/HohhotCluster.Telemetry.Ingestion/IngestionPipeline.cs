@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using System.Security.Cryptography;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
@@ -8,39 +9,23 @@ using Microsoft.Extensions.Options;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 
-/// <summary>A message as received from the broker, with the way to acknowledge it.</summary>
-public sealed class IncomingMessage(string topic, byte[] payload, Func<CancellationToken, Task> acknowledge)
-{
-    public string Topic { get; } = topic;
-    public byte[] Payload { get; } = payload;
-    public Func<CancellationToken, Task> Acknowledge { get; } = acknowledge;
-
-    /// <summary>The rate limiter's verdict, taken once so that a retried batch does not spend the device's tokens again.</summary>
-    internal bool? Admitted { get; set; }
-
-    /// <summary>The key read from the payload, once it parsed: the quarantine keeps it, so that a redelivery adds no row.</summary>
-    internal ReadingKey? Key { get; set; }
-
-    /// <summary>Set once the message's quarantine row is written, so that a retried batch does not write it again.</summary>
-    internal bool Quarantined { get; set; }
-}
-
 /// <summary>
-/// From received message to acknowledgement. Messages are taken in batches; for each batch:
-/// validate, check against the registry, quarantine what fails (durably, with the reason), apply the rest in one
-/// call per owning grain (each grain persists once per batch), report the grains' totals to their rollups, write
-/// every accepted reading's point to InfluxDB, and only then acknowledge the batch's messages, after those of the
-/// batch taken before it. A failure in any of those steps (PostgreSQL or InfluxDB away) retries the step with
-/// backoff and acknowledges nothing meanwhile; the bounded queue and the broker's receive maximum hold the rest
-/// back. Duplicates are recognised by the grains and their points rewritten idempotently.
+/// From received reading to its durable outcome. Readings are taken in batches; for each batch: validate, check
+/// against the registry and the components' gates, claim each key's body digest (a resend with another body is a
+/// conflict), quarantine what fails (durably, with the reason), apply the rest in one call per owning grain (each
+/// grain persists once per batch), report the grains' totals to their rollups, write the points of what was applied
+/// (or recognised as a duplicate of the same body), and only then complete each reading's
+/// <see cref="IncomingMessage.Delivered"/>, which the MQTT endpoint turns into the PUBACK. A store being away is
+/// retried with backoff for as long as it lasts, completing nothing; a batch failing for any other reason is split
+/// until the reading that fails it is found and quarantined, so one poison message holds back nobody else.
 /// </summary>
 public sealed partial class IngestionPipeline : BackgroundService
 {
     private readonly Channel<IncomingMessage> _queue;
     private readonly TelemetryPayloadParser _parser;
-    private readonly DeviceRateLimiter _rateLimiter;
     private readonly DeviceDirectory _directory;
     private readonly QuarantineStore _quarantine;
+    private readonly ReadingDigestStore _digests;
     private readonly IGrainFactory _grains;
     private readonly InfluxLineWriter _influx;
     private readonly IngestionMetrics _metrics;
@@ -54,6 +39,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         IOptions<IngestionOptions> options,
         DeviceDirectory directory,
         QuarantineStore quarantine,
+        ReadingDigestStore digests,
         IGrainFactory grains,
         InfluxLineWriter influx,
         IngestionMetrics metrics,
@@ -76,9 +62,9 @@ public sealed partial class IngestionPipeline : BackgroundService
         _observers = [.. observers];
         _gates = [.. gates];
         _parser = new TelemetryPayloadParser(clock, _options, kinds);
-        _rateLimiter = new DeviceRateLimiter(clock, _options);
         _directory = directory;
         _quarantine = quarantine;
+        _digests = digests;
         _grains = grains;
         _influx = influx;
         _metrics = metrics;
@@ -93,10 +79,10 @@ public sealed partial class IngestionPipeline : BackgroundService
     private long _unfinished;
     private int[] _batchInProgress = [];
 
-    /// <summary>Messages handed in and not yet through their batch (acknowledged, or the acknowledgement failed).</summary>
-    public long Unacknowledged => Interlocked.Read(ref _unfinished);
+    /// <summary>Readings handed in whose outcome is not yet durable.</summary>
+    public long InFlight => Interlocked.Read(ref _unfinished);
 
-    /// <summary>The size of the largest batch a worker is processing right now (0: all wait for messages).</summary>
+    /// <summary>The size of the largest batch a worker is processing right now (0: all wait for readings).</summary>
     public int LargestBatchInProgress
     {
         get
@@ -112,7 +98,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
     }
 
-    /// <summary>Hands a message in; waits while the queue is full (back-pressure to the broker).</summary>
+    /// <summary>Hands a reading in; waits while the queue is full (back-pressure to the endpoint's connections).</summary>
     public ValueTask EnqueueAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         _metrics.RecordReceived();
@@ -133,9 +119,6 @@ public sealed partial class IngestionPipeline : BackgroundService
         return Task.WhenAll(workers);
     }
 
-    private readonly Lock _take = new();
-    private readonly AcknowledgementOrder _acknowledgementOrder = new();
-
     private async Task RunWorkerAsync(int slot, CancellationToken stoppingToken)
     {
         try
@@ -143,25 +126,12 @@ public sealed partial class IngestionPipeline : BackgroundService
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 var batch = new List<IncomingMessage>(Math.Min(_options.MaxBatchMessages, _queue.Reader.Count));
-                AcknowledgementTurn? turn = null;
-                lock (_take)
+                while (batch.Count < _options.MaxBatchMessages && _queue.Reader.TryRead(out var message))
                 {
-                    // One worker takes at a time, so a batch is a run of the queue as delivered, and each batch
-                    // acknowledges after the one taken before it: PUBACKs leave in delivery order. Mosquitto looks an
-                    // acknowledged message up from the oldest in flight, so out-of-order PUBACKs from concurrent
-                    // batches cost it a walk past every message of the batches still in progress.
-                    while (batch.Count < _options.MaxBatchMessages && _queue.Reader.TryRead(out var message))
-                    {
-                        batch.Add(message);
-                    }
-
-                    if (batch.Count > 0)
-                    {
-                        turn = _acknowledgementOrder.Next();
-                    }
+                    batch.Add(message);
                 }
 
-                if (turn is null)
+                if (batch.Count == 0)
                 {
                     continue;
                 }
@@ -169,57 +139,60 @@ public sealed partial class IngestionPipeline : BackgroundService
                 Volatile.Write(ref _batchInProgress[slot], batch.Count);
                 try
                 {
-                    await ProcessWithRetryAsync(batch, stoppingToken);
-                }
-                catch
-                {
-                    turn.Skip();
-                    throw;
+                    var verdicts = await ProcessWithRetryAsync(batch, stoppingToken);
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        batch[i].Complete(verdicts[i]);
+                    }
+
+                    _metrics.RecordAcknowledged(batch.Count);
                 }
                 finally
                 {
                     Volatile.Write(ref _batchInProgress[slot], 0);
+                    Interlocked.Add(ref _unfinished, -batch.Count);
                 }
-
-                // The worker goes on to the next batch; this one's PUBACKs wait for the batch before it.
-                _ = AcknowledgeInOrderAsync(batch, turn, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Unacknowledged messages stay with the broker and come back on the next connection.
+            // What was not completed got no PUBACK: its devices resend it, and the keys are recognised.
         }
     }
 
-    private async Task AcknowledgeInOrderAsync(List<IncomingMessage> batch, AcknowledgementTurn turn, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await turn.AcknowledgeAsync(ct => AcknowledgeAsync(batch, ct), cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shutting down: the broker redelivers what was not acknowledged.
-        }
-        finally
-        {
-            Interlocked.Add(ref _unfinished, -batch.Count);
-        }
-    }
-
-    private async Task ProcessWithRetryAsync(List<IncomingMessage> batch, CancellationToken stoppingToken)
+    /// <summary>
+    /// Processes a batch until every reading in it is durable. A store being away (<see cref="StoreOutage"/>) is
+    /// retried with backoff as long as it lasts; any other failure, repeated, splits the batch in halves (each retried
+    /// the same way), and a single reading that still fails is quarantined as <c>processing_failed</c>.
+    /// </summary>
+    private async Task<DeliveryVerdict[]> ProcessWithRetryAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromMilliseconds(100);
+        var failures = 0;
         while (true)
         {
             try
             {
-                await ProcessBatchAsync(batch, stoppingToken);
-                return;
+                return await ProcessBatchAsync(batch, stoppingToken);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
                 _metrics.RecordBatchRetry();
+                if (!StoreOutage.Is(exception) && ++failures >= _options.FailuresBeforeSplit)
+                {
+                    if (batch.Count == 1)
+                    {
+                        return [await QuarantineFailedAsync(batch[0], exception, stoppingToken)];
+                    }
+
+                    LogBatchSplit(batch.Count, exception);
+                    _metrics.RecordBatchSplit();
+                    var half = batch.Count / 2;
+                    var first = await ProcessWithRetryAsync([.. batch.Take(half)], stoppingToken);
+                    var second = await ProcessWithRetryAsync([.. batch.Skip(half)], stoppingToken);
+                    return [.. first, .. second];
+                }
+
                 LogBatchFailed(batch.Count, delay, exception);
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -227,22 +200,48 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
     }
 
-    /// <summary>
-    /// Processes one batch up to its acknowledgement: after it returns, every message of the batch is durably stored,
-    /// in the quarantine, or recognised as a duplicate.
-    /// </summary>
-    private async Task ProcessBatchAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    /// <summary>The reading that failed its batch alone: into the quarantine with the error (retried while a store is away).</summary>
+    private async Task<DeliveryVerdict> QuarantineFailedAsync(IncomingMessage message, Exception exception, CancellationToken stoppingToken)
     {
-        var milkings = new Dictionary<string, List<MilkingReading>>(StringComparer.Ordinal);
-        var bulkTank = new Dictionary<string, List<BulkTankReading>>(StringComparer.Ordinal);
-        var intakes = new Dictionary<string, List<PlantIntakeReading>>(StringComparer.Ordinal);
+        message.Key ??= TelemetryPayloadParser.ReadKey(message.Payload);
+        var rejection = new Rejection(QuarantineReasons.ProcessingFailed, TextLimits.Shorten($"{exception.GetType().Name}: {exception.Message}", 500));
+        var verdicts = new DeliveryVerdict[1];
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await QuarantineAsync([message], [(0, rejection)], verdicts, stoppingToken);
+                return verdicts[0];
+            }
+            catch (Exception failure) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogBatchFailed(1, delay, failure);
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Processes one batch up to its outcomes: after it returns, every reading of the batch is durably applied (its
+    /// point stored), recognised as a duplicate of the same body, or in the quarantine.
+    /// </summary>
+    private async Task<DeliveryVerdict[]> ProcessBatchAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    {
+        var verdicts = new DeliveryVerdict[batch.Count];
         var rejections = new List<(int Index, Rejection Rejection)>();
         var accepted = new List<(int Index, object Reading)>(batch.Count);
-        var records = new Dictionary<IRecordKindHandler, List<AcceptedRecord>>();
-
         for (var i = 0; i < batch.Count; i++)
         {
             var message = batch[i];
+            if (message.Refusal is { } refusal)
+            {
+                message.Key ??= TelemetryPayloadParser.ReadKey(message.Payload);
+                rejections.Add((i, refusal));
+                continue;
+            }
+
             if (!_parser.TryParse(message.Topic, message.Payload, out var parsed, out var rejection))
             {
                 // Keyed when its envelope reads, so a resent invalid message adds no second quarantine row.
@@ -252,15 +251,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             }
 
             message.Key = parsed!.Key;
-            message.Admitted ??= _rateLimiter.Admits(parsed.Key);
-            if (message.Admitted == false)
-            {
-                rejections.Add((i, new Rejection(QuarantineReasons.RateLimited,
-                    $"device sent more than {_options.DeviceMessagesPerSecond} messages/s beyond a burst of {_options.DeviceBurst}")));
-                continue;
-            }
-
-            var outcome = await ResolveAsync(parsed!, message.Topic, cancellationToken);
+            var outcome = await ResolveAsync(parsed, message.Topic, cancellationToken);
             if (outcome is Rejection r)
             {
                 rejections.Add((i, r));
@@ -272,32 +263,36 @@ public sealed partial class IngestionPipeline : BackgroundService
         }
 
         await GateAsync(accepted, rejections, cancellationToken);
-        foreach (var (_, reading) in accepted)
+        await ClaimDigestsAsync(batch, accepted, rejections, cancellationToken);
+        var outcomes = await ApplyAsync(accepted, cancellationToken);
+        var stored = new List<(int Index, object Reading)>(accepted.Count);
+        for (var p = 0; p < accepted.Count; p++)
         {
-            switch (reading)
+            var (index, reading) = accepted[p];
+            switch (outcomes[p])
             {
-                case MilkingReading m:
-                    Group(milkings, m.HerdId, m);
+                case ApplyOutcome.Applied:
+                    verdicts[index] = DeliveryVerdict.Applied;
+                    stored.Add(accepted[p]);
                     break;
-                case BulkTankReading b:
-                    Group(bulkTank, b.PastureId, b);
+                case ApplyOutcome.Duplicate:
+                    // The same body as the applied one (its digest matched): its point is rewritten in place, so a
+                    // crash between the grain's commit and the point's write is mended by the resend.
+                    verdicts[index] = DeliveryVerdict.Duplicate;
+                    stored.Add(accepted[p]);
                     break;
-                case PlantIntakeReading p:
-                    Group(intakes, p.PlantId, p);
-                    break;
-                case (IRecordKindHandler handler, AcceptedRecord record):
-                    Group(records, handler, record);
+                default:
+                    rejections.Add((index, new Rejection(QuarantineReasons.UnverifiableKey,
+                        $"key ({batch[index].Key}) belongs to a boot epoch the platform no longer holds or to a closed hole of its sequence: whether it was counted cannot be told, so it is kept here and not counted")));
                     break;
             }
         }
 
-        await QuarantineAsync(batch, rejections, cancellationToken);
-
-        await ApplyAsync(milkings, bulkTank, intakes, records, cancellationToken);
-        if (_observers.Length > 0 && accepted.Count > 0)
+        await QuarantineAsync(batch, rejections, verdicts, cancellationToken);
+        if (_observers.Length > 0 && stored.Count > 0)
         {
-            var readings = new List<object>(accepted.Count);
-            foreach (var (_, reading) in accepted)
+            var readings = new List<object>(stored.Count);
+            foreach (var (_, reading) in stored)
             {
                 if (reading is not ValueTuple<IRecordKindHandler, AcceptedRecord>)
                 {
@@ -311,11 +306,60 @@ public sealed partial class IngestionPipeline : BackgroundService
             }
         }
 
-        if (accepted.Count > 0)
+        if (stored.Count > 0)
         {
-            await WritePointsAsync(batch, accepted, cancellationToken);
+            await WritePointsAsync(batch, stored, verdicts, cancellationToken);
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>
+    /// Claims each accepted reading's body digest under its key (one statement for the batch). A key first received
+    /// with another body is a conflicting resend: it moves to the rejections with both digests, and neither the grain
+    /// nor InfluxDB sees it, so the stores cannot disagree about what the key holds.
+    /// </summary>
+    private async Task ClaimDigestsAsync(
+        IReadOnlyList<IncomingMessage> batch,
+        List<(int Index, object Reading)> accepted,
+        List<(int Index, Rejection Rejection)> rejections,
+        CancellationToken cancellationToken)
+    {
+        if (accepted.Count == 0)
+        {
+            return;
+        }
+
+        var claims = new List<(ReadingKey Key, long Digest, DateTimeOffset EventTime)>(accepted.Count);
+        foreach (var (index, reading) in accepted)
+        {
+            var message = batch[index];
+            claims.Add((message.Key!.Value, ReadingDigestStore.DigestOf(message.Payload), EventTimeOf(reading)));
+        }
+
+        var results = await _digests.ClaimAsync(claims, cancellationToken);
+        for (var p = accepted.Count - 1; p >= 0; p--)
+        {
+            if (results[p].Claim != DigestClaim.Conflict)
+            {
+                continue;
+            }
+
+            var (index, _) = accepted[p];
+            rejections.Add((index, new Rejection(QuarantineReasons.ConflictingDuplicate,
+                $"key ({claims[p].Key}) was first received with body digest {ReadingDigestStore.Format(results[p].StoredDigest)}; this body's digest is {ReadingDigestStore.Format(claims[p].Digest)}: the first body stands")));
+            accepted.RemoveAt(p);
         }
     }
+
+    private static DateTimeOffset EventTimeOf(object reading) => reading switch
+    {
+        MilkingReading m => m.EventTime,
+        BulkTankReading b => b.EventTime,
+        PlantIntakeReading p => p.EventTime,
+        ValueTuple<IRecordKindHandler, AcceptedRecord> record => record.Item2.EventTime,
+        _ => throw new ArgumentException($"Not a reading: {reading.GetType().Name}", nameof(reading)),
+    };
 
     /// <summary>Moves the accepted core readings a gate refuses (e.g. a lot another owner holds) to the rejections.</summary>
     private async Task GateAsync(List<(int Index, object Reading)> accepted, List<(int Index, Rejection Rejection)> rejections, CancellationToken cancellationToken)
@@ -352,26 +396,6 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             accepted.RemoveAt(position);
         }
-    }
-
-    private async Task AcknowledgeAsync(List<IncomingMessage> batch, CancellationToken cancellationToken)
-    {
-        var acknowledged = 0;
-        foreach (var message in batch)
-        {
-            try
-            {
-                await message.Acknowledge(cancellationToken);
-                acknowledged++;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // The connection dropped: the broker redelivers and the grains recognise the keys.
-                LogAckFailed(exception.Message);
-            }
-        }
-
-        _metrics.RecordAcknowledged(acknowledged);
     }
 
     private async ValueTask<object> ResolveAsync(ParsedReading parsed, string rawTopic, CancellationToken cancellationToken)
@@ -456,57 +480,84 @@ public sealed partial class IngestionPipeline : BackgroundService
         };
     }
 
-    private async Task ApplyAsync(
-        Dictionary<string, List<MilkingReading>> milkings,
-        Dictionary<string, List<BulkTankReading>> bulkTank,
-        Dictionary<string, List<PlantIntakeReading>> intakes,
-        Dictionary<IRecordKindHandler, List<AcceptedRecord>> records,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the accepted readings, one call per owning grain or component, and returns each one's outcome in the
+    /// order of <paramref name="accepted"/>.
+    /// </summary>
+    private async Task<ApplyOutcome[]> ApplyAsync(List<(int Index, object Reading)> accepted, CancellationToken cancellationToken)
     {
-        var grainCalls = new List<Task<ApplyResult>>(milkings.Count + bulkTank.Count + intakes.Count);
-        foreach (var (herdId, items) in milkings)
+        var milkings = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var bulkTank = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var intakes = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var records = new Dictionary<IRecordKindHandler, List<int>>();
+        for (var p = 0; p < accepted.Count; p++)
         {
-            grainCalls.Add(_grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync([.. items]));
-        }
-
-        foreach (var (pastureId, items) in bulkTank)
-        {
-            grainCalls.Add(_grains.GetGrain<IPastureGrain>(pastureId).ApplyBulkTankAsync([.. items]));
-        }
-
-        foreach (var (plantId, items) in intakes)
-        {
-            grainCalls.Add(_grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync([.. items]));
-        }
-
-        var storeCalls = new List<Task<ApplyOutcome[]>>(records.Count);
-        foreach (var (handler, items) in records)
-        {
-            storeCalls.Add(handler.StoreAsync(items, cancellationToken));
-        }
-
-        var results = await Task.WhenAll(grainCalls);
-        var stored = await Task.WhenAll(storeCalls);
-        await ReportToRollupsAsync(results);
-
-        int applied = 0, duplicates = 0;
-        foreach (var batchOutcomes in results.Select(r => r.Outcomes).Concat(stored))
-        {
-            foreach (var outcome in batchOutcomes)
+            switch (accepted[p].Reading)
             {
-                if (outcome == ApplyOutcome.Applied)
-                {
-                    applied++;
-                }
-                else
-                {
-                    duplicates++;
-                }
+                case MilkingReading m:
+                    Group(milkings, m.HerdId, p);
+                    break;
+                case BulkTankReading b:
+                    Group(bulkTank, b.PastureId, p);
+                    break;
+                case PlantIntakeReading i:
+                    Group(intakes, i.PlantId, p);
+                    break;
+                case (IRecordKindHandler handler, AcceptedRecord):
+                    Group(records, handler, p);
+                    break;
             }
         }
 
-        _metrics.RecordApplied(applied);
-        _metrics.RecordDuplicates(duplicates);
+        T[] Readings<T>(List<int> positions) => [.. positions.Select(p => (T)accepted[p].Reading)];
+        var grainCalls = new List<(List<int> Positions, Task<ApplyResult> Call)>(milkings.Count + bulkTank.Count + intakes.Count);
+        foreach (var (herdId, positions) in milkings)
+        {
+            grainCalls.Add((positions, _grains.GetGrain<IHerdGrain>(herdId).ApplyMilkingsAsync(Readings<MilkingReading>(positions))));
+        }
+
+        foreach (var (pastureId, positions) in bulkTank)
+        {
+            grainCalls.Add((positions, _grains.GetGrain<IPastureGrain>(pastureId).ApplyBulkTankAsync(Readings<BulkTankReading>(positions))));
+        }
+
+        foreach (var (plantId, positions) in intakes)
+        {
+            grainCalls.Add((positions, _grains.GetGrain<IPlantGrain>(plantId).ApplyIntakesAsync(Readings<PlantIntakeReading>(positions))));
+        }
+
+        var storeCalls = new List<(List<int> Positions, Task<ApplyOutcome[]> Call)>(records.Count);
+        foreach (var (handler, positions) in records)
+        {
+            storeCalls.Add((positions, handler.StoreAsync([.. positions.Select(p => ((ValueTuple<IRecordKindHandler, AcceptedRecord>)accepted[p].Reading).Item2)], cancellationToken)));
+        }
+
+        var results = await Task.WhenAll(grainCalls.Select(c => c.Call));
+        await Task.WhenAll(storeCalls.Select(c => c.Call));
+        await ReportToRollupsAsync(results);
+
+        var outcomes = new ApplyOutcome[accepted.Count];
+        for (var c = 0; c < grainCalls.Count; c++)
+        {
+            Spread(grainCalls[c].Positions, results[c].Outcomes, outcomes);
+        }
+
+        foreach (var (positions, call) in storeCalls)
+        {
+            Spread(positions, call.Result, outcomes);
+        }
+
+        _metrics.RecordApplied(outcomes.Count(o => o == ApplyOutcome.Applied));
+        _metrics.RecordDuplicates(outcomes.Count(o => o == ApplyOutcome.Duplicate));
+        return outcomes;
+    }
+
+    private static void Spread(List<int> positions, ApplyOutcome[] callOutcomes, ApplyOutcome[] outcomes)
+    {
+        for (var i = 0; i < positions.Count; i++)
+        {
+            outcomes[positions[i]] = callOutcomes[i];
+        }
     }
 
     /// <summary>
@@ -545,11 +596,12 @@ public sealed partial class IngestionPipeline : BackgroundService
 
     private async Task WritePointsAsync(
         IReadOnlyList<IncomingMessage> batch,
-        List<(int Index, object Reading)> accepted,
+        List<(int Index, object Reading)> stored,
+        DeliveryVerdict[] verdicts,
         CancellationToken cancellationToken)
     {
-        var writer = new LineProtocolWriter(256 * accepted.Count);
-        foreach (var (_, reading) in accepted)
+        var writer = new LineProtocolWriter(256 * stored.Count);
+        foreach (var (_, reading) in stored)
         {
             WritePoints(writer, reading);
         }
@@ -562,7 +614,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             // InfluxDB refused the chunk (e.g. a field type conflict). Write point by point so that only the
             // refused readings are set aside, each in the quarantine with InfluxDB's reason.
-            foreach (var (index, reading) in accepted)
+            foreach (var (index, reading) in stored)
             {
                 writer.Clear();
                 WritePoints(writer, reading);
@@ -577,7 +629,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                 }
                 catch (PointRejectedException rejected)
                 {
-                    await QuarantineAsync(batch, [(index, new Rejection(QuarantineReasons.InfluxRejected, rejected.Message))], cancellationToken);
+                    await QuarantineAsync(batch, [(index, new Rejection(QuarantineReasons.InfluxRejected, rejected.Message))], verdicts, cancellationToken);
                 }
             }
         }
@@ -596,56 +648,61 @@ public sealed partial class IngestionPipeline : BackgroundService
     }
 
     /// <summary>
-    /// Keeps the rejected messages of a batch in the quarantine, in one statement, with their device and key when
-    /// they parsed. A message whose row was written on an earlier try of the batch is skipped; one whose key is
-    /// already quarantined for the same reason (a redelivery) adds no row and is counted as a duplicate.
+    /// Keeps the rejected readings of a batch in the quarantine, in one statement, with their device and key when
+    /// they parsed, and sets their verdicts. A reading whose row was written on an earlier try of the batch is not
+    /// written again; one whose key is already quarantined for the same reason (a resend) adds no row and is counted
+    /// as a duplicate.
     /// </summary>
     private async Task QuarantineAsync(
         IReadOnlyList<IncomingMessage> batch,
         List<(int Index, Rejection Rejection)> rejections,
+        DeliveryVerdict[] verdicts,
         CancellationToken cancellationToken)
     {
-        var pending = rejections.FindAll(r => !batch[r.Index].Quarantined);
-        if (pending.Count == 0)
+        var pending = rejections.FindAll(r => batch[r.Index].QuarantinedAs is null);
+        if (pending.Count > 0)
         {
-            return;
+            var receivedAt = _clock.GetUtcNow();
+            var rows = pending.ConvertAll(r =>
+            {
+                var message = batch[r.Index];
+                return new QuarantinedMessage
+                {
+                    ReceivedAt = receivedAt,
+                    Topic = message.Topic,
+                    Reason = r.Rejection.Reason,
+                    Detail = r.Rejection.Detail,
+                    DeviceId = message.Key?.DeviceId,
+                    BootEpoch = message.Key?.BootEpoch,
+                    Sequence = message.Key?.Sequence,
+                    Payload = message.Payload,
+                };
+            });
+            var added = await _quarantine.AddAsync(rows, cancellationToken);
+            var again = 0;
+            for (var i = 0; i < pending.Count; i++)
+            {
+                var (index, rejection) = pending[i];
+                var message = batch[index];
+                message.QuarantinedAs = rejection;
+                if (added[i])
+                {
+                    _metrics.RecordQuarantined(rejection.Reason);
+                    LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
+                }
+                else
+                {
+                    again++;
+                }
+            }
+
+            _metrics.RecordDuplicates(again);
         }
 
-        var receivedAt = _clock.GetUtcNow();
-        var rows = pending.ConvertAll(r =>
+        foreach (var (index, _) in rejections)
         {
-            var message = batch[r.Index];
-            return new QuarantinedMessage
-            {
-                ReceivedAt = receivedAt,
-                Topic = message.Topic,
-                Reason = r.Rejection.Reason,
-                Detail = r.Rejection.Detail,
-                DeviceId = message.Key?.DeviceId,
-                BootEpoch = message.Key?.BootEpoch,
-                Sequence = message.Key?.Sequence,
-                Payload = message.Payload,
-            };
-        });
-        var added = await _quarantine.AddAsync(rows, cancellationToken);
-        var again = 0;
-        for (var i = 0; i < pending.Count; i++)
-        {
-            var (index, rejection) = pending[i];
-            var message = batch[index];
-            message.Quarantined = true;
-            if (added[i])
-            {
-                _metrics.RecordQuarantined(rejection.Reason);
-                LogQuarantined(message.Topic, rejection.Reason, rejection.Detail);
-            }
-            else
-            {
-                again++;
-            }
+            verdicts[index] = DeliveryVerdict.Quarantined(batch[index].QuarantinedAs!.Value);
         }
-
-        _metrics.RecordDuplicates(again);
     }
 
     private static void Group<TKey, T>(Dictionary<TKey, List<T>> groups, TKey key, T item)
@@ -660,15 +717,15 @@ public sealed partial class IngestionPipeline : BackgroundService
         list.Add(item);
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Batch of {Count} messages failed; retrying in {Delay} without acknowledging")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Batch of {Count} readings failed; retrying in {Delay}, completing nothing")]
     private partial void LogBatchFailed(int count, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Quarantined a message on {Topic}: {Reason} ({Detail})")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Quarantined a reading on {Topic}: {Reason} ({Detail})")]
     private partial void LogQuarantined(string topic, string reason, string detail);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not report {Members} members to rollup {Rollup}; it will catch up from storage")]
     private partial void LogReportFailed(string rollup, int members, Exception exception);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Acknowledgement not sent ({Error}); the broker will redeliver")]
-    private partial void LogAckFailed(string error);
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Batch of {Count} readings keeps failing with no store away; splitting it to find the reading that fails it")]
+    private partial void LogBatchSplit(int count, Exception exception);
 }

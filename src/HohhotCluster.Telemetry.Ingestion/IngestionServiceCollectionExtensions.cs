@@ -11,17 +11,11 @@ public static class IngestionServiceCollectionExtensions
             .Bind(configuration.GetSection(IngestionOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddOptions<MqttIngestionOptions>()
-            .Bind(configuration.GetSection(MqttIngestionOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<DeviceDirectory>();
         services.AddSingleton<IngestionPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestionPipeline>());
-        services.AddSingleton<MqttIngestionService>();
-        services.AddHostedService(sp => sp.GetRequiredService<MqttIngestionService>());
         return services;
     }
 }

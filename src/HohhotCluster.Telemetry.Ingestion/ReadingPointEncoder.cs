@@ -4,12 +4,26 @@ using HohhotCluster.Telemetry.TimeSeries;
 namespace HohhotCluster.Telemetry.Ingestion;
 
 /// <summary>
-/// One InfluxDB point per reading: measurement = kind; tags county, pasture/herd or plant, device (low cardinality:
-/// never the animal or the lot); numeric fields; time = event time with the sequence folded in (see
+/// One InfluxDB point per reading: measurement = kind; tags boot, county, pasture/herd or plant, device (never the
+/// animal or the lot, which would make a series per animal; the boot makes one per device boot, the price of a
+/// point per key); numeric fields; time = event time with the sequence folded in (see
 /// <see cref="LineProtocolWriter.TimestampFor"/>), so a rewritten reading overwrites its own point.
 /// </summary>
 public static class ReadingPointEncoder
 {
+    /// <summary>The tag holding a keyed reading's boot epoch.</summary>
+    public const string BootTag = "boot";
+
+    /// <summary>
+    /// Starts the point of a keyed reading (every kind's, extension kinds' too): the measurement and the
+    /// <see cref="BootTag"/> tag. With the device tag and the timestamp (event time and sequence) it makes the
+    /// point's identity the reading's key, so two boots with the same time and sequence never overwrite each
+    /// other. <c>boot</c> sorts before every tag the kinds write (county, device, ...): write those after it, in
+    /// key order, as InfluxDB asks (and InfluxDB.Client's <c>PointData</c> does).
+    /// </summary>
+    public static LineProtocolWriter Measurement(this LineProtocolWriter writer, string measurement, ReadingKey key) =>
+        writer.Measurement(measurement).Tag(BootTag, key.BootEpoch);
+
     /// <summary>Writes any of the reading types.</summary>
     public static void Write(LineProtocolWriter writer, object reading)
     {
@@ -24,7 +38,7 @@ public static class ReadingPointEncoder
 
     public static void Write(LineProtocolWriter writer, MilkingReading r)
     {
-        writer.Measurement("milking")
+        writer.Measurement("milking", r.Key)
             .Tag("county", r.CountyId).Tag("device", r.Key.DeviceId).Tag("herd", r.HerdId).Tag("pasture", r.PastureId)
             .Field("yield_kg", r.YieldKg)
             .Field("duration_s", r.DurationSeconds)
@@ -39,7 +53,7 @@ public static class ReadingPointEncoder
 
     public static void Write(LineProtocolWriter writer, BulkTankReading r)
     {
-        writer.Measurement("bulk_tank")
+        writer.Measurement("bulk_tank", r.Key)
             .Tag("county", r.CountyId).Tag("device", r.Key.DeviceId)
             .Tag("event", r.Kind == BulkTankEventKind.Collection ? "collection" : "level")
             .Tag("pasture", r.PastureId).Tag("tank", r.TankId)
@@ -52,7 +66,7 @@ public static class ReadingPointEncoder
 
     public static void Write(LineProtocolWriter writer, PlantIntakeReading r)
     {
-        writer.Measurement("plant_intake")
+        writer.Measurement("plant_intake", r.Key)
             .Tag("county", r.CountyId).Tag("device", r.Key.DeviceId).Tag("plant", r.PlantId)
             .Field("net_kg", r.NetKg)
             .Field("temperature_c", r.TemperatureC)

@@ -36,6 +36,19 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
     public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail) =>
         TryParse(topic, null, out parsed, out reason, out detail);
 
+    /// <summary>The device id part of a topic (<c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c>), or null when the topic has no such part.</summary>
+    public static string? DeviceSegment(string topic)
+    {
+        if (!topic.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var parts = topic.AsSpan(Prefix.Length);
+        Span<Range> ranges = stackalloc Range[5];
+        return parts.Split(ranges, '/') == 4 ? parts[ranges[2]].ToString() : null;
+    }
+
     /// <summary>How extension kinds are keyed: one kind name may have a handler per owner kind.</summary>
     public static string ExtensionKey(string kind, OwnerKind owner) => kind + "@" + (owner == OwnerKind.Pasture ? "pasture" : "plant");
 
@@ -145,5 +158,13 @@ public static class QuarantineReasons
     public const string ClockSkew = "clock_skew";
     public const string TooLate = "too_late";
     public const string InfluxRejected = "influx_rejected";
-    public const string RateLimited = "rate_limited";
+
+    /// <summary>Its key's boot epoch was forgotten, or it falls in a closed hole: nobody can tell whether it was counted.</summary>
+    public const string UnverifiableKey = "unverifiable_key";
+
+    /// <summary>Its key was first received with another body: both digests are in the detail, neither store changed.</summary>
+    public const string ConflictingDuplicate = "conflicting_duplicate";
+
+    /// <summary>It failed its batch, alone, time after time, with no store away: the error is in the detail.</summary>
+    public const string ProcessingFailed = "processing_failed";
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -26,9 +27,19 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<SchemaMigrator>();
         services.AddSchemaMigrations(typeof(SchemaMigrator).Assembly);
         services.AddSingleton<RegistryStore>();
+        // The host registers the clock first; a host that does not gets the system's.
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<GatewayCredentialStore>();
         services.AddSingleton<QuarantineStore>();
+        services.AddOptions<ReadingDigestOptions>()
+            .Bind(configuration.GetSection(ReadingDigestOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<ReadingDigestStore>();
         services.AddSingleton<GrainTotalsReader>();
         services.AddHostedService<MigrationHostedService>();
+        // After the migrations: hosted services start in registration order.
+        services.AddHostedService<ReadingDigestRetention>();
         return services;
     }
 

@@ -51,6 +51,18 @@ public sealed class LineProtocolWriter
         return this;
     }
 
+    /// <summary>Adds a tag whose value is an integer, formatted straight into the buffer (no string).</summary>
+    public LineProtocolWriter Tag(string key, long value)
+    {
+        WriteByte((byte)',');
+        WriteEscaped(key, escapeEquals: true);
+        WriteByte((byte)'=');
+        var span = _buffer.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out var written);
+        _buffer.Advance(written);
+        return this;
+    }
+
     public LineProtocolWriter Field(string key, double value)
     {
         if (!double.IsFinite(value))

@@ -240,7 +240,7 @@ public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
     public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var pickup = (TankerPickupRecord)record.Record;
-        writer.Measurement("tanker_pickup")
+        writer.Measurement("tanker_pickup", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
             .Field("kg", pickup.Kg)
             .Field("temperature_c", pickup.TemperatureC)
@@ -306,7 +306,7 @@ public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
             total += kg;
         }
 
-        writer.Measurement("silo_transfer")
+        writer.Measurement("silo_transfer", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("plant", record.Device.OwnerId)
             .Field("kg", total)
             .Field("receipts", (long)transfer.Receipts.Count)
@@ -370,7 +370,7 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
     public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var production = (ProductionRecord)record.Record;
-        writer.Measurement("production")
+        writer.Measurement("production", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("plant", record.Device.OwnerId)
             .Tag("line", production.Line)
             .Field("output_kg", production.OutputKg)

@@ -9,7 +9,8 @@ namespace HohhotCluster.FirmwareSim.Tests;
 
 /// <summary>
 /// Against the real Mosquitto that deploy/servers.sh runs (HOHHOT_MQTT_HOST, HOHHOT_MQTT_PORT and
-/// the scripts' own HOHHOT_DATA_DIR). Missing settings fail the test: it is never skipped.
+/// the scripts' own HOHHOT_DATA_DIR): a site broker is an MQTT endpoint the simulator publishes to as it does to the
+/// platform's (its success codes, 0x10 included, count as acknowledged). Missing settings fail the test: it is never skipped.
 /// </summary>
 public class StoreAndForwardTests
 {
@@ -70,6 +71,7 @@ public class StoreAndForwardTests
 
         Assert.True(spooledDuringOutage > 0, "the outage should have sent messages to the disk spool");
         Assert.True(drained, "every message should be answered after the broker came back");
+        Assert.True(stats.Batches > 0, "the spool should drain in batch publishes after the outage");
         var summary = LedgerSummary.Read(ledgerPath);
         Assert.Equal(runner.Generated, summary.Keys.Count);
         var notOnce = summary.Keys.Values.Where(k => k.SuccessfulPubacks != 1).Select(k => $"{k.Key} acked {k.SuccessfulPubacks}x").ToList();

@@ -19,7 +19,7 @@ public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<Plat
         var extra = new RegistryDocument();
         extra.Devices.Add(new Device { Id = lab, OwnerKind = OwnerKind.Pasture, OwnerId = fleet.PastureA, Kind = "lab" });
         await new RegistryService.RegistryServiceClient(platform.Platform.Channel).UpsertRegistryAsync(extra);
-        return (fleet, await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA)), lab);
+        return (fleet, await Gateway.ConnectAsync(platform.Platform, fleet.PastureA, fleet.PasswordOf(fleet.PastureA)), lab);
     }
 
     private static string Envelope(string deviceId, long seq, DateTimeOffset eventTime, object body)

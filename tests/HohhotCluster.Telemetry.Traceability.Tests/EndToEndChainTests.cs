@@ -18,7 +18,7 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         await fleet.RegisterAsync(platform);
         var p = fleet.Prefix;
         var t0 = DateTimeOffset.UtcNow.AddHours(-3);
-        await using (var pasture = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA)))
+        await using (var pasture = await Gateway.ConnectAsync(platform, fleet.PastureA, fleet.PasswordOf(fleet.PastureA)))
         {
             var bulk = Payloads.Topic("pasture", fleet.PastureA, fleet.TankA, "bulk_tank");
             Assert.True(await pasture.PublishAsync(bulk, Envelope(fleet.TankA, 1, t0, new { tankId = "T1", @event = "collection", lotId = p + "-B1", collectedKg = 10_000.0, temperatureC = 3.6, tankerLoadId = p + "-TL" })));
@@ -27,7 +27,7 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
                 Envelope(fleet.TankA, 3, t0.AddMinutes(30), new { lotId = p + "-B2", tankerLoadId = p + "-TL", kg = 7_990.0, temperatureC = 4.0, tankerPlate = "蒙A12345", driver = "Wang Wei", permit = "NM-0042" })));
         }
 
-        await using (var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant)))
+        await using (var plant = await Gateway.ConnectAsync(platform, fleet.Plant, fleet.PasswordOf(fleet.Plant)))
         {
             var wb = fleet.Weighbridge;
             Assert.True(await plant.PublishAsync(Payloads.Topic("plant", fleet.Plant, wb, "plant_intake"), Payloads.Intake(wb, 1, t0.AddHours(1), p + "-TL", 17_990)));
@@ -89,7 +89,7 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         var lot = fleet.Prefix + "-LOT";
         var t0 = DateTimeOffset.UtcNow.AddHours(-1);
         var day = HohhotCluster.Telemetry.Contracts.ChinaTime.LocalDate(t0);
-        await using (var a = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA)))
+        await using (var a = await Gateway.ConnectAsync(platform, fleet.PastureA, fleet.PasswordOf(fleet.PastureA)))
         {
             Assert.True(await a.PublishAsync(Payloads.Topic("pasture", fleet.PastureA, fleet.TankA, "bulk_tank"), Payloads.Collection(fleet.TankA, 1, t0, lot, 1_000)));
         }
@@ -99,7 +99,7 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
             .TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = lot }).ResponseAsync, r => r.Sources.Count == 1);
 
         // Pasture B names A's lot in a collection of its own: refused, and its next reading still goes in.
-        await using (var gatewayB = await Gateway.ConnectAsync(fleet.PastureB, fleet.PasswordOf(fleet.PastureB)))
+        await using (var gatewayB = await Gateway.ConnectAsync(platform, fleet.PastureB, fleet.PasswordOf(fleet.PastureB)))
         {
             Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 1, t0.AddMinutes(5), lot, 5)));
             Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 2, t0.AddMinutes(6), lot + "-B", 700)));

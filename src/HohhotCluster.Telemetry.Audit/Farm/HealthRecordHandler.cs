@@ -112,7 +112,7 @@ public sealed class HealthRecordHandler(
     public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var h = (HealthRecord)record.Record;
-        writer.Measurement("health")
+        writer.Measurement("health", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("event", h.Event)
             .Tag("pasture", record.Device.OwnerId).Tag("programme", h.Programme)
             .Field("vaccinated", (long)h.Vaccinated).Field("in_stock", (long)h.InStock).Field("due", (long)h.Due)

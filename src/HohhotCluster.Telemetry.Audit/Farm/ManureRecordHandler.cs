@@ -53,7 +53,7 @@ public sealed class ManureRecordHandler(FarmRecordStore store, DeviceActivitySto
     public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var m = (ManureRecord)record.Record;
-        writer.Measurement("manure")
+        writer.Measurement("manure", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
             .Field("produced_kg", m.ProducedKg).Field("collected_kg", m.CollectedKg)
             .Field("applied_kg", m.AppliedKg).Field("treated_kg", m.TreatedKg)

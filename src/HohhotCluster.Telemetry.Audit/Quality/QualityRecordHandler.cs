@@ -188,7 +188,7 @@ public sealed class QualityRecordHandler(
     public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var sample = (QualitySample)record.Record;
-        writer.Measurement("quality")
+        writer.Measurement("quality", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId)
             .Tag(record.Device.OwnerKind, record.Device.OwnerId).Tag("sample_kind", sample.SampleKind);
         foreach (var item in sample.Items)

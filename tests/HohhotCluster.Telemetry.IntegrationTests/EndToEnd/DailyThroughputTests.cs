@@ -21,9 +21,9 @@ public sealed class DailyThroughputTests : IAsyncLifetime
         var fleet = new TestFleet();
         await fleet.RegisterAsync(_platform);
         var day = ThroughputProbe.ChinaDay(1);
-        await using var gatewayA = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA));
-        await using var gatewayB = await Gateway.ConnectAsync(fleet.PastureB, fleet.PasswordOf(fleet.PastureB));
-        await using var plantGateway = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        await using var gatewayA = await Gateway.ConnectAsync(_platform, fleet.PastureA, fleet.PasswordOf(fleet.PastureA));
+        await using var gatewayB = await Gateway.ConnectAsync(_platform, fleet.PastureB, fleet.PasswordOf(fleet.PastureB));
+        await using var plantGateway = await Gateway.ConnectAsync(_platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
 
         double milkedA = 0, milkedB = 0;
         long seqA = 0, seqB = 0;

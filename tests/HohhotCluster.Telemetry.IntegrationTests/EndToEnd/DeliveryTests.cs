@@ -1,38 +1,13 @@
-using MQTTnet;
 using System.Text;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.EndToEnd;
 
-/// <summary>Delivery semantics through the real broker: duplicates, day boundaries and bad input.</summary>
+/// <summary>Delivery semantics through the platform's MQTT endpoint: duplicates, day boundaries and bad input.</summary>
 public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
 {
     private PlatformProcess Platform => fixture.Platform;
-
-    [Fact]
-    public async Task Ingestion_sends_its_liveness_probe_round_through_the_real_broker_and_its_acl()
-    {
-        // The stall watch depends on it: a probe the ACL refused would leave only the broker's stored count to go by.
-        using var spy = new MQTTnet.MqttClientFactory().CreateMqttClient();
-        var probes = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        spy.ApplicationMessageReceivedAsync += e =>
-        {
-            probes.TrySetResult(e.ApplicationMessage.Topic);
-            return Task.CompletedTask;
-        };
-        await spy.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder()
-            .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
-            .WithClientId("probe-spy-" + Guid.NewGuid().ToString("N")[..6])
-            .WithCredentials(TestServers.MqttIngestUser, TestServers.MqttIngestPassword)
-            .WithCleanStart(true)
-            .Build());
-        await spy.SubscribeAsync($"hohhot/ingest/ingest-{Platform.Name}/liveness", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce);
-
-        var topic = await probes.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal($"hohhot/ingest/ingest-{Platform.Name}/liveness", topic);
-        await spy.DisconnectAsync();
-    }
 
     [Fact]
     public async Task Same_message_published_twice_is_counted_once()
@@ -40,7 +15,7 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         var fleet = new TestFleet();
         await fleet.RegisterAsync(Platform);
         var day = ThroughputProbe.ChinaDay(1);
-        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
         var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
 
         var first = Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 9, 0), "TL-1", 20_000);
@@ -67,7 +42,7 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         var fleet = new TestFleet();
         await fleet.RegisterAsync(Platform);
         var day = ThroughputProbe.ChinaDay(3);
-        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
         var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
 
         Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 23, 59), "TL-late", 1_000)));
@@ -90,7 +65,7 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         var fleet = new TestFleet();
         await fleet.RegisterAsync(Platform);
         var day = ThroughputProbe.ChinaDay(1);
-        await using var plant = await Gateway.ConnectAsync(fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
         var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
         var valid = Payloads.Intake(fleet.Weighbridge, 10, ThroughputProbe.At(day, 11, 0), "TL-ok", 12_345);
 
@@ -106,15 +81,18 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
             // PostgreSQL text cannot hold U+0000: accepted, this load id would fail its batch's writes for ever.
             (Encoding.UTF8.GetBytes(Payloads.Intake(fleet.Weighbridge, 13, ThroughputProbe.At(day, 11, 1), "TL-\u0000", 1_000)), "invalid_field"),
         };
-        foreach (var (payload, _) in bad)
+        // Each PUBACK says the message is held in the quarantine (0x99) and why.
+        foreach (var (payload, reason) in bad)
         {
-            Assert.True(await plant.PublishAsync(topic, payload));
+            var answer = await plant.PublishForResultAsync(topic, payload);
+            Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, answer.ReasonCode);
+            Assert.StartsWith("quarantined: " + reason + ":", answer.ReasonString, StringComparison.Ordinal);
         }
 
         // Resent with the same key: each is already quarantined for its reason, so no second row.
         foreach (var (payload, _) in bad[^3..])
         {
-            Assert.True(await plant.PublishAsync(topic, payload));
+            Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, (await plant.PublishForResultAsync(topic, payload)).ReasonCode);
         }
 
         Assert.True(await plant.PublishAsync(topic, valid));
@@ -145,13 +123,15 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         var fleet = new TestFleet();
         await fleet.RegisterAsync(Platform);
         var day = ThroughputProbe.ChinaDay(1);
-        // The broker's ACL already stops gateway A from publishing under pasture B; this is the second line of defence:
+        // The endpoint's ACL already stops gateway A from publishing under pasture B; this is the second line of defence:
         // pasture A's own topic naming pasture B's device.
-        await using var gatewayA = await Gateway.ConnectAsync(fleet.PastureA, fleet.PasswordOf(fleet.PastureA));
+        await using var gatewayA = await Gateway.ConnectAsync(Platform, fleet.PastureA, fleet.PasswordOf(fleet.PastureA));
         var spoofed = Payloads.Topic("pasture", fleet.PastureA, fleet.TankB, "bulk_tank");
-        Assert.True(await gatewayA.PublishAsync(spoofed, Payloads.Collection(fleet.TankB, 1, ThroughputProbe.At(day, 8, 0), "BTL-x", 9_999)));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid,
+            (await gatewayA.PublishForResultAsync(spoofed, Payloads.Collection(fleet.TankB, 1, ThroughputProbe.At(day, 8, 0), "BTL-x", 9_999))).ReasonCode);
         var unknown = Payloads.Topic("pasture", fleet.PastureA, fleet.PastureA + "-GHOST", "bulk_tank");
-        Assert.True(await gatewayA.PublishAsync(unknown, Payloads.Collection(fleet.PastureA + "-GHOST", 1, ThroughputProbe.At(day, 8, 0), "BTL-y", 9_999)));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid,
+            (await gatewayA.PublishForResultAsync(unknown, Payloads.Collection(fleet.PastureA + "-GHOST", 1, ThroughputProbe.At(day, 8, 0), "BTL-y", 9_999))).ReasonCode);
 
         var spoofedRows = await Eventually.WaitAsync(() => QuarantineProbe.ReadAsync(Platform, spoofed), r => r.Count >= 1);
         Assert.Equal("topic_owner_mismatch", Assert.Single(spoofedRows).Reason);

@@ -1,41 +1,79 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MQTTnet;
+using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
-/// <summary>A pasture or plant gateway: its own broker credential, QoS 1, a ledger of what got a PUBACK.</summary>
+/// <summary>A pasture or plant gateway on the platform's MQTT endpoint: its own registry credential, QoS 1, the PUBACK's reason code.</summary>
 public sealed class Gateway : IAsyncDisposable
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
 
-    public static async Task<Gateway> ConnectAsync(string username, string password)
+    private Gateway()
     {
-        var gateway = new Gateway();
-        var result = await gateway._client.ConnectAsync(new MqttClientOptionsBuilder()
-            .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId("gw-" + username + "-" + Guid.NewGuid().ToString("N")[..6])
-            .WithCredentials(username, password)
-            .WithCleanStart(true)
-            .Build());
-        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        _client.DisconnectedAsync += e =>
+        {
+            LastDisconnect = e.Reason;
+            return Task.CompletedTask;
+        };
+    }
+
+    /// <summary>Why the platform closed the connection last (its DISCONNECT's reason code, as MQTTnet reads it).</summary>
+    public MqttClientDisconnectReason? LastDisconnect { get; private set; }
+
+    /// <summary>Connects to the platform's endpoint (TLS when the platform serves it, trusting its CA); asserts the login succeeds.</summary>
+    public static async Task<Gateway> ConnectAsync(PlatformProcess platform, string username, string password, MqttProtocolVersion protocol = MqttProtocolVersion.V500)
+    {
+        var (gateway, result) = await TryConnectAsync(platform, username, password, protocol);
+        Assert.True(result.ResultCode == MqttClientConnectResultCode.Success, $"CONNACK {result.ResultCode} {result.ReasonString}");
         return gateway;
     }
 
-    /// <summary>Publishes at QoS 1; true when the broker acknowledged (PUBACK success).</summary>
+    public static async Task<(Gateway Gateway, MqttClientConnectResult Result)> TryConnectAsync(
+        PlatformProcess platform, string username, string password, MqttProtocolVersion protocol = MqttProtocolVersion.V500)
+    {
+        var gateway = new Gateway();
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", platform.MqttPort)
+            .WithProtocolVersion(protocol)
+            .WithClientId("gw-" + username + "-" + Guid.NewGuid().ToString("N")[..6])
+            .WithCredentials(username, password)
+            .WithCleanStart(true)
+            // A PUBACK waits for the stores: while one is away, that is as long as the outage.
+            .WithTimeout(TimeSpan.FromMinutes(3));
+        if (platform.TrustedCaFile is { } caFile)
+        {
+            var ca = X509Certificate2.CreateFromPemFile(caFile);
+            options.WithTlsOptions(tls => tls
+                .UseTls()
+                .WithTrustChain([ca])
+                .WithCertificateValidationHandler(e => e.Chain.ChainStatus.All(s => s.Status == X509ChainStatusFlags.NoError || s.Status == X509ChainStatusFlags.UntrustedRoot) && e.SslPolicyErrors is System.Net.Security.SslPolicyErrors.None or System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors));
+        }
+
+        return (gateway, await gateway._client.ConnectAsync(options.Build()));
+    }
+
+    public bool IsConnected => _client.IsConnected;
+
+    /// <summary>Publishes at QoS 1; true when the platform acknowledged with success (the reading is durable and counted).</summary>
     public async Task<bool> PublishAsync(string topic, string payload) =>
         await PublishAsync(topic, Encoding.UTF8.GetBytes(payload));
 
-    public async Task<bool> PublishAsync(string topic, byte[] payload)
-    {
-        var result = await _client.PublishAsync(new MqttApplicationMessageBuilder()
+    public async Task<bool> PublishAsync(string topic, byte[] payload) =>
+        (await PublishForResultAsync(topic, payload)).ReasonCode == MqttClientPublishReasonCode.Success;
+
+    /// <summary>Publishes at QoS 1 and returns the PUBACK (its reason code and string say what became of the readings).</summary>
+    public Task<MqttClientPublishResult> PublishForResultAsync(string topic, string payload) =>
+        PublishForResultAsync(topic, Encoding.UTF8.GetBytes(payload));
+
+    public Task<MqttClientPublishResult> PublishForResultAsync(string topic, byte[] payload) =>
+        _client.PublishAsync(new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build());
-        return result.IsSuccess;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -80,4 +80,11 @@ public static class Payloads
 
     public static string Topic(string ownerKind, string ownerId, string deviceId, string kind) =>
         $"hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}";
+
+    /// <summary>The batch form's topic for an owner.</summary>
+    public static string BatchTopic(string ownerKind, string ownerId) => $"hohhot/v1/{ownerKind}/{ownerId}/batch";
+
+    /// <summary>The batch form: each item is a single payload with its kind.</summary>
+    public static string Batch(string kind, IEnumerable<string> payloads) =>
+        "{\"readings\":[" + string.Join(",", payloads.Select(p => "{\"kind\":\"" + kind + "\"," + p.TrimStart()[1..])) + "]}";
 }

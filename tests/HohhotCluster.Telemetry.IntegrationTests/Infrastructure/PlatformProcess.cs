@@ -9,7 +9,7 @@ namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The platform host (hohhot-platform) run as a real child process against the test servers, with its own
-/// PostgreSQL database, InfluxDB database, MQTT client id and ports, so tests can kill and restart it.
+/// PostgreSQL database, InfluxDB database and ports (API and MQTT endpoint), so tests can kill and restart it.
 /// </summary>
 public sealed class PlatformProcess : IAsyncDisposable
 {
@@ -23,6 +23,7 @@ public sealed class PlatformProcess : IAsyncDisposable
         PostgresConnection = postgres;
         InfluxDatabase = influxDatabase;
         ApiPort = FreePort();
+        MqttPort = FreePort();
         _logPath = Path.Combine(Path.GetTempPath(), $"hohhot-{name}.log");
         // Secrets made for this platform alone, as the deploy scripts make them at first start: the token signing key
         // (created by the host itself) and the first operator's password.
@@ -43,13 +44,7 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["Postgres__ConnectionString"] = postgres,
             ["Influx__Url"] = TestServers.InfluxUrl,
             ["Influx__Database"] = influxDatabase,
-            ["Mqtt__Host"] = TestServers.MqttHost,
-            ["Mqtt__Port"] = TestServers.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Mqtt__Username"] = TestServers.MqttIngestUser,
-            ["Mqtt__Password"] = TestServers.MqttIngestPassword,
-            ["Mqtt__ClientId"] = "ingest-" + name,
-            // Long enough to survive a kill and restart; short enough that a finished test leaves no session behind for long.
-            ["Mqtt__SessionExpiry"] = "00:03:00",
+            ["MqttEndpoint__Url"] = $"mqtt://127.0.0.1:{MqttPort}",
         };
     }
 
@@ -57,6 +52,12 @@ public sealed class PlatformProcess : IAsyncDisposable
     public string PostgresConnection { get; }
     public string InfluxDatabase { get; }
     public int ApiPort { get; }
+
+    /// <summary>The platform's own MQTT endpoint (plaintext on loopback, or TLS with <see cref="TlsDirectory"/>'s certificate).</summary>
+    public int MqttPort { get; }
+
+    /// <summary>The CA file a client must trust for TLS, or null when the platform serves plaintext.</summary>
+    public string? TrustedCaFile => CaFile;
     /// <summary>http://127.0.0.1:port (plaintext on loopback), or https:// with <see cref="TlsDirectory"/>'s certificate.</summary>
     public string ApiUrl => _environment["Platform__ApiUrl"];
 
@@ -110,6 +111,7 @@ public sealed class PlatformProcess : IAsyncDisposable
             platform._environment["Platform__AllowPlaintextOnLoopback"] = "false";
             platform._environment["Platform__TlsCertificateFile"] = Path.Combine(tlsDirectory, "server.pem");
             platform._environment["Platform__TlsKeyFile"] = Path.Combine(tlsDirectory, "server.key");
+            platform._environment["MqttEndpoint__Url"] = $"mqtts://127.0.0.1:{platform.MqttPort}";
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -121,7 +123,7 @@ public sealed class PlatformProcess : IAsyncDisposable
         return platform;
     }
 
-    /// <summary>(Re)starts the process on the same databases, ports and MQTT session.</summary>
+    /// <summary>(Re)starts the process on the same databases and ports.</summary>
     public async Task StartAgainAsync()
     {
         var hostDll = Path.Combine(TestServers.RepoRoot, "src", "HohhotCluster.Telemetry.Host", "bin", TestServers.Configuration, "net10.0", "hohhot-platform.dll");
@@ -228,16 +230,7 @@ public sealed class PlatformProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Takes the platform's MQTT session over for a moment (a client with the same id): the broker drops the platform,
-    /// which reconnects and gets its unacknowledged messages again.
-    /// </summary>
-    public Task KickIngestionSessionAsync() => TakeOverIngestionSessionAsync(endIt: false);
-
-    /// <summary>
-    /// Stops the host and ends its MQTT session: a session left behind would queue every later test's messages
-    /// for minutes, and with the broker's save-on-every-change persistence that slows the shared broker for all.
-    /// </summary>
+    /// <summary>Stops the host and closes the connections opened to it.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
@@ -245,29 +238,6 @@ public sealed class PlatformProcess : IAsyncDisposable
         {
             connection.Dispose();
         }
-        try
-        {
-            await TakeOverIngestionSessionAsync(endIt: true);
-        }
-        catch (MQTTnet.Exceptions.MqttCommunicationException)
-        {
-            // The broker is down (a test stopped it): its session expires by itself.
-        }
-    }
-
-    private async Task TakeOverIngestionSessionAsync(bool endIt)
-    {
-        using var usurper = new MQTTnet.MqttClientFactory().CreateMqttClient();
-        await usurper.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder()
-            .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId("ingest-" + Name)
-            .WithCredentials(TestServers.MqttIngestUser, TestServers.MqttIngestPassword)
-            .WithCleanStart(endIt)
-            .WithSessionExpiryInterval(endIt ? 0u : 180u)
-            .WithReceiveMaximum(1)
-            .Build());
-        await usurper.DisconnectAsync(new MQTTnet.MqttClientDisconnectOptions());
     }
 
     /// <summary>

@@ -13,16 +13,12 @@ public static class Simulator
         Assert.True(exitCode == 0, $"hohhot-sim {args[0]} exited {exitCode}:\n{output}");
     }
 
-    /// <summary>Registers a profile's fleet with the platform and its gateways' credentials with the broker.</summary>
-    public static async Task RegisterFleetAsync(string profile, string seed, PlatformProcess platform, string workDirectory)
-    {
+    /// <summary>
+    /// Registers a profile's fleet with the platform; <c>register</c> also issues each gateway's credential (the sim's
+    /// derived password) in the platform's registry, which the platform's MQTT endpoint checks at login.
+    /// <paramref name="workDirectory"/> is no longer needed (the credentials went to the broker through a file) and is
+    /// kept so callers stay as they are.
+    /// </summary>
+    public static async Task RegisterFleetAsync(string profile, string seed, PlatformProcess platform, string workDirectory) =>
         await RequireAsync("register", "--profile", profile, "--seed", seed, "--api", platform.ApiUrl, "--api-token", await platform.OperatorTokenAsync());
-        var credentials = Path.Combine(workDirectory, "credentials.txt");
-        await RequireAsync("credentials", "--profile", profile, "--seed", seed, "--out", credentials);
-        foreach (var line in await File.ReadAllLinesAsync(credentials))
-        {
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            await TestFleet.AddBrokerUserAsync(parts[0], parts[1]);
-        }
-    }
 }

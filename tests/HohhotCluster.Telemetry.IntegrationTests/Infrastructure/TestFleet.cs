@@ -1,11 +1,10 @@
-using System.Diagnostics;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A small fleet with ids unique to one test: two counties, two cow pastures (three herds) and one plant, each
-/// pasture and plant with its own gateway credential in the broker.
+/// pasture and plant with its own gateway credential in the registry (gateway id = owner id).
 /// </summary>
 public sealed class TestFleet
 {
@@ -43,7 +42,8 @@ public sealed class TestFleet
     public string TankB { get; }
     public string Weighbridge { get; }
 
-    public string PasswordOf(string ownerId) => "pw-" + ownerId;
+    /// <summary>The gateway's secret, given to the platform when its credential is issued (24 characters at least).</summary>
+    public string PasswordOf(string ownerId) => "gateway-secret-of-" + ownerId;
 
     public RegistryDocument ToDocument()
     {
@@ -64,27 +64,24 @@ public sealed class TestFleet
         return document;
     }
 
-    /// <summary>Registers the fleet with the platform and its gateways with the broker.</summary>
+    /// <summary>Registers the fleet with the platform and issues each pasture's and the plant's gateway credential.</summary>
     public async Task RegisterAsync(PlatformProcess platform)
     {
-        await new RegistryService.RegistryServiceClient(platform.Channel).UpsertRegistryAsync(ToDocument());
-        foreach (var owner in new[] { PastureA, PastureB, Plant })
+        var registry = new RegistryService.RegistryServiceClient(platform.Channel);
+        await registry.UpsertRegistryAsync(ToDocument());
+        foreach (var (owner, kind) in new[] { (PastureA, OwnerKind.Pasture), (PastureB, OwnerKind.Pasture), (Plant, OwnerKind.Plant) })
         {
-            await AddBrokerUserAsync(owner, PasswordOf(owner));
+            await IssueGatewayAsync(platform, owner, kind, owner, PasswordOf(owner));
         }
     }
 
-    public static async Task AddBrokerUserAsync(string user, string password)
-    {
-        var start = new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "broker-user.sh"), "add", user, password])
+    /// <summary>Issues a gateway credential as the operator, with the secret given.</summary>
+    public static async Task IssueGatewayAsync(PlatformProcess platform, string gatewayId, OwnerKind ownerKind, string ownerId, string password) =>
+        await new RegistryService.RegistryServiceClient(platform.Channel).IssueGatewayCredentialAsync(new IssueGatewayCredentialRequest
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["HOHHOT_DATA_DIR"] = TestServers.DataDir;
-        using var process = Process.Start(start)!;
-        var stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, "broker-user.sh failed: " + stderr);
-    }
+            GatewayId = gatewayId,
+            OwnerKind = ownerKind,
+            OwnerId = ownerId,
+            Password = password,
+        });
 }

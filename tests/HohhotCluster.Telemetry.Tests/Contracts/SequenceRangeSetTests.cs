@@ -50,6 +50,38 @@ public sealed class SequenceRangeSetTests
     }
 
     [Fact]
+    public void A_closed_hole_is_reported_with_the_numbers_it_was_missing()
+    {
+        var set = Of(1, 2, 5, 9);
+        Assert.True(set.Add(12, maxRanges: 3, out var closedHole));
+        Assert.Equal(new SequenceRange(3, 4), closedHole);
+        Assert.Equal([new SequenceRange(1, 5), new SequenceRange(9, 9), new SequenceRange(12, 12)], set.ToArray());
+
+        Assert.False(set.Add(13, maxRanges: 3, out closedHole));
+        Assert.Equal(default, closedHole);
+    }
+
+    [Fact]
+    public void A_whole_range_merges_every_range_it_touches()
+    {
+        var set = Of(1, 5, 9, 20);
+        Assert.False(set.Add(new SequenceRange(4, 10), maxRanges: 10, out _));
+        Assert.Equal([new SequenceRange(1, 1), new SequenceRange(4, 10), new SequenceRange(20, 20)], set.ToArray());
+
+        Assert.False(set.Add(new SequenceRange(2, 3), maxRanges: 10, out _)); // adjacent on both sides
+        Assert.Equal([new SequenceRange(1, 10), new SequenceRange(20, 20)], set.ToArray());
+    }
+
+    [Fact]
+    public void A_whole_range_beyond_the_capacity_closes_the_oldest_hole()
+    {
+        var set = Of(1, 10);
+        Assert.True(set.Add(new SequenceRange(20, 30), maxRanges: 2, out var closedHole));
+        Assert.Equal(new SequenceRange(2, 9), closedHole);
+        Assert.Equal([new SequenceRange(1, 10), new SequenceRange(20, 30)], set.ToArray());
+    }
+
+    [Fact]
     public void Json_is_a_compact_string_that_reads_back_to_the_same_ranges()
     {
         var set = Of(1, 2, 3, 4, 5, 6, 7, 10, 14, 15, -3);

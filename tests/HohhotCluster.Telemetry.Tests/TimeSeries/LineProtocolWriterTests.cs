@@ -12,11 +12,11 @@ public sealed class LineProtocolWriterTests
     {
         // PointData sorts fields by key; line protocol does not require it, so the test writes them in that order.
         var writer = new LineProtocolWriter();
-        writer.Measurement("milking").Tag("county", "150121").Tag("device", "P1 MM,01").Tag("herd", "a=b")
+        writer.Measurement("milking").Tag("boot", -1_764_345_600L).Tag("county", "150121").Tag("device", "P1 MM,01").Tag("herd", "a=b")
             .Field("seq", 42L).Field("yield_kg", 12.4).Timestamp(1_764_365_400_000_000_042);
 
         var reference = PointData.Measurement("milking")
-            .Tag("county", "150121").Tag("device", "P1 MM,01").Tag("herd", "a=b")
+            .Tag("boot", "-1764345600").Tag("county", "150121").Tag("device", "P1 MM,01").Tag("herd", "a=b")
             .Field("yield_kg", 12.4).Field("seq", 42L)
             .Timestamp(1_764_365_400_000_000_042L, WritePrecision.Ns)
             .ToLineProtocol();

@@ -1,0 +1,41 @@
+using System.Net.Sockets;
+using HohhotCluster.Telemetry.Storage;
+using Npgsql;
+
+namespace HohhotCluster.Telemetry.Ingestion;
+
+/// <summary>
+/// Whether a failure means a store is away or out of room (PostgreSQL down, restarting, its disk full; InfluxDB
+/// unreachable; a grain call timing out), which is waited out however long it lasts, rather than something in the
+/// batch itself, which splitting the batch can isolate.
+/// </summary>
+public static class StoreOutage
+{
+    public static bool Is(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AggregateException aggregate)
+            {
+                return aggregate.InnerExceptions.Any(Is);
+            }
+
+            if (PostgresRetry.IsTransient(e))
+            {
+                return true;
+            }
+
+            switch (e)
+            {
+                // 08 connection, 53 insufficient resources (disk full, out of memory), 57 operator intervention, 58 system error.
+                case PostgresException pg when pg.SqlState.Length >= 2 && pg.SqlState[..2] is "08" or "53" or "57" or "58":
+                case NpgsqlException { InnerException: IOException or SocketException or TimeoutException }:
+                case TimeoutException or IOException or SocketException or HttpRequestException:
+                case Orleans.Runtime.SiloUnavailableException or Orleans.Storage.InconsistentStateException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+}
