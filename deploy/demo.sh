@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on one machine: installs what is missing, starts PostgreSQL, InfluxDB and Mosquitto on
-# loopback (data under .data/demo), builds and starts the platform, feeds it the demo fleet's
-# yesterday (a simulated day, as fast as the broker takes it), verifies it, and shows the numbers.
-# The API serves TLS with a private CA made at first start (deploy/certs.sh); every secret (PostgreSQL, MQTT, the
+# loopback (data under .data/demo), builds and starts the platform, feeds it the demo fleet's yesterday (a simulated
+# day, its gateways publishing to the platform's own MQTT endpoint as fast as it acknowledges), verifies it, shows
+# the numbers, and bridges one pasture's own Mosquitto (a site broker) to the platform.
+# The API and the MQTT endpoint serve TLS with a private CA made at first start (deploy/certs.sh); every secret (PostgreSQL, MQTT, the
 # token signing key, the first operator's password, the demo accounts' passwords) is generated at first start
 # under $HOHHOT_DATA_DIR/secrets. It creates one organisation and account per kind (pasture operator, processor,
 # regulator, platform operator) and prints how to log in as each.
@@ -12,6 +13,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export HOHHOT_DATA_DIR="${HOHHOT_DATA_DIR:-$repo/.data/demo}"
 export HOHHOT_API="${HOHHOT_API:-https://127.0.0.1:15080}"
+mqtt_endpoint="${HOHHOT_DEMO_MQTT:-127.0.0.1:18884}"   # the platform's MQTT endpoint (mqtts)
+site_port="${HOHHOT_DEMO_SITE_PORT:-18885}"          # the demo site broker, bridged to the endpoint
+site_dir="$HOHHOT_DATA_DIR/site"
 tls_dir="$HOHHOT_DATA_DIR/tls"
 export HOHHOT_CA="$tls_dir/ca.pem"
 pid_file="$HOHHOT_DATA_DIR/run/platform.pid"
@@ -34,6 +38,7 @@ stop_platform() {
 }
 
 if [[ ${1:-} == stop ]]; then
+    [[ -f $site_dir/site.env ]] && bash deploy/site-bridge.sh stop "$site_dir"
     stop_platform
     bash deploy/servers.sh stop
     exit 0
@@ -67,8 +72,7 @@ if ! platform_running; then
     echo "starting the platform (log: $log_file)"
     Postgres__ConnectionString="$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
     Influx__Url="$HOHHOT_INFLUX_URL" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
-    Mqtt__Host="$HOHHOT_MQTT_HOST" Mqtt__Port="$HOHHOT_MQTT_PORT" \
-    Mqtt__Username="$HOHHOT_MQTT_INGEST_USER" Mqtt__Password="$HOHHOT_MQTT_INGEST_PASSWORD" \
+    MqttEndpoint__Url="mqtts://$mqtt_endpoint" \
     Platform__ApiUrl="$HOHHOT_API" \
     Platform__TlsCertificateFile="$tls_dir/server.pem" Platform__TlsKeyFile="$tls_dir/server.key" \
     Identity__SigningKeyFile="$HOHHOT_SECRETS_DIR/token-signing-key.pem" \
@@ -88,20 +92,18 @@ HOHHOT_PASSWORD="$(cat "$operator_password_file")" deploy/hohhot login --user op
 export HOHHOT_USER=operator
 HOHHOT_PASSWORD="$(cat "$operator_password_file")"; export HOHHOT_PASSWORD
 
-echo "registering the '$profile' fleet and its gateways"
+echo "registering the '$profile' fleet and issuing its gateways' credentials"
 work="$HOHHOT_DATA_DIR/sim"; mkdir -p "$work"
 "${sim[@]}" profile show "$profile"
 "${sim[@]}" register --profile "$profile" --seed "$seed" --api "$HOHHOT_API"
-"${sim[@]}" credentials --profile "$profile" --seed "$seed" --out "$work/credentials.txt"
-while read -r user pass; do bash deploy/broker-user.sh add "$user" "$pass" >/dev/null; done < "$work/credentials.txt"
 
 yesterday="$(TZ=Asia/Shanghai date -d yesterday +%F)"
 # The simulator appends to its ledger; verify compares the ledger with the platform, so a fresh platform gets a
 # fresh ledger (and no spool left by an earlier run).
 [[ ${HOHHOT_DEMO_KEEP_DATA:-0} == 1 ]] || rm -rf "$work/ledger.jsonl" "$work/spool"
-echo "publishing the fleet's $yesterday (China Standard Time) through Mosquitto"
+echo "publishing the fleet's $yesterday (China Standard Time) to the platform's MQTT endpoint (mqtts://$mqtt_endpoint)"
 "${sim[@]}" run --profile "$profile" --seed "$seed" --start "${yesterday}T00:00:00+08:00" --duration 1d \
-    --boot-epoch now --mqtt "$HOHHOT_MQTT_HOST:$HOHHOT_MQTT_PORT" --ledger "$work/ledger.jsonl" --spool "$work/spool"
+    --boot-epoch now --mqtt "$mqtt_endpoint" --mqtt-ca "$HOHHOT_CA" --ledger "$work/ledger.jsonl" --spool "$work/spool"
 
 echo "checking the platform against the simulator's ledger"
 verified=0
@@ -137,11 +139,32 @@ demo_account demo-dairy processor "Demo dairy (乳品企业)" --plants "$plants"
 demo_account hohhot-amr regulator "Hohhot market supervision (呼和浩特市市场监督管理局)" "" "" regulator editor
 printf '%-16s %-18s %-7s %s\n' operator platform admin "$(cat "$operator_password_file")" >> "$accounts"
 
+# A pasture with its own broker: its Mosquitto bridges to the endpoint with a gateway credential of its own, and a
+# device on site publishes to it (its PUBACK is the site's; the platform's PUBACK lets the site broker forget it).
+site_pasture="${pastures%%,*}"
+site_gateway="site-$site_pasture"
+if [[ ! -s $HOHHOT_SECRETS_DIR/$site_gateway.secret ]]; then
+    deploy/hohhot gateway issue "$site_gateway" --pasture "$site_pasture" --out "$HOHHOT_SECRETS_DIR/$site_gateway.secret" >/dev/null
+fi
+SITE_PORT="$site_port" SITE_USER=site-devices PLATFORM_MQTT="$mqtt_endpoint" GATEWAY_ID="$site_gateway" \
+    GATEWAY_SECRET_FILE="$HOHHOT_SECRETS_DIR/$site_gateway.secret" PLATFORM_CA="$HOHHOT_CA" \
+    bash deploy/site-bridge.sh start "$site_dir"
+site_tank="$(deploy/hohhot registry list devices --parent "$site_pasture" --ids --page-size 1000 | grep -- '-BT' | head -n 1 || true)"
+if [[ -n $site_tank ]]; then
+    boot="$(date +%s)"
+    mosquitto_pub -h 127.0.0.1 -p "$site_port" -u site-devices -P "$(cat "$site_dir/secrets/site.password")" -q 1 \
+        -t "hohhot/v1/pasture/$site_pasture/$site_tank/bulk_tank" \
+        -m "{\"deviceId\":\"$site_tank\",\"bootEpoch\":$boot,\"seq\":1,\"eventTime\":\"$(date -u +%FT%TZ)\",\"tankId\":\"T1\",\"event\":\"level\",\"volumeL\":8200,\"temperatureC\":3.6}"
+    echo "a tank level of $site_tank went through the site broker on 127.0.0.1:$site_port and its bridge"
+fi
+
 echo
 deploy/hohhot throughput --date "$yesterday" --scope city
 cat <<MSG
 
-The platform is running (gRPC over TLS at $HOHHOT_API, CA $HOHHOT_CA, pid $(cat "$pid_file"), log $log_file).
+The platform is running (gRPC over TLS at $HOHHOT_API, MQTT over TLS at mqtts://$mqtt_endpoint, CA $HOHHOT_CA,
+pid $(cat "$pid_file"), log $log_file). A site broker bridged to it (pasture $site_pasture) listens on
+127.0.0.1:$site_port for devices (user site-devices, password in $site_dir/secrets/site.password).
 The CLI is logged in as the platform operator (a token lasts 15 minutes; log in again when it has expired).
 Accounts, one per kind of organisation (user, organisation, role, password; also in $accounts):
 $(sed 's/^/  /' "$accounts")
@@ -152,6 +175,7 @@ Try:
   deploy/hohhot throughput --date $yesterday --scope county --id 150121
   deploy/hohhot throughput --scope city --json          # today, live (the city: operator and regulator)
   deploy/hohhot registry list pastures
+  deploy/hohhot gateway list                           # the gateways' MQTT credentials (never their secrets)
   deploy/hohhot access-log --limit 20                  # operator and regulator
   deploy/hohhot health
 Stop everything with: deploy/demo.sh stop

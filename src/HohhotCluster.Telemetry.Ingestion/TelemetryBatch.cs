@@ -10,8 +10,9 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// The batch form of the contract (docs/mqtt-contract.md): one message on <c>hohhot/v1/{ownerKind}/{ownerId}/batch</c>
 /// carrying <c>{"readings":[...]}</c>, each item a single reading's payload with its <c>kind</c>, so a gateway
 /// draining its spool gets one PUBACK for many readings. Each item becomes an <see cref="IncomingMessage"/> of its own,
-/// on the topic it would have been published to alone, with its own bytes: it is checked, keyed, applied and
-/// quarantined exactly as a single message is.
+/// on the topic it would have been published to alone, with its own bytes less its <c>kind</c> member: it is checked,
+/// keyed, applied and quarantined exactly as a single message is, and a reading resent alone after it was sent in a
+/// batch (or the other way round) has the same body, so its digest matches.
 /// </summary>
 public static class TelemetryBatch
 {
@@ -84,8 +85,8 @@ public static class TelemetryBatch
             var position = 0;
             foreach (var item in readings.EnumerateArray())
             {
-                var bytes = JsonMarshal.GetRawUtf8Value(item).ToArray();
-                items.Add(ItemOf(topic, itemTopicPrefix, item, bytes, position++));
+                var bytes = JsonMarshal.GetRawUtf8Value(item);
+                items.Add(ItemOf(topic, itemTopicPrefix, item, item.ValueKind == JsonValueKind.Object ? WithoutMember(bytes, "kind"u8) : bytes.ToArray(), position++));
             }
 
             return items;
@@ -113,5 +114,60 @@ public static class TelemetryBatch
         var topic = new StringBuilder(itemTopicPrefix.Length + deviceId.Length + kindName.Length + 1)
             .Append(itemTopicPrefix).Append(deviceId).Append('/').Append(kindName).ToString();
         return new IncomingMessage(topic, bytes);
+    }
+
+    /// <summary>
+    /// The object's bytes without one top-level member and the comma that separated it: <c>{"kind":"milking","seq":1}</c>
+    /// becomes <c>{"seq":1}</c>, byte for byte what the reading would be alone.
+    /// </summary>
+    internal static byte[] WithoutMember(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name)
+    {
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var start = (int)reader.TokenStartIndex;
+            var isTarget = reader.ValueTextEquals(name);
+            reader.Read();
+            reader.Skip();
+            var end = (int)reader.BytesConsumed;
+            if (!isTarget)
+            {
+                continue;
+            }
+
+            var after = end;
+            while (after < json.Length && json[after] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                after++;
+            }
+
+            if (json[after] == (byte)',')
+            {
+                end = after + 1;
+                while (end < json.Length && json[end] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                {
+                    end++;
+                }
+            }
+            else
+            {
+                // The last member: take the comma before it instead (if any: it may be the only one).
+                var before = start - 1;
+                while (before > 0 && json[before] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                {
+                    before--;
+                }
+
+                if (json[before] == (byte)',')
+                {
+                    start = before;
+                }
+            }
+
+            return [.. json[..start], .. json[end..]];
+        }
+
+        return json.ToArray();
     }
 }

@@ -101,7 +101,8 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
         // Pasture B names A's lot in a collection of its own: refused, and its next reading still goes in.
         await using (var gatewayB = await Gateway.ConnectAsync(platform, fleet.PastureB, fleet.PasswordOf(fleet.PastureB)))
         {
-            Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 1, t0.AddMinutes(5), lot, 5)));
+            var refused = await gatewayB.PublishForResultAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 1, t0.AddMinutes(5), lot, 5));
+            Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, refused.ReasonCode);
             Assert.True(await gatewayB.PublishAsync(Payloads.Topic("pasture", fleet.PastureB, fleet.TankB, "bulk_tank"), Payloads.Collection(fleet.TankB, 2, t0.AddMinutes(6), lot + "-B", 700)));
         }
 

@@ -19,11 +19,14 @@ internal static class Commands
 
           profile show NAME [--seed N]                     fleet totals of a profile (demo, city-2021, city-2023 or a path)
           registry --profile NAME --seed N --out FILE      the fleet's RegistryDocument as protobuf JSON
-          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry [--api-token T] (else $HOHHOT_TOKEN, or $HOHHOT_USER and $HOHHOT_PASSWORD; $HOHHOT_CA)
-          credentials --profile NAME --seed N --out FILE   "username password" per gateway, for the broker
-          run --profile NAME --seed N [options]            publish to the broker
-          record --profile NAME --seed N --out FILE        generate a run into a file (no broker)
-          replay --file FILE [--seed N] [options]          publish a recorded run as fast as the broker takes it
+          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry, then each gateway's MQTT credential
+                                                           (IssueGatewayCredential; one issued before is rotated to the sim's
+                                                           password or kept when it already is) [--api-token T] (else
+                                                           $HOHHOT_TOKEN, or $HOHHOT_USER and $HOHHOT_PASSWORD; $HOHHOT_CA)
+          credentials --profile NAME --seed N --out FILE   "username password" per gateway (for a site broker's password file)
+          run --profile NAME --seed N [options]            publish to the platform's MQTT endpoint (or a site broker)
+          record --profile NAME --seed N --out FILE        generate a run into a file (no MQTT)
+          replay --file FILE [--seed N] [options]          publish a recorded run as fast as the endpoint takes it
           dump --file FILE [--limit N]                     print a recorded run: topic TAB payload per line
           verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T] [--skip-chain]
 
@@ -39,7 +42,15 @@ internal static class Commands
           --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R
           --fault-oversized R --fault-foreign-topic R --fault-restart R --fault-flood N
         publishing options (run, replay):
-          --mqtt 127.0.0.1:18883  --ledger FILE  --spool DIR  --spool-max-mb 256  --inflight 64
+          --mqtt mqtts://127.0.0.1:18884      the endpoint (default: the demo platform's): host:port, mqtt://host:port
+                                              or mqtts://host:port; gateways log in as their owner id with the password
+                                              register issued
+          --mqtt-tls                          TLS for host:port
+          --mqtt-ca FILE                      TLS, trusting only this CA (the platform's ca.pem; default $HOHHOT_CA,
+                                              as for the API; without either, the system's roots)
+          --batch 200                         readings per batch publish when a gateway has a backlog (1-500;
+                                              1 = every message alone); a lone new message goes alone
+          --ledger FILE  --spool DIR  --spool-max-mb 256  --inflight 64 (publishes awaiting PUBACK; a batch is one)
           --drain-timeout 60s     --record FILE (run only)    --quiet
         """;
 
@@ -101,6 +112,9 @@ internal static class Commands
         var reply = await client.UpsertRegistryAsync(RegistryDocumentBuilder.Build(fleet)).ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"registered: {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Devices} devices"));
+        var credentials = await GatewayCredentialIssuer.IssueAsync(client, fleet, CancellationToken.None).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"gateway credentials: {credentials.Issued} issued, {credentials.Rotated} rotated to the sim's password, {credentials.Kept} kept (already current)"));
         return 0;
     }
 
@@ -223,19 +237,32 @@ internal static class Commands
 
     private static PublishingSettings ReadPublishing(CommandLine cli)
     {
-        var mqtt = cli.Get("mqtt", "127.0.0.1:18883");
-        var colon = mqtt.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(mqtt.AsSpan(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
+        var mqtt = cli.Get("mqtt", "mqtts://127.0.0.1:18884");
+        var tls = cli.Flag("mqtt-tls");
+        var ca = cli.Get("mqtt-ca");
+        MqttEndpoint endpoint;
+        try
         {
-            throw new UsageException($"--mqtt: '{mqtt}' is not host:port");
+            // $HOHHOT_CA: the platform's CA, as the API's connection takes it.
+            endpoint = MqttEndpoint.Parse(mqtt, tls, ca, Environment.GetEnvironmentVariable("HOHHOT_CA") is { Length: > 0 } platformCa ? platformCa : null);
+        }
+        catch (FormatException exception)
+        {
+            throw new UsageException($"--mqtt, --mqtt-tls, --mqtt-ca or $HOHHOT_CA: {exception.Message}");
+        }
+        var batch = cli.GetLong("batch", 200);
+        if (batch is < 1 or > BatchPayloadBuilder.MaxReadings)
+        {
+            throw new UsageException($"--batch: {batch.ToString(CultureInfo.InvariantCulture)} is not 1-{BatchPayloadBuilder.MaxReadings.ToString(CultureInfo.InvariantCulture)}");
         }
         var gateway = new GatewayPublisherOptions
         {
             SpoolDirectory = cli.Get("spool", "hohhot-sim-spool"),
             SpoolMaxBytes = cli.GetLong("spool-max-mb", 256) * 1024 * 1024,
             MaxInflight = (int)Math.Clamp(cli.GetLong("inflight", 64), 1, 65535),
+            BatchReadings = (int)batch,
         };
-        return new PublishingSettings(new MqttEndpoint(mqtt[..colon], port), gateway, cli.Get("ledger", "hohhot-sim-ledger.jsonl"),
+        return new PublishingSettings(endpoint, gateway, cli.Get("ledger", "hohhot-sim-ledger.jsonl"),
             cli.GetDuration("drain-timeout", TimeSpan.FromSeconds(60)), cli.Flag("quiet"));
     }
 
@@ -261,7 +288,7 @@ internal static class Commands
             await progressStop.CancelAsync().ConfigureAwait(false);
             await progress.ConfigureAwait(false);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"done: {stats.Accepted:N0} messages, {stats.Acked:N0} acknowledged, {stats.Refused:N0} refused by the broker, {stats.Dropped:N0} dropped, {stats.TransportFailures:N0} resent after a lost connection, {stats.Spooled:N0} left in the spool; ledger {settings.LedgerPath}"));
+                $"done: {stats.Accepted:N0} messages to {settings.Endpoint}, {stats.Acked:N0} acknowledged and counted, {stats.Quarantined:N0} quarantined (0x99), {stats.Refused:N0} refused, {stats.Dropped:N0} dropped, {stats.Spooled:N0} left in the spool; resent: {stats.RateLimited:N0} rate-limited (0x97/0x96), {stats.TransportFailures:N0} after a lost connection ({stats.RateDisconnects:N0} disconnects for the gateway's rate); {stats.Batches:N0} batch publishes; ledger {settings.LedgerPath}"));
             if (!drained)
             {
                 Console.Error.WriteLine($"not everything was acknowledged within {settings.DrainTimeout}: {publisher.DescribeUnreachable()}");
@@ -287,7 +314,7 @@ internal static class Commands
                 last = Stopwatch.GetTimestamp();
                 ledger.Flush();
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{where()}] sent {stats.Sent:N0} acked {acked:N0} pending {stats.Pending:N0} (in flight {stats.Inflight:N0}, spooled {stats.Spooled:N0}) refused {stats.Refused:N0} {rate:N0} msg/s"));
+                    $"[{where()}] sent {stats.Sent:N0} acked {acked:N0} pending {stats.Pending:N0} (in flight {stats.Inflight:N0}, spooled {stats.Spooled:N0}) quarantined {stats.Quarantined:N0} refused {stats.Refused:N0} rate-limited {stats.RateLimited:N0} {rate:N0} msg/s"));
             }
         }
         catch (OperationCanceledException)

@@ -49,7 +49,7 @@ internal static class RegistryDocumentBuilder
             document.Devices.Add(new ProtoDevice
             {
                 Id = device.Id,
-                OwnerKind = device.Gateway.OwnerType == OwnerType.Pasture ? OwnerKind.Pasture : OwnerKind.Plant,
+                OwnerKind = OwnerKindOf(device.Gateway),
                 OwnerId = device.Gateway.OwnerId,
                 Kind = device.Kind,
                 HerdId = device.HerdId ?? "",
@@ -57,6 +57,8 @@ internal static class RegistryDocumentBuilder
         }
         return document;
     }
+
+    public static OwnerKind OwnerKindOf(Gateway gateway) => gateway.OwnerType == OwnerType.Pasture ? OwnerKind.Pasture : OwnerKind.Plant;
 
     private static Species ToProto(AnimalSpecies species) => species == AnimalSpecies.Cow ? Species.Cow : Species.Goat;
 }

@@ -5,53 +5,61 @@ using MQTTnet.Protocol;
 
 namespace HohhotCluster.FirmwareSim.Publishing;
 
-internal sealed record MqttEndpoint(string Host, int Port);
-
 internal sealed record GatewayPublisherOptions
 {
+    /// <summary>Publishes awaiting their PUBACK at once (capped by the server's Receive Maximum); a batch is one publish.</summary>
     public int MaxInflight { get; init; } = 64;
+    /// <summary>Readings per batch when draining a backlog (at most <see cref="BatchPayloadBuilder.MaxReadings"/>); 1 sends every message alone.</summary>
+    public int BatchReadings { get; init; } = 200;
     public long SpoolMaxBytes { get; init; } = 256L * 1024 * 1024;
     public required string SpoolDirectory { get; init; }
-    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// How long a publish may wait for its PUBACK before the connection is given up. The platform answers a connection's
+    /// publishes one at a time, each once its readings are durable, so the last of a full window waits for all before it.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
-/// One gateway's MQTT 5 connection (username = owner id, client id gw-owner): QoS 1 publishes with
-/// up to MaxInflight awaiting PUBACK, reconnect with backoff, and store-and-forward: while the broker
-/// is unreachable incoming messages go to the on-disk spool, and on reconnect the unacknowledged
-/// in-flight ones are sent first, then the spool, oldest first, then new ones.
+/// One gateway's MQTT 5 connection (username = owner id, client id gw-owner, plaintext or TLS): QoS 1 publishes with
+/// up to MaxInflight awaiting PUBACK, reconnect with backoff, and store-and-forward: while the endpoint is unreachable
+/// incoming messages go to the on-disk spool, and on reconnect the unacknowledged in-flight ones are sent first, then
+/// the spool, oldest first, then new ones (<see cref="GatewayOutbox"/>, which also forms batches and settles answers).
+/// A PUBACK 0x97 or 0x96 (a device, or the gateway, beyond its rate), or a DISCONNECT with one of those reasons (the
+/// platform disconnects a gateway beyond its own rate, and what was in flight gets no PUBACK and is resent), pauses new
+/// publishes and the reconnect with a growing backoff; a success resets it.
 /// </summary>
 internal sealed class GatewayPublisher : IAsyncDisposable
 {
+    private const long FirstRateBackoffMs = 250;
+    private const long LongestRateBackoffMs = 8_000;
+
     private readonly string _ownerId;
     private readonly IMqttClient _client;
     private readonly MqttClientOptions _connectOptions;
     private readonly GatewayPublisherOptions _options;
-    private readonly PublishLedger _ledger;
     private readonly RunStats _stats;
-    private readonly DiskSpool _spool;
+    private readonly GatewayOutbox _outbox;
     private readonly Channel<OutboundMessage> _input = Channel.CreateBounded<OutboundMessage>(
         new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly Lock _retryLock = new();
-    private readonly List<(long Ordinal, OutboundMessage Message)> _retry = [];
     private readonly SemaphoreSlim _wake = new(0);
-    private long _nextOrdinal;
     private int _inflight;
     private int _limit;
+    private long _rateBackoffMs = FirstRateBackoffMs;
+    private long _resumeAtMs;
     private volatile bool _reconnectNeeded;
 
     public GatewayPublisher(string ownerId, string password, MqttEndpoint endpoint, GatewayPublisherOptions options, PublishLedger ledger, RunStats stats)
     {
         _ownerId = ownerId;
         _options = options;
-        _ledger = ledger;
         _stats = stats;
         _limit = options.MaxInflight;
-        _spool = new DiskSpool(Path.Combine(options.SpoolDirectory, ownerId + ".spool"), options.SpoolMaxBytes);
-        stats.OnSpooled(_spool.Count);
+        var spool = new DiskSpool(Path.Combine(options.SpoolDirectory, ownerId + ".spool"), options.SpoolMaxBytes);
+        _outbox = new GatewayOutbox(spool, _input.Reader, options.BatchReadings, ledger, stats);
         _client = new MqttClientFactory().CreateMqttClient();
-        _connectOptions = new MqttClientOptionsBuilder()
-            .WithTcpServer(endpoint.Host, endpoint.Port)
+        _client.DisconnectedAsync += OnDisconnectedAsync;
+        _connectOptions = endpoint.Configure(new MqttClientOptionsBuilder())
             .WithClientId("gw-" + ownerId)
             .WithCredentials(ownerId, password)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -63,7 +71,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
 
     public string OwnerId => _ownerId;
 
-    public int Spooled => _spool.Count;
+    public int Spooled => _outbox.Spooled;
 
     public string? LastConnectError { get; private set; }
 
@@ -90,12 +98,18 @@ internal sealed class GatewayPublisher : IAsyncDisposable
                         await WaitForWakeAsync(TimeSpan.FromMilliseconds(50), stop).ConfigureAwait(false);
                         continue;
                     }
+                    var pausedBeforeConnecting = RateLimitPauseLeft();
+                    if (pausedBeforeConnecting > TimeSpan.Zero)
+                    {
+                        await WaitForWakeAsync(pausedBeforeConnecting, stop).ConfigureAwait(false);
+                        continue;
+                    }
                     if (await TryConnectAsync(stop).ConfigureAwait(false))
                     {
                         backoff = TimeSpan.FromMilliseconds(250);
                         continue;
                     }
-                    if (InputDrained && NothingPending)
+                    if (InputDrained && _outbox.NothingPending)
                     {
                         break;
                     }
@@ -108,10 +122,16 @@ internal sealed class GatewayPublisher : IAsyncDisposable
                     await WaitForWakeAsync(TimeSpan.FromMilliseconds(100), stop).ConfigureAwait(false);
                     continue;
                 }
-                var next = TakeNext();
+                var paused = RateLimitPauseLeft();
+                if (paused > TimeSpan.Zero)
+                {
+                    await WaitForWakeAsync(paused, stop).ConfigureAwait(false);
+                    continue;
+                }
+                var next = _outbox.TakeNext();
                 if (next is null)
                 {
-                    if (InputDrained && Volatile.Read(ref _inflight) == 0 && NothingPending)
+                    if (InputDrained && Volatile.Read(ref _inflight) == 0 && _outbox.NothingPending)
                     {
                         break;
                     }
@@ -119,7 +139,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
                     continue;
                 }
                 Interlocked.Increment(ref _inflight);
-                _ = PublishOneAsync(next.Value.Ordinal, next.Value.Message);
+                _ = PublishAsync(next);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -130,86 +150,31 @@ internal sealed class GatewayPublisher : IAsyncDisposable
 
     private bool InputDrained => _input.Reader.Completion.IsCompleted;
 
-    private bool NothingPending
+    private async Task PublishAsync(Publication publication)
     {
-        get
-        {
-            lock (_retryLock)
-            {
-                return _retry.Count == 0 && _spool.Count == 0;
-            }
-        }
-    }
-
-    private (long Ordinal, OutboundMessage Message)? TakeNext()
-    {
-        lock (_retryLock)
-        {
-            if (_retry.Count > 0)
-            {
-                var oldest = 0;
-                for (var i = 1; i < _retry.Count; i++)
-                {
-                    if (_retry[i].Ordinal < _retry[oldest].Ordinal)
-                    {
-                        oldest = i;
-                    }
-                }
-                var item = _retry[oldest];
-                _retry.RemoveAt(oldest);
-                return item;
-            }
-        }
-        if (_spool.TryDequeue() is { } spooled)
-        {
-            _stats.OnSpooled(-1);
-            return (_nextOrdinal++, spooled);
-        }
-        return _input.Reader.TryRead(out var message) ? (_nextOrdinal++, message) : null;
-    }
-
-    private async Task PublishOneAsync(long ordinal, OutboundMessage message)
-    {
-        _stats.OnSent();
+        _stats.OnSent(publication);
         try
         {
-            var applicationMessage = new MqttApplicationMessageBuilder()
-                .WithTopic(message.Topic)
-                .WithPayload(message.Payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build();
-            using var timeout = new CancellationTokenSource(_options.PublishTimeout);
-            var result = await _client.PublishAsync(applicationMessage, timeout.Token).ConfigureAwait(false);
-            var reasonCode = (int)result.ReasonCode;
-            _ledger.Record(message, reasonCode);
-            if (reasonCode < 0x80)
+            MqttClientPublishResult result;
+            try
             {
-                _stats.OnAcked();
+                var applicationMessage = new MqttApplicationMessageBuilder()
+                    .WithTopic(publication.Topic)
+                    .WithPayload(publication.Payload)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .Build();
+                using var timeout = new CancellationTokenSource(_options.PublishTimeout);
+                result = await _client.PublishAsync(applicationMessage, timeout.Token).ConfigureAwait(false);
             }
-            else
-            {
-                _stats.OnRefused();
-            }
-        }
-#pragma warning disable CA1031 // any transport failure means "no PUBACK": keep the message and reconnect
-        catch (Exception)
+#pragma warning disable CA1031 // any transport failure means "no PUBACK": keep the readings and reconnect
+            catch (Exception)
 #pragma warning restore CA1031
-        {
-            _ledger.Record(message, PublishLedger.TransportFailure);
-            _stats.OnTransportFailure();
-            if (MessageKinds.ExpectedByPlatform(message.Fault))
             {
-                lock (_retryLock)
-                {
-                    _retry.Add((ordinal, message));
-                }
+                _outbox.SettleUnanswered(publication);
+                _reconnectNeeded = true;
+                return;
             }
-            else
-            {
-                // Fault copies are sent once: an oversized one may be what closed the connection.
-                _stats.OnDropped();
-            }
-            _reconnectNeeded = true;
+            AdjustRateBackoff(_outbox.Settle(publication, (int)result.ReasonCode));
         }
         finally
         {
@@ -217,6 +182,34 @@ internal sealed class GatewayPublisher : IAsyncDisposable
             _wake.Release();
         }
     }
+
+    /// <summary>Disconnected for its rate: the publishes in flight fail and are resent, after the backoff.</summary>
+    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs args)
+    {
+        if (PubackCodes.IsRateDisconnect((int)args.Reason))
+        {
+            _stats.OnRateDisconnect();
+            AdjustRateBackoff(PubackOutcome.RateLimited);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Rate-limited: no new publish until the backoff has passed, and the next one waits twice as long; a success starts over.</summary>
+    private void AdjustRateBackoff(PubackOutcome outcome)
+    {
+        if (outcome == PubackOutcome.RateLimited)
+        {
+            var backoffMs = Interlocked.Read(ref _rateBackoffMs);
+            Interlocked.Exchange(ref _resumeAtMs, Environment.TickCount64 + backoffMs);
+            Interlocked.Exchange(ref _rateBackoffMs, Math.Min(backoffMs * 2, LongestRateBackoffMs));
+        }
+        else if (outcome == PubackOutcome.Counted)
+        {
+            Interlocked.Exchange(ref _rateBackoffMs, FirstRateBackoffMs);
+        }
+    }
+
+    private TimeSpan RateLimitPauseLeft() => TimeSpan.FromMilliseconds(Math.Max(0, Interlocked.Read(ref _resumeAtMs) - Environment.TickCount64));
 
     private async Task<bool> TryConnectAsync(CancellationToken stop)
     {
@@ -232,7 +225,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
                 LastConnectError = result.ResultCode.ToString();
                 return false;
             }
-            // Never exceed the broker's Receive Maximum: Mosquitto disconnects a client that does.
+            // Never exceed the server's Receive Maximum: Mosquitto disconnects a client that does.
             _limit = result.ReceiveMaximum is > 0 and var receiveMaximum ? Math.Min(_options.MaxInflight, (int)receiveMaximum) : _options.MaxInflight;
             _reconnectNeeded = false;
             LastConnectError = null;
@@ -242,7 +235,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
         {
             throw;
         }
-#pragma warning disable CA1031 // broker down, refused, timed out: all mean "try again later"
+#pragma warning disable CA1031 // endpoint down, refused, timed out: all mean "try again later"
         catch (Exception exception)
 #pragma warning restore CA1031
         {
@@ -251,7 +244,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
         }
     }
 
-    /// <summary>While the broker is unreachable: move new messages to the disk spool for a while.</summary>
+    /// <summary>While the endpoint is unreachable: move new messages to the disk spool for a while.</summary>
     private async Task SpoolIncomingAsync(TimeSpan duration, CancellationToken stop)
     {
         using var window = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -262,26 +255,13 @@ internal sealed class GatewayPublisher : IAsyncDisposable
             {
                 while (_input.Reader.TryRead(out var message))
                 {
-                    SpoolOrDrop(message);
+                    _outbox.SpoolOrDrop(message);
                 }
             }
             await Task.Delay(Timeout.Infinite, window.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-        }
-    }
-
-    private void SpoolOrDrop(OutboundMessage message)
-    {
-        if (_spool.TryAppend(message))
-        {
-            _stats.OnSpooled(1);
-        }
-        else
-        {
-            _ledger.Record(message, PublishLedger.SpoolFull);
-            _stats.OnDropped();
         }
     }
 
@@ -309,28 +289,14 @@ internal sealed class GatewayPublisher : IAsyncDisposable
         }
     }
 
-    /// <summary>At a hard stop: whatever is unanswered stays on disk for the next run and the ledger says so.</summary>
+    /// <summary>At a hard stop: lets the publishes in flight settle a moment, then spools whatever is unanswered or unsent.</summary>
     private async Task SpoolLeftoversAsync()
     {
         for (var wait = 0; Volatile.Read(ref _inflight) > 0 && wait < 100; wait++)
         {
             await Task.Delay(50).ConfigureAwait(false);
         }
-        lock (_retryLock)
-        {
-            _retry.Sort(static (x, y) => x.Ordinal.CompareTo(y.Ordinal));
-            foreach (var (_, message) in _retry)
-            {
-                SpoolOrDrop(message);
-                _ledger.Record(message, PublishLedger.LeftInSpool);
-            }
-            _retry.Clear();
-        }
-        while (_input.Reader.TryRead(out var message))
-        {
-            SpoolOrDrop(message);
-            _ledger.Record(message, PublishLedger.LeftInSpool);
-        }
+        _outbox.SpoolLeftovers();
     }
 
     public async ValueTask DisposeAsync()
@@ -348,7 +314,7 @@ internal sealed class GatewayPublisher : IAsyncDisposable
             }
         }
         _client.Dispose();
-        _spool.Dispose();
+        _outbox.Dispose();
         _wake.Dispose();
     }
 }

@@ -8,10 +8,12 @@ namespace HohhotCluster.FirmwareSim.Publishing;
 /// JSONL record of every publish attempt and its outcome: key (d, e, s), kind k, owner o, local day,
 /// kg, col (a bulk-tank collection), t (event time, Unix ms), pt (the InfluxDB point's time when not t: a quality
 /// sample's sampledAt), lot and src (chain kinds: the lot written and the lot its milk came from; quality: the
-/// sampled lot), v (quality: the simulator's verdict, pass or fail), f (fault tag) and rc: the PUBACK
-/// reason code (0 success, 16 no matching subscribers, >= 128 refused), or a negative code when
-/// no PUBACK came: -1 transport failure (retried), -2 dropped because the spool was full,
-/// -3 left in the spool at shutdown.
+/// sampled lot), v (quality: the simulator's verdict, pass or fail), f (fault tag), b (the number of readings in the
+/// batch publish that carried it, 1 or more; absent when it went alone) and rc: the PUBACK reason code, or a negative code when no
+/// PUBACK came. <see cref="PubackCodes.Classify"/> reads a reason code: below 128 stored and counted (0; 16, no matching
+/// subscribers, from a site broker); 153 quarantined (with b > 1: some item of the batch was, and this one's own answer follows on
+/// a later line); 151 or 150 rate-limited (quota exceeded, message rate too high), kept and resent; 135 (not authorised) and any other refused, stored nowhere. The
+/// negative codes: -1 transport failure (retried), -2 dropped because the spool was full, -3 left in the spool at shutdown.
 /// </summary>
 internal sealed class PublishLedger : IDisposable
 {
@@ -34,7 +36,8 @@ internal sealed class PublishLedger : IDisposable
         _writer = new Utf8JsonWriter(_stream);
     }
 
-    public void Record(OutboundMessage message, int reasonCode)
+    /// <param name="batchReadings">Readings of the batch publish that carried the message; 0 when it went alone.</param>
+    public void Record(OutboundMessage message, int reasonCode, int batchReadings = 0)
     {
         Span<char> day = stackalloc char[10];
         DairySimulation.LocalDayOf(message.EventUnixMs).TryFormat(day, out _, "yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -73,6 +76,10 @@ internal sealed class PublishLedger : IDisposable
             if (message.Fault != FaultTag.None)
             {
                 _writer.WriteString("f", FaultName(message.Fault));
+            }
+            if (batchReadings > 0)
+            {
+                _writer.WriteNumber("b", batchReadings);
             }
             _writer.WriteNumber("rc", reasonCode);
             _writer.WriteEndObject();

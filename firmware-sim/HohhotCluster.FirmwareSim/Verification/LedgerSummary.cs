@@ -5,7 +5,24 @@ namespace HohhotCluster.FirmwareSim.Verification;
 
 internal readonly record struct MessageKey(string DeviceId, long BootEpoch, long Seq);
 
-/// <summary>What a ledger says about one key: acknowledged or not, and what it carries.</summary>
+/// <summary>What became of a key in the end, by the ledger's PUBACKs (the first that applies).</summary>
+internal enum KeyFate
+{
+    /// <summary>A success code at least once: the platform counts it.</summary>
+    Counted,
+    /// <summary>0x99 on its own: the platform holds it in quarantine, counted nowhere (not lost).</summary>
+    Quarantined,
+    /// <summary>Only 0x99 on batches that carried it: counted or quarantined, its own answer never came.</summary>
+    QuarantineUnresolved,
+    /// <summary>0x87 (not authorised) or another refusal: stored nowhere.</summary>
+    Refused,
+    /// <summary>Dropped before it was sent: the spool was full.</summary>
+    Dropped,
+    /// <summary>No answer that settles it (none at all, or only 0x97/0x96): the run ended first.</summary>
+    NeverAcknowledged,
+}
+
+/// <summary>What a ledger says about one key: its answers, and what it carries.</summary>
 internal sealed class LedgerKey
 {
     public required MessageKey Key { get; init; }
@@ -20,10 +37,64 @@ internal sealed class LedgerKey
     public string? Lot { get; init; }
     public string? Source { get; init; }
     public string? Verdict { get; init; }
+    /// <summary>PUBACKs of any code.</summary>
     public int Attempts { get; set; }
+    /// <summary>Success codes (below 0x80): stored and counted, or a duplicate of the same body.</summary>
     public int SuccessfulPubacks { get; set; }
+    /// <summary>0x99 on a publish of this reading alone (or a batch of it alone).</summary>
+    public int QuarantinedPubacks { get; set; }
+    /// <summary>0x99 on a batch of several readings that carried it: some item of the batch was quarantined.</summary>
+    public int PartlyQuarantinedBatchPubacks { get; set; }
+    /// <summary>0x97 or 0x96: stored nowhere, resent.</summary>
+    public int RateLimitedPubacks { get; set; }
+    /// <summary>0x87, not authorised.</summary>
+    public int NotAuthorisedPubacks { get; set; }
+    /// <summary>Any refusal (0x87 and the codes >= 0x80 that are neither 0x99, 0x97 nor 0x96).</summary>
     public int RefusedPubacks { get; set; }
     public bool Dropped { get; set; }
+
+    public KeyFate Fate =>
+        SuccessfulPubacks > 0 ? KeyFate.Counted
+        : QuarantinedPubacks > 0 ? KeyFate.Quarantined
+        : PartlyQuarantinedBatchPubacks > 0 ? KeyFate.QuarantineUnresolved
+        : RefusedPubacks > 0 ? KeyFate.Refused
+        : Dropped ? KeyFate.Dropped
+        : KeyFate.NeverAcknowledged;
+
+    /// <summary>Counts one ledger line's answer; <paramref name="sharedWithOthers"/>: it came on a batch of several readings.</summary>
+    public void Add(int reasonCode, bool sharedWithOthers)
+    {
+        if (reasonCode < 0)
+        {
+            Dropped |= reasonCode == PublishLedger.SpoolFull;
+            return;
+        }
+        Attempts++;
+        switch (PubackCodes.Classify(reasonCode, sharedWithOthers))
+        {
+            case PubackOutcome.Counted: SuccessfulPubacks++; break;
+            case PubackOutcome.Quarantined: QuarantinedPubacks++; break;
+            case PubackOutcome.PartlyQuarantined: PartlyQuarantinedBatchPubacks++; break;
+            case PubackOutcome.RateLimited: RateLimitedPubacks++; break;
+            case PubackOutcome.Refused:
+                RefusedPubacks++;
+                NotAuthorisedPubacks += reasonCode == PubackCodes.NotAuthorized ? 1 : 0;
+                break;
+        }
+    }
+}
+
+/// <summary>The fault copies of a ledger (never to be counted by the platform), by their last answer.</summary>
+internal sealed class FaultCopyAnswers
+{
+    /// <summary>Lines of fault copies, rate-limited attempts aside (they are sent again).</summary>
+    public long Copies { get; set; }
+    /// <summary>A success code: a site broker takes anything; the platform should never count one.</summary>
+    public long Acknowledged { get; set; }
+    public long Quarantined { get; set; }
+    public long Refused { get; set; }
+    /// <summary>No PUBACK: an oversized copy makes the platform close the connection.</summary>
+    public long Unanswered { get; set; }
 }
 
 /// <summary>Reads a JSONL ledger into one entry per key the platform should hold.</summary>
@@ -31,8 +102,7 @@ internal sealed class LedgerSummary
 {
     public Dictionary<MessageKey, LedgerKey> Keys { get; } = [];
     public long Lines { get; private set; }
-    public long FaultCopies { get; private set; }
-    public long FaultCopiesAcked { get; private set; }
+    public FaultCopyAnswers FaultCopies { get; } = new();
 
     public static LedgerSummary Read(string path)
     {
@@ -48,10 +118,10 @@ internal sealed class LedgerSummary
             var root = document.RootElement;
             var fault = PublishLedger.ParseFault(root.TryGetProperty("f", out var f) ? f.GetString() : null);
             var reasonCode = root.GetProperty("rc").GetInt32();
+            var sharedWithOthers = root.TryGetProperty("b", out var b) && b.GetInt32() > 1;
             if (!MessageKinds.ExpectedByPlatform(fault))
             {
-                summary.FaultCopies++;
-                summary.FaultCopiesAcked += reasonCode is >= 0 and < 0x80 ? 1 : 0;
+                summary.AddFaultCopy(reasonCode);
                 continue;
             }
             var key = new MessageKey(root.GetProperty("d").GetString()!, root.GetProperty("e").GetInt64(), root.GetProperty("s").GetInt64());
@@ -73,23 +143,27 @@ internal sealed class LedgerSummary
                 };
                 summary.Keys.Add(key, entry);
             }
-            if (reasonCode >= 0)
-            {
-                entry.Attempts++;
-            }
-            if (reasonCode is >= 0 and < 0x80)
-            {
-                entry.SuccessfulPubacks++;
-            }
-            else if (reasonCode >= 0x80)
-            {
-                entry.RefusedPubacks++;
-            }
-            else if (reasonCode == PublishLedger.SpoolFull)
-            {
-                entry.Dropped = true;
-            }
+            entry.Add(reasonCode, sharedWithOthers);
         }
         return summary;
+    }
+
+    private void AddFaultCopy(int reasonCode)
+    {
+        if (reasonCode < 0)
+        {
+            FaultCopies.Copies++;
+            FaultCopies.Unanswered += reasonCode == PublishLedger.TransportFailure ? 1 : 0;
+            return;
+        }
+        switch (PubackCodes.Classify(reasonCode, severalReadings: false))
+        {
+            case PubackOutcome.RateLimited:
+                return; // sent again: its next line says what became of it
+            case PubackOutcome.Counted: FaultCopies.Acknowledged++; break;
+            case PubackOutcome.Quarantined: FaultCopies.Quarantined++; break;
+            default: FaultCopies.Refused++; break;
+        }
+        FaultCopies.Copies++;
     }
 }

@@ -53,11 +53,12 @@ public sealed class EndpointPublishingTests : IDisposable
         var malformed = PublishingSamples.Copy(reading, fault: FaultTag.Malformed, payload: reading.Payload[..^6]);
 
         // As the platform answers: another owner's topic 0x87; what does not read, or carries a poisoned reading, 0x99;
-        // the first publishes 0x96 (too fast); anything else success.
+        // the first publishes 0x97 (a device too fast), the next two a DISCONNECT 0x96 (the gateway too fast); the rest success.
         int Answer(FakePlatformEndpoint.Publish publish) =>
             !publish.Topic.StartsWith("hohhot/v1/", StringComparison.Ordinal) || publish.Topic.Split('/')[3] != publish.UserName ? PubackCodes.NotAuthorized
             : publish.Keys.Count == 0 || publish.Keys.Any(poisoned.Contains) ? PubackCodes.PayloadFormatInvalid
-            : publish.Number <= 4 ? PubackCodes.MessageRateTooHigh
+            : publish.Number <= 4 ? PubackCodes.QuotaExceeded
+            : publish.Number <= 6 ? FakePlatformEndpoint.DisconnectForRate
             : 0x00;
 
         await using var platform = await FakePlatformEndpoint.StartAsync(Answer, PasswordOf);
@@ -78,6 +79,8 @@ public sealed class EndpointPublishingTests : IDisposable
         Assert.All(platform.Received, p => Assert.InRange(p.Keys.Count, 0, 50));
         Assert.Equal((day.Count - poisoned.Count, poisoned.Count + 1L, 1L, 0L, 0L), (stats.Acked, stats.Quarantined, stats.Refused, stats.Pending, stats.Inflight));
         Assert.True(stats.RateLimited > 0);
+        Assert.True(stats.RateDisconnects > 0, "the endpoint's DISCONNECT 0x96 should have been seen");
+        Assert.True(stats.TransportFailures > 0, "what was in flight at the DISCONNECT gets no PUBACK and is resent");
     }
 
     [Fact]

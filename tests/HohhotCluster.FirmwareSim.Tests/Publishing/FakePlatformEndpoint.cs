@@ -15,7 +15,8 @@ namespace HohhotCluster.FirmwareSim.Tests.Publishing;
 /// <summary>
 /// MQTTnet's server in-process on a free loopback port, standing in for the platform's MQTT endpoint: it checks each
 /// gateway's login, reads the keys of every publish (a single message or a batch) and answers with the PUBACK code
-/// the test's policy gives. What it answered with a success code is what it "counted".
+/// the test's policy gives, or disconnects the gateway with 0x96 as the platform does a gateway beyond its rate (a
+/// negative code). What it answered with a success code is what it "counted".
 /// </summary>
 internal sealed class FakePlatformEndpoint : IAsyncDisposable
 {
@@ -74,12 +75,21 @@ internal sealed class FakePlatformEndpoint : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task AnswerAsync(InterceptingPublishEventArgs args)
+    /// <summary>The policy's answer that stands for "DISCONNECT 0x96, no PUBACK".</summary>
+    public const int DisconnectForRate = -0x96;
+
+    private async Task AnswerAsync(InterceptingPublishEventArgs args)
     {
         args.ProcessPublish = false;
         var publish = new Publish(args.UserName, args.ApplicationMessage.Topic, KeysOf(args.ApplicationMessage.Payload.ToArray()), Interlocked.Increment(ref _publishes));
         Received.Enqueue(publish);
         var code = _answer(publish);
+        if (code == DisconnectForRate)
+        {
+            args.CloseConnection = true;
+            await _server.DisconnectClientAsync(args.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.MessageRateTooHigh });
+            return;
+        }
         if (code < 0x80)
         {
             foreach (var key in publish.Keys)
@@ -88,7 +98,6 @@ internal sealed class FakePlatformEndpoint : IAsyncDisposable
             }
         }
         args.Response.ReasonCode = (MqttPubAckReasonCode)code;
-        return Task.CompletedTask;
     }
 
     private static List<MessageKey> KeysOf(byte[] payload)

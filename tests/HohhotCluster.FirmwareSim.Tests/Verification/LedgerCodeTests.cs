@@ -26,6 +26,7 @@ public sealed class LedgerCodeTests : IDisposable
         ("spool full", [(PublishLedger.SpoolFull, 1)], KeyFate.Dropped),
         ("batch 0x99, run ended", [(0x99, 8)], KeyFate.QuarantineUnresolved),
         ("other refusal", [(0x80, 1)], KeyFate.Refused),
+        ("device beyond its rate, then counted", [(0x97, 3), (0x00, 3)], KeyFate.Counted),
     ];
 
     private string WriteLedger(bool withUnresolved)
@@ -80,10 +81,10 @@ public sealed class LedgerCodeTests : IDisposable
         var text = output.ToString();
 
         Assert.True(code == 0, text);
-        Assert.Contains("11 keys, 5 acknowledged and counted (0 acknowledged more than once), 2 quarantined, 2 refused, 1 never acknowledged, 1 dropped (spool full)", text, StringComparison.Ordinal);
+        Assert.Contains("12 keys, 6 acknowledged and counted (0 acknowledged more than once), 2 quarantined, 2 refused, 1 never acknowledged, 1 dropped (spool full)", text, StringComparison.Ordinal);
         Assert.Contains("quarantine: 2 keys the platform holds in quarantine (PUBACK 0x99), counted nowhere and not lost", text, StringComparison.Ordinal);
         Assert.Contains("refused: 2 keys stored nowhere (1 not authorised, PUBACK 0x87", text, StringComparison.Ordinal);
-        Assert.Contains("rate limited: 3 attempts of 2 keys answered 0x96", text, StringComparison.Ordinal);
+        Assert.Contains("rate limited: 4 attempts of 3 keys answered 0x97 or 0x96", text, StringComparison.Ordinal);
         Assert.Contains("3 fault copies (0 acknowledged as counted, 1 quarantined, 1 refused, 1 unanswered", text, StringComparison.Ordinal);
         Assert.DoesNotContain("unresolved", text, StringComparison.Ordinal);
         Assert.Contains("verify: no difference", text, StringComparison.Ordinal);

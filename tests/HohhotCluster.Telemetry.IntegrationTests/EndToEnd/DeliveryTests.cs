@@ -141,4 +141,63 @@ public sealed class DeliveryTests(PlatformFixture fixture) : IClassFixture<Platf
         var pastureB = await ThroughputProbe.GetAsync(Platform, day, ScopeKind.Pasture, fleet.PastureB);
         Assert.Equal(0, pastureB.CollectionCount);
     }
+
+    [Fact]
+    public async Task Resend_with_the_same_key_and_another_body_is_quarantined_with_both_digests_and_changes_neither_store()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+        var at = ThroughputProbe.At(day, 9, 40);
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 9, at, "TL-7", 28_450)));
+        var changedKg = await plant.PublishForResultAsync(topic, Payloads.Intake(fleet.Weighbridge, 9, at, "TL-7", 5_555.5));
+        var changedTime = await plant.PublishForResultAsync(topic, Payloads.Intake(fleet.Weighbridge, 9, at.AddDays(-1), "TL-7", 28_450));
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 9, at, "TL-7", 28_450))); // the same body: a duplicate
+
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, changedKg.ReasonCode);
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, changedTime.ReasonCode);
+        var reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, 1);
+        Assert.Equal((1L, 28.45), (reply.IntakeCount, reply.ProcessedT));
+        Assert.Equal(0, (await ThroughputProbe.GetAsync(Platform, day.AddDays(-1), ScopeKind.Plant, fleet.Plant)).IntakeCount);
+        Assert.Equal((1L, 28_450.0), await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'"));
+        // Kept once per key and reason, like every quarantined message: the first conflicting body, with both digests.
+        var row = Assert.Single(await QuarantineProbe.ReadAsync(Platform, topic));
+        Assert.Equal("conflicting_duplicate", row.Reason);
+        Assert.Matches("first received with body digest [0-9a-f]{16}; this body's digest is [0-9a-f]{16}", row.Detail);
+        Assert.Contains("5555.5", System.Text.Encoding.UTF8.GetString(row.Payload), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Boot_epochs_count_in_order_of_arrival_and_a_forgotten_one_is_quarantined_not_dropped()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(Platform);
+        var day = ThroughputProbe.ChinaDay(1);
+        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+        var at = ThroughputProbe.At(day, 8, 0);
+        // A boot counter that resets and a clock wrong at boot: later boots with smaller numbers, every one counted,
+        // two of them with the same event time and seq (the boot tag keeps their points apart).
+        long[] epochs = [100, 5, 3, 2, 1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+        foreach (var epoch in epochs)
+        {
+            Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, epoch is 2 or 3 ? at : at.AddMinutes(epoch), "TL-" + epoch, 1_000, epoch)));
+        }
+
+        var reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, epochs.Length);
+        Assert.Equal(epochs.Length, reply.IntakeCount);
+        Assert.Equal(epochs.Length, (await Platform.Influx.CountAndSumAsync("plant_intake", "net_kg", $"\"plant\" = '{fleet.Plant}'")).Count);
+
+        // A 17th boot: the first to arrive (100) is forgotten; its late reading cannot be vouched for, so it is
+        // quarantined (reported), never silently taken for a duplicate.
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, at.AddMinutes(50), "TL-17", 1_000, 17)));
+        var late = await plant.PublishForResultAsync(topic, Payloads.Intake(fleet.Weighbridge, 2, at.AddMinutes(101), "TL-100b", 1_000, 100));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, late.ReasonCode);
+        Assert.StartsWith("quarantined: unverifiable_key:", late.ReasonString, StringComparison.Ordinal);
+        reply = await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, epochs.Length + 1);
+        Assert.Equal(epochs.Length + 1, reply.IntakeCount);
+        Assert.Equal("unverifiable_key", Assert.Single(await QuarantineProbe.ReadAsync(Platform, topic)).Reason);
+    }
 }

@@ -41,7 +41,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
         var firstDay = ThroughputProbe.ChinaDay(3);
         var ledger = Path.Combine(_work, "ledger.jsonl");
         await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", firstDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-            "--duration", "2d", "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
+            "--duration", "2d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{_platform.MqttPort}",
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
         var (exitCode, output) = (1, "");

@@ -35,7 +35,7 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         var day = ThroughputProbe.ChinaDay(2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var ledger = Path.Combine(_work, "ledger.jsonl");
         await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day + "T00:00:00+08:00", "--duration", "1d",
-            "--boot-epoch", "now", "--mqtt", $"{TestServers.MqttHost}:{TestServers.MqttPort}",
+            "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{_platform.MqttPort}",
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
         // The platform acknowledges after its grains and InfluxDB have the data; give the last batch a moment.
