@@ -6,7 +6,7 @@
 # and system services are never touched.
 #
 # Usage: deploy/servers.sh start|stop|restart|status|env
-#        deploy/servers.sh start-one|stop-one|kill-one pg|mqtt|influx
+#        deploy/servers.sh start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx
 #
 # Environment (defaults):
 #   HOHHOT_DATA_DIR          <repo>/.data/demo
@@ -27,7 +27,7 @@ PG_BIN=""
 usage() {
     cat >&2 <<EOF
 usage: $SCRIPT_NAME start|stop|restart|status|env
-       $SCRIPT_NAME start-one|stop-one|kill-one pg|mqtt|influx
+       $SCRIPT_NAME start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx
 instance: HOHHOT_DATA_DIR=$DATA_DIR pg=$PG_PORT mqtt=$MQTT_PORT influx=$INFLUX_PORT influx-rpc=$INFLUX_RPC_PORT
 EOF
     exit 2
@@ -544,6 +544,13 @@ one() {
                case $server in pg) if [[ -n $PG_BIN ]]; then pg_stop; else log "pg: no PostgreSQL binaries - nothing to stop"; fi ;; mqtt) mq_stop ;; influx) influx_stop ;; esac ;;
         kill)  require_root; take_instance_lock
                case $server in pg) pg_kill ;; mqtt) mq_kill ;; influx) influx_kill ;; esac ;;
+        freeze|thaw)
+               # SIGSTOP / SIGCONT: the server keeps its sockets open and answers nothing (a hung disk, a stalled VM).
+               require_root; local pid signal=STOP; [[ $action == thaw ]] && signal=CONT
+               # (influx and mqtt are one process each; PostgreSQL's backends would go on without their postmaster)
+               case $server in pg) die "freeze/thaw: influx or mqtt" ;; mqtt) pid="$(mq_pid)" ;; influx) pid="$(influx_pid)" ;; esac \
+                   || die "$server: not running"
+               kill "-$signal" "$pid"; log "$server: SIG$signal pid $pid" ;;
     esac
 }
 
@@ -579,5 +586,7 @@ case $cmd in
     start-one) [[ $# -eq 2 ]] || usage; one start "$2" ;;
     stop-one)  [[ $# -eq 2 ]] || usage; one stop "$2" ;;
     kill-one)  [[ $# -eq 2 ]] || usage; one kill "$2" ;;
+    freeze-one) [[ $# -eq 2 ]] || usage; one freeze "$2" ;;
+    thaw-one)  [[ $# -eq 2 ]] || usage; one thaw "$2" ;;
     *)         usage ;;
 esac

@@ -79,6 +79,12 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
             await RecordAsync(context, request, exception.StatusCode, exception.Status.Detail, started);
             throw Shortened(exception);
         }
+        catch (Exception exception) when (RpcExceptionInterceptor.IsUnavailable(exception) && !context.CancellationToken.IsCancellationRequested)
+        {
+            // The guard's own lookups (the caller's account, the access log) need PostgreSQL: away, the call is to be retried.
+            await RecordAsync(context, request, StatusCode.Unavailable, "", started);
+            throw new RpcException(new Status(StatusCode.Unavailable, "A storage or cluster dependency is unavailable; retry shortly."));
+        }
         catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
         {
             await RecordAsync(context, request, StatusCode.Internal, "", started);

@@ -34,7 +34,8 @@ public sealed partial class RpcExceptionInterceptor(ILogger<RpcExceptionIntercep
         }
     }
 
-    private static bool IsUnavailable(Exception exception) => exception switch
+    /// <summary>A storage or cluster dependency is away: the caller should retry (UNAVAILABLE), nothing is wrong with the call.</summary>
+    internal static bool IsUnavailable(Exception exception) => exception switch
     {
         NpgsqlException or TimeoutException or System.Net.Sockets.SocketException => true,
         OrleansException or SiloUnavailableException => true,

@@ -132,45 +132,4 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         var intakePoints = await Eventually.WaitAsync(() => _platform.Influx.CountAndSumAsync("plant_intake", "net_kg"), r => r.Count >= intakes);
         Assert.Equal((intakes, intakeKg), intakePoints);
     }
-
-    /// <summary>A gateway as a device's firmware behaves: a publish without a PUBACK is resent, after reconnecting, until it gets one.</summary>
-    private sealed class ResendingGateway(PlatformProcess platform, string gatewayId, string password) : IAsyncDisposable
-    {
-        private Gateway? _connection;
-
-        public int Resends { get; private set; }
-
-        public async Task PublishUntilAcknowledgedAsync(string topic, string payload)
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-            while (true)
-            {
-                try
-                {
-                    _connection ??= await Gateway.ConnectAsync(platform, gatewayId, password);
-                    Assert.True(await _connection.PublishAsync(topic, payload), "refused: " + topic);
-                    return;
-                }
-                catch (Exception exception) when (exception is not Xunit.Sdk.XunitException && DateTime.UtcNow < deadline)
-                {
-                    Resends++;
-                    if (_connection is not null)
-                    {
-                        await _connection.DisposeAsync();
-                        _connection = null;
-                    }
-
-                    await Task.Delay(200);
-                }
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_connection is not null)
-            {
-                await _connection.DisposeAsync();
-            }
-        }
-    }
 }

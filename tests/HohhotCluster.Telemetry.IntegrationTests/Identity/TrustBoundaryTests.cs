@@ -188,7 +188,7 @@ public sealed class TrustBoundaryTests(IdentityPlatform fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task TheApiServesTlsWithTheDeployedCertificateAndRefusesToStartInPlaintextOffLoopback()
+    public async Task TheApiAndTheMqttEndpointServeTlsWithTheDeployedCertificateAndRefuseToStartInPlaintextOffLoopback()
     {
         var tls = Path.Combine(Path.GetTempPath(), "hohhot-tls-" + fixture.Fleet.Prefix);
         var certs = Process.Start(new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "certs.sh"), tls]) { RedirectStandardOutput = true })!;
@@ -205,11 +205,32 @@ public sealed class TrustBoundaryTests(IdentityPlatform fixture) : IClassFixture
         using var untrusting = new PlatformConnection(platform.ApiUrl, new PlatformCredential.Password("operator", platform.OperatorPassword));
         await Assert.ThrowsAnyAsync<Exception>(() => untrusting.TokenAsync(CancellationToken.None));
 
+        // The MQTT endpoint: a gateway trusting the CA publishes over mqtts; a plaintext MQTT client gets no CONNACK.
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(platform);
+        await using (var gateway = await Gateway.ConnectAsync(platform, fleet.Plant, fleet.PasswordOf(fleet.Plant)))
+        {
+            var day = ThroughputProbe.ChinaDay(1);
+            Assert.True(await gateway.PublishAsync(Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake"),
+                Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(day, 9, 0), "TL-tls", 1_000)));
+        }
+
+        using var plaintextMqtt = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        await Assert.ThrowsAnyAsync<Exception>(() => plaintextMqtt.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", platform.MqttPort).WithCredentials(fleet.Plant, fleet.PasswordOf(fleet.Plant))
+            .WithTimeout(TimeSpan.FromSeconds(10)).Build()));
+
         var offLoopback = await PlatformProcess.StartupRefusalAsync(new Dictionary<string, string>
         {
             ["Platform__ApiUrl"] = "http://0.0.0.0:" + PlatformProcess.FreePort(),
             ["Platform__AllowPlaintextOnLoopback"] = "true",
         });
         Assert.Contains("only on a loopback address", offLoopback, StringComparison.Ordinal);
+        var mqttOffLoopback = await PlatformProcess.StartupRefusalAsync(new Dictionary<string, string>
+        {
+            ["MqttEndpoint__Url"] = "mqtt://0.0.0.0:" + PlatformProcess.FreePort(),
+            ["Platform__AllowPlaintextOnLoopback"] = "true",
+        });
+        Assert.Contains("Plaintext MQTT (mqtt://) is served only on a loopback address", mqttOffLoopback, StringComparison.Ordinal);
     }
 }

@@ -45,11 +45,24 @@ public sealed class Gateway : IAsyncDisposable
             .WithTimeout(TimeSpan.FromMinutes(3));
         if (platform.TrustedCaFile is { } caFile)
         {
-            var ca = X509Certificate2.CreateFromPemFile(caFile);
+            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
             options.WithTlsOptions(tls => tls
                 .UseTls()
-                .WithTrustChain([ca])
-                .WithCertificateValidationHandler(e => e.Chain.ChainStatus.All(s => s.Status == X509ChainStatusFlags.NoError || s.Status == X509ChainStatusFlags.UntrustedRoot) && e.SslPolicyErrors is System.Net.Security.SslPolicyErrors.None or System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors));
+                .WithCertificateValidationHandler(e =>
+                {
+                    // The platform's private CA is the only root trusted; the name must match.
+                    if ((e.SslPolicyErrors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                    {
+                        return false;
+                    }
+
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    using var server = X509CertificateLoader.LoadCertificate(e.Certificate.GetRawCertData());
+                    return chain.Build(server);
+                }));
         }
 
         return (gateway, await gateway._client.ConnectAsync(options.Build()));

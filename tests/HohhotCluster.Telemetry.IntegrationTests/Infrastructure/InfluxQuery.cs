@@ -2,14 +2,14 @@ using System.Text.Json;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
-/// <summary>InfluxQL over InfluxDB's v1 <c>/query</c> endpoint.</summary>
-public sealed class InfluxQuery(string database)
+/// <summary>InfluxQL over InfluxDB's v1 <c>/query</c> endpoint (the test servers', unless given another server's URL).</summary>
+public sealed class InfluxQuery(string database, string? url = null)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public async Task<JsonElement> ExecuteAsync(string influxQl)
     {
-        var uri = $"{TestServers.InfluxUrl.TrimEnd('/')}/query?db={Uri.EscapeDataString(database)}&epoch=ns&q={Uri.EscapeDataString(influxQl)}";
+        var uri = $"{(url ?? TestServers.InfluxUrl).TrimEnd('/')}/query?db={Uri.EscapeDataString(database)}&epoch=ns&q={Uri.EscapeDataString(influxQl)}";
         using var response = await Http.PostAsync(uri, null);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"InfluxQL failed ({(int)response.StatusCode}): {body}");

@@ -17,11 +17,12 @@ public sealed class PlatformProcess : IAsyncDisposable
     private readonly string _logPath;
     private Process? _process;
 
-    private PlatformProcess(string name, string postgres, string influxDatabase, string timeZone)
+    private PlatformProcess(string name, string postgres, string influxDatabase, string timeZone, string? influxUrl = null)
     {
         Name = name;
         PostgresConnection = postgres;
         InfluxDatabase = influxDatabase;
+        InfluxUrl = influxUrl ?? TestServers.InfluxUrl;
         ApiPort = FreePort();
         MqttPort = FreePort();
         _logPath = Path.Combine(Path.GetTempPath(), $"hohhot-{name}.log");
@@ -42,7 +43,7 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["Platform__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Platform__ClusterId"] = name,
             ["Postgres__ConnectionString"] = postgres,
-            ["Influx__Url"] = TestServers.InfluxUrl,
+            ["Influx__Url"] = InfluxUrl,
             ["Influx__Database"] = influxDatabase,
             ["MqttEndpoint__Url"] = $"mqtt://127.0.0.1:{MqttPort}",
         };
@@ -51,6 +52,9 @@ public sealed class PlatformProcess : IAsyncDisposable
     public string Name { get; }
     public string PostgresConnection { get; }
     public string InfluxDatabase { get; }
+
+    /// <summary>The InfluxDB the host writes to: the test servers', unless <see cref="StartAsync"/> was given other stores.</summary>
+    public string InfluxUrl { get; }
     public int ApiPort { get; }
 
     /// <summary>The platform's own MQTT endpoint (plaintext on loopback, or TLS with <see cref="TlsDirectory"/>'s certificate).</summary>
@@ -90,20 +94,24 @@ public sealed class PlatformProcess : IAsyncDisposable
 
     private PlatformConnection? _operator;
     private readonly List<PlatformConnection> _connections = [];
-    public InfluxQuery Influx => new(InfluxDatabase);
+    public InfluxQuery Influx => new(InfluxDatabase, InfluxUrl);
     public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
 
     /// <summary>
     /// Creates fresh databases and starts a host in the given time zone, with optional configuration overrides
-    /// (<c>Section__Key</c> environment variables); returns once it answers health checks.
+    /// (<c>Section__Key</c> environment variables); returns once it answers health checks. Given <paramref name="stores"/>,
+    /// the host uses those (another server instance's) instead of fresh databases on the test servers.
     /// </summary>
     public static async Task<PlatformProcess> StartAsync(
-        string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null, string? tlsDirectory = null)
+        string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null, string? tlsDirectory = null,
+        PlatformStores? stores = null)
     {
         var name = TestServers.UniqueName("it");
-        var (postgres, influx) = await TestServers.CreateDatabasesAsync(name);
-        var platform = new PlatformProcess(name, postgres, influx, timeZone);
+        var (postgres, influx) = stores is null
+            ? await TestServers.CreateDatabasesAsync(name)
+            : (stores.PostgresConnection, stores.InfluxDatabase);
+        var platform = new PlatformProcess(name, postgres, influx, timeZone, stores?.InfluxUrl);
         if (tlsDirectory is not null)
         {
             platform.TlsDirectory = tlsDirectory;

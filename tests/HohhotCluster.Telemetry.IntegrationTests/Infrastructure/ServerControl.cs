@@ -11,6 +11,11 @@ public static class ServerControl
 
     public static Task StartAsync(string server) => RunAsync("start-one", server);
 
+    /// <summary>SIGSTOP: the server holds its connections and answers nothing (influx or mqtt).</summary>
+    public static Task FreezeAsync(string server) => RunAsync("freeze-one", server);
+
+    public static Task ThawAsync(string server) => RunAsync("thaw-one", server);
+
     private static async Task RunAsync(string verb, string server)
     {
         var start = new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "servers.sh"), verb, server])
