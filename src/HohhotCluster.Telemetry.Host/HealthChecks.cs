@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.MqttEndpoint;
 using HohhotCluster.Telemetry.TimeSeries;
 using InfluxDB.Client;
@@ -7,7 +8,11 @@ using Npgsql;
 
 namespace HohhotCluster.Telemetry.Host;
 
-public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+/// <summary>
+/// PostgreSQL answers, and ingestion is not waiting out a PostgreSQL failure: a server that answers <c>select 1</c>
+/// but refuses writes (its disk full: 53100) is reported too, with its message.
+/// </summary>
+public class PostgresHealthCheck(NpgsqlDataSource dataSource, IngestionPipeline pipeline, bool readsOnly = false) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -15,6 +20,11 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
         {
             await using var command = dataSource.CreateCommand("select 1");
             await command.ExecuteScalarAsync(cancellationToken);
+            if (!readsOnly && pipeline.CurrentStoreFailure is { Postgres: true } failure)
+            {
+                return HealthCheckResult.Unhealthy("PostgreSQL answers but refuses ingestion's writes; readings wait unacknowledged: " + failure.Message);
+            }
+
             return HealthCheckResult.Healthy();
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
@@ -23,6 +33,10 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
         }
     }
 }
+
+/// <summary>PostgreSQL answers: what the API as a whole needs (the gRPC health service's "" entry).</summary>
+public sealed class PostgresReachableHealthCheck(NpgsqlDataSource dataSource, IngestionPipeline pipeline)
+    : PostgresHealthCheck(dataSource, pipeline, readsOnly: true);
 
 /// <summary>InfluxDB's <c>/ping</c> through InfluxDB.Client (it works against 1.x), plus the writer's own view.</summary>
 public sealed class InfluxHealthCheck(IOptions<InfluxOptions> options, InfluxLineWriter writer) : IHealthCheck, IDisposable

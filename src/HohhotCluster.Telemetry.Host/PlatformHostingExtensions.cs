@@ -103,16 +103,18 @@ public static class PlatformHostingExtensions
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddHealthChecks()
+            .AddCheck<PostgresReachableHealthCheck>("postgres-reachable")
             .AddCheck<PostgresHealthCheck>("postgres")
             .AddCheck<InfluxHealthCheck>("influxdb")
             .AddCheck<MqttHealthCheck>("mqtt");
         // gRPC health: "" is the platform (it answers while PostgreSQL does); each component has its own service
+        // ("postgres" also NOT_SERVING while PostgreSQL refuses ingestion's writes, e.g. its disk full)
         // name, so "degraded" reads as the platform SERVING with a component NOT_SERVING (e.g. InfluxDB away:
         // ingestion holds messages unacknowledged and writes the points when it is back).
         builder.Services.AddGrpcHealthChecks(options =>
         {
             options.Services.Clear();
-            options.Services.Map("", result => result.Name == "postgres");
+            options.Services.Map("", result => result.Name == "postgres-reachable");
             foreach (var component in HealthComponents)
             {
                 options.Services.Map(component, result => result.Name == component);

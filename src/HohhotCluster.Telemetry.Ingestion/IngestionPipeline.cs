@@ -79,6 +79,14 @@ public sealed partial class IngestionPipeline : BackgroundService
     private long _unfinished;
     private int[] _batchInProgress = [];
 
+    private StoreFailure? _storeFailure;
+
+    /// <summary>
+    /// The store failure the pipeline is waiting out right now (PostgreSQL refusing writes, e.g. its disk full, while
+    /// it still answers a <c>select 1</c>), or null once a batch went through again: the health checks report it.
+    /// </summary>
+    public StoreFailure? CurrentStoreFailure => Volatile.Read(ref _storeFailure);
+
     /// <summary>Readings handed in whose outcome is not yet durable.</summary>
     public long InFlight => Interlocked.Read(ref _unfinished);
 
@@ -173,11 +181,18 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             try
             {
-                return await ProcessBatchAsync(batch, stoppingToken);
+                var verdicts = await ProcessBatchAsync(batch, stoppingToken);
+                Volatile.Write(ref _storeFailure, null);
+                return verdicts;
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
                 _metrics.RecordBatchRetry();
+                if (StoreOutage.Is(exception))
+                {
+                    Volatile.Write(ref _storeFailure, new StoreFailure(StoreOutage.IsPostgres(exception), TextLimits.Shorten(exception.Message, 300)));
+                }
+
                 if (!StoreOutage.Is(exception) && ++failures >= _options.FailuresBeforeSplit)
                 {
                     if (batch.Count == 1)

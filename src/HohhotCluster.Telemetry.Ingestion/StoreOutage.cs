@@ -38,4 +38,21 @@ public static class StoreOutage
 
         return false;
     }
+
+    /// <summary>Whether the outage is PostgreSQL's (else InfluxDB's, or a grain call's).</summary>
+    public static bool IsPostgres(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException || (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsPostgres)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
+
+/// <summary>A store failure ingestion is waiting out: whose, and what it said.</summary>
+public sealed record StoreFailure(bool Postgres, string Message);

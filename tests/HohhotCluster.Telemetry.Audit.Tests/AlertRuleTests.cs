@@ -65,6 +65,14 @@ public sealed class AlertRuleTests
     }
 
     [Fact]
+    public void A_hole_the_applied_key_log_had_to_close_stays_a_sequence_hole()
+    {
+        // 1..20 applied as one range after the log closed the hole 5..6 (too many holes): the loss is still reported.
+        var holes = DeviceWatchdog.HolesFromAppliedLog("""{"D1":[{"epoch":7,"ranges":[{"first":1,"last":20}],"unknown":[{"first":5,"last":6}]}]}""");
+        Assert.Equal([new SequenceHole("D1", 7, 5, 6)], holes["D1"]);
+    }
+
+    [Fact]
     public void Options_with_warning_above_rejection_fail_validation()
     {
         var result = new AuditOptionsValidator().Validate(null, new AuditOptions { Alerts = new AlertOptions { TankerWarnC = 12, TankerRejectC = 10 } });

@@ -183,7 +183,7 @@ public sealed partial class DeviceWatchdog(
         }
 
         var filled = (await alerts.OpenKeysAsync(AlertKinds.SequenceGap, cancellationToken)).Where(k => !alerting.Contains(k)).ToList();
-        await alerts.ClearAsync(filled, "the missing messages arrived (or their boot epoch aged out of the applied-key log)", now, cancellationToken);
+        await alerts.ClearAsync(filled, "the missing messages arrived (or their boot epoch was evicted from the applied-key log)", now, cancellationToken);
     }
 
     /// <summary>Holes between the applied ranges of each device and epoch in an owning grain's stored <c>AppliedKeyLog</c>.</summary>
@@ -210,6 +210,13 @@ public sealed partial class DeviceWatchdog(
                 for (var i = 1; i < ranges.Count; i++)
                 {
                     Add(holes, device.Name, [new SequenceHole(device.Name, epochNumber, ranges[i - 1].Last + 1, ranges[i].First - 1)]);
+                }
+
+                // Holes the log had to close (too many in one epoch) are still loss: they stay holes here.
+                if (epoch.TryGetProperty("unknown", out var closed) && closed.ValueKind != JsonValueKind.Null
+                    && closed.Deserialize<SequenceRangeSet>(PostgresGrainStorage.JsonOptions) is { } closedHoles)
+                {
+                    Add(holes, device.Name, closedHoles.Select(r => new SequenceHole(device.Name, epochNumber, r.First, r.Last)));
                 }
             }
         }

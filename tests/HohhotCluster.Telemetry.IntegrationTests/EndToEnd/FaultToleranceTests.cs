@@ -80,11 +80,11 @@ public sealed class FaultToleranceTests(PlatformFixture fixture) : IClassFixture
         var fleet = new TestFleet();
         await fleet.RegisterAsync(Platform);
         var day = ThroughputProbe.ChinaDay(1);
-        await using var plant = await Gateway.ConnectAsync(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        await using var plant = new ResendingGateway(Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
         var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
         for (var seq = 1; seq <= 10; seq++)
         {
-            Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, seq, ThroughputProbe.At(day, 13, seq), "TL-" + seq, 2_000)));
+            await plant.PublishUntilAcknowledgedAsync(topic, Payloads.Intake(fleet.Weighbridge, seq, ThroughputProbe.At(day, 13, seq), "TL-" + seq, 2_000));
         }
 
         await ThroughputProbe.WaitForCountsAsync(Platform, day, ScopeKind.Plant, fleet.Plant, 0, 0, 10);
@@ -95,7 +95,7 @@ public sealed class FaultToleranceTests(PlatformFixture fixture) : IClassFixture
         {
             for (var seq = 11; seq <= 20; seq++)
             {
-                Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, seq, ThroughputProbe.At(day, 13, seq), "TL-" + seq, 2_000)));
+                await plant.PublishUntilAcknowledgedAsync(topic, Payloads.Intake(fleet.Weighbridge, seq, ThroughputProbe.At(day, 13, seq), "TL-" + seq, 2_000));
                 Interlocked.Increment(ref acknowledged);
             }
         });

@@ -135,6 +135,13 @@ public sealed partial class TmpfsServers : IAsyncDisposable
         return line.Contains(", accepting connections", StringComparison.Ordinal) || line.Contains(", ping ok", StringComparison.Ordinal);
     }
 
+    /// <summary>Stops one server of the instance ("pg" or "influx") and starts it again.</summary>
+    public async Task RestartOneAsync(string server)
+    {
+        await ScriptAsync("stop-one", server);
+        await StartOneAsync(server);
+    }
+
     /// <summary>Starts one server of the instance again ("pg" or "influx"), e.g. after it exited.</summary>
     public async Task StartOneAsync(string server)
     {
