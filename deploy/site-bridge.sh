@@ -51,7 +51,9 @@ site_start() {
     rm -f "$SITE_DIR/passwd"
     mosquitto_passwd -c -b "$SITE_DIR/passwd" "$SITE_USER" "$site_password"
     if [[ -n ${PLATFORM_CA:-} ]]; then
-        tls="bridge_cafile $PLATFORM_CA
+        # A copy the broker can read once it has dropped privileges (the platform's TLS folder need not be readable to it).
+        install -m 0644 "$PLATFORM_CA" "$SITE_DIR/platform-ca.pem"
+        tls="bridge_cafile $SITE_DIR/platform-ca.pem
 bridge_insecure false"
     fi
     (umask 077; cat > "$SITE_CONF" <<CONF
