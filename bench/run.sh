@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # The platform's benchmark (BENCHMARKS.md): on its OWN server instance (PostgreSQL, Mosquitto, InfluxDB started by
 # deploy/servers.sh with fresh data under $HOHHOT_DATA_DIR), with a Release build, it measures in one run:
-#   (1) durable end-to-end ingest of a recorded city-2023 day, (2) the raw-broker and raw-InfluxDB baselines,
-#   (3) the platform's InfluxDB writer against the bare loader, (4) query latency under 16 callers,
-#   (5) host memory after the demo profile and the city day; then the BenchmarkDotNet hot-path benchmarks.
+#   (1) durable ingest of a recorded city-2023 day through the platform host's own MQTT endpoint (batch form, every
+#       PUBACK durable) against (1a) a raw MQTTnet endpoint that only acknowledges and (1b) Mosquitto with the kill-safe
+#       configuration (raw: nobody subscribes), same publisher, same gateways, same publishes;
+#   (2) raw InfluxDB, (3) the platform's InfluxDB writer against the bare loader, (4) query latency under 16 callers,
+#   (5) host memory after the demo profile and the city day, (6) a whole city's hour held during an outage (host down),
+#       drained after the host restarts (and into the raw endpoint); then the BenchmarkDotNet hot-path benchmarks.
 # Prints one table (also in $work/table.md). Every figure is meant to be read as a ratio to a baseline of the same run.
 #
 # Usage: bench/run.sh [--smoke] [--keep-servers] [--no-micro]
-#   --smoke         a tiny run (~5,000 messages of the demo fleet, BenchmarkDotNet dry job in-process), a few minutes
+#   --smoke         a tiny run (~5,000 readings of the demo fleet, BenchmarkDotNet dry job in-process), a few minutes
 #   --keep-servers  leave the bench servers running at the end (stop: same env + deploy/servers.sh stop)
 #   --no-micro      skip the BenchmarkDotNet part
 #
-# Environment (defaults): HOHHOT_DATA_DIR=<repo>/.data/bench HOHHOT_PG_PORT=58442 HOHHOT_MQTT_PORT=21893
-#   HOHHOT_INFLUX_PORT=21096 HOHHOT_INFLUX_RPC_PORT=21098 HOHHOT_BENCH_API_PORT=16580 HOHHOT_BENCH_SILO_PORT=22111
-#   HOHHOT_BENCH_GATEWAY_PORT=32000 HOHHOT_BENCH_INFLIGHT=256 (per simulated gateway) HOHHOT_BENCH_SEED=1
-#   HOHHOT_BENCH_WINDOW=30000 (messages published and not yet consumed, see PacedPublisher.cs)
-#   HOHHOT_BENCH_MESSAGES=0 (0 = the whole recorded day; N = an N-message stride sample of it, same mix)
-#   HOHHOT_BENCH_SHIPPED_SAMPLE=2000 (messages sent through the shipped broker config; a second broker on
-#   HOHHOT_MQTT_PORT+100 with Mosquitto's default autosave takes the whole day)
+# Environment (defaults): HOHHOT_DATA_DIR=<repo>/.data/bench HOHHOT_PG_PORT=58442 HOHHOT_MQTT_PORT=21893 (Mosquitto)
+#   HOHHOT_INFLUX_PORT=21096 HOHHOT_INFLUX_RPC_PORT=21098 HOHHOT_BENCH_API_PORT=16580 HOHHOT_BENCH_ENDPOINT_PORT=16581
+#   (the host's MQTT endpoint, plaintext on loopback) HOHHOT_BENCH_RAW_PORT=16582 (the raw MQTTnet endpoint)
+#   HOHHOT_BENCH_SILO_PORT=22111 HOHHOT_BENCH_GATEWAY_PORT=32000 HOHHOT_BENCH_SEED=1
+#   HOHHOT_BENCH_BATCH=200 (readings per batch publish, 1-500; each batch also at most 60 KiB)
+#   HOHHOT_BENCH_INFLIGHT=8 (publishes awaiting PUBACK per gateway)
+#   HOHHOT_BENCH_MESSAGES=0 (0 = the whole recorded day; N = an N-reading stride sample of it, same mix)
 # Must run as root (deploy/servers.sh does). The server data of the instance is wiped at every start.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,7 +44,10 @@ export HOHHOT_INFLUX_RPC_PORT="${HOHHOT_INFLUX_RPC_PORT:-21098}"
 api_port="${HOHHOT_BENCH_API_PORT:-16580}"
 silo_port="${HOHHOT_BENCH_SILO_PORT:-22111}"
 gateway_port="${HOHHOT_BENCH_GATEWAY_PORT:-32000}"
-inflight="${HOHHOT_BENCH_INFLIGHT:-256}"
+endpoint_port="${HOHHOT_BENCH_ENDPOINT_PORT:-16581}"
+raw_port="${HOHHOT_BENCH_RAW_PORT:-16582}"
+inflight="${HOHHOT_BENCH_INFLIGHT:-8}"
+batch="${HOHHOT_BENCH_BATCH:-200}"
 seed="${HOHHOT_BENCH_SEED:-1}"
 work="$HOHHOT_DATA_DIR/work"          # recordings (kept between runs), logs, ledgers
 cfg=Release
@@ -65,14 +71,15 @@ cleanup() {
         fi
         rm -f "$work/platform.pid"
     fi
-    local fast_pid_file="$HOHHOT_DATA_DIR/mosquitto-fast/mosquitto.pid"
-    if [[ -f $fast_pid_file ]]; then
-        local fpid; fpid="$(cat "$fast_pid_file")"
-        if [[ $fpid =~ ^[0-9]+$ ]] && tr '\0' ' ' < "/proc/$fpid/cmdline" 2>/dev/null | grep -q "mosquitto-fast/mosquitto.conf"; then
-            kill -TERM "$fpid" 2>/dev/null || true
-            for _ in $(seq 1 40); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.25; done
+    # The raw MQTTnet endpoint (hohhot-loadbench raw-endpoint), likewise stopped by the load bench itself.
+    if [[ -f $work/raw-endpoint.pid ]]; then
+        local rpid; rpid="$(cat "$work/raw-endpoint.pid")"
+        if [[ $rpid =~ ^[0-9]+$ ]] && tr '\0' ' ' < "/proc/$rpid/cmdline" 2>/dev/null | grep -q "hohhot-loadbench.dll raw-endpoint"; then
+            kill -TERM "$rpid" 2>/dev/null || true
+            for _ in $(seq 1 40); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.25; done
+            kill -KILL "$rpid" 2>/dev/null || true
         fi
-        rm -f "$fast_pid_file"
+        rm -f "$work/raw-endpoint.pid"
     fi
     if (( keep == 0 )); then
         bash deploy/servers.sh stop >/dev/null 2>&1 || say "deploy/servers.sh stop failed (HOHHOT_DATA_DIR=$HOHHOT_DATA_DIR)"
@@ -146,7 +153,8 @@ if (( ! smoke )); then
     demo_args=(--demo-file "$demo_file" --demo-profile demo --demo-animals "$(animals demo)")
 fi
 
-# -- broker users of every simulated gateway (one reload at the end) -------------------------------------------
+# -- every simulated gateway's password: Mosquitto users here (one reload at the end); the platform's credentials
+#    are issued through its API by the load bench (and hohhot-sim register), the raw endpoint reads this file ------
 say "adding the gateways' broker users"
 # shellcheck source=deploy/servers-common.sh
 source deploy/servers-common.sh
@@ -163,37 +171,16 @@ while read -r user pass; do
 done < "$work/credentials.txt"
 bash deploy/broker-user.sh add "$last_user" "$last_pass" 2>>"$work/servers.log"   # the last one reloads the broker and waits
 
-# -- a second Mosquitto: the instance's own config (same users, ACL, limits), but Mosquitto's default autosave ---
-# The shipped config (autosave_interval 1 + autosave_on_changes true, see reliability.md) rewrites the broker's whole
-# store after every change; this broker shows what the rest of the chain does without that cost (BENCHMARKS.md).
-# Its queue cap is raised to 2 GB (0 is avoided: with max_queued_messages 0 too, Mosquitto 2.0 treats queue limits
-# oddly, eclipse-mosquitto issue 1956): a day replayed at full speed (~600 MB of payload) would pass the shipped 512 MB
-# max_queued_bytes while the host catches up, and Mosquitto would drop the excess after PUBACKing it.
-fast_port=$((HOHHOT_MQTT_PORT + 100))
-fast_dir="$HOHHOT_DATA_DIR/mosquitto-fast"
-rm -rf -- "$fast_dir"; mkdir -p "$fast_dir/data"
-sed -e "s|^listener $HOHHOT_MQTT_PORT |listener $fast_port |" -e 's|^autosave_interval .*|autosave_interval 1800|' \
-    -e 's|^autosave_on_changes .*|autosave_on_changes false|' -e 's|^max_queued_bytes .*|max_queued_bytes 2000000000|' -e "s|^persistence_location .*|persistence_location $fast_dir/data/|" \
-    -e "s|^log_dest file .*|log_dest file $fast_dir/mosquitto.log|" "$HOHHOT_DATA_DIR/mosquitto/mosquitto.conf" > "$fast_dir/mosquitto.conf"
-chown -R mosquitto:mosquitto "$fast_dir"
-setsid mosquitto -c "$fast_dir/mosquitto.conf" </dev/null >>"$fast_dir/console.log" 2>&1 &
-echo $! > "$fast_dir/mosquitto.pid"
-for _ in $(seq 1 50); do
-    mosquitto_sub -h 127.0.0.1 -p "$fast_port" -u hohhot-ingest -P "$HOHHOT_MQTT_INGEST_PASSWORD" -i "bench-check-$$" \
-        -t '$SYS/broker/version' -C 1 -W 2 >/dev/null 2>&1 && break
-    sleep 0.2
-done
-
 # -- the load bench (every phase on these servers; it starts and stops the host itself) ------------------------
 say "running the load bench (details: $work/loadbench.log)"
-smoke_args=() shipped_sample="${HOHHOT_BENCH_SHIPPED_SAMPLE:-2000}"
-(( smoke )) && smoke_args=(--smoke) && shipped_sample=500
+smoke_args=()
+(( smoke )) && smoke_args=(--smoke)
 dotnet "$loadbench_dll" run "${smoke_args[@]}" \
     --work "$work" --data-dir "$HOHHOT_DATA_DIR" --sim "$sim_dll" --host "$host_dll" \
     --credentials "$work/credentials.txt" --city-file "$city_file" --city-registry "$work/registry-city.json" --city-profile "$city_profile" --city-animals "$city_animals" \
     "${demo_args[@]}" --seed "$seed" \
-    --mqtt-port "$HOHHOT_MQTT_PORT" --fast-mqtt-port "$fast_port" --fast-mosquitto-pid-file "$fast_dir/mosquitto.pid" \
-    --messages "${HOHHOT_BENCH_MESSAGES:-0}" --shipped-sample "$shipped_sample" --window "${HOHHOT_BENCH_WINDOW:-30000}" --mqtt-password "$HOHHOT_MQTT_INGEST_PASSWORD" --receive-max 65535 --inflight "$inflight" \
+    --mosquitto-port "$HOHHOT_MQTT_PORT" --mosquitto-pid-file "$HOHHOT_DATA_DIR/run/mosquitto.pid" --raw-port "$raw_port" --endpoint-port "$endpoint_port" \
+    --messages "${HOHHOT_BENCH_MESSAGES:-0}" --batch "$batch" --inflight "$inflight" \
     --influx-url "$HOHHOT_INFLUX_URL" --pg-conn "$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
     --api-port "$api_port" --silo-port "$silo_port" --gateway-port "$gateway_port" > "$work/table.txt"
 

@@ -8,9 +8,12 @@ using HohhotCluster.Telemetry.TimeSeries;
 namespace HohhotCluster.Telemetry.LoadBench;
 
 /// <summary>
-/// One benchmark run, every phase on the same servers, one after the other: (1) raw broker, (2) raw InfluxDB,
-/// (3) the platform's InfluxDB writer, then the host: the demo profile (memory), the recorded day end to end
-/// (durable ingest), query latency, memory, and a ledger check. Prints one table.
+/// One benchmark run, every phase on the same servers, one after the other: the recorded day in batch form, the same
+/// publisher and gateways, into (1a) a raw MQTTnet endpoint that only acknowledges, (1b) Mosquitto with the kill-safe
+/// configuration, nobody subscribing; (2) raw InfluxDB and (3) the platform's InfluxDB writer; then the platform host:
+/// the demo profile (memory), (1) the recorded day through its own endpoint, every PUBACK durable, query latency (4),
+/// memory (5), the ledger check; and (6) a whole city's hour held while the host was down, drained after it restarts
+/// (also against the raw endpoint). Prints one table.
 /// </summary>
 internal sealed class BenchRun(BenchOptions o)
 {
@@ -19,25 +22,21 @@ internal sealed class BenchRun(BenchOptions o)
     private readonly string _dataDir = o.Get("data-dir");
     private readonly string _sim = o.Get("sim");
     private readonly bool _smoke = o.Flag("smoke");
-    private readonly BrokerSettings _broker = new("127.0.0.1", o.GetInt("mqtt-port", 21893), "hohhot-ingest",
-        o.Get("mqtt-password", "ingest-secret"), o.GetInt("receive-max", 65_535));
     private readonly string _influxUrl = o.Get("influx-url");
-    private readonly string _inflight = o.Get("inflight", "256");
     private readonly List<string[]> _rows = [];
-    private readonly int _window = o.GetInt("window", 30_000);
+    private readonly List<string> _notes = [];
+    private readonly int _inflight = o.GetInt("inflight", 8);
+    private readonly int _batchReadings = o.GetInt("batch", 200);
+    private readonly int _batchBytes = o.GetInt("batch-bytes", BatchPlan.MaxPayloadBytes);
     private bool _sampled;
-    private readonly int _stallSeconds = o.GetInt("stall-seconds", 5);
-    private readonly int _perGatewayInflight = o.GetInt("inflight", 256);
     private Dictionary<string, string> _passwords = [];
     private List<RecordedMessage> _messages = [];
-    private string _mainFile = "";
-
-    private static bool Counted(RecordedMessage m) => m.Kind != RecordedMessage.BulkTank || m.IsCollection;
-    private readonly List<string> _notes = [];
     private StreamWriter _log = StreamWriter.Null;
 
     private int InfluxPid => ProcessStats.ReadPidFile(Path.Combine(_dataDir, "run", "influxd.pid")) ?? throw new InvalidOperationException("influxd is not running");
     private int PostmasterPid => ProcessStats.ReadPidFile(Path.Combine(_dataDir, "pg", "postmaster.pid")) ?? throw new InvalidOperationException("postgres is not running");
+    private int MosquittoPid => ProcessStats.ReadPidFile(o.Get("mosquitto-pid-file", Path.Combine(_dataDir, "run", "mosquitto.pid")))
+        ?? throw new InvalidOperationException("mosquitto is not running");
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -45,44 +44,48 @@ internal sealed class BenchRun(BenchOptions o)
         _log = new StreamWriter(Path.Combine(_work, "loadbench.log"), append: false) { AutoFlush = true };
         Log($"load average at start: {ProcessStats.LoadAverage()}; cores: {Environment.ProcessorCount}");
 
-        var cityFile = _mainFile = o.Get("city-file");
-        var messages = _messages = RecordedRun.Load(cityFile);
+        var messages = _messages = RecordedRun.Load(o.Get("city-file"));
+        var recorded = messages.Count;
         if (o.GetInt("messages", 0) is > 0 and var limit && limit < messages.Count)
         {
             // A stride sample of the day (same mix), when the machine is too loaded for the whole day in reasonable time.
             messages = _messages = RecordedRun.Stride(messages, limit);
             _sampled = true;
-            cityFile = _mainFile = Path.Combine(_work, "main-sample.bin");
-            RecordedRun.Write(cityFile, messages);
         }
 
-        _passwords = PacedPublisher.ReadCredentials(o.Get("credentials"));
+        _passwords = FleetPublisher.ReadCredentials(o.Get("credentials"));
         var expected = RecordedRun.ExpectedDays(messages);
         var registry = LoadRegistry(o.Get("city-registry"));
         Log($"recorded run: {messages.Count:N0} messages; days: {string.Join("; ", expected.Select(e => $"{e.Key:yyyy-MM-dd} {e.Value}"))}");
-        if (o.Flag("broker-only"))
+        var plans = Plan("day", messages);
+
+        // The outage backlog: one busy hour of the whole city, recorded for the day before the recorded run (so its keys,
+        // boot epochs and local day are its own and its totals can be checked exactly).
+        var backlog = await BacklogAsync(messages, recorded, cancellationToken);
+        var backlogPlans = Plan("backlog", backlog.Messages);
+
+        // (1a) the raw MQTTnet endpoint: the day, then the backlog (every gateway connecting at once)
+        var rawPort = o.GetInt("raw-port", 16582);
+        Measured raw, rawBacklog;
+        await using (var endpoint = await RawEndpointProcess.StartAsync(rawPort, o.Get("credentials"), Path.Combine(_work, "raw-endpoint.log"),
+            Path.Combine(_work, "raw-endpoint.pid"), cancellationToken))
         {
-            // Diagnostics: only phase (1), e.g. against a second broker with other settings (--mqtt-port, --mosquitto-pid-file).
-            var limited = RecordedRun.Stride(messages, o.GetInt("limit", messages.Count));
-            var onlyFile = Path.Combine(_work, "broker-only.bin");
-            RecordedRun.Write(onlyFile, limited);
-            var only = await RawBrokerAsync(_broker, o.Get("mosquitto-pid-file", ShippedPidFile), onlyFile, limited.Count, "only", cancellationToken);
-            Console.Out.WriteLine(F($"raw broker: {only.Rate:N0} msg/s; {only.Split}"));
-            return 0;
+            var target = new MqttTarget("raw MQTTnet endpoint", "127.0.0.1", rawPort);
+            var pid = endpoint.Pid;
+            raw = await MeasureAsync("(1a) raw endpoint, day", target, plans, connectAllFirst: true, null,
+                [("raw endpoint", () => ProcessStats.CpuSeconds(pid)), ("publisher", SelfCpu)], null, cancellationToken);
+            rawBacklog = await MeasureAsync("(6a) raw endpoint, backlog", target, backlogPlans, connectAllFirst: false, null,
+                [("raw endpoint", () => ProcessStats.CpuSeconds(pid)), ("publisher", SelfCpu)], null, cancellationToken);
         }
 
-        // The shipped broker (deploy/servers.sh: autosave_interval 1 + autosave_on_changes) rewrites its whole store on
-        // every change, so it gets a small stride sample of the day; the full day goes through a second Mosquitto with
-        // the same settings except autosave (Mosquitto's default), to show what the rest of the chain can do.
-        var sample = RecordedRun.Stride(messages, o.GetInt("shipped-sample", 2000));
-        var sampleFile = Path.Combine(_work, "sample.bin");
-        RecordedRun.Write(sampleFile, sample);
-        var fast = _broker with { Port = o.GetInt("fast-mqtt-port", _broker.Port + 100) };
-        var fastPidFile = o.Get("fast-mosquitto-pid-file");
-
-        // (1) the raw broker
-        var brokerShipped = await RawBrokerAsync(_broker, ShippedPidFile, sampleFile, sample.Count, "shipped", cancellationToken);
-        var brokerFast = await RawBrokerAsync(fast, fastPidFile, cityFile, messages.Count, "fast", cancellationToken);
+        // (1b) Mosquitto as deploy/servers.sh configures it (persistence, autosave_interval 1, autosave_on_changes true):
+        // raw, nobody subscribes, so its PUBACK is 0x10 (no matching subscribers)
+        var mosquittoPid = MosquittoPid;
+        var written0 = ProcessStats.Io(mosquittoPid).WriteBytes;
+        var mosquitto = await MeasureAsync("(1b) Mosquitto (kill-safe), day",
+            new MqttTarget("Mosquitto", "127.0.0.1", o.GetInt("mosquitto-port", 21893), NoSubscribersIsSuccess: true), plans, connectAllFirst: true, null,
+            [("mosquitto", () => ProcessStats.CpuSeconds(mosquittoPid)), ("publisher", SelfCpu)], null, cancellationToken);
+        var mosquittoWrittenMb = (ProcessStats.Io(mosquittoPid).WriteBytes - written0) / 1e6;
 
         // (2) raw InfluxDB and (3) the platform's writer, same points
         var influxOptions = new InfluxOptions { Url = _influxUrl };
@@ -90,64 +93,87 @@ internal sealed class BenchRun(BenchOptions o)
         var rawPoints = PointSet.Build(messages, registry.CountyOfOwner, influxOptions.MaxBatchPoints);
         var pipelinePoints = PointSet.Build(messages, registry.CountyOfOwner, pipelineBatch);
         var (rawRate, writerRate, rawCpuPerPoint) = await InfluxAsync(rawPoints, pipelinePoints, influxOptions, pipelineBatch);
+        rawPoints = pipelinePoints = null!; // ~450 MB of line protocol, not needed again: let it go before the host runs
 
-        // the platform on the shipped broker: the demo profile (memory), then the sample
+        // The platform: the demo profile (memory), the recorded day, queries, memory, the ledger check
         (double, double, long)? demoMemory = null;
-        PlatformResult platformShipped;
-        await using (var host = NewHost(_broker))
+        Measured platform;
+        (PostgresStats.Sample Postgres, InfluxStats.Sample Influx) stores;
+        Durability day;
+        List<(string Scope, (double P50Ms, double P99Ms, long Calls, double CallsPerSecond) L)> latency;
+        (double RssMiB, double PeakMiB) dayMemory;
+        string verify;
+        await using (var host = NewHost())
         {
             await host.StartAsync(cancellationToken);
-            Log($"host started on the shipped broker, pid {host.Pid}");
+            Log($"host started, pid {host.Pid}; its MQTT endpoint {host.Endpoint.Host}:{host.Endpoint.Port} (plaintext, loopback)");
             if (o.Get("demo-file", "") is { Length: > 0 } demoFile)
             {
                 demoMemory = await DemoAsync(host, demoFile, cancellationToken);
             }
 
-            await RegisterAsync(host, o.Get("city-profile", "city-2023"));
-            platformShipped = await PlatformAsync(host, _broker, ShippedPidFile, sample, RecordedRun.ExpectedDays(sample), sampleFile, "shipped",
-                TimeSpan.FromSeconds(o.GetInt("shipped-timeout-seconds", 300)), cancellationToken);
-            await host.StopAsync();
-        }
-
-        // the platform on the fast broker: the whole recorded run, queries, memory, the ledger check
-        PlatformResult platform;
-        List<(string Scope, (double P50Ms, double P99Ms, long Calls, double CallsPerSecond) L)> latency;
-        (double RssMiB, double PeakMiB) cityMemory;
-        string verify;
-        await using (var host = NewHost(fast))
-        {
-            await host.StartAsync(cancellationToken);
-            Log($"host started on the fast broker, pid {host.Pid}");
-            platform = await PlatformAsync(host, fast, fastPidFile, messages, expected, cityFile, "platform", TimeSpan.FromMinutes(40), cancellationToken);
+            await RegisterAsync(host, o.Get("city-profile", "city-2023"), messages.Concat(backlog.Messages), cancellationToken);
+            var hostPid = host.Pid;
+            using var pg = new PostgresStats(o.Get("pg-conn"));
+            var pg0 = await pg.SampleAsync();
+            var tables0 = await pg.TableWritesAsync();
+            var influx0 = await InfluxStats.SampleAsync(_influxUrl);
+            platform = await MeasureAsync("(1) platform, day", host.Endpoint, plans, connectAllFirst: true, hostPid, PlatformCpu(hostPid),
+                Path.Combine(_work, "ledger-platform.jsonl"), cancellationToken);
+            // Right after the last PUBACK: everything acknowledged must be durable and counted already.
+            day = await DurabilityAsync(host, messages, expected, "day");
+            var influxDelta = (await InfluxStats.SampleAsync(_influxUrl)) - influx0;
+            var pgDelta = (await pg.SampleAsync()) - pg0;
+            Log("(1) PostgreSQL rows written during the day, by table: " + PostgresStats.Busiest(tables0, await pg.TableWritesAsync(), 8));
+            dayMemory = ProcessStats.Memory(host.Pid);
+            Log(F($"(1) PostgreSQL during the day: {pgDelta}; InfluxDB: {influxDelta}"));
+            stores = (pgDelta, influxDelta);
             latency = await LatencyAsync(host, expected.Keys.Last(), registry);
-            cityMemory = ProcessStats.Memory(host.Pid);
             verify = await VerifyAsync(host);
             await host.StopAsync();
         }
 
+        // (6) the outage: the host was down (stopped above), every gateway held its hour; the host starts again (grains
+        // cold, logins not yet verified) and every gateway connects at once and drains its backlog
+        Measured drain;
+        Durability drained;
+        (double RssMiB, double PeakMiB) drainMemory;
+        await using (var host = NewHost())
+        {
+            await host.StartAsync(cancellationToken);
+            Log($"host restarted after the outage, pid {host.Pid}");
+            drain = await MeasureAsync("(6) platform, backlog after the outage", host.Endpoint, backlogPlans, connectAllFirst: false, host.Pid, PlatformCpu(host.Pid),
+                Path.Combine(_work, "ledger-backlog.jsonl"), cancellationToken);
+            drained = await DurabilityAsync(host, backlog.Messages, RecordedRun.ExpectedDays(backlog.Messages), "backlog");
+            drainMemory = ProcessStats.Memory(host.Pid);
+            await host.StopAsync();
+        }
+
         // the table
-        var msgRate = platform.Messages / platform.Seconds;
-        var shippedRate = platformShipped.Messages / platformShipped.Seconds;
-        AddRow("1", "durable ingest, end to end (replay -> Mosquitto -> host -> PostgreSQL + InfluxDB, acked); broker with autosave 1800 s",
-            F($"{msgRate:N0} msg/s ({platform.Messages:N0} msgs in {platform.Seconds:F1} s)"),
-            F($"raw broker {brokerFast.Rate:N0} msg/s"), Pct(msgRate / brokerFast.Rate), ">= 40 % of raw broker");
-        AddRow("1", "the same on the SHIPPED broker config (autosave_interval 1, autosave_on_changes true), stride sample",
-            F($"{shippedRate:N0} msg/s ({platformShipped.Messages:N0} msgs in {platformShipped.Seconds:F1} s){(platformShipped.Complete ? "" : " INCOMPLETE")}"),
-            F($"raw broker {brokerShipped.Rate:N0} msg/s"), Pct(shippedRate / brokerShipped.Rate), ">= 40 % of raw broker");
-        AddRow("1", "raw broker: shipped config / autosave 1800 s", F($"{brokerShipped.Rate:N0} / {brokerFast.Rate:N0} msg/s"),
-            F($"mosquitto wrote {brokerShipped.WrittenMb / sample.Count * 1000:N0} MB per 1,000 msgs (shipped) vs {brokerFast.WrittenMb / messages.Count * 1000:N1}"),
-            Pct(brokerShipped.Rate / brokerFast.Rate), "");
-        AddRow("1", "CPU per 1,000 messages (host + mosquitto + influxd + postgres), autosave 1800 s",
-            F($"{platform.ChainCpu / (platform.Messages / 1000.0):F3} s"),
-            F($"raw broker: {brokerFast.ChainCpu / (messages.Count / 1000.0):F3} s (mosquitto + subscriber)"),
-            F($"x{platform.ChainCpu / platform.Messages / (brokerFast.ChainCpu / messages.Count):F1}"), "");
-        AddRow("1", "CPU split of the durable run (autosave 1800 s)", platform.Split, F($"publisher {platform.SimCpu:F0} s"), "", "");
-        AddRow("1", "CPU split on the shipped broker (sample)", platformShipped.Split, "", "", "");
-        AddRow("1", F($"the recorded day end to end ({messages.Count:N0} msgs), autosave 1800 s"), F($"{platform.Seconds:F0} s"), "", "",
-            _smoke ? "(smoke: not a day)" : "< 300 s");
+        var rawRateDay = raw.ReadingsPerSecond;
+        AddRow("1", "durable ingest of the recorded day, batch form, every PUBACK durable (gateways -> host's endpoint -> PostgreSQL + InfluxDB -> PUBACK)",
+            F($"{platform.ReadingsPerSecond:N0} readings/s ({platform.Result.Readings:N0} in {platform.Result.PublishSeconds:F1} s)"),
+            F($"raw MQTTnet endpoint {rawRateDay:N0} readings/s"), Pct(platform.ReadingsPerSecond / rawRateDay), ">= 10,000 readings/s; >= 50 % of raw");
+        AddRow("1", "raw MQTTnet endpoint (Kestrel + MQTTnet 5.2, acknowledges only)", F($"{rawRateDay:N0} readings/s ({raw.Result.PublishSeconds:F1} s)"), "", "100 %", "");
+        AddRow("1", F($"Mosquitto, kill-safe config (persistence, autosave_interval 1, autosave_on_changes true), raw: PUBACK 0x10, nobody subscribes; wrote {mosquittoWrittenMb:N0} MB"),
+            F($"{mosquitto.ReadingsPerSecond:N0} readings/s ({mosquitto.Result.PublishSeconds:F1} s)"), F($"raw MQTTnet endpoint {rawRateDay:N0} readings/s"),
+            Pct(mosquitto.ReadingsPerSecond / rawRateDay), "");
+        AddRow("1", F($"the whole recorded day ({messages.Count:N0} readings), first publish to last PUBACK"), F($"{platform.Result.PublishSeconds:F1} s"),
+            F($"{platform.Result.ConnectSeconds:F1} s before it: {plans.Count} gateways' logins"), "", _smoke ? "(smoke: not a day)" : "< 90 s");
+        AddRow("1", "CPU of the platform's day (s, share of the chain; wall x cores)", platform.Split, F($"publisher {platform.Cpu[^1]:F0} s"), "", "");
+        AddRow("1", "CPU of the baselines' day (s)", raw.Split, mosquitto.Split, "", "");
+        AddRow("1", "publishes of the day (the same for all three)", F($"{plans.Sum(p => p.Publications.Length):N0} publishes to {plans.Count} gateways"),
+            F($"{messages.Count / (double)plans.Sum(p => p.Publications.Length):F0} readings and {plans.Sum(p => p.Publications.Sum(x => (long)x.Payload.Length)) / (double)plans.Sum(p => p.Publications.Length) / 1024:F1} KiB per publish"),
+            "", F($"batch {_batchReadings}, <= {_batchBytes / 1024} KiB, {_inflight} in flight per gateway"));
+        AddStoreRows(platform, stores.Postgres, stores.Influx);
+        AddRow("6", F($"outage backlog: {backlog.Description}, {backlog.Messages.Count:N0} readings held by {backlogPlans.Count} gateways; host restarted, all connect at once; first CONNECT to last PUBACK"),
+            F($"{drain.Result.Seconds:F1} s, {backlog.Messages.Count / drain.Result.Seconds:N0} readings/s (first PUBACK after {drain.Result.FirstAckSeconds:F1} s, all logged in after {drain.Result.ConnectSeconds:F1} s)"),
+            F($"raw MQTTnet endpoint {rawBacklog.Result.Seconds:F1} s ({backlog.Messages.Count / rawBacklog.Result.Seconds:N0} readings/s)"),
+            Pct(rawBacklog.Result.Seconds / drain.Result.Seconds), "");
+        AddRow("6", "CPU of the drain (s)", drain.Split, F($"publisher {drain.Cpu[^1]:F0} s"), "", "");
         AddRow("2", "durable ingest vs raw InfluxDB (same points, 5,000-point requests, one at a time)",
-            F($"{msgRate:N0} points/s"), F($"bare loader {rawRate:N0} points/s ({rawCpuPerPoint * 1e6:F0} us influxd CPU/point)"), Pct(msgRate / rawRate), "");
-        AddRow("2", "platform / raw broker, platform / raw InfluxDB (autosave 1800 s)", Pct(msgRate / brokerFast.Rate) + " / " + Pct(msgRate / rawRate), "", "", "");
+            F($"{platform.ReadingsPerSecond:N0} points/s"), F($"bare loader {rawRate:N0} points/s ({rawCpuPerPoint * 1e6:F0} us influxd CPU/point)"),
+            Pct(platform.ReadingsPerSecond / rawRate), "");
         AddRow("3", F($"InfluxLineWriter (4 producers x {pipelineBatch:N0}-point chunks) vs bare loader"),
             F($"{writerRate:N0} points/s"), F($"{rawRate:N0} points/s"), Pct(writerRate / rawRate), ">= 80 %");
         foreach (var (scope, l) in latency)
@@ -156,114 +182,253 @@ internal sealed class BenchRun(BenchOptions o)
             AddRow("4", F($"{(trace ? "" : "daily throughput call, ")}{scope}, {o.GetInt("callers", 16)} callers"), F($"p50 {l.P50Ms:F2} ms, p99 {l.P99Ms:F2} ms"),
                 F($"{l.CallsPerSecond:N0} calls/s"), "", trace ? "" : "p99 < 5 ms");
         }
+
         var animalsCity = o.GetInt("city-animals", 0);
         var animalsDemo = o.GetInt("demo-animals", 0);
         if (demoMemory is { } dm)
         {
-            AddRow("5", F($"host RSS after the demo profile ({animalsDemo:N0} animals, {dm.Item3:N0} msgs)"),
+            AddRow("5", F($"host RSS after the demo profile ({animalsDemo:N0} animals, {dm.Item3:N0} readings)"),
                 F($"{dm.Item1:N0} MiB (peak {dm.Item2:N0})"), "", "", "");
         }
 
-        AddRow("5", F($"host RSS after the recorded run ({animalsCity:N0} animals, {platform.Messages:N0} msgs)"),
-            F($"{cityMemory.RssMiB:N0} MiB (peak {cityMemory.PeakMiB:N0})"),
-            animalsCity > 0 ? F($"{cityMemory.RssMiB / (animalsCity / 100_000.0):N0} MiB per 100,000 animals") : "", "", "< 2 GiB");
-        AddRow("-", "correctness of the full run: rollups = ledger, InfluxDB count, broker store after, hohhot-sim verify", platform.Checks + "; verify " + verify, "", "", "exact");
+        AddRow("5", F($"host RSS after the recorded day ({animalsCity:N0} animals, {platform.Result.Readings:N0} readings)"),
+            F($"{dayMemory.RssMiB:N0} MiB (peak {dayMemory.PeakMiB:N0})"),
+            animalsCity > 0 ? F($"{dayMemory.RssMiB / (animalsCity / 100_000.0):N0} MiB per 100,000 animals") : "", "", "peak < 1 GiB");
+        AddRow("5", "host RSS after draining the backlog (restarted host)", F($"{drainMemory.RssMiB:N0} MiB (peak {drainMemory.PeakMiB:N0})"), "", "", "peak < 1 GiB");
+        AddRow("-", "correctness: every PUBACK success; rollups = ledger; InfluxDB count; hohhot-sim verify (day)",
+            F($"day: {day.Text}; verify {verify}; backlog: {drained.Text}"), F($"raw: {raw.Result.Failures}; Mosquitto: {mosquitto.Result.Failures}"), "", "exact");
 
-        PrintTable(messages.Count, rawPoints.Points);
+        PrintTable(messages.Count);
 
-        // The figures are for reading, never asserted; but a run that lost or double-counted data is a failed run.
-        if (!platform.Complete || verify != "passed")
+        // The figures are for reading, never asserted; but a run that lost, refused or double-counted data is a failed run.
+        var baselinesClean = raw.Result.Clean && rawBacklog.Result.Clean && mosquitto.Result.Clean;
+        if (!day.Complete || !drained.Complete || verify != "passed" || !baselinesClean)
         {
-            Console.Error.WriteLine("the durable run did not end with the rollups, InfluxDB and hohhot-sim verify agreeing with the ledger: see the last table row");
+            Console.Error.WriteLine("FAILED: the platform's totals, InfluxDB or hohhot-sim verify disagree with what was published, or a PUBACK was not success: see the last table row and "
+                + Path.Combine(_work, "loadbench.log"));
             return 1;
         }
 
         return 0;
     }
 
-    private string ShippedPidFile => Path.Combine(_dataDir, "run", "mosquitto.pid");
-
-    private PlatformHost NewHost(BrokerSettings broker) => new(new HostSettings(o.Get("host"), o.GetInt("api-port", 16580), o.GetInt("silo-port", 22111),
-        o.GetInt("gateway-port", 32000), o.Get("pg-conn"), _influxUrl, "hohhot", broker,
+    private PlatformHost NewHost() => new(new HostSettings(o.Get("host"), o.GetInt("api-port", 16580), o.GetInt("silo-port", 22111),
+        o.GetInt("gateway-port", 32000), o.GetInt("endpoint-port", 16581), o.Get("pg-conn"), _influxUrl, "hohhot",
         Path.Combine(_work, "platform.log"), Path.Combine(_work, "platform.pid")));
 
-    // ---------------------------------------------------------------------------------------------------------
-    private sealed record BrokerResult(double Rate, double Seconds, double ChainCpu, string Split, double WrittenMb);
+    private static double SelfCpu() => ProcessStats.CpuSeconds(Environment.ProcessId);
 
-    private async Task<BrokerResult> RawBrokerAsync(BrokerSettings brokerSettings, string pidFile, string file, long count, string name, CancellationToken cancellationToken)
+    private (string Name, Func<double> Cpu)[] PlatformCpu(int hostPid)
     {
-        Log($"(1) raw broker '{name}' (port {brokerSettings.Port}): paced replay (window {_window:N0}) -> Mosquitto -> ack-only MQTTnet subscriber, {count:N0} msgs");
-        await using var subscriber = new AckOnlySubscriber(brokerSettings, count);
-        await subscriber.ConnectAsync(cancellationToken);
-        var meter = new CpuMeter();
-        var mosquitto = ProcessStats.ReadPidFile(pidFile) ?? throw new InvalidOperationException($"no mosquitto in {pidFile}");
-        var self = Environment.ProcessId;
-        meter.Add("mosquitto", () => ProcessStats.CpuSeconds(mosquitto));
-        meter.Add("publisher+subscriber", () => ProcessStats.CpuSeconds(self));
-        meter.Add("unused", () => 0);
-        meter.Add("written", () => ProcessStats.Io(mosquitto).WriteBytes / 1e6);
-        var sample = file == _mainFile ? _messages : RecordedRun.Load(file);
-        await using var publisher = new PacedPublisher(brokerSettings, _passwords, _perGatewayInflight, null);
-        var before = meter.Sample();
-        var watch = Stopwatch.StartNew();
-        using var progress = Progress(() => F($"published {publisher.Acked:N0}, received {subscriber.Received:N0}/{count:N0}, mosquitto wrote {ProcessStats.Io(mosquitto).WriteBytes / 1e6:N0} MB"), [("mosquitto", () => ProcessStats.CpuSeconds(mosquitto)), ("loadbench", () => ProcessStats.CpuSeconds(self))]);
-        // Stall watch: Mosquitto 2.0.11 was seen to stop delivering to this subscriber (broker idle, the window held in its
-        // store) at random points past ~7,000 messages. A reconnect on the same session gets delivery going again; each
-        // one is counted and reported.
-        var stalls = 0;
-        var stalledSeconds = 0.0;
-        var publishing = publisher.PublishAsync(sample, static _ => true, () => subscriber.Received, _window, cancellationToken);
-        using var stopWatchdog = new CancellationTokenSource();
-        var watchdog = Task.Run(async () =>
-        {
-            var last = -1L;
-            var quietSince = Stopwatch.StartNew();
-            while (!stopWatchdog.IsCancellationRequested && !subscriber.AllReceived.IsCompleted)
-            {
-                try
-                {
-                    await Task.Delay(500, stopWatchdog.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+        int influxd = InfluxPid, postmaster = PostmasterPid;
+        return [("host", () => ProcessStats.CpuSeconds(hostPid)), ("postgres", () => ProcessStats.TreeCpuSeconds(postmaster)),
+            ("influxd", () => ProcessStats.CpuSeconds(influxd)), ("publisher", SelfCpu)];
+    }
 
-                var now = subscriber.Received;
-                if (now - last > 1000 || (publisher.Acked - now < _window - 1000 && !publishing.IsCompleted))
-                {
-                    // Moving, or not held back by a full window while publishing goes on.
-                    last = now;
-                    quietSince.Restart();
-                }
-                else if (quietSince.Elapsed > TimeSpan.FromSeconds(_stallSeconds))
-                {
-                    stalls++;
-                    stalledSeconds += quietSince.Elapsed.TotalSeconds;
-                    Log(F($"    STALL: delivery to the subscriber stopped at {now:N0} (published {publisher.Acked:N0}); reconnecting it"));
-                    await subscriber.ReconnectAsync(CancellationToken.None);
-                    quietSince.Restart();
-                }
-            }
-        });
-        await publishing;
-        var done = await Task.WhenAny(subscriber.AllReceived, Task.Delay(TimeSpan.FromMinutes(5), cancellationToken));
-        await stopWatchdog.CancelAsync();
-        await watchdog;
-        var seconds = watch.Elapsed.TotalSeconds;
-        await progress.DisposeAsync();
-        if (done != subscriber.AllReceived)
+    private List<GatewayPlan> Plan(string name, IReadOnlyList<RecordedMessage> messages)
+    {
+        var plans = BatchPlan.Build(messages, _batchReadings, _batchBytes);
+        var publishes = plans.Sum(p => p.Publications.Length);
+        var batches = plans.Sum(p => p.Publications.Count(x => x.IsBatch));
+        var busiest = plans.MaxBy(p => p.Readings)!;
+        Log(F($"{name}: {messages.Count:N0} readings in {publishes:N0} publishes ({batches:N0} batches) by {plans.Count} gateways; busiest {busiest.GatewayId} {busiest.Readings:N0} readings in {busiest.Publications.Length} publishes"));
+        return plans;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    /// <summary>A replay into one endpoint and the CPU of the processes it charges (the last one is the publisher).</summary>
+    private sealed record Measured(PublishResult Result, double[] Cpu, string Split, double Wall)
+    {
+        public double ReadingsPerSecond => Result.Readings / Result.PublishSeconds;
+    }
+
+    private async Task<Measured> MeasureAsync(string name, MqttTarget target, IReadOnlyList<GatewayPlan> plans, bool connectAllFirst, int? hostPid,
+        (string Name, Func<double> Cpu)[] processes, string? ledger, CancellationToken cancellationToken)
+    {
+        var total = plans.Sum(p => p.Readings);
+        Log(F($"{name}: {total:N0} readings to {target.Name} {target.Host}:{target.Port}, {plans.Count} gateways, {_inflight} publishes in flight each; load {ProcessStats.LoadAverage()}"));
+        var publisher = new FleetPublisher(target, _passwords, _inflight, ledger);
+        var cpu0 = processes.Select(p => p.Cpu()).ToArray();
+        var progress = Progress(() => F($"acked {publisher.AckedReadings:N0}/{total:N0} readings, {publisher.Connected} connected")
+            + (hostPid is { } pid ? F($", host RSS {ProcessStats.Memory(pid).RssMiB:N0} MiB") : ""), processes);
+        PublishResult result;
+        try
         {
-            throw new TimeoutException($"raw broker: {subscriber.Received} of {count} messages 5 minutes after the last publish");
+            result = await publisher.PublishAsync(plans, connectAllFirst, cancellationToken);
+        }
+        finally
+        {
+            await progress.DisposeAsync();
         }
 
-        var d = CpuMeter.Delta(before, meter.Sample());
-        await subscriber.RemoveSessionAsync();
-        // The baseline is the broker at its best: the seconds it sat stalled before the watchdog reconnected are left out.
-        var rate = count / Math.Max(0.001, seconds - stalledSeconds);
-        var split = F($"mosquitto {d[0]:F1} s, loadbench (publisher + subscriber) {d[1]:F1} s; mosquitto wrote {d[3]:N0} MB; {stalls} stall(s), {stalledSeconds:F1} s stalled left out of the rate ({count / seconds:N0} msg/s with them)");
-        Log(F($"(1) raw broker '{name}': {count:N0} msgs in {seconds:F1} s, {rate:N0} msg/s; CPU {split}; load {ProcessStats.LoadAverage()}"));
-        return new BrokerResult(rate, seconds, d[0], split, d[3]);
+        var cpu = processes.Select((p, i) => p.Cpu() - cpu0[i]).ToArray();
+        var chain = cpu.Take(cpu.Length - 1).Sum();
+        var wall = connectAllFirst ? result.PublishSeconds : result.Seconds;
+        var split = new StringBuilder();
+        for (var i = 0; i < cpu.Length; i++)
+        {
+            split.Append(Inv, $"{processes[i].Name} {cpu[i]:F1} s{(i < cpu.Length - 1 && cpu.Length > 2 ? F($" ({cpu[i] / chain:P0})") : "")}, ");
+        }
+
+        split.Append(Inv, $"all {cpu.Sum():F0} of {wall * Environment.ProcessorCount:F0} s (wall x {Environment.ProcessorCount})");
+        Log(F($"{name}: {result.Readings:N0} readings acknowledged in {result.PublishSeconds:F1} s from the first publish ({result.Readings / result.PublishSeconds:N0} readings/s), {result.Seconds:F1} s from the first CONNECT, all connected after {result.ConnectSeconds:F1} s, first PUBACK after {result.FirstAckSeconds:F1} s; {result.Publishes:N0} PUBACKs; failures: {result.Failures}; {result.TransportFailures} publishes resent, {result.Reconnects} reconnects"));
+        Log($"    CPU: {split}; load {ProcessStats.LoadAverage()}");
+        if (!result.Clean || result.Readings != total)
+        {
+            _notes.Add(F($"{name}: {result.Readings:N0} of {total:N0} readings acknowledged with success; failures: {result.Failures}"));
+        }
+
+        return new Measured(result, cpu, split.ToString(), wall);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    private sealed record Durability(bool Complete, string Text);
+
+    /// <summary>
+    /// After the last PUBACK everything must already be durable: the rollups equal the recording's counts and InfluxDB
+    /// holds one point per reading. Polled for a few seconds only to say how far off it is if it is not.
+    /// </summary>
+    private async Task<Durability> DurabilityAsync(PlatformHost host, List<RecordedMessage> messages, SortedDictionary<DateOnly, DayExpectation> expected, string name)
+    {
+        using var influx = new InfluxBench(_influxUrl);
+        var from = DateTimeOffset.FromUnixTimeMilliseconds(messages.Min(m => Math.Min(m.EventUnixMs, m.PointTimeUnixMs)));
+        var to = DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => Math.Max(m.EventUnixMs, m.PointTimeUnixMs)) + 1);
+        var watch = Stopwatch.StartNew();
+        bool rollups;
+        long stored;
+        var looks = 0;
+        while (true)
+        {
+            looks++;
+            rollups = await host.RollupsMatchAsync(expected);
+            stored = await influx.CountAsync("hohhot", from, to);
+            if ((rollups && stored == messages.Count) || watch.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                break;
+            }
+
+            Log(F($"{name}: look {looks}: rollups = ledger {rollups}, InfluxDB {stored:N0}/{messages.Count:N0}"));
+            await Task.Delay(500);
+        }
+
+        var totals = new StringBuilder();
+        foreach (var (d, e) in expected)
+        {
+            var t = await host.DayAsync(d);
+            totals.Append(Inv, $"{d:MM-dd} {t.MilkingCount}/{e.Milkings} milkings {t.CollectionCount}/{e.Collections} collections {t.IntakeCount}/{e.Intakes} intakes; ");
+        }
+
+        var complete = rollups && stored == messages.Count;
+        var text = F($"rollups = ledger {(rollups ? "yes" : "NO")}, InfluxDB {stored:N0}/{messages.Count:N0} ({(looks == 1 ? "at the first look after the last PUBACK" : F($"after {looks} looks, {watch.Elapsed.TotalSeconds:F1} s"))})");
+        Log($"{name}: {text}; {totals}");
+        if (!complete)
+        {
+            Console.Error.WriteLine($"{name}: THE PLATFORM'S TOTALS DISAGREE WITH WHAT WAS PUBLISHED: {text}; {totals}");
+        }
+
+        return new Durability(complete, text);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    private sealed record Backlog(List<RecordedMessage> Messages, string Description);
+
+    /// <summary>
+    /// The busiest hour of the recorded run (China Standard Time), recorded by hohhot-sim for the same fleet and seed on
+    /// the day before the run's first day: an hour of the whole city that the gateways held while the endpoint was away.
+    /// Kept in the work directory like the day's recording.
+    /// </summary>
+    private async Task<Backlog> BacklogAsync(List<RecordedMessage> messages, int recorded, CancellationToken cancellationToken)
+    {
+        var byHour = new long[24];
+        foreach (var m in messages)
+        {
+            byHour[DateTimeOffset.FromUnixTimeMilliseconds(m.EventUnixMs).ToOffset(TimeSpan.FromHours(8)).Hour]++;
+        }
+
+        var hour = o.GetInt("backlog-hour", Array.IndexOf(byHour, byHour.Max()));
+        var day = messages.Min(m => m.LocalDay).AddDays(-1);
+        var profile = o.Get("city-profile", "city-2023");
+        var seed = o.Get("seed", "1");
+        var file = Path.Combine(_work, F($"backlog-{profile}-{day:yyyy-MM-dd}T{hour:D2}-1h-s{seed}.bin"));
+        if (!File.Exists(file))
+        {
+            Log(F($"recording the backlog: {profile}, {day:yyyy-MM-dd} {hour:D2}:00-{hour + 1:D2}:00 +08:00 (the run's busiest hour of the day)"));
+            var code = await Simulator.RunAsync(_sim, ["record", "--profile", profile, "--seed", seed, "--start", F($"{day:yyyy-MM-dd}T{hour:D2}:00:00+08:00"),
+                "--duration", "1h", "--out", file + ".tmp"], Path.Combine(_work, "record.log"));
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"hohhot-sim record of the backlog failed ({code}); see record.log");
+            }
+
+            File.Move(file + ".tmp", file, overwrite: true);
+        }
+
+        var backlog = RecordedRun.Load(file);
+        if (_sampled)
+        {
+            backlog = RecordedRun.Stride(backlog, Math.Max(1, (int)(backlog.Count * (double)messages.Count / recorded)));
+        }
+
+        var description = F($"{profile} {day:yyyy-MM-dd} {hour:D2}:00-{hour + 1:D2}:00 (the busiest hour: {byHour[hour]:N0} of the recorded run's {messages.Count:N0} readings)");
+        Log(F($"backlog: {backlog.Count:N0} readings, {description}"));
+        return new Backlog(backlog, description);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    private async Task<(double, double, long)> DemoAsync(PlatformHost host, string demoFile, CancellationToken cancellationToken)
+    {
+        var demo = RecordedRun.Load(demoFile);
+        var expected = RecordedRun.ExpectedDays(demo);
+        Log($"demo: {demo.Count:N0} readings; registering the demo fleet");
+        await RegisterAsync(host, o.Get("demo-profile", "demo"), demo, cancellationToken);
+        var measured = await MeasureAsync("demo day", host.Endpoint, Plan("demo", demo), connectAllFirst: true, host.Pid, PlatformCpu(host.Pid), null, cancellationToken);
+        var check = await DurabilityAsync(host, demo, expected, "demo");
+        if (!check.Complete || !measured.Result.Clean)
+        {
+            throw new InvalidOperationException($"demo: {check.Text}; failures {measured.Result.Failures}");
+        }
+
+        var (rss, peak) = ProcessStats.Memory(host.Pid);
+        Log(F($"demo: host RSS {rss:N0} MiB (peak {peak:N0})"));
+        return (rss, peak, demo.Count);
+    }
+
+    /// <summary>
+    /// The fleet into the registry (hohhot-sim register), then every gateway of the recorded messages its MQTT credential
+    /// through the API (hohhot-sim register issues the sim's own too; the bench makes sure of the ones it logs in with).
+    /// </summary>
+    private async Task RegisterAsync(PlatformHost host, string profile, IEnumerable<RecordedMessage> messages, CancellationToken cancellationToken)
+    {
+        var code = await Simulator.RunAsync(_sim, ["register", "--profile", profile, "--seed", o.Get("seed", "1"), "--api", host.ApiUrl,
+            "--api-token", await host.Operator.TokenAsync(CancellationToken.None)],
+            Path.Combine(_work, "sim-register.log"));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"hohhot-sim register --profile {profile} failed ({code}); see sim-register.log");
+        }
+
+        var gateways = new Dictionary<string, OwnerKind>(StringComparer.Ordinal);
+        foreach (var m in messages)
+        {
+            gateways.TryAdd(m.Gateway, m.Topic.StartsWith("hohhot/v1/plant/", StringComparison.Ordinal) ? OwnerKind.Plant : OwnerKind.Pasture);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var (issued, existing) = await host.IssueGatewayCredentialsAsync(gateways, _passwords, cancellationToken);
+        Log(F($"{profile}: gateway credentials through the API: {issued} issued by the bench, {existing} issued by hohhot-sim register ({watch.Elapsed.TotalSeconds:F1} s)"));
+    }
+
+    private void AddStoreRows(Measured platform, PostgresStats.Sample pg, InfluxStats.Sample influx)
+    {
+        var seconds = platform.Result.PublishSeconds;
+        AddRow("1", "PostgreSQL during the day (pg_stat_database, pg_stat_wal)",
+            F($"{pg.Commits / seconds:N0} commits/s, {pg.WalSyncs / seconds:N0} WAL syncs/s, {pg.WalBytes / 1e6 / seconds:N1} MB WAL/s"),
+            F($"{platform.Result.Readings / (double)Math.Max(1, pg.Commits):F1} readings per commit, {platform.Result.Readings / (double)Math.Max(1, pg.WalSyncs):F0} per WAL sync"), "", "");
+        if (influx.WriteRequests > 0)
+        {
+            AddRow("1", "InfluxDB during the day (/debug/vars httpd)", F($"{influx.WriteRequests / seconds:N1} writes/s"),
+                F($"{influx.PointsWritten / (double)influx.WriteRequests:N0} points per write"), "", "");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -306,194 +471,6 @@ internal sealed class BenchRun(BenchOptions o)
         return (rawRate, writerRate, rawCpu / rawPoints.Points);
     }
 
-    // ---------------------------------------------------------------------------------------------------------
-    private async Task<(double, double, long)> DemoAsync(PlatformHost host, string demoFile, CancellationToken cancellationToken)
-    {
-        var demo = RecordedRun.Load(demoFile);
-        var expected = RecordedRun.ExpectedDays(demo);
-        Log($"demo: {demo.Count:N0} messages; registering the demo fleet");
-        await RegisterAsync(host, o.Get("demo-profile", "demo"));
-        var code = await Simulator.RunAsync(_sim, ReplayArgs(demoFile, "demo", _broker), Path.Combine(_work, "sim-demo.log"));
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"hohhot-sim replay of the demo day failed ({code}); see sim-demo.log");
-        }
-
-        var watch = Stopwatch.StartNew();
-        while (!await host.RollupsMatchAsync(expected))
-        {
-            if (watch.Elapsed > TimeSpan.FromMinutes(3))
-            {
-                throw new TimeoutException("demo: the rollups did not reach the ledger's counts in 3 minutes");
-            }
-
-            await Task.Delay(500, cancellationToken);
-        }
-
-        var (rss, peak) = ProcessStats.Memory(host.Pid);
-        Log(F($"demo: replay exit {code}, rollups match; host RSS {rss:N0} MiB (peak {peak:N0})"));
-        return (rss, peak, demo.Count);
-    }
-
-    private sealed record PlatformResult(long Messages, double Seconds, double ChainCpu, double SimCpu, string Split, string Checks, bool Complete);
-
-    private async Task<PlatformResult> PlatformAsync(PlatformHost host, BrokerSettings brokerSettings, string pidFile, List<RecordedMessage> messages,
-        SortedDictionary<DateOnly, DayExpectation> expected, string file, string name, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        await using var sys = new BrokerSysWatcher();
-        await sys.StartAsync(brokerSettings, cancellationToken);
-        using var influx = new InfluxBench(_influxUrl);
-        var from = DateTimeOffset.FromUnixTimeMilliseconds(messages.Min(m => Math.Min(m.EventUnixMs, m.PointTimeUnixMs)));
-        var to = DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => Math.Max(m.EventUnixMs, m.PointTimeUnixMs)) + 1);
-
-        var meter = new CpuMeter();
-        int hostPid = host.Pid, mosquitto = ProcessStats.ReadPidFile(pidFile) ?? throw new InvalidOperationException("no mosquitto"), influxd = InfluxPid, postmaster = PostmasterPid, self = Environment.ProcessId;
-        meter.Add("host", () => ProcessStats.CpuSeconds(hostPid));
-        meter.Add("mosquitto", () => ProcessStats.CpuSeconds(mosquitto));
-        meter.Add("influxd", () => ProcessStats.CpuSeconds(influxd));
-        meter.Add("postgres", () => ProcessStats.TreeCpuSeconds(postmaster));
-        meter.Add("loadbench", () => ProcessStats.CpuSeconds(self));
-        meter.Add("unused", () => 0);
-
-        Log($"(1) durable ingest '{name}' (broker port {brokerSettings.Port}): replaying {messages.Count:N0} messages into the host; load {ProcessStats.LoadAverage()}");
-        var before = meter.Sample();
-        var watch = Stopwatch.StartNew();
-        var complete = true;
-        long milkings = 0, durableCounted = 0;
-        using var stopPolling = new CancellationTokenSource();
-        var poller = Task.Run(async () =>
-        {
-            // The platform's consumption, for the publisher's window: readings counted in the rollups (every kind but level samples).
-            while (!stopPolling.IsCancellationRequested)
-            {
-                try
-                {
-                    long total = 0;
-                    foreach (var day in expected.Keys)
-                    {
-                        var d = await host.DayAsync(day);
-                        total += d.MilkingCount + d.CollectionCount + d.IntakeCount;
-                        if (day == expected.Keys.Last())
-                        {
-                            Interlocked.Exchange(ref milkings, d.MilkingCount);
-                        }
-                    }
-
-                    Interlocked.Exchange(ref durableCounted, total);
-                }
-                catch (Grpc.Core.RpcException exception)
-                {
-                    Log("    rollup poll failed: " + exception.Status.Detail);
-                }
-
-                try
-                {
-                    await Task.Delay(100, stopPolling.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-        });
-        await using var publisher = new PacedPublisher(brokerSettings, _passwords, _perGatewayInflight, Path.Combine(_work, $"ledger-{name}.jsonl"));
-        var progress = Progress(() => F($"published {publisher.Acked:N0}, rollup milkings {Interlocked.Read(ref milkings):N0}, mosquitto wrote {ProcessStats.Io(mosquitto).WriteBytes / 1e6:N0} MB, host RSS {ProcessStats.Memory(hostPid).RssMiB:N0} MiB, broker store {sys.GetLong("$SYS/broker/store/messages/count"):N0}, dropped {sys.GetLong("$SYS/broker/publish/messages/dropped")}"),
-            [("host", () => ProcessStats.CpuSeconds(hostPid)), ("mosquitto", () => ProcessStats.CpuSeconds(mosquitto)),
-             ("influxd", () => ProcessStats.CpuSeconds(influxd)), ("postgres", () => ProcessStats.TreeCpuSeconds(postmaster)),
-             ("loadbench", () => ProcessStats.CpuSeconds(self))]);
-        var publishing = publisher.PublishAsync(messages, Counted, () => Interlocked.Read(ref durableCounted), _window, cancellationToken);
-        var published = false;
-        var stalled = false;
-        var lastCounted = 0L;
-        var recoveriesBefore = HostStallRecoveries();
-        var progressAt = Stopwatch.StartNew();
-        while (true)
-        {
-            if (!published && publishing.IsCompleted)
-            {
-                await publishing;
-                published = true;
-                Log(F($"    every message PUBACKed by the broker after {watch.Elapsed.TotalSeconds:F1} s"));
-            }
-
-            if (published && await host.RollupsMatchAsync(expected))
-            {
-                break;
-            }
-
-            if (Interlocked.Read(ref durableCounted) - lastCounted >= 1000 || (published && Interlocked.Read(ref durableCounted) != lastCounted))
-            {
-                lastCounted = Interlocked.Read(ref durableCounted);
-                progressAt.Restart();
-            }
-
-            if (progressAt.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                // Same symptom as the raw broker's stall: (almost) nothing becomes durable while the window is full.
-                complete = false;
-                stalled = true;
-                Log(F($"    STALLED: fewer than 1,000 readings became durable in 60 s ({Interlocked.Read(ref durableCounted):N0} durable, {publisher.Acked:N0} published); broker store {sys.GetLong("$SYS/broker/store/messages/count")}"));
-                break;
-            }
-
-            if (watch.Elapsed > timeout)
-            {
-                // Report what is durable so far (milkings are 98 % of the mix) instead of waiting for ever.
-                complete = false;
-                Log(F($"    TIMEOUT after {timeout.TotalSeconds:F0} s: {Interlocked.Read(ref milkings):N0} of {expected.Values.Sum(e => e.Milkings):N0} milkings durable"));
-                break;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-
-        await stopPolling.CancelAsync();
-        await poller;
-        var rollupsAt = watch.Elapsed.TotalSeconds;
-        long stored;
-        while (complete && (stored = await influx.CountAsync("hohhot", from, to)) < messages.Count)
-        {
-            if (watch.Elapsed.TotalSeconds - rollupsAt > 120)
-            {
-                break;
-            }
-
-            await Task.Delay(250, cancellationToken);
-        }
-
-        stored = await influx.CountAsync("hohhot", from, to);
-        var seconds = watch.Elapsed.TotalSeconds;
-        var durable = complete ? messages.Count : (long)(Interlocked.Read(ref milkings) / (double)expected.Values.Sum(e => e.Milkings) * messages.Count);
-        await progress.DisposeAsync();
-        var d = CpuMeter.Delta(before, meter.Sample());
-        var chain = d[0] + d[1] + d[2] + d[3];
-        var split = F($"host {d[0]:F0} s ({d[0] / chain:P0}), mosquitto {d[1]:F0} s ({d[1] / chain:P0}), influxd {d[2]:F0} s ({d[2] / chain:P0}), postgres {d[3]:F0} s ({d[3] / chain:P0})");
-        Log(F($"(1) durable: rollups equal the ledger after {rollupsAt:F1} s, InfluxDB holds {stored:N0}/{messages.Count:N0} points after {seconds:F1} s"));
-        Log(F($"    CPU: {split}; loadbench (publisher + rollup poller) {d[4]:F1} s; wall x 2 cores = {seconds * Environment.ProcessorCount:F0} s; load {ProcessStats.LoadAverage()}"));
-
-        // Acknowledged: every message the broker held for the host is released only by its PUBACK.
-        var ackWatch = Stopwatch.StartNew();
-        var storeCount = -1L;
-        while (ackWatch.Elapsed < TimeSpan.FromSeconds(25))
-        {
-            if (sys.Get("$SYS/broker/store/messages/count") is { } v && v.At > DateTimeOffset.UtcNow - ackWatch.Elapsed)
-            {
-                storeCount = long.Parse(v.Value, Inv);
-                if (storeCount < 100)
-                {
-                    break;
-                }
-            }
-
-            await Task.Delay(500, cancellationToken);
-        }
-
-        var dropped = sys.GetLong("$SYS/broker/publish/messages/dropped");
-        Log($"    broker store after the run: {storeCount} messages (0 = all acknowledged by the host), dropped {dropped}");
-        var kicks = HostStallRecoveries() - recoveriesBefore;
-        Log($"    the host's own reconnects after a stalled delivery (liveness probe): {kicks}");
-        var checks = F($"rollups = ledger: {(complete ? "yes" : stalled ? "NO (stalled)" : "NO (timeout)")}; {kicks} stall recover(ies) by the host; InfluxDB {stored:N0}/{messages.Count:N0}; broker store {storeCount}, dropped {dropped}");
-        return new PlatformResult(durable, seconds, chain, d[4], split, checks, complete);
-    }
 
     private async Task<List<(string Scope, (double P50Ms, double P99Ms, long Calls, double CallsPerSecond) L)>> LatencyAsync(
         PlatformHost host, DateOnly day, Registry registry)
@@ -553,53 +530,6 @@ internal sealed class BenchRun(BenchOptions o)
     }
 
     /// <summary>How often the host reconnected because the broker had stopped delivering (its log line 5004).</summary>
-    private int HostStallRecoveries()
-    {
-        var log = Path.Combine(_work, "platform.log");
-        if (!File.Exists(log))
-        {
-            return 0;
-        }
-
-        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        var count = 0;
-        while (reader.ReadLine() is { } line)
-        {
-            if (line.Contains("reconnecting to restart delivery", StringComparison.Ordinal))
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    private async Task RegisterAsync(PlatformHost host, string profile)
-    {
-        var code = await Simulator.RunAsync(_sim, ["register", "--profile", profile, "--seed", o.Get("seed", "1"), "--api", host.ApiUrl,
-            "--api-token", await host.Operator.TokenAsync(CancellationToken.None)],
-            Path.Combine(_work, "sim-register.log"));
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"hohhot-sim register --profile {profile} failed ({code})");
-        }
-    }
-
-    private string[] ReplayArgs(string file, string name, BrokerSettings brokerSettings)
-    {
-        var ledger = Path.Combine(_work, $"ledger-{name}.jsonl");
-        File.Delete(ledger);
-        var spool = Path.Combine(_work, $"spool-{name}");
-        if (Directory.Exists(spool))
-        {
-            Directory.Delete(spool, recursive: true);
-        }
-
-        return ["replay", "--file", file, "--mqtt", $"{brokerSettings.Host}:{brokerSettings.Port}", "--inflight", _inflight,
-            "--ledger", ledger, "--spool", spool, "--drain-timeout", "1200s"];
-    }
-
     // ---------------------------------------------------------------------------------------------------------
     /// <summary>A line every 5 s in the log: progress and each process's CPU share of one core over the interval.</summary>
     private AsyncDisposableAction Progress(Func<string> state, (string Name, Func<double> Cpu)[] processes)
@@ -680,7 +610,7 @@ internal sealed class BenchRun(BenchOptions o)
 
     private void AddRow(params string[] cells) => _rows.Add(cells);
 
-    private void PrintTable(long messages, long points)
+    private void PrintTable(long messages)
     {
         var header = new[] { "#", "measurement", "result", "baseline (same run)", "ratio", "target" };
         var widths = new int[header.Length];
@@ -694,7 +624,7 @@ internal sealed class BenchRun(BenchOptions o)
 
         var output = new StringBuilder();
         output.AppendLine(Inv, $"hohhot benchmark ({(_smoke ? "SMOKE" : "full")}), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average now {ProcessStats.LoadAverage()}");
-        output.AppendLine(Inv, $"data: {messages:N0} recorded messages -> {points:N0} InfluxDB points; details in {Path.Combine(_work, "loadbench.log")}");
+        output.AppendLine(Inv, $"data: {messages:N0} recorded readings; details in {Path.Combine(_work, "loadbench.log")}");
         foreach (var row in _rows.Prepend(header).Take(1).Concat([widths.Select(w => new string('-', w)).ToArray()]).Concat(_rows))
         {
             output.Append("| ");

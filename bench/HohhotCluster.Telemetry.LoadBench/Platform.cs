@@ -7,8 +7,8 @@ using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.LoadBench;
 
-internal sealed record HostSettings(string HostDll, int ApiPort, int SiloPort, int GatewayPort, string PostgresConnection, string InfluxUrl,
-    string InfluxDatabase, BrokerSettings Broker, string LogPath, string PidFile);
+internal sealed record HostSettings(string HostDll, int ApiPort, int SiloPort, int GatewayPort, int MqttPort, string PostgresConnection, string InfluxUrl,
+    string InfluxDatabase, string LogPath, string PidFile);
 
 /// <summary>The platform host (Release build) as a child process on the bench's own ports, like deploy/demo.sh starts it.</summary>
 internal sealed class PlatformHost : IAsyncDisposable
@@ -31,6 +31,7 @@ internal sealed class PlatformHost : IAsyncDisposable
         Operator = new PlatformConnection(ApiUrl, new PlatformCredential.Password("operator", File.ReadAllText(_passwordFile).Trim()));
         Channel = Operator.Channel;
         Throughput = new ThroughputService.ThroughputServiceClient(Channel);
+        Registry = new RegistryService.RegistryServiceClient(Channel);
         Traceability = new TraceabilityService.TraceabilityServiceClient(Channel);
     }
 
@@ -45,6 +46,11 @@ internal sealed class PlatformHost : IAsyncDisposable
     public GrpcChannel Channel { get; }
 
     public ThroughputService.ThroughputServiceClient Throughput { get; }
+
+    public RegistryService.RegistryServiceClient Registry { get; }
+
+    /// <summary>The platform's own MQTT endpoint: plaintext, on loopback only (the benchmark turns TLS off, see BENCHMARKS.md).</summary>
+    public MqttTarget Endpoint => new("platform", "127.0.0.1", _settings.MqttPort);
 
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
 
@@ -63,12 +69,15 @@ internal sealed class PlatformHost : IAsyncDisposable
         env["Postgres__ConnectionString"] = _settings.PostgresConnection;
         env["Influx__Url"] = _settings.InfluxUrl;
         env["Influx__Database"] = _settings.InfluxDatabase;
-        env["Mqtt__Host"] = _settings.Broker.Host;
-        env["Mqtt__Port"] = _settings.Broker.Port.ToString(inv);
-        env["Mqtt__Username"] = _settings.Broker.User;
-        env["Mqtt__Password"] = _settings.Broker.Password;
-        env["Mqtt__ClientId"] = "hohhot-ingest-bench";
-        env["Mqtt__ReceiveMaximum"] = _settings.Broker.ReceiveMaximum.ToString(inv);
+        // The endpoint without TLS (plaintext is allowed on loopback only, with AllowPlaintextOnLoopback below): the
+        // baselines have none either, so the comparison is of what happens between receiving and the PUBACK.
+        env["MqttEndpoint__Url"] = string.Create(inv, $"mqtt://127.0.0.1:{_settings.MqttPort}");
+        // Edge rates far above the replay (a gateway replays its day at up to ~1,000 readings/s, a milk meter at a few
+        // hundred): the limiter still runs on every publish, but refuses nothing.
+        env["MqttEndpoint__GatewayReadingsPerSecond"] = "10000000";
+        env["MqttEndpoint__GatewayBurst"] = "100000000";
+        env["MqttEndpoint__DeviceReadingsPerSecond"] = "1000000";
+        env["MqttEndpoint__DeviceBurst"] = "10000000";
         env["Platform__ApiUrl"] = ApiUrl;
         env["Platform__SiloPort"] = _settings.SiloPort.ToString(inv);
         env["Platform__GatewayPort"] = _settings.GatewayPort.ToString(inv);
@@ -136,6 +145,45 @@ internal sealed class PlatformHost : IAsyncDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Gives each gateway without one its MQTT credential through the API, as the operator. Those that have one were
+    /// issued by <c>hohhot-sim register</c> with the sim's password, the one the bench's credentials file holds (both are
+    /// <c>GatewayCredentials.Password</c>); checking each again would cost a PBKDF2 verification per gateway, and a wrong
+    /// one fails the run loudly at its CONNECT (0x86) anyway.
+    /// </summary>
+    public async Task<(int Issued, int Existing)> IssueGatewayCredentialsAsync(
+        IReadOnlyDictionary<string, OwnerKind> gateways, IReadOnlyDictionary<string, string> passwords, CancellationToken cancellationToken)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        var page = new RegistryPageRequest { PageSize = 1000 };
+        while (true)
+        {
+            var reply = await Registry.ListGatewayCredentialsAsync(page, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+            foreach (var c in reply.Credentials)
+            {
+                existing.Add(c.GatewayId);
+            }
+
+            if (reply.NextPageToken.Length == 0)
+            {
+                break;
+            }
+
+            page.PageToken = reply.NextPageToken;
+        }
+
+        var missing = gateways.Where(g => !existing.Contains(g.Key)).ToList();
+        await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (gateway, ct) =>
+            await Registry.IssueGatewayCredentialAsync(new IssueGatewayCredentialRequest
+            {
+                GatewayId = gateway.Key,
+                OwnerKind = gateway.Value,
+                OwnerId = gateway.Key,
+                Password = passwords.TryGetValue(gateway.Key, out var p) ? p : throw new InvalidOperationException($"no password for gateway {gateway.Key}"),
+            }, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: ct));
+        return (missing.Count, gateways.Count - missing.Count);
     }
 
     public async Task StopAsync()

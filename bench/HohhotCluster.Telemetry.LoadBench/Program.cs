@@ -1,13 +1,8 @@
 using HohhotCluster.Telemetry.LoadBench;
 
 // hohhot-loadbench run --work DIR --data-dir DIR --sim DLL --host DLL --city-file F --city-registry F ... (see bench/run.sh)
+// hohhot-loadbench raw-endpoint --port N --credentials F   (the raw MQTTnet endpoint; the run starts it itself)
 var options = BenchOptions.Parse(args);
-if (options.Command != "run")
-{
-    Console.Error.WriteLine("usage: hohhot-loadbench run [options]   (bench/run.sh passes them; see BENCHMARKS.md)");
-    return 64;
-}
-
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -15,4 +10,15 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-return await new BenchRun(options).RunAsync(cancel.Token);
+return options.Command switch
+{
+    "run" => await new BenchRun(options).RunAsync(cancel.Token),
+    "raw-endpoint" => await RawEndpointServer.RunAsync(options, cancel.Token),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: hohhot-loadbench run [options]   (bench/run.sh passes them; see BENCHMARKS.md)");
+    return 64;
+}

@@ -82,37 +82,6 @@ internal static class RecordedRun
         return messages;
     }
 
-    /// <summary>Writes messages in the simulator's run-file format, so <c>hohhot-sim replay</c> can publish them.</summary>
-    public static void Write(string path, IEnumerable<RecordedMessage> messages)
-    {
-        using var writer = new BinaryWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20), Encoding.UTF8);
-        writer.Write(Magic);
-        writer.Write(1L);
-        foreach (var m in messages)
-        {
-            writer.Write(true);
-            writer.Write(m.Gateway);
-            writer.Write(m.Topic);
-            writer.Write(m.DeviceId);
-            writer.Write(m.OwnerId);
-            writer.Write(m.Kind);
-            writer.Write(m.BootEpoch);
-            writer.Write(m.Seq);
-            writer.Write(m.EventUnixMs);
-            writer.Write(m.Kg);
-            writer.Write(m.IsCollection);
-            writer.Write(m.Fault);
-            writer.Write(m.PointUnixMs ?? long.MinValue);
-            writer.Write(m.Lot);
-            writer.Write(m.Source);
-            writer.Write(m.Verdict);
-            writer.Write(m.Payload.Length);
-            writer.Write(m.Payload);
-        }
-
-        writer.Write(false);
-    }
-
     /// <summary>Every k-th message, so a small sample keeps the day's mix of kinds, owners and devices.</summary>
     public static List<RecordedMessage> Stride(List<RecordedMessage> messages, int count)
     {

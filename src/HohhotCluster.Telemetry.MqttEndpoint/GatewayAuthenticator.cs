@@ -33,6 +33,12 @@ public sealed class GatewayAuthenticator(GatewayCredentialStore credentials, Sec
     private readonly ConcurrentDictionary<string, (string StoredHash, byte[] SecretDigest)> _verified = new(StringComparer.Ordinal);
     private readonly TokenBuckets _failures = new(clock, perSecond: 1.0 / 12, burst: 5, maxTracked: 100_000);
 
+    /// <summary>
+    /// PBKDF2 takes a core for tens of milliseconds: a reconnect storm verifies on half the cores at most, so that
+    /// ingestion keeps the rest and the gateways already in do not wait behind the logins.
+    /// </summary>
+    private readonly SemaphoreSlim _hashing = new(Math.Max(1, Environment.ProcessorCount / 2));
+
     public async Task<(LoginVerdict Verdict, GatewayIdentity? Identity)> LoginAsync(string? gatewayId, byte[]? secret, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(gatewayId) || secret is not { Length: > 0 } || gatewayId.Length > RegistryIds.MaxLength)
@@ -62,7 +68,18 @@ public sealed class GatewayAuthenticator(GatewayCredentialStore credentials, Sec
             return (LoginVerdict.TooManyFailures, null);
         }
 
-        if (hasher.Verify(credential.SecretHash, Encoding.UTF8.GetString(secret)) == SecretCheck.Invalid)
+        SecretCheck check;
+        await _hashing.WaitAsync(cancellationToken);
+        try
+        {
+            check = hasher.Verify(credential.SecretHash, Encoding.UTF8.GetString(secret));
+        }
+        finally
+        {
+            _hashing.Release();
+        }
+
+        if (check == SecretCheck.Invalid)
         {
             _failures.TryTake(gatewayId, 1);
             return (LoginVerdict.BadCredentials, null);

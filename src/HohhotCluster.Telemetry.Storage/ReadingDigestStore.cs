@@ -86,75 +86,108 @@ public sealed class ReadingDigestStore(NpgsqlDataSource dataSource, TimeProvider
     /// <summary>16 lowercase hex digits, as in quarantine details.</summary>
     public static string Format(long digest) => digest.ToString("x16", CultureInfo.InvariantCulture);
 
-    /// <summary>Claims the readings at <paramref name="indices"/> into <paramref name="results"/>; returns the indices still undecided.</summary>
+    /// <summary>
+    /// Claims the readings at <paramref name="indices"/> into <paramref name="results"/>; returns the indices still
+    /// undecided. Two statements, each linear in the batch: the new keys are inserted (a key repeated in the list
+    /// only once, by its first occurrence), then the stored digests of the keys that were not new are read by their
+    /// primary key. (One statement joining its own inserted rows was planned as nested loops over unindexed CTEs:
+    /// quadratic, 3.8 s for 5,000 readings in the benchmark.)
+    /// </summary>
     private async Task<List<int>> ClaimOnceAsync(
         IReadOnlyList<(ReadingKey Key, long Digest, DateTimeOffset EventTime)> readings,
         List<int> indices,
         DigestClaimResult[] results,
         CancellationToken ct)
     {
-        var devices = new string[indices.Count];
-        var epochs = new long[indices.Count];
-        var seqs = new long[indices.Count];
-        var digests = new long[indices.Count];
-        var times = new DateTime[indices.Count];
-        for (var i = 0; i < indices.Count; i++)
+        var firstOf = new Dictionary<ReadingKey, int>(indices.Count);
+        var unique = new List<int>(indices.Count);
+        foreach (var index in indices)
         {
-            var (key, digest, eventTime) = readings[indices[i]];
-            devices[i] = key.DeviceId;
-            epochs[i] = key.BootEpoch;
-            seqs[i] = key.Sequence;
-            digests[i] = digest;
-            times[i] = eventTime.UtcDateTime;
+            if (firstOf.TryAdd(readings[index].Key, index))
+            {
+                unique.Add(index);
+            }
         }
 
-        var parameters = new { devices, epochs, seqs, digests, times, now = clock.GetUtcNow().UtcDateTime };
-
-        // Inserts in key order, so two statements claiming overlapping keys wait for each other instead of deadlocking.
-        // The final select reads the table as it was when the statement began: the conflicting keys' stored digests.
-        var rows = await PostgresRetry.RunAsync(async token =>
+        // Inserted in key order, so two statements claiming overlapping keys wait for each other instead of deadlocking.
+        unique.Sort((x, y) => Compare(readings[x].Key, readings[y].Key));
+        var (inserted, stored) = await PostgresRetry.RunAsync(async token =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(token);
-            return (await connection.QueryAsync<(long Ordinal, bool IsNew, long? Stored)>(new CommandDefinition(
+            var newKeys = new HashSet<ReadingKey>((await connection.QueryAsync<(string Device, long Epoch, long Seq)>(new CommandDefinition(
                 """
-                with input as (
-                    select * from unnest(@devices::text[], @epochs::bigint[], @seqs::bigint[], @digests::bigint[], @times::timestamptz[])
-                        with ordinality as t(device_id, boot_epoch, seq, digest, event_time, ordinal)
-                ),
-                first_of_key as (
-                    select distinct on (device_id, boot_epoch, seq) device_id, boot_epoch, seq, digest, event_time, ordinal
-                    from input order by device_id, boot_epoch, seq, ordinal
-                ),
-                inserted as (
-                    insert into reading_digest (device_id, boot_epoch, seq, digest, event_time, first_seen_at)
-                    select device_id, boot_epoch, seq, digest, event_time, @now from first_of_key
-                    order by device_id, boot_epoch, seq
-                    on conflict do nothing
-                    returning device_id, boot_epoch, seq, digest
-                )
-                select i.ordinal, n.seq is not null and f.ordinal = i.ordinal, coalesce(n.digest, r.digest)
-                from input i
-                join first_of_key f on f.device_id = i.device_id and f.boot_epoch = i.boot_epoch and f.seq = i.seq
-                left join inserted n on n.device_id = i.device_id and n.boot_epoch = i.boot_epoch and n.seq = i.seq
-                left join reading_digest r on r.device_id = i.device_id and r.boot_epoch = i.boot_epoch and r.seq = i.seq
-                order by i.ordinal
-                """, parameters, cancellationToken: token))).AsList();
+                insert into reading_digest (device_id, boot_epoch, seq, digest, event_time, first_seen_at)
+                select device_id, boot_epoch, seq, digest, event_time, @now
+                from unnest(@devices::text[], @epochs::bigint[], @seqs::bigint[], @digests::bigint[], @times::timestamptz[])
+                    with ordinality as t(device_id, boot_epoch, seq, digest, event_time, ordinal)
+                order by ordinal
+                on conflict do nothing
+                returning device_id, boot_epoch, seq
+                """,
+                new
+                {
+                    devices = unique.Select(i => readings[i].Key.DeviceId).ToArray(),
+                    epochs = unique.Select(i => readings[i].Key.BootEpoch).ToArray(),
+                    seqs = unique.Select(i => readings[i].Key.Sequence).ToArray(),
+                    digests = unique.Select(i => readings[i].Digest).ToArray(),
+                    times = unique.Select(i => readings[i].EventTime.UtcDateTime).ToArray(),
+                    now = clock.GetUtcNow().UtcDateTime,
+                },
+                cancellationToken: token))).Select(r => new ReadingKey(r.Device, r.Epoch, r.Seq)));
+
+            var known = unique.Where(i => !newKeys.Contains(readings[i].Key)).ToList();
+            var storedDigests = new Dictionary<ReadingKey, long>(known.Count);
+            if (known.Count > 0)
+            {
+                foreach (var (device, epoch, seq, digest) in await connection.QueryAsync<(string, long, long, long)>(new CommandDefinition(
+                    """
+                    select d.device_id, d.boot_epoch, d.seq, d.digest
+                    from unnest(@devices::text[], @epochs::bigint[], @seqs::bigint[]) as k(device_id, boot_epoch, seq)
+                    join reading_digest d on d.device_id = k.device_id and d.boot_epoch = k.boot_epoch and d.seq = k.seq
+                    """,
+                    new
+                    {
+                        devices = known.Select(i => readings[i].Key.DeviceId).ToArray(),
+                        epochs = known.Select(i => readings[i].Key.BootEpoch).ToArray(),
+                        seqs = known.Select(i => readings[i].Key.Sequence).ToArray(),
+                    },
+                    cancellationToken: token)))
+                {
+                    storedDigests[new ReadingKey(device, epoch, seq)] = digest;
+                }
+            }
+
+            return (newKeys, storedDigests);
         }, ct);
 
         var undecided = new List<int>();
-        foreach (var (ordinal, isNew, stored) in rows)
+        foreach (var index in indices)
         {
-            var index = indices[(int)ordinal - 1];
-            if (stored is not { } storedDigest)
+            var (key, digest, _) = readings[index];
+            var first = firstOf[key];
+            long storedDigest;
+            if (inserted.Contains(key))
             {
+                storedDigest = readings[first].Digest;
+            }
+            else if (!stored.TryGetValue(key, out storedDigest))
+            {
+                // Inserted by another statement not yet visible to ours: the next statement sees it.
                 undecided.Add(index);
                 continue;
             }
 
-            var claim = isNew ? DigestClaim.New : storedDigest == readings[index].Digest ? DigestClaim.Same : DigestClaim.Conflict;
+            var claim = index == first && inserted.Contains(key) ? DigestClaim.New
+                : storedDigest == digest ? DigestClaim.Same : DigestClaim.Conflict;
             results[index] = new DigestClaimResult(claim, storedDigest);
         }
 
         return undecided;
+    }
+
+    private static int Compare(ReadingKey x, ReadingKey y)
+    {
+        var byDevice = string.CompareOrdinal(x.DeviceId, y.DeviceId);
+        return byDevice != 0 ? byDevice : x.BootEpoch != y.BootEpoch ? x.BootEpoch.CompareTo(y.BootEpoch) : x.Sequence.CompareTo(y.Sequence);
     }
 }
