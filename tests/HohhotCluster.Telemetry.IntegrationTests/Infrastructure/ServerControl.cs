@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
 /// <summary>Stops, kills and starts one of the test servers through deploy/servers.sh (by PID, never by name).</summary>
@@ -18,24 +16,16 @@ public static class ServerControl
 
     private static async Task RunAsync(string verb, string server)
     {
-        var start = new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "servers.sh"), verb, server])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var instance = new Dictionary<string, string>();
         foreach (var name in new[] { "HOHHOT_DATA_DIR", "HOHHOT_PG_PORT", "HOHHOT_MQTT_PORT", "HOHHOT_INFLUX_PORT", "HOHHOT_INFLUX_RPC_PORT", "HOHHOT_MQTT_INGEST_PASSWORD" })
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
-                start.Environment[name] = value;
+                instance[name] = value;
             }
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"servers.sh {verb} {server} failed: {await output}{await error}");
+        await ChildProcess.RequireDeployScriptAsync("servers.sh", [verb, server], instance);
         if (server == "pg")
         {
             // This process's pooled connections died with the server (57P01 on first use): forget them.

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 
 /// <summary>A site's own Mosquitto bridged to a platform under test, run by deploy/site-bridge.sh (stopped by its PID).</summary>
@@ -44,22 +42,6 @@ public sealed class SiteBroker : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await RunAsync("stop");
 
-    private async Task RunAsync(string verb, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "site-bridge.sh"), verb, Directory])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"site-bridge.sh {verb} failed:\n{await output}{await errors}");
-    }
+    private Task RunAsync(string verb, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.RequireDeployScriptAsync("site-bridge.sh", [verb, Directory], environment);
 }

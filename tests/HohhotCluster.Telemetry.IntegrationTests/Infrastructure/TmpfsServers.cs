@@ -235,25 +235,9 @@ public sealed partial class TmpfsServers : IAsyncDisposable
     private Task<(int ExitCode, string Output)> RunScriptAsync(string[] arguments) =>
         RunAsync("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "servers.sh"), .. arguments], _instance);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (environment is not null)
-        {
-            // The test servers' own broker password must not leak into this instance (servers.sh would adopt it).
-            start.Environment.Remove("HOHHOT_MQTT_INGEST_PASSWORD");
-            foreach (var (key, value) in environment)
-            {
-                start.Environment[key] = value;
-            }
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await errors);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments, IReadOnlyDictionary<string, string>? environment = null) =>
+        // The test servers' own broker password must not leak into this instance (servers.sh would adopt it).
+        ChildProcess.RunAsync(program, arguments, environment, environment is null ? null : ["HOHHOT_MQTT_INGEST_PASSWORD"]);
 
     /// <summary>servers.sh env's lines: <c>export NAME='value'</c>, single quotes escaped as <c>'\''</c>.</summary>
     private static Dictionary<string, string> ParseEnv(string output)
