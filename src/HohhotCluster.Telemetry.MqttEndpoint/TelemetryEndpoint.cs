@@ -36,6 +36,7 @@ public sealed partial class TelemetryEndpoint : IHostedService
     private readonly CancellationTokenSource _abandon = new();
     private int _inFlight;
     private volatile bool _draining;
+    private Task _drained = Task.CompletedTask;
 
     public TelemetryEndpoint(
         MqttConnectionHandler connections,
@@ -66,8 +67,6 @@ public sealed partial class TelemetryEndpoint : IHostedService
         _server.InterceptingSubscriptionAsync += RefuseSubscriptionAsync;
         lifetime.ApplicationStopping.Register(() => _drained = DrainAsync());
     }
-
-    private Task _drained = Task.CompletedTask;
 
     public bool Started => _server.IsStarted;
 

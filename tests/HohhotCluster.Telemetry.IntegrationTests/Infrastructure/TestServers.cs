@@ -11,8 +11,6 @@ public static class TestServers
     public static string PostgresConnection => Require("HOHHOT_PG_CONNECTION");
     public static string MqttHost => Require("HOHHOT_MQTT_HOST");
     public static int MqttPort => int.Parse(Require("HOHHOT_MQTT_PORT"), System.Globalization.CultureInfo.InvariantCulture);
-    public static string MqttIngestUser => Require("HOHHOT_MQTT_INGEST_USER");
-    public static string MqttIngestPassword => Require("HOHHOT_MQTT_INGEST_PASSWORD");
     public static string InfluxUrl => Require("HOHHOT_INFLUX_URL");
     public static string DataDir => Require("HOHHOT_DATA_DIR");
 
