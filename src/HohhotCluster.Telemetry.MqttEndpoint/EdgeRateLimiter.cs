@@ -104,6 +104,21 @@ internal sealed class TokenBuckets(TimeProvider clock, double perSecond, double 
         }
     }
 
+    /// <summary>Whether the bucket holds that many tokens now, taking none (a name never seen has a full bucket).</summary>
+    public bool HasTokens(string name, int tokens)
+    {
+        if (perSecond <= 0 || !_buckets.TryGetValue(name, out var bucket))
+        {
+            return true;
+        }
+
+        lock (bucket)
+        {
+            Refill(bucket, clock.GetTimestamp());
+            return bucket.Tokens >= tokens;
+        }
+    }
+
     public void GiveBack(string name, int tokens)
     {
         if (perSecond > 0 && _buckets.TryGetValue(name, out var bucket))

@@ -63,7 +63,8 @@ public sealed class GatewayAuthenticator(GatewayCredentialStore credentials, Sec
             return (LoginVerdict.Admitted, IdentityOf(credential));
         }
 
-        if (!HasFailureBudget(gatewayId))
+        // One token is one failed guess; a gateway with less than one left is refused before the hash is computed.
+        if (!_failures.HasTokens(gatewayId, 1))
         {
             return (LoginVerdict.TooManyFailures, null);
         }
@@ -97,18 +98,6 @@ public sealed class GatewayAuthenticator(GatewayCredentialStore credentials, Sec
             || credential.OwnerKind != identity.OwnerKind || credential.OwnerId != identity.OwnerId
             ? null
             : identity;
-    }
-
-    private bool HasFailureBudget(string gatewayId)
-    {
-        // One token is one failed guess; a bucket with less than one left refuses before the hash is computed.
-        if (!_failures.TryTake(gatewayId, 1))
-        {
-            return false;
-        }
-
-        _failures.GiveBack(gatewayId, 1);
-        return true;
     }
 
     private static GatewayIdentity IdentityOf(GatewayCredential credential) =>

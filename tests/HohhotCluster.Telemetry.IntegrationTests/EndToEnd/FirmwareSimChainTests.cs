@@ -32,7 +32,6 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
     [Fact]
     public async Task Demo_days_with_every_kind_verify_trace_back_to_their_pastures_and_flag_the_watered_load()
     {
-        var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4243";
         await Simulator.RegisterFleetAsync("demo", seed, _platform, _work);
 
@@ -44,12 +43,7 @@ public sealed class FirmwareSimChainTests(ITestOutputHelper log) : IAsyncLifetim
             "--duration", "2d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{_platform.MqttPort}",
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
-        var (exitCode, output) = (1, "");
-        for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
-        {
-            await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--api-token", await _platform.OperatorTokenAsync(), "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
-        }
+        var (exitCode, output) = await Simulator.VerifyAsync(ledger, _platform);
         log.WriteLine(output);
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
         foreach (var kind in new[] { "tanker_pickup", "silo_transfer", "production", "quality", "manure", "health" })

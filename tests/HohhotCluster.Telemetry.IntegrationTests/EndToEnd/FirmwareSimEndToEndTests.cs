@@ -28,7 +28,6 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_simulated_demo_day_verifies_against_the_platform_with_no_difference()
     {
-        var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "4242";
         await Simulator.RegisterFleetAsync("demo", seed, _platform, _work);
 
@@ -39,13 +38,7 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
         // The platform acknowledges after its grains and InfluxDB have the data; give the last batch a moment.
-        var (exitCode, output) = (1, "");
-        for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
-        {
-            await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--api-token", await _platform.OperatorTokenAsync(),
-                "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
-        }
+        var (exitCode, output) = await Simulator.VerifyAsync(ledger, _platform);
 
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
         Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
@@ -59,7 +52,6 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_simulated_day_with_device_faults_and_the_host_killed_mid_run_verifies_with_no_difference()
     {
-        var api = $"http://127.0.0.1:{_platform.ApiPort}";
         const string seed = "777";
         await Simulator.RegisterFleetAsync("demo", seed, _platform, _work);
 
@@ -77,13 +69,7 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         var (runExit, runOutput) = await run;
         Assert.True(runExit == 0, "hohhot-sim run failed:\n" + runOutput);
 
-        var (exitCode, output) = (1, "");
-        for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
-        {
-            await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await Simulator.RunAsync("verify", "--ledger", ledger, "--api", api, "--api-token", await _platform.OperatorTokenAsync(),
-                "--influx", TestServers.InfluxUrl, "--db", _platform.InfluxDatabase);
-        }
+        var (exitCode, output) = await Simulator.VerifyAsync(ledger, _platform);
 
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nrun:\n" + runOutput + "\nplatform log:\n" + _platform.LogTail());
         Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
