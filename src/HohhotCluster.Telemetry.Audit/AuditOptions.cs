@@ -17,11 +17,20 @@ public sealed class AuditOptions
     [Range(1, 366)]
     public int KpiWindowDays { get; set; } = 30;
 
+    /// <summary>What a pasture must report, and how often, to count as a smart demonstration pasture.</summary>
+    public SmartPastureOptions SmartPasture { get; set; } = new();
+
     public static IReadOnlyList<HealthProgramme> DefaultProgrammes { get; } =
     [
         // Protective titres are placeholders (domain.md: unverified); set the real ones in configuration.
-        new() { Id = "fmd", Name = "Foot-and-mouth disease", ProtectiveTitre = 128 },
-        new() { Id = "brucellosis", Name = "Brucellosis", ProtectiveTitre = 0 },
+        // Protection periods: FMD, MARA's compulsory immunisation programme boosts scale farms every 4-6 months, so
+        // 120 days (the short end: an estimate that does not flatter); PPR, a single dose of the Nigeria 75/1 live
+        // vaccine protected goats for at least 3 years (Zahur et al. 2014, doi:10.4236/jbm.2014.26005), the programme
+        // boosts animals past their protection period; brucellosis 365 days is unverified (the A19, S2 and M5 vaccines'
+        // labels differ): set the label's period in configuration.
+        new() { Id = "fmd", Name = "Foot-and-mouth disease", ProtectiveTitre = 128, ProtectionDays = 120, Species = ["cow", "goat"] },
+        new() { Id = "brucellosis", Name = "Brucellosis", ProtectiveTitre = 0, ProtectionDays = 365, Species = ["cow", "goat"] },
+        new() { Id = "ppr", Name = "Peste des petits ruminants (小反刍兽疫)", ProtectiveTitre = 0, ProtectionDays = 1095, Species = ["goat"] },
     ];
 
     public IReadOnlyList<HealthProgramme> EffectiveProgrammes => Programmes.Count > 0 ? Programmes : DefaultProgrammes;
@@ -37,6 +46,41 @@ public sealed class HealthProgramme
     /// <summary>Reciprocal dilution at or above which a titre is protective; 0 when the programme has no titre test.</summary>
     [Range(0, 1_000_000)]
     public int ProtectiveTitre { get; set; }
+
+    /// <summary>Days a vaccination protects: an animal vaccinated within this many days before a day is immune on it.</summary>
+    [Range(1, 3660)]
+    public int ProtectionDays { get; set; } = 180;
+
+    /// <summary>
+    /// The species the programme vaccinates (a cow pasture is not in a goats-only programme's stock); empty: every
+    /// species (empty by default because configuration binding appends to a list rather than replacing it).
+    /// </summary>
+    public List<string> Species { get; set; } = [];
+
+    public bool Applies(string species) => Species.Count == 0 || Species.Contains(species, StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The plan's smart demonstration pasture (智慧化示范牧场: TMR, milk quality testing and manure use, all on line):
+/// streams a pasture must report over the KPI window, each on at least a share of the window's days or at a cadence.
+/// </summary>
+public sealed class SmartPastureOptions
+{
+    /// <summary>Share of the window's days with at least one bulk-tank collection (tank milk leaves every day).</summary>
+    [Range(0.0, 1.0)]
+    public double MinCollectionDayShare { get; set; } = 0.9;
+
+    /// <summary>Share of the window's days with milkings recorded by the parlour's meters (2-3 milkings a day).</summary>
+    [Range(0.0, 1.0)]
+    public double MinMilkingDayShare { get; set; } = 0.9;
+
+    /// <summary>A quality sample of the pasture's milk at least once in every this many days of the window.</summary>
+    [Range(1, 366)]
+    public int QualityEveryDays { get; set; } = 7;
+
+    /// <summary>A manure record at least once in every this many days of the window.</summary>
+    [Range(1, 366)]
+    public int ManureEveryDays { get; set; } = 7;
 }
 
 public sealed class AlertOptions
@@ -122,6 +166,23 @@ public sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             {
                 problems.Add($"Audit:Programmes: '{programme.Id}' needs a unique id and a protective titre >= 0.");
             }
+
+            if (programme.ProtectionDays is < 1 or > 3660)
+            {
+                problems.Add($"Audit:Programmes: '{programme.Id}' needs ProtectionDays between 1 and 3660.");
+            }
+
+            if (programme.Species.Any(s => s is not ("cow" or "goat")))
+            {
+                problems.Add($"Audit:Programmes: '{programme.Id}' Species may name only cow and goat.");
+            }
+        }
+
+        var smart = options.SmartPasture;
+        results.Clear();
+        if (!Validator.TryValidateObject(smart, new ValidationContext(smart), results, validateAllProperties: true))
+        {
+            problems.AddRange(results.Select(r => "Audit:SmartPasture: " + r.ErrorMessage));
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
