@@ -5,11 +5,13 @@ using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Protos.V1;
 using Microsoft.Extensions.Options;
+using KpiCoverage = HohhotCluster.Telemetry.Protos.V1.KpiCoverage;
 using KpiInput = HohhotCluster.Telemetry.Protos.V1.KpiInput;
+using KpiSubject = HohhotCluster.Telemetry.Protos.V1.KpiSubject;
 
 namespace HohhotCluster.Telemetry.Api;
 
-/// <summary>Plan-vs-actual for the city or a county: every target of targets.md, measured, with formula and inputs.</summary>
+/// <summary>Plan-vs-actual for the city (Hohhot's counties), a county or a pasture: every target of targets.md, measured, with formula, inputs and coverage.</summary>
 public sealed class KpiGrpcService(KpiCalculator calculator, KnownScopes scopes, IOptions<AuditOptions> options, TimeProvider clock)
     : KpiService.KpiServiceBase
 {
@@ -23,19 +25,30 @@ public sealed class KpiGrpcService(KpiCalculator calculator, KnownScopes scopes,
             throw new RpcException(new Status(StatusCode.InvalidArgument, "from_date must not be after to_date."));
         }
 
-        await scopes.RequireAsync(context.Caller(), request.CountyId.Length == 0 ? ScopeKind.City : ScopeKind.County, request.CountyId, context.CancellationToken);
+        if (request.CountyId.Length > 0 && request.PastureId.Length > 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Give county_id or pasture_id, not both."));
+        }
+
+        var (kind, id, scopeKind) = request switch
+        {
+            { PastureId.Length: > 0 } => ("pasture", request.PastureId, ScopeKind.Pasture),
+            { CountyId.Length: > 0 } => ("county", request.CountyId, ScopeKind.County),
+            _ => ("city", "", ScopeKind.City),
+        };
+        await scopes.RequireAsync(context.Caller(), scopeKind, id, context.CancellationToken);
 
         var values = await calculator.MeasureAsync(new KpiRequest
         {
-            ScopeKind = request.CountyId.Length == 0 ? "city" : "county",
-            ScopeId = request.CountyId,
+            ScopeKind = kind,
+            ScopeId = id,
             Date = date,
             From = from,
             To = to,
         }, context.CancellationToken);
         var reply = new KpiReport
         {
-            Scope = request.CountyId.Length == 0 ? "city" : "county:" + request.CountyId,
+            Scope = kind == "city" ? "city" : kind + ":" + id,
             LocalDate = Format(date),
             FromDate = Format(from),
             ToDate = Format(to),
@@ -50,7 +63,22 @@ public sealed class KpiGrpcService(KpiCalculator calculator, KnownScopes scopes,
                 Programme = v.Programme ?? "",
                 Formula = v.Formula,
                 Note = v.Note,
+                Estimate = v.Estimate,
+                EstimateBasis = v.EstimateBasis,
             };
+            if (v.Coverage is { } coverage)
+            {
+                measure.Coverage = new KpiCoverage
+                {
+                    Of = coverage.Of,
+                    InScope = coverage.InScope,
+                    Reported = coverage.Reported,
+                    SilentCount = coverage.SilentCount,
+                };
+                measure.Coverage.Silent.AddRange(coverage.Silent);
+            }
+
+            measure.Subjects.AddRange(v.Subjects.Select(s => new KpiSubject { Id = s.Id, Qualified = s.Qualified, Reason = s.Reason }));
             if (v.Actual is { } actual)
             {
                 measure.Actual = actual;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grpc.Core;
+using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Protos.V1;
 using HohhotCluster.Telemetry.Storage;
@@ -8,14 +9,18 @@ using Microsoft.Extensions.Options;
 namespace HohhotCluster.Telemetry.Api;
 
 /// <summary>
-/// Daily fresh-milk throughput of a scope, today (live) or any past day, against the plan's goals. The city is for
-/// callers who see the city; a county, pasture or plant only for those who see it (<see cref="KnownScopes"/>).
+/// Daily fresh-milk throughput of a scope, today (live) or any past day; the city's answer against the plan's goals.
+/// The city is for callers who see the city; a county, pasture or plant only for those who see it (<see cref="KnownScopes"/>).
+/// The goals are Hohhot's, so only the city is compared with them, and with the KPI's measures (Hohhot's plants'
+/// accepted receipts, Hohhot's cow pastures' collections), not with the rollup, which counts every intake and the
+/// milk-source bases and goat milk.
 /// </summary>
 public sealed class ThroughputGrpcService(
     IGrainFactory grains,
     KnownScopes scopes,
     TimeProvider clock,
-    IOptions<PlanTargetOptions> targets) : ThroughputService.ThroughputServiceBase
+    IOptions<PlanTargetOptions> targets,
+    KpiCalculator kpis) : ThroughputService.ThroughputServiceBase
 {
     public override async Task<DailyThroughput> GetDailyThroughput(GetDailyThroughputRequest request, ServerCallContext context)
     {
@@ -41,9 +46,16 @@ public sealed class ThroughputGrpcService(
             CollectionCount = totals.CollectionCount,
             MilkingCount = totals.MilkingCount,
         };
+        if (reply.Scope.Kind != ScopeKind.City || targets.Value.Daily.Count == 0)
+        {
+            return reply;
+        }
+
+        var (processed, produced) = await kpis.CityDailyGoalsAsync(date, context.CancellationToken);
         foreach (var target in targets.Value.Daily)
         {
-            var actual = target.Measure == TargetMeasure.Processed ? reply.ProcessedT : reply.ProducedT;
+            var measure = target.Measure == TargetMeasure.Processed ? processed : produced;
+            var actual = measure.Actual ?? 0;
             reply.Goals.Add(new GoalProgress
             {
                 Key = target.Key,
@@ -52,6 +64,7 @@ public sealed class ThroughputGrpcService(
                 TargetT = target.TonnesPerDay,
                 ActualT = actual,
                 Percent = actual / target.TonnesPerDay * 100.0,
+                Basis = measure.Formula,
             });
         }
 

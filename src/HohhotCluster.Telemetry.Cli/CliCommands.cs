@@ -29,7 +29,8 @@ public static class CliCommands
                                                    a plant-day's mass balance with flagged loads (JSON)
           audit pass-rates [--scope city|county|pasture|plant|tanker] [--id ID] [--from D] [--to D] [--item I]
           audit csv --out FILE [same options]      the audit report as CSV for a spreadsheet
-          kpi [--county ID] [--date YYYY-MM-DD]    the plan's targets measured from the data (JSON)
+          kpi [--county ID | --pasture ID] [--date YYYY-MM-DD] [--from D] [--to D]
+                                                   the plan's targets measured from the data, with coverage (JSON)
           alerts [--open]                          alerts, newest first (JSON)
 
         identity:
@@ -118,7 +119,10 @@ public static class CliCommands
                 "kpi" => await PrintAsync(stdout, new KpiService.KpiServiceClient(channel).GetKpisAsync(new GetKpisRequest
                 {
                     CountyId = options.GetValueOrDefault("county") ?? "",
+                    PastureId = options.GetValueOrDefault("pasture") ?? "",
                     LocalDate = options.GetValueOrDefault("date") ?? "",
+                    FromDate = options.GetValueOrDefault("from") ?? "",
+                    ToDate = options.GetValueOrDefault("to") ?? "",
                 })),
                 "alerts" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).ListAlertsAsync(new ListAlertsRequest
                 {
@@ -211,10 +215,22 @@ public static class CliCommands
         stdout.WriteLine(string.Format(inv, "  {0,-34} {1,14:N3} t   ({2:N0} bulk-tank collections)", "produced by pastures", reply.ProducedT, reply.CollectionCount));
         stdout.WriteLine(string.Format(inv, "  {0,-34} {1,14:N3} t   ({2:N0} milkings)", "measured by milk meters", reply.MilkedT, reply.MilkingCount));
         stdout.WriteLine();
+        if (reply.Goals.Count == 0)
+        {
+            stdout.WriteLine("  no goal applies: the plan's goals are the city's (Hohhot's), not a county's, plant's or pasture's");
+            return 0;
+        }
+
         stdout.WriteLine(string.Format(inv, "  {0,-34} {1,6} {2,14} {3,14} {4,9}", "goal", "year", "target t/day", "actual t", "percent"));
         foreach (var goal in reply.Goals)
         {
             stdout.WriteLine(string.Format(inv, "  {0,-34} {1,6} {2,14:N0} {3,14:N3} {4,8:N2}%", goal.Key, goal.Year, goal.TargetT, goal.ActualT, goal.Percent));
+        }
+
+        stdout.WriteLine();
+        foreach (var basis in reply.Goals.Select(g => (g.Key, g.Basis)).Distinct())
+        {
+            stdout.WriteLine($"  {basis.Key}: {basis.Basis}");
         }
 
         return 0;

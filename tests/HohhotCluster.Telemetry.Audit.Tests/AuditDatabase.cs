@@ -28,7 +28,8 @@ public sealed class AuditDatabase : IAsyncLifetime
         admin.Database = name;
         DataSource = NpgsqlDataSource.Create(admin.ConnectionString);
         await new SchemaMigrator(DataSource,
-            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(AuditServiceCollectionExtensions).Assembly)],
+            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(Traceability.ChainStore).Assembly),
+             new MigrationSource(typeof(AuditServiceCollectionExtensions).Assembly)],
             NullLogger<SchemaMigrator>.Instance).MigrateAsync();
     }
 

@@ -131,6 +131,7 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         var values = new List<KpiValue>();
         values.AddRange(await ProcessingAsync(connection, scope, cancellationToken));
         values.AddRange(Production(scope, days));
+        values.Add(GoatProcessingCapacity(scope, values[0]));
         values.AddRange(await HerdAsync(connection, scope, cancellationToken));
         values.Add(RawMilkYearToDate(scope, days));
         values.Add(Value(scope, "pastures.new_large_cow", null, "registry count of large cow pastures built under the plan", [],
@@ -272,6 +273,18 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
                  new("refused_at_weighbridge", refused, "loads"), new("failed_acceptance_test", failedTest, "loads")],
                 "Milk sent back; reported apart from milk processed, never inside it.", coverage: coverage),
         ];
+    }
+
+    // 羊奶日处理鲜奶能力 is a capacity: the registered daily capacity of goat-milk plants (Hohhot's plants for the city);
+    // the goat milk they accepted on the day stands beside it.
+    private static KpiValue GoatProcessingCapacity(Scope scope, KpiValue processed)
+    {
+        var goatPlants = scope.Plants.Where(p => p.Species == "goat").ToList();
+        var capacity = (double)goatPlants.Sum(p => p.Capacity);
+        var acceptedGoat = processed.Inputs.FirstOrDefault(i => i.Name == "accepted_goat_milk_kg")?.Value ?? 0;
+        return Value(scope, "goats.processing_capacity", capacity, $"sum of registered daily capacity of goat-milk plants in {Describe(scope)}",
+            [new("goat_plant_capacity_t", capacity, "t/day"), new("goat_plants", goatPlants.Count, "plants"),
+             new("goat_milk_accepted_on_the_day_kg", acceptedGoat, "kg")]);
     }
 
     private List<KpiValue> Production(Scope scope, Dictionary<string, Dictionary<DateOnly, DailyTotals>> days)
