@@ -449,7 +449,7 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             coverage: Coverage("pastures (any collection this year)", scope.PastureIds, reporting));
     }
 
-    // The plan's smart demonstration pasture applies TMR, milk-quality testing and manure use on line (section 四, 推进乳业智慧化).
+    // The plan's smart demonstration pasture applies TMR, milk-quality testing and manure use on line (三(一) 2.(3), 推进乳业智慧化水平建设).
     // The platform has no TMR kind (issue 14), so that part cannot be checked yet; the rest must be reported on enough of
     // the window's days: bulk-tank collections and milkings daily (milk leaves the tank every day, and the parlour milks
     // 2-3 times a day), a quality sample and a manure record in every QualityEveryDays / ManureEveryDays days.
