@@ -337,6 +337,28 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         await Assert.ThrowsAsync<ArgumentException>(() => MeasureAsync("county"));
     }
 
+    [Fact]
+    public void Programme_and_smart_pasture_settings_out_of_range_fail_validation_naming_the_setting()
+    {
+        var options = new AuditOptions { SmartPasture = new SmartPastureOptions { MinCollectionDayShare = 1.5 } };
+        options.Programmes.Add(new HealthProgramme { Id = "ppr", ProtectionDays = 0, Species = ["sheep"] });
+        var result = new AuditOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains("'ppr' needs ProtectionDays", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'ppr' Species may name only cow and goat", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Audit:SmartPasture", result.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new AuditOptionsValidator().Validate(null, new AuditOptions()).Succeeded);
+    }
+
+    [Fact]
+    public void The_default_programmes_include_PPR_for_goats_only()
+    {
+        var ppr = AuditOptions.DefaultProgrammes.Single(p => p.Id == "ppr");
+        Assert.True(ppr.Applies("goat"));
+        Assert.False(ppr.Applies("cow"));
+        Assert.All(AuditOptions.DefaultProgrammes, p => Assert.InRange(p.ProtectionDays, 1, 3660));
+    }
+
     private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
     {
         public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
