@@ -122,10 +122,13 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
     {
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         var scope = await LoadScopeAsync(connection, request, cancellationToken);
+        // One rollup read per pasture, all at once: a city has a few hundred pastures, each grain answers from memory.
+        var members = scope.Pastures.Concat(scope.Bases).ToList();
+        var read = await Task.WhenAll(members.Select(p => milk.GetAllDaysAsync(RollupKeys.Pasture(p.Id))));
         var days = new Dictionary<string, Dictionary<DateOnly, DailyTotals>>(StringComparer.Ordinal);
-        foreach (var pasture in scope.Pastures.Concat(scope.Bases))
+        for (var i = 0; i < members.Count; i++)
         {
-            days[pasture.Id] = await milk.GetAllDaysAsync(RollupKeys.Pasture(pasture.Id));
+            days[members[i].Id] = read[i];
         }
 
         var values = new List<KpiValue>();
@@ -157,10 +160,12 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         var request = new KpiRequest { ScopeKind = "city", Date = date, From = date, To = date };
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         var scope = await LoadScopeAsync(connection, request, cancellationToken);
+        var cows = scope.Pastures.Concat(scope.Bases).Where(p => p.Species == "cow").ToList();
+        var read = await Task.WhenAll(cows.Select(p => milk.GetDayAsync(RollupKeys.Pasture(p.Id), date)));
         var days = new Dictionary<string, Dictionary<DateOnly, DailyTotals>>(StringComparer.Ordinal);
-        foreach (var pasture in scope.Pastures.Concat(scope.Bases).Where(p => p.Species == "cow"))
+        for (var i = 0; i < cows.Count; i++)
         {
-            days[pasture.Id] = new Dictionary<DateOnly, DailyTotals> { [date] = await milk.GetDayAsync(RollupKeys.Pasture(pasture.Id), date) };
+            days[cows[i].Id] = new Dictionary<DateOnly, DailyTotals> { [date] = read[i] };
         }
 
         var processing = await ProcessingAsync(connection, scope, cancellationToken);
