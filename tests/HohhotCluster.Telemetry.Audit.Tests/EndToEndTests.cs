@@ -71,6 +71,39 @@ public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<Plat
     }
 
     [Fact]
+    public async Task Kpis_over_grpc_count_accepted_receipts_report_the_warm_load_apart_and_show_coverage_without_a_city_target()
+    {
+        var fleet = new TestFleet();
+        await fleet.RegisterAsync(platform.Platform);
+        await using var plant = await Gateway.ConnectAsync(platform.Platform, fleet.Plant, fleet.PasswordOf(fleet.Plant));
+        var topic = Payloads.Topic("plant", fleet.Plant, fleet.Weighbridge, "plant_intake");
+        Assert.True(await plant.PublishAsync(topic, Payloads.Intake(fleet.Weighbridge, 1, ThroughputProbe.At(Yesterday, 10, 0), fleet.Prefix + "-TL-OK", 20_000)));
+        var warm = System.Text.Json.Nodes.JsonNode.Parse(Payloads.Intake(fleet.Weighbridge, 2, ThroughputProbe.At(Yesterday, 11, 0), fleet.Prefix + "-TL-WARM", 8_000))!;
+        warm["temperatureC"] = 12.5; // above the 10 °C rejection limit: sent back
+        Assert.True(await plant.PublishAsync(topic, warm.ToJsonString()));
+
+        var kpis = new KpiService.KpiServiceClient(platform.Platform.Channel);
+        var date = Yesterday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var county = await Eventually.WaitAsync(() => kpis.GetKpisAsync(new GetKpisRequest { CountyId = fleet.CountyA, LocalDate = date }).ResponseAsync,
+            r => r.Kpis.Any(k => k.Key == "processing.rejected_per_day" && k.Actual > 0), TimeSpan.FromSeconds(30));
+        Assert.Equal("county:" + fleet.CountyA, county.Scope);
+        var processed = county.Kpis.Single(k => k.Key == "processing.fresh_milk_per_day");
+        Assert.Equal(20, processed.Actual, 9);                   // the warm 8 t are not processed
+        Assert.False(processed.HasTarget2023);                   // a county is not compared with the city's 10,000 t
+        Assert.Equal((1, 1), (processed.Coverage.InScope, processed.Coverage.Reported));
+        Assert.Equal(8, county.Kpis.Single(k => k.Key == "processing.rejected_per_day").Actual, 9);
+        var cows = county.Kpis.Single(k => k.Key == "herd.dairy_cows");
+        Assert.True(cows.Estimate);
+        Assert.Equal([fleet.PastureA], cows.Coverage.Silent);     // no census: counted at capacity, and listed
+
+        var pasture = await kpis.GetKpisAsync(new GetKpisRequest { PastureId = fleet.PastureA, LocalDate = date });
+        Assert.Equal("pasture:" + fleet.PastureA, pasture.Scope);
+        Assert.Contains(pasture.Kpis, k => k.Key == "pastures.smart_demo" && k.Subjects.Single().Id == fleet.PastureA && !k.Subjects.Single().Qualified);
+        var both = await Assert.ThrowsAsync<RpcException>(() => kpis.GetKpisAsync(new GetKpisRequest { CountyId = fleet.CountyA, PastureId = fleet.PastureA }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, both.StatusCode);
+    }
+
+    [Fact]
     public async Task A_cooling_failure_raises_the_cold_chain_alert_streams_it_and_clears_it_after()
     {
         var (fleet, gateway, _) = await PastureAAsync();
