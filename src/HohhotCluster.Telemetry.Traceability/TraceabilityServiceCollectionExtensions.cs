@@ -16,6 +16,12 @@ public static class TraceabilityServiceCollectionExtensions
         services.AddOptions<TraceabilityOptions>()
             .Bind(configuration.GetSection(TraceabilityOptions.Section))
             .ValidateDataAnnotations()
+            .Validate(o => o.ProductYields.Values.All(y => y.Min > 0 && y.Min <= y.Max && y.Max <= 2),
+                "Traceability:ProductYields: every range needs 0 < Min <= Max <= 2 (kg product per kg milk).")
+            .Validate(o => o.Gs1CompanyPrefixes.Values.All(p => p is { Length: >= 6 and <= 12 } && p.All(char.IsAsciiDigit)),
+                "Traceability:Gs1CompanyPrefixes: every prefix is 6-12 digits.")
+            .Validate(o => o.FreezingPointBaselineMinSamples <= o.FreezingPointBaselineSamples,
+                "Traceability:FreezingPointBaselineMinSamples must not exceed FreezingPointBaselineSamples.")
             .ValidateOnStart();
         services.AddSchemaMigrations(typeof(ChainStore).Assembly);
         services.AddSingleton<ChainStore>();
