@@ -158,9 +158,10 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         var result = await importer.ImportAsync(await ChainScopeAsync(context), request.DocumentJson, context.CancellationToken);
         var reply = new ImportEpcisReply
         {
-            Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges,
+            Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges, Retracted = result.Retracted,
         };
         reply.Ignored.Add(result.Ignored);
+        reply.Notes.Add(result.Notes);
         return reply;
     });
 

@@ -373,8 +373,15 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
     private static async Task LoadLotEventsAsync(NpgsqlConnection connection, ChainGraph graph, CancellationToken ct)
     {
+        // Imported sampling / holding / recall events, and the recalls declared here (exported as holding / recalled).
         await using var command = new NpgsqlCommand(
-            "select lot, event_id, biz_step, disposition, at from trace_lot_event where lot = any(@ids) order by at", connection);
+            """
+            select lot, event_id, biz_step, disposition, at from trace_lot_event where lot = any(@ids)
+            union all
+            select lot, 'recall-declaration:' || to_char(declared_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS'), 'holding', 'recalled', declared_at
+            from trace_recall where lot = any(@ids)
+            order by at
+            """, connection);
         command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -484,6 +491,44 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         }
 
         return visible;
+    }
+
+    /// <summary>
+    /// Declares a recall of a product lot (the caller's plant's, or any for the operator): the only way, besides an
+    /// imported <c>recalled</c> disposition, that an export says <c>recalled</c>. A failing check alone holds lots.
+    /// </summary>
+    public Task<DateTimeOffset> DeclareRecallAsync(CallerScope caller, string productLotId, string reason, CancellationToken cancellationToken)
+    {
+        if (!caller.MayWrite)
+        {
+            throw new ScopeDeniedException("A regulator orders a recall through the processor; it does not declare one here.");
+        }
+
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500)
+        {
+            throw new InvalidTraceRequestException("reason: a recall needs a reason of 1-500 characters.");
+        }
+
+        return PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var lot = await FindLotAsync(connection, new LotRef(LotKinds.Product, productLotId), ct);
+            if (lot is null || !caller.SeesPlant(lot.PlantId))
+            {
+                throw new LotNotFoundException($"No product lot '{productLotId}'.");
+            }
+
+            await using var command = new NpgsqlCommand(
+                "insert into trace_recall (lot, declared_at, organisation, reason) values (@lot, @at, @organisation, @reason) on conflict do nothing returning declared_at",
+                connection);
+            var at = DateTimeOffset.UtcNow;
+            command.Parameters.AddWithValue("lot", lot.Key);
+            command.Parameters.AddWithValue("at", new DateTimeOffset(at.Ticks - (at.Ticks % 10), TimeSpan.Zero));
+            command.Parameters.AddWithValue("organisation", caller.OrganisationId);
+            command.Parameters.AddWithValue("reason", reason.Trim());
+            await command.ExecuteNonQueryAsync(ct);
+            return at;
+        }, cancellationToken);
     }
 
     /// <summary>The product lots a failing sample's recall must hold (see <see cref="RecallAsync"/>).</summary>

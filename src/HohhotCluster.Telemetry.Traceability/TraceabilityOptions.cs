@@ -56,10 +56,11 @@ public sealed class TraceabilityOptions
     public TimeSpan LineRunWindow { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>
-    /// GS1 company prefixes of the places whose lots and locations are written with GS1 keys (SGLN, LGTIN) in EPCIS:
-    /// pasture or plant id -> prefix (6-12 digits). A place not listed keeps the platform's private URIs.
+    /// The GS1 keys of the places whose locations and lots are written with GS1 keys in EPCIS (SGLN, LGTIN): pasture or
+    /// plant id -> company prefix and location reference (and, for lots without a GTIN of their own, the item
+    /// reference of its raw milk). The registry has no GS1 fields; a place not listed keeps the platform's private URIs.
     /// </summary>
-    public Dictionary<string, string> Gs1CompanyPrefixes { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, Gs1Place> Gs1Places { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>How many edges a trace follows at most; the chain has four levels, so this only guards against cycles.</summary>
     [Range(4, 64)]
@@ -102,4 +103,20 @@ public sealed class YieldRange
 
     public static readonly string[] Categories =
         ["pasteurised_milk", "sterilised_milk", "modified_milk", "fermented_milk", "milk_powder", "cheese", "cream"];
+}
+
+/// <summary>A place's GS1 company prefix (6-12 digits) and location reference (prefix + reference = 12 digits).</summary>
+public sealed class Gs1Place
+{
+    public string CompanyPrefix { get; set; } = "";
+
+    public string LocationReference { get; set; } = "";
+
+    /// <summary>Indicator digit and item reference of the place's raw milk (prefix + this = 13 digits); empty: none.</summary>
+    public string? MilkItemReference { get; set; }
+
+    public bool IsValid =>
+        CompanyPrefix is { Length: >= 6 and <= 12 } && CompanyPrefix.All(char.IsAsciiDigit)
+        && LocationReference.All(char.IsAsciiDigit) && CompanyPrefix.Length + LocationReference.Length == 12
+        && (string.IsNullOrEmpty(MilkItemReference) || (MilkItemReference.All(char.IsAsciiDigit) && CompanyPrefix.Length + MilkItemReference.Length == 13));
 }
