@@ -165,6 +165,13 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         return reply;
     });
 
+    public override Task<DeclareRecallReply> DeclareRecall(DeclareRecallRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var at = await queries.DeclareRecallAsync(await ChainScopeAsync(context), RequireId(request.ProductLotId, "product_lot_id"), request.Reason,
+            context.CancellationToken);
+        return new DeclareRecallReply { DeclaredAt = EpcisExporter.Time(at) };
+    });
+
     public override Task<ExportEpcisReply> ExportEpcis(ExportEpcisRequest request, ServerCallContext context) => Guard(async () =>
     {
         var caller = await ChainScopeAsync(context);

@@ -28,6 +28,8 @@ public static class CliCommands
           trace import --file EPCIS.json            import a GS1 EPCIS 2.0 document (events at your own plants; JSON)
           trace mass-balance --plant ID --date YYYY-MM-DD
                                                    a plant-day's mass balance with flagged loads (JSON)
+          trace declare-recall --lot PRODUCT_LOT --reason TEXT
+                                                   declare a recall (EPCIS exports it as recalled; JSON)
           audit pass-rates [--scope city|county|pasture|plant|tanker] [--id ID] [--from D] [--to D] [--item I]
           audit csv --out FILE [same options]      the audit report as CSV for a spreadsheet
           kpi [--county ID] [--date YYYY-MM-DD]    the plan's targets measured from the data (JSON)
@@ -308,6 +310,12 @@ public static class CliCommands
             case "import":
                 var path = Required(options, "file");
                 return await PrintAsync(stdout, client.ImportEpcisAsync(new ImportEpcisRequest { DocumentJson = await File.ReadAllTextAsync(path) }));
+            case "declare-recall":
+                return await PrintAsync(stdout, client.DeclareRecallAsync(new DeclareRecallRequest
+                {
+                    ProductLotId = Required(options, "lot"),
+                    Reason = Required(options, "reason"),
+                }));
             case "mass-balance":
                 return await PrintAsync(stdout, client.MassBalanceAsync(new MassBalanceRequest
                 {
@@ -315,7 +323,7 @@ public static class CliCommands
                     LocalDate = Required(options, "date"),
                 }));
             default:
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall, mass-balance or import"));
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall, declare-recall, mass-balance or import"));
         }
     }
 

@@ -241,7 +241,7 @@ public sealed class EpcisRefusalTests(ChainDatabase db) : IClassFixture<ChainDat
     {
         var pointer = problem[..problem.IndexOf(": ", StringComparison.Ordinal)];
         var segments = pointer.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        return segments.Length > 0 && segments[^1] is not ("epcisBody" or "eventList") && !(segments.Length == 3 && segments[1] == "eventList");
+        return segments.Length > 0 && !(segments.Length >= 2 && segments[^2] == "eventList" && int.TryParse(segments[^1], out _));
     }
 
     [Theory]
