@@ -563,7 +563,8 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             {
                 if (reached.Lot.Kind == LotKinds.Product && reached.SourceKg > 0)
                 {
-                    products.Add(new RecallLot(reached.Lot, reached.SourceKg, reached.Share, $"milk of the sampled {source.Kind} lot"));
+                    products.Add(new RecallLot(reached.Lot, reached.SourceKg, reached.Share,
+                        $"milk of the sampled {source.Kind} lot{RejectedReceiptsInto(forward.Graph, reached.Lot.Key)}"));
                 }
             }
 
@@ -605,6 +606,31 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         }
 
         throw new InvalidTraceRequestException("Give one recall root: sample_id, silo_batch_id or line_run_product_lot_id.");
+    }
+
+    /// <summary>"; with milk of rejected receipt T (why)" for each rejected receipt of the graph upstream of the lot.</summary>
+    private static string RejectedReceiptsInto(ChainGraph graph, long lot)
+    {
+        var seen = new HashSet<long> { lot };
+        var pending = new Stack<long>([lot]);
+        var notes = new List<string>();
+        while (pending.TryPop(out var key))
+        {
+            foreach (var edge in graph.Edges)
+            {
+                if (edge.Child == key && seen.Add(edge.Parent))
+                {
+                    pending.Push(edge.Parent);
+                    if (graph.Lots.TryGetValue(edge.Parent, out var parent) && parent is { Kind: LotKinds.Receipt, Accepted: false })
+                    {
+                        notes.Add($"; with milk of rejected receipt {parent.LotId} ({parent.RejectionReason})");
+                    }
+                }
+            }
+        }
+
+        notes.Sort(StringComparer.Ordinal);
+        return string.Concat(notes);
     }
 
     /// <summary>A product lot, its siblings from the same silo batches and its line run, each with the share of those batches' milk.</summary>

@@ -25,8 +25,11 @@ public sealed class ChainCorrectionsTests(ChainDatabase db) : IClassFixture<Chai
         // A failing supervisory result of T1 is not an acceptance check: T1 stays accepted.
         await db.AddQualityResultAsync(LotKinds.TankerLoad, c.T1, c.T1 + "-SUP", "fail", "[]", HandBuiltChain.Day.AddHours(3.6));
 
+        await db.AddQualityResultAsync(LotKinds.BulkTank, c.B3, c.B3 + "-SMP", "fail", "[]", HandBuiltChain.Day.AddHours(8));
+
         var balance = await db.Queries.MassBalanceAsync(Regulator, c.Plant, ChinaTime.LocalDate(HandBuiltChain.Day), default);
         var back = await db.Queries.TraceBackAsync(Regulator, new LotRef(LotKinds.Product, c.X2), default);
+        var recall = await db.Queries.RecallImpactAsync(Regulator, c.B3 + "-SMP", default);
 
         Assert.Equal((18_000.0, 12_000.0), (balance.ReceivedKg, balance.RejectedKg));
         var used = Assert.Single(balance.Flags, f => f.Kind == "rejected_load_used");
@@ -37,6 +40,7 @@ public sealed class ChainCorrectionsTests(ChainDatabase db) : IClassFixture<Chai
         Assert.False(receipt.Accepted);
         Assert.Contains("plant_acceptance sample " + c.T2 + "-ACC", receipt.RejectionReason, StringComparison.Ordinal);
         Assert.True(back.Graph.Lots.Values.Single(l => l.Kind == LotKinds.Receipt && l.LotId == c.T1).Accepted);
+        Assert.All(recall.Products, p => Assert.Contains($"with milk of rejected receipt {c.T2} (plant_acceptance sample {c.T2}-ACC", p.Reason, StringComparison.Ordinal));
     }
 
     [Fact]
