@@ -126,6 +126,29 @@ public sealed partial class EpcisCorrectionsTests(ChainDatabase db) : IClassFixt
     }
 
     [Fact]
+    public async Task Error_declaration_without_the_events_id_finds_it_by_its_content_hash()
+    {
+        var p = Prefix();
+        var dairy = CallerScope.ProcessorOf(p + "-org", p + "-PL");
+        var load = "urn:epcglobal:cbv:bt:6901234000004:" + p;
+        var lot = $"urn:epc:class:lgtin:6901234.000001.{p}";
+        await db.Importer.ImportAsync(dairy, Document(PartnerLoading("urn:uuid:" + Guid.NewGuid(), lot, 300, load)), default);
+        // The partner re-sends the event without an id (its hash is then its id), in a different member order.
+        var declaration = Document($$"""
+            { "eventTime": "2026-03-10T05:00:00.000+08:00", "type": "ObjectEvent", "eventTimeZoneOffset": "+08:00", "action": "OBSERVE", "bizStep": "loading",
+              "bizTransactionList": [{"type": "bol", "bizTransaction": "{{load}}"}],
+              "quantityList": [{"uom": "KGM", "quantity": 300.0, "epcClass": "{{lot}}"}],
+              "readPoint": {"id": "urn:epc:id:sgln:6901234.00001.0"},
+              "errorDeclaration": {"declarationTime": "2026-03-10T13:00:00.000+08:00", "reason": "incorrect_data"} }
+            """);
+
+        var result = await db.Importer.ImportAsync(dairy, declaration, default);
+
+        Assert.Equal(1, result.Retracted);
+        await Assert.ThrowsAsync<LotNotFoundException>(() => db.Queries.TraceBackAsync(Operator, new LotRef(LotKinds.TankerLoad, load), default));
+    }
+
+    [Fact]
     public async Task Lots_an_import_creates_carry_source_epcis()
     {
         var p = Prefix();
