@@ -57,6 +57,7 @@ public static class AccessPolicy
         [Prefix + "TraceabilityService/MassBalance"] = new(null, V, V, V),
         [Prefix + "TraceabilityService/ImportEpcis"] = new(null, E, null, E),
         [Prefix + "TraceabilityService/ExportEpcis"] = new(null, V, V, V),
+        [Prefix + "TraceabilityService/DeclareRecall"] = new(null, E, null, E),
 
         [Prefix + "AuditService/GetPassRates"] = Everyone,
         [Prefix + "AuditService/ListFailingSamples"] = Everyone,
@@ -93,6 +94,7 @@ public static class AccessPolicy
         Prefix + "TraceabilityService/RecallImpact",
         Prefix + "TraceabilityService/MassBalance",
         Prefix + "TraceabilityService/ExportEpcis",
+        Prefix + "TraceabilityService/DeclareRecall",
         Prefix + "AuditService/ExportCsv",
         Prefix + "RegistryService/IssueGatewayCredential",
         Prefix + "RegistryService/RotateGatewayCredential",

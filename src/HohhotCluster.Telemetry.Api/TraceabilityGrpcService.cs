@@ -68,15 +68,28 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
 
     public override Task<RecallImpactReply> RecallImpact(RecallImpactRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var (sample, products) = await queries.RecallImpactAsync(await ChainScopeAsync(context), RequireId(request.SampleId, "sample_id"), context.CancellationToken);
+        var given = new[] { request.SampleId, request.SiloBatchId, request.LineRunProductLotId }.Count(v => v.Length > 0);
+        if (given != 1)
+        {
+            throw new InvalidTraceRequestException("Give exactly one recall root: sample_id, silo_batch_id or line_run_product_lot_id.");
+        }
+
+        var root = request.SampleId.Length > 0 ? RecallRoot.OfSample(RequireId(request.SampleId, "sample_id"))
+            : request.SiloBatchId.Length > 0 ? RecallRoot.OfSiloBatch(RequireId(request.SiloBatchId, "silo_batch_id"))
+            : RecallRoot.OfLineRun(RequireId(request.LineRunProductLotId, "line_run_product_lot_id"));
+        var impact = await queries.RecallAsync(await ChainScopeAsync(context), root, context.CancellationToken);
         var reply = new RecallImpactReply
         {
-            Sample = ToCheck(sample),
-            SampledLot = new Proto.LotRef { Kind = ProtoKind(sample.LotKind), Id = sample.LotId },
+            SampledLot = new Proto.LotRef { Kind = ProtoKind(impact.Root.Kind), Id = impact.Root.LotId },
+            Root = ToLot(impact.Root, new ChainGraph()),
         };
-        foreach (var p in products)
+        if (impact.Sample is { } sample)
         {
-            var output = p.Lot.Kg ?? 0;
+            reply.Sample = ToCheck(sample);
+        }
+
+        foreach (var p in impact.Products)
+        {
             reply.Products.Add(new AffectedProduct
             {
                 ProductLotId = p.Lot.LotId,
@@ -84,12 +97,13 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
                 Product = p.Lot.Product ?? "",
                 Line = p.Lot.UnitId ?? "",
                 ProducedAt = p.Lot.At is { } at ? EpcisExporter.Time(at) : "",
-                OutputKg = output,
+                OutputKg = p.HeldKg,
                 SourceKg = p.SourceKg,
                 Share = p.Share,
-                AffectedKg = output * p.Share,
+                AffectedKg = p.HeldKg,
+                Reason = p.Reason,
             });
-            reply.TotalOutputKg += output;
+            reply.TotalOutputKg += p.HeldKg;
             reply.TotalSourceKg += p.SourceKg;
         }
 
@@ -127,6 +141,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
                 DifferenceKg = flag.DifferenceKg,
                 Relative = flag.Relative,
                 Detail = flag.Detail,
+                Evidence = { flag.Evidence.Select(e => new Evidence { Name = e.Key, Value = e.Value }) },
             });
         }
 
@@ -143,10 +158,18 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         var result = await importer.ImportAsync(await ChainScopeAsync(context), request.DocumentJson, context.CancellationToken);
         var reply = new ImportEpcisReply
         {
-            Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges,
+            Events = result.Events, Imported = result.Imported, Duplicates = result.Duplicates, Lots = result.Lots, Edges = result.Edges, Retracted = result.Retracted,
         };
         reply.Ignored.Add(result.Ignored);
+        reply.Notes.Add(result.Notes);
         return reply;
+    });
+
+    public override Task<DeclareRecallReply> DeclareRecall(DeclareRecallRequest request, ServerCallContext context) => Guard(async () =>
+    {
+        var at = await queries.DeclareRecallAsync(await ChainScopeAsync(context), RequireId(request.ProductLotId, "product_lot_id"), request.Reason,
+            context.CancellationToken);
+        return new DeclareRecallReply { DeclaredAt = EpcisExporter.Time(at) };
     });
 
     public override Task<ExportEpcisReply> ExportEpcis(ExportEpcisRequest request, ServerCallContext context) => Guard(async () =>
@@ -307,6 +330,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
             Product = lot.Product ?? "",
             DetailsJson = lot.Details,
             Source = lot.Source,
+            RejectionReason = lot.RejectionReason ?? "",
         };
         if (lot.TemperatureC is { } t)
         {

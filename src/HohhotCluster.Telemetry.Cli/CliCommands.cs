@@ -23,10 +23,13 @@ public static class CliCommands
           trace back --lot PRODUCT_LOT_ID          where a product lot's milk came from (JSON)
           trace forward --bulk-tank-lot ID | --tanker-load ID | --sample ID
                                                    every lot a source's milk reached, with kg and share (JSON)
-          trace recall --sample ID                 product lots affected by a failing sample (JSON)
+          trace recall --sample ID | --silo-batch ID | --line-run PRODUCT_LOT
+                                                   product lots a recall holds, whole, with the suspect milk's share (JSON)
           trace import --file EPCIS.json            import a GS1 EPCIS 2.0 document (events at your own plants; JSON)
           trace mass-balance --plant ID --date YYYY-MM-DD
                                                    a plant-day's mass balance with flagged loads (JSON)
+          trace declare-recall --lot PRODUCT_LOT --reason TEXT
+                                                   declare a recall (EPCIS exports it as recalled; JSON)
           audit pass-rates [--scope city|county|pasture|plant|tanker] [--id ID] [--from D] [--to D] [--item I]
           audit csv --out FILE [same options]      the audit report as CSV for a spreadsheet
           kpi [--county ID | --pasture ID] [--date YYYY-MM-DD] [--from D] [--to D]
@@ -305,10 +308,30 @@ public static class CliCommands
 
                 return await PrintAsync(stdout, client.TraceForwardAsync(forward));
             case "recall":
-                return await PrintAsync(stdout, client.RecallImpactAsync(new RecallImpactRequest { SampleId = Required(options, "sample") }));
+                var recall = new RecallImpactRequest();
+                if (options.GetValueOrDefault("silo-batch") is { } siloBatch)
+                {
+                    recall.SiloBatchId = siloBatch;
+                }
+                else if (options.GetValueOrDefault("line-run") is { } lineRun)
+                {
+                    recall.LineRunProductLotId = lineRun;
+                }
+                else
+                {
+                    recall.SampleId = Required(options, "sample");
+                }
+
+                return await PrintAsync(stdout, client.RecallImpactAsync(recall));
             case "import":
                 var path = Required(options, "file");
                 return await PrintAsync(stdout, client.ImportEpcisAsync(new ImportEpcisRequest { DocumentJson = await File.ReadAllTextAsync(path) }));
+            case "declare-recall":
+                return await PrintAsync(stdout, client.DeclareRecallAsync(new DeclareRecallRequest
+                {
+                    ProductLotId = Required(options, "lot"),
+                    Reason = Required(options, "reason"),
+                }));
             case "mass-balance":
                 return await PrintAsync(stdout, client.MassBalanceAsync(new MassBalanceRequest
                 {
@@ -316,7 +339,7 @@ public static class CliCommands
                     LocalDate = Required(options, "date"),
                 }));
             default:
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall, mass-balance or import"));
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown trace command '{verb}': back, forward, recall, declare-recall, mass-balance or import"));
         }
     }
 

@@ -38,6 +38,9 @@ public sealed record LotNode
     public string Details { get; init; } = "{}";
     public string Source { get; init; } = "telemetry";
 
+    /// <summary>Receipts rejected at the plant: why (too warm, or a failing plant-acceptance check of the load or receipt).</summary>
+    public string? RejectionReason { get; init; }
+
     public LotRef Ref => new(Kind, LotId);
 }
 
@@ -68,8 +71,11 @@ public sealed record ReachedLot(LotNode Lot, double SourceKg, double Share);
 
 public sealed record TraceForwardResult(IReadOnlyList<LotNode> Sources, IReadOnlyList<ReachedLot> Reached, ChainGraph Graph, QualityCheck? Sample);
 
+/// <summary>A mass-balance flag with the numbers it compared (name, value with its unit), in the order they were compared.</summary>
 public sealed record MassBalanceFlag(string Kind, LotRef Lot, double ExpectedKg, double ActualKg, string Detail)
 {
+    public IReadOnlyList<KeyValuePair<string, string>> Evidence { get; init; } = [];
+
     public double DifferenceKg => ActualKg - ExpectedKg;
 
     public double Relative => ExpectedKg == 0 ? 0 : (ActualKg - ExpectedKg) / ExpectedKg;
@@ -86,3 +92,116 @@ public sealed record MassBalanceResult(
     double UsedKg,
     double ProducedKg,
     IReadOnlyList<MassBalanceFlag> Flags);
+
+/// <summary>
+/// Whether a receipt was accepted at the plant. One predicate, shared with the audits' "processed" view (KPI engineer):
+/// a receipt is rejected when its stored <c>accepted</c> is false (it arrived warmer than
+/// <see cref="TraceabilityOptions.RejectAboveC"/>), or when any <c>plant_acceptance</c> quality result with verdict
+/// <c>fail</c> names its tanker load (<c>lot_kind = 'tanker_load'</c>, lot id = the load id, which is also the receipt's
+/// id) or the receipt itself. A database without the audits' <c>quality_result</c> answers with the stored flag only.
+/// </summary>
+public static class ReceiptAcceptance
+{
+    public const string PlantAcceptance = "plant_acceptance";
+
+    public static bool FailsAcceptance(QualityCheck check, string receiptLotId) =>
+        check.SampleKind == PlantAcceptance && string.Equals(check.Verdict, "fail", StringComparison.OrdinalIgnoreCase)
+        && check.LotId == receiptLotId && check.LotKind is LotKinds.TankerLoad or LotKinds.Receipt;
+
+    /// <summary>The receipt with its acceptance and reason resolved against the checks (other lots are returned as they are).</summary>
+    public static LotNode Resolve(LotNode lot, double rejectAboveC, IEnumerable<QualityCheck> checks)
+    {
+        if (lot.Kind != LotKinds.Receipt)
+        {
+            return lot;
+        }
+
+        var reasons = new List<string>();
+        if (lot.Accepted == false)
+        {
+            reasons.Add(lot.TemperatureC is { } t
+                ? $"arrived at {t.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} °C, above {rejectAboveC.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} °C"
+                : "rejected at the weighbridge");
+        }
+
+        foreach (var check in checks)
+        {
+            if (FailsAcceptance(check, lot.LotId))
+            {
+                reasons.Add($"plant_acceptance sample {check.SampleId} of the {(check.LotKind == LotKinds.TankerLoad ? "tanker load" : "receipt")} failed ({FailingItems(check.ItemsJson)})");
+            }
+        }
+
+        return reasons.Count == 0 ? lot : lot with { Accepted = false, RejectionReason = string.Join("; ", reasons) };
+    }
+
+    /// <summary>The items of a result whose verdict is fail, by name; "verdict fail" when the items do not say.</summary>
+    private static string FailingItems(string itemsJson)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(itemsJson);
+            var names = new List<string>();
+            if (document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array)
+            {
+                foreach (var item in document.RootElement.EnumerateArray())
+                {
+                    if (item.ValueKind == System.Text.Json.JsonValueKind.Object
+                        && item.TryGetProperty("verdict", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String && v.GetString() == "fail"
+                        && item.TryGetProperty("item", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String)
+                    {
+                        names.Add(name.GetString()!);
+                    }
+                }
+            }
+
+            return names.Count > 0 ? string.Join(", ", names) : "verdict fail";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "verdict fail";
+        }
+    }
+
+    /// <summary>Resolves every receipt of a graph against the graph's checks.</summary>
+    public static void Apply(ChainGraph graph, double rejectAboveC)
+    {
+        if (graph.QualityChecks.Count == 0 && !graph.Lots.Values.Any(l => l is { Kind: LotKinds.Receipt, Accepted: false }))
+        {
+            return;
+        }
+
+        foreach (var key in graph.Lots.Keys.ToArray())
+        {
+            if (graph.Lots[key] is { Kind: LotKinds.Receipt } receipt)
+            {
+                graph.Lots[key] = Resolve(receipt, rejectAboveC, graph.QualityChecks);
+            }
+        }
+    }
+}
+
+/// <summary>A pasture's own freezing-point baseline: the median of its most recent samples, and how many there were.</summary>
+public sealed record FreezingBaseline(string PastureId, double MedianC, int Samples);
+
+/// <summary>Where a recall starts: a failing sample, a silo batch, or the line run of a product lot (exactly one).</summary>
+public sealed record RecallRoot(string? SampleId, string? SiloBatchId, string? LineRunOfProductLotId)
+{
+    public static RecallRoot OfSample(string sampleId) => new(sampleId, null, null);
+
+    public static RecallRoot OfSiloBatch(string siloBatchId) => new(null, siloBatchId, null);
+
+    public static RecallRoot OfLineRun(string productLotId) => new(null, null, productLotId);
+}
+
+/// <summary>
+/// A product lot a recall holds: the whole lot (<see cref="HeldKg"/>, its full output), and beside it the suspect milk
+/// in it (<see cref="SourceKg"/>) and its share of the lot's milk; <see cref="Reason"/> says why it is held.
+/// </summary>
+public sealed record RecallLot(LotNode Lot, double SourceKg, double Share, string Reason)
+{
+    public double HeldKg => Lot.Kg ?? 0;
+}
+
+/// <summary>A recall's answer: the sample (when it started from one), the root lot, and the product lots to hold.</summary>
+public sealed record RecallImpact(QualityCheck? Sample, LotNode Root, IReadOnlyList<RecallLot> Products);

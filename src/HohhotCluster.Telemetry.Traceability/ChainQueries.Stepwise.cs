@@ -25,7 +25,8 @@ public sealed partial class ChainQueries
             graph.Lots[root.Key] = root;
             await LoadLotsAsync(connection, graph, ct);
             await LoadQualityAsync(connection, graph, ct);
-            return new TraceBackResult(root, graph);
+            ReceiptAcceptance.Apply(graph, _options.RejectAboveC);
+            return new TraceBackResult(graph.Lots.GetValueOrDefault(root.Key) ?? root, graph);
         }, cancellationToken);
 
     internal Task<TraceForwardResult> StepwiseTraceForwardAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
@@ -95,6 +96,7 @@ public sealed partial class ChainQueries
         }
 
         await LoadQualityAsync(connection, graph, ct);
+        ReceiptAcceptance.Apply(graph, _options.RejectAboveC);
         return new TraceForwardResult(sources, reached, graph, sample);
     }
 

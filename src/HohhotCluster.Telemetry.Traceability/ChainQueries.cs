@@ -112,7 +112,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             command.Parameters.AddWithValue("kind", lot.Kind);
             command.Parameters.AddWithValue("id", lot.Id);
             command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
-            (root, _) = await ReadTraceAsync(connection, command, graph, ct);
+            (root, _) = await ReadTraceAsync(connection, command, graph, _options.RejectAboveC, ct);
 
             if (root is null)
             {
@@ -140,7 +140,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             command.Parameters.AddWithValue("kind", lot.Kind);
             command.Parameters.AddWithValue("id", lot.Id);
             command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
-            (source, inflow) = await ReadTraceAsync(connection, command, graph, ct);
+            (source, inflow) = await ReadTraceAsync(connection, command, graph, _options.RejectAboveC, ct);
 
             return source is null
                 ? throw new LotNotFoundException($"No {lot.Kind} lot '{lot.Id}'.")
@@ -198,7 +198,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         var command = new NpgsqlBatchCommand(quality ? ForwardFromKeysWithQualitySql : ForwardFromKeysSql);
         command.Parameters.AddWithValue("roots", roots);
         command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);
-        var (_, inflow) = await ReadTraceAsync(connection, command, graph, ct);
+        var (_, inflow) = await ReadTraceAsync(connection, command, graph, _options.RejectAboveC, ct);
 
         return Forward(graph, caller, sources, inflow, sample, notFound);
     }
@@ -317,6 +317,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
             await LoadLotsAsync(connection, graph, ct);
             await LoadQualityAsync(connection, graph, ct);
+            ReceiptAcceptance.Apply(graph, _options.RejectAboveC);
             await LoadLotEventsAsync(connection, graph, ct);
             return graph;
         }, cancellationToken);
@@ -372,8 +373,15 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
     private static async Task LoadLotEventsAsync(NpgsqlConnection connection, ChainGraph graph, CancellationToken ct)
     {
+        // Imported sampling / holding / recall events, and the recalls declared here (exported as holding / recalled).
         await using var command = new NpgsqlCommand(
-            "select lot, event_id, biz_step, disposition, at from trace_lot_event where lot = any(@ids) order by at", connection);
+            """
+            select lot, event_id, biz_step, disposition, at from trace_lot_event where lot = any(@ids)
+            union all
+            select lot, 'recall-declaration:' || to_char(declared_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS'), 'holding', 'recalled', declared_at
+            from trace_recall where lot = any(@ids)
+            order by at
+            """, connection);
         command.Parameters.AddWithValue("ids", graph.Lots.Keys.ToArray());
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -485,30 +493,203 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         return visible;
     }
 
-    public async Task<(QualityCheck Sample, IReadOnlyList<ReachedLot> Products)> RecallImpactAsync(
-        CallerScope caller, string sampleId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Declares a recall of a product lot (the caller's plant's, or any for the operator): the only way, besides an
+    /// imported <c>recalled</c> disposition, that an export says <c>recalled</c>. A failing check alone holds lots.
+    /// </summary>
+    public Task<DateTimeOffset> DeclareRecallAsync(CallerScope caller, string productLotId, string reason, CancellationToken cancellationToken)
     {
-        var forward = await TraceForwardFromSampleAsync(caller, sampleId, cancellationToken);
-        var products = new List<ReachedLot>();
-        foreach (var reached in forward.Reached)
+        if (!caller.MayWrite)
         {
-            if (reached.Lot.Kind == LotKinds.Product && reached.SourceKg > 0)
-            {
-                products.Add(reached);
-            }
+            throw new ScopeDeniedException("A regulator orders a recall through the processor; it does not declare one here.");
         }
 
-        // A sample of a product lot itself: that lot is the first to act on.
-        foreach (var source in forward.Sources)
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500)
         {
-            if (source.Kind == LotKinds.Product && caller.SeesPlant(source.PlantId))
-            {
-                products.Insert(0, new ReachedLot(source, source.Kg ?? 0, 1.0));
-            }
+            throw new InvalidTraceRequestException("reason: a recall needs a reason of 1-500 characters.");
         }
 
-        return (forward.Sample!, products);
+        return PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var lot = await FindLotAsync(connection, new LotRef(LotKinds.Product, productLotId), ct);
+            if (lot is null || !caller.SeesPlant(lot.PlantId))
+            {
+                throw new LotNotFoundException($"No product lot '{productLotId}'.");
+            }
+
+            await using var command = new NpgsqlCommand(
+                "insert into trace_recall (lot, declared_at, organisation, reason) values (@lot, @at, @organisation, @reason) on conflict do nothing returning declared_at",
+                connection);
+            var at = DateTimeOffset.UtcNow;
+            command.Parameters.AddWithValue("lot", lot.Key);
+            command.Parameters.AddWithValue("at", new DateTimeOffset(at.Ticks - (at.Ticks % 10), TimeSpan.Zero));
+            command.Parameters.AddWithValue("organisation", caller.OrganisationId);
+            command.Parameters.AddWithValue("reason", reason.Trim());
+            await command.ExecuteNonQueryAsync(ct);
+            return at;
+        }, cancellationToken);
     }
+
+    /// <summary>The product lots a failing sample's recall must hold (see <see cref="RecallAsync"/>).</summary>
+    public Task<RecallImpact> RecallImpactAsync(CallerScope caller, string sampleId, CancellationToken cancellationToken) =>
+        RecallAsync(caller, RecallRoot.OfSample(sampleId), cancellationToken);
+
+    /// <summary>
+    /// The product lots a recall holds, each whole (its full output kg), with the share of suspect milk beside it:
+    /// <list type="bullet">
+    /// <item>a failing sample of a pasture-side or plant-side lot: every product lot its milk reached;</item>
+    /// <item>a failing sample of a product lot, or a line run named by one of its product lots: that lot, its siblings
+    /// from the same silo batches (every product lot those batches fed) and the other lots of its line run; the suspect
+    /// milk is that of the lot's silo batches;</item>
+    /// <item>a silo batch: every product lot it fed.</item>
+    /// </list>
+    /// A line run is the product lots of one plant, line and product that were made from the same silo batches as the
+    /// lot, or within <see cref="TraceabilityOptions.LineRunWindow"/> of it on that line (a lot without a line has no run).
+    /// </summary>
+    public async Task<RecallImpact> RecallAsync(CallerScope caller, RecallRoot root, CancellationToken cancellationToken)
+    {
+        if (root.SampleId is { } sampleId)
+        {
+            var forward = await TraceForwardFromSampleAsync(caller, sampleId, cancellationToken);
+            var source = forward.Sources[0];
+            if (source.Kind == LotKinds.Product)
+            {
+                return await ProductRecallAsync(caller, source, forward.Sample, "the sampled lot", cancellationToken);
+            }
+
+            var products = new List<RecallLot>();
+            foreach (var reached in forward.Reached)
+            {
+                if (reached.Lot.Kind == LotKinds.Product && reached.SourceKg > 0)
+                {
+                    products.Add(new RecallLot(reached.Lot, reached.SourceKg, reached.Share,
+                        $"milk of the sampled {source.Kind} lot{RejectedReceiptsInto(forward.Graph, reached.Lot.Key)}"));
+                }
+            }
+
+            return new RecallImpact(forward.Sample, source, products);
+        }
+
+        if (root.SiloBatchId is { } batchId)
+        {
+            var notFound = $"No silo_batch lot '{batchId}'.";
+            return await PostgresRetry.RunAsync(async ct =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(ct);
+                var batch = await FindLotAsync(connection, new LotRef(LotKinds.SiloBatch, batchId), ct);
+                if (batch is null || !caller.SeesPlant(batch.PlantId))
+                {
+                    throw new LotNotFoundException(notFound);
+                }
+
+                var forward = await ForwardFromSourcesAsync(connection, caller, [batch], null, notFound, ct);
+                var products = forward.Reached.Where(r => r.Lot.Kind == LotKinds.Product && r.SourceKg > 0)
+                    .Select(r => new RecallLot(r.Lot, r.SourceKg, r.Share, $"fed by silo batch {batchId}")).ToList();
+                return new RecallImpact(null, batch, products);
+            }, cancellationToken);
+        }
+
+        if (root.LineRunOfProductLotId is { } lotId)
+        {
+            var lot = await PostgresRetry.RunAsync(async ct =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(ct);
+                return await FindLotAsync(connection, new LotRef(LotKinds.Product, lotId), ct);
+            }, cancellationToken);
+            if (lot is null || !caller.SeesPlant(lot.PlantId))
+            {
+                throw new LotNotFoundException($"No product lot '{lotId}'.");
+            }
+
+            return await ProductRecallAsync(caller, lot, null, "the named lot of the line run", cancellationToken);
+        }
+
+        throw new InvalidTraceRequestException("Give one recall root: sample_id, silo_batch_id or line_run_product_lot_id.");
+    }
+
+    /// <summary>"; with milk of rejected receipt T (why)" for each rejected receipt of the graph upstream of the lot.</summary>
+    private static string RejectedReceiptsInto(ChainGraph graph, long lot)
+    {
+        var seen = new HashSet<long> { lot };
+        var pending = new Stack<long>([lot]);
+        var notes = new List<string>();
+        while (pending.TryPop(out var key))
+        {
+            foreach (var edge in graph.Edges)
+            {
+                if (edge.Child == key && seen.Add(edge.Parent))
+                {
+                    pending.Push(edge.Parent);
+                    if (graph.Lots.TryGetValue(edge.Parent, out var parent) && parent is { Kind: LotKinds.Receipt, Accepted: false })
+                    {
+                        notes.Add($"; with milk of rejected receipt {parent.LotId} ({parent.RejectionReason})");
+                    }
+                }
+            }
+        }
+
+        notes.Sort(StringComparer.Ordinal);
+        return string.Concat(notes);
+    }
+
+    /// <summary>A product lot, its siblings from the same silo batches and its line run, each with the share of those batches' milk.</summary>
+    private Task<RecallImpact> ProductRecallAsync(CallerScope caller, LotNode product, QualityCheck? sample, string why, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var batches = await QueryLotsAsync(connection,
+                $"select {LotColumns} from trace_lot where id in (select parent from trace_edge where child = @key) and kind = 'silo_batch' order by lot_id",
+                [new("key", product.Key)], ct);
+            var held = new Dictionary<long, RecallLot> { [product.Key] = new(product, product.Kg ?? 0, 1.0, why) };
+            var order = new List<long> { product.Key };
+            if (batches.Count > 0)
+            {
+                var forward = await ForwardFromSourcesAsync(connection, caller, batches, null, $"No product lot '{product.LotId}'.", ct);
+                var names = string.Join(", ", batches.Select(b => b.LotId));
+                foreach (var reached in forward.Reached)
+                {
+                    if (reached.Lot.Kind == LotKinds.Product && reached.SourceKg > 0)
+                    {
+                        if (reached.Lot.Key == product.Key)
+                        {
+                            held[product.Key] = new RecallLot(product, reached.SourceKg, reached.Share, why);
+                        }
+                        else if (held.TryAdd(reached.Lot.Key, new RecallLot(reached.Lot, reached.SourceKg, reached.Share, $"sibling: same silo batch ({names})")))
+                        {
+                            order.Add(reached.Lot.Key);
+                        }
+                    }
+                }
+            }
+
+            if (product.UnitId is { } line && product.At is { } at)
+            {
+                var window = _options.LineRunWindow;
+                var run = await QueryLotsAsync(connection,
+                    $"""
+                    select {LotColumns} from trace_lot l
+                    where l.kind = 'product' and l.plant_id = @plant and l.unit_id = @line and l.product is not distinct from @product and l.id <> @key
+                      and (l.at between @from and @to
+                           or (select array_agg(e.parent order by e.parent) from trace_edge e where e.child = l.id)
+                              = (select array_agg(e.parent order by e.parent) from trace_edge e where e.child = @key))
+                    order by l.at, l.lot_id
+                    """,
+                    [new("plant", (object?)product.PlantId ?? DBNull.Value), new("line", line), new("product", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)product.Product ?? DBNull.Value },
+                     new("key", product.Key), new("from", (at - window).ToUniversalTime()), new("to", (at + window).ToUniversalTime())], ct);
+                foreach (var member in run)
+                {
+                    if (!held.ContainsKey(member.Key) && caller.SeesPlant(member.PlantId))
+                    {
+                        // Made on the same line from other milk: held for the line's hygiene, with none of the suspect milk.
+                        held[member.Key] = new RecallLot(member, 0, 0, $"same line run (line {line}, {product.Product})");
+                        order.Add(member.Key);
+                    }
+                }
+            }
+
+            return new RecallImpact(sample, product, order.Select(k => held[k]).ToList());
+        }, cancellationToken);
 
     public Task<MassBalanceResult> MassBalanceAsync(CallerScope caller, string plantId, DateOnly localDate, CancellationToken cancellationToken)
     {
@@ -550,23 +731,33 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                 }
             }
 
-            // Each receipt's tanker load and what was pumped into it at the pastures.
+            // Each receipt's tanker load and what was pumped into it at the pastures, by pasture.
             var pickedUp = new Dictionary<long, double>();
+            var byPasture = new Dictionary<long, IReadOnlyList<(string PastureId, double Kg)>>();
             await using (var command = new NpgsqlCommand(
                 """
-                select r.id, coalesce(sum(p.kg), 0)
+                select r.id, b.pasture_id, coalesce(sum(p.kg), 0)
                 from unnest(@ids) as r(id)
                 join trace_edge d on d.child = r.id
                 join trace_lot t on t.id = d.parent and t.kind = 'tanker_load'
                 left join trace_edge p on p.child = t.id
-                group by r.id
+                left join trace_lot b on b.id = p.parent
+                group by r.id, b.pasture_id
                 """, connection))
             {
                 command.Parameters.AddWithValue("ids", ids);
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
-                    pickedUp[reader.GetInt64(0)] = reader.GetDouble(1);
+                    var key = reader.GetInt64(0);
+                    var kg = reader.GetDouble(2);
+                    pickedUp[key] = pickedUp.GetValueOrDefault(key) + kg;
+                    if (!reader.IsDBNull(1) && kg > 0)
+                    {
+                        var list = byPasture.TryGetValue(key, out var existing) ? (List<(string, double)>)existing : [];
+                        list.Add((reader.GetString(1), kg));
+                        byPasture[key] = list;
+                    }
                 }
             }
 
@@ -577,9 +768,58 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             }
 
             await LoadQualityAsync(connection, graph, ct, includeTankerLoadsOfReceipts: true);
-            return Balance(plantId, localDate, _options, lots, inKg, outKg, pickedUp, graph.QualityChecks);
+            var pastures = byPasture.Values.SelectMany(l => l).Select(p => p.PastureId).Distinct().ToArray();
+            var baselines = pastures.Length > 0 && await QualityTableExistsAsync(connection, ct)
+                ? await FreezingBaselinesAsync(connection, pastures, from, ct)
+                : new Dictionary<string, FreezingBaseline>();
+            return Balance(plantId, localDate, _options, lots, inKg, outKg, pickedUp, graph.QualityChecks, byPasture, baselines);
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// Each pasture's freezing-point baseline: the median of the freezing points in the quality results of its
+    /// bulk-tank lots sampled before <paramref name="before"/>, the most recent
+    /// <see cref="TraceabilityOptions.FreezingPointBaselineSamples"/> of them.
+    /// </summary>
+    private async Task<Dictionary<string, FreezingBaseline>> FreezingBaselinesAsync(
+        NpgsqlConnection connection, string[] pastures, DateTimeOffset before, CancellationToken ct)
+    {
+        var points = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(
+            """
+            select pa.pasture, x.items
+            from unnest(@pastures::text[]) as pa(pasture)
+            cross join lateral (
+                select q.items::text as items
+                from trace_lot l join quality_result q on q.lot_id = l.lot_id and q.lot_kind in ('bulk_tank_lot', 'bulk_tank')
+                where l.kind = 'bulk_tank' and l.pasture_id = pa.pasture and q.sampled_at < @before and q.items::text ilike '%freezing%'
+                order by q.sampled_at desc limit @n) x
+            """, connection))
+        {
+            command.Parameters.AddWithValue("pastures", pastures);
+            command.Parameters.AddWithValue("before", before.ToUniversalTime());
+            command.Parameters.AddWithValue("n", _options.FreezingPointBaselineSamples);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                if (FreezingPoint(reader.GetString(1)) is { } point)
+                {
+                    (points.TryGetValue(reader.GetString(0), out var list) ? list : points[reader.GetString(0)] = []).Add(point);
+                }
+            }
+        }
+
+        var baselines = new Dictionary<string, FreezingBaseline>(StringComparer.Ordinal);
+        foreach (var (pasture, list) in points)
+        {
+            list.Sort();
+            var median = list.Count % 2 == 1 ? list[list.Count / 2] : (list[(list.Count / 2) - 1] + list[list.Count / 2]) / 2;
+            baselines[pasture] = new FreezingBaseline(pasture, median, list.Count);
+        }
+
+        return baselines;
+    }
+
 
     /// <summary>The day's balance and its flags, from the lots of the day and their edge sums (pure; unit tested).</summary>
     public static MassBalanceResult Balance(
@@ -590,13 +830,16 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
         IReadOnlyDictionary<long, double> inKg,
         IReadOnlyDictionary<long, double> outKg,
         IReadOnlyDictionary<long, double> pickedUp,
-        IReadOnlyList<QualityCheck> quality)
+        IReadOnlyList<QualityCheck> quality,
+        IReadOnlyDictionary<long, IReadOnlyList<(string PastureId, double Kg)>>? pickupsByPasture = null,
+        IReadOnlyDictionary<string, FreezingBaseline>? baselines = null)
     {
         var tolerance = options.MassBalanceTolerance;
         var flags = new List<MassBalanceFlag>();
         double picked = 0, received = 0, rejected = 0, blended = 0, used = 0, produced = 0;
-        foreach (var lot in lots)
+        foreach (var stored in lots)
         {
+            var lot = ReceiptAcceptance.Resolve(stored, options.RejectAboveC, quality);
             var milkIn = inKg.GetValueOrDefault(lot.Key);
             var milkOut = outKg.GetValueOrDefault(lot.Key);
             switch (lot.Kind)
@@ -604,7 +847,10 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                 case LotKinds.Receipt:
                     if (lot.Kg is not { } weighed)
                     {
-                        flags.Add(new MassBalanceFlag("missing_weighbridge", lot.Ref, milkOut, 0, "blended or referenced, but no weighbridge record"));
+                        flags.Add(new MassBalanceFlag("missing_weighbridge", lot.Ref, milkOut, 0, "blended or referenced, but no weighbridge record")
+                        {
+                            Evidence = [Kg("blended_kg", milkOut)],
+                        });
                         break;
                     }
 
@@ -615,30 +861,55 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                         rejected += weighed;
                         if (milkOut > 0)
                         {
-                            flags.Add(new MassBalanceFlag("rejected_load_used", lot.Ref, 0, milkOut, "a rejected tanker load was blended into a silo"));
+                            flags.Add(new MassBalanceFlag("rejected_load_used", lot.Ref, 0, milkOut,
+                                $"a rejected tanker load was blended into a silo: {lot.RejectionReason}")
+                            {
+                                Evidence = [Kg("weighed_kg", weighed), Kg("blended_kg", milkOut), new("rejected_because", lot.RejectionReason ?? "rejected"),
+                                    .. lot.TemperatureC is { } t ? [Celsius("arrival_temperature_c", t), Celsius("reject_above_c", options.RejectAboveC)] : Array.Empty<KeyValuePair<string, string>>()],
+                            });
                         }
 
                         break;
                     }
 
                     received += weighed;
+                    var slack = Math.Max(options.WeightToleranceKg, options.WeightToleranceFraction * pumped);
+                    List<KeyValuePair<string, string>> weights =
+                    [
+                        Kg("picked_up_kg", pumped), Kg("weighed_kg", weighed), Kg("difference_kg", weighed - pumped),
+                        new("difference_percent", Number(pumped > 0 ? (weighed - pumped) / pumped * 100 : 0, "0.00")),
+                        Kg("tolerance_kg", options.WeightToleranceKg), new("tolerance_percent", Number(options.WeightToleranceFraction * 100, "0.00")),
+                    ];
                     if (pumped <= 0)
                     {
-                        flags.Add(new MassBalanceFlag("unknown_origin", lot.Ref, 0, weighed, "no pickups recorded for this tanker load"));
+                        flags.Add(new MassBalanceFlag("unknown_origin", lot.Ref, 0, weighed, "no pickups recorded for this tanker load")
+                        {
+                            Evidence = [Kg("weighed_kg", weighed)],
+                        });
                     }
-                    else if (Beyond(weighed, pumped, tolerance) > 0)
+                    else if (weighed > pumped + slack)
                     {
-                        flags.Add(new MassBalanceFlag("watered_load", lot.Ref, pumped, weighed, "weighbridge above the pickups: water added on the way?"));
+                        flags.Add(new MassBalanceFlag("watered_load", lot.Ref, pumped, weighed,
+                            $"weighbridge {Number(weighed - pumped, "0")} kg above the pickups (tolerance {Number(slack, "0")} kg): water added on the way?") { Evidence = weights });
                     }
-                    else if (Beyond(weighed, pumped, tolerance) < 0)
+                    else if (weighed < pumped - slack)
                     {
-                        flags.Add(new MassBalanceFlag("short_load", lot.Ref, pumped, weighed, "weighbridge below the pickups: milk missing on the way"));
+                        flags.Add(new MassBalanceFlag("short_load", lot.Ref, pumped, weighed,
+                            $"weighbridge {Number(pumped - weighed, "0")} kg below the pickups (tolerance {Number(slack, "0")} kg): milk missing on the way") { Evidence = weights });
+                    }
+
+                    if (SuspectedWatering(lot, options, quality, pickupsByPasture?.GetValueOrDefault(lot.Key), baselines) is { } suspect)
+                    {
+                        flags.Add(suspect);
                     }
 
                     if (Beyond(milkOut, weighed, tolerance) != 0)
                     {
                         flags.Add(new MassBalanceFlag(milkOut < weighed ? "unblended_receipt" : "overblended_receipt", lot.Ref, weighed, milkOut,
-                            "received vs blended into silos"));
+                            "received vs blended into silos")
+                        {
+                            Evidence = [Kg("weighed_kg", weighed), Kg("blended_kg", milkOut), new("tolerance_percent", Number(tolerance * 100, "0.00"))],
+                        });
                     }
 
                     break;
@@ -646,16 +917,19 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
                     blended += milkIn;
                     if (Beyond(milkOut, milkIn, tolerance) != 0)
                     {
-                        flags.Add(new MassBalanceFlag("silo_imbalance", lot.Ref, milkIn, milkOut, "blended into the batch vs used from it"));
+                        flags.Add(new MassBalanceFlag("silo_imbalance", lot.Ref, milkIn, milkOut, "blended into the batch vs used from it")
+                        {
+                            Evidence = [Kg("blended_kg", milkIn), Kg("used_kg", milkOut), new("tolerance_percent", Number(tolerance * 100, "0.00"))],
+                        });
                     }
 
                     break;
                 case LotKinds.Product:
                     used += milkIn;
                     produced += lot.Kg ?? 0;
-                    if (Beyond(lot.Kg ?? 0, milkIn, tolerance) != 0)
+                    if (ProductionImbalance(lot, milkIn, options) is { } imbalance)
                     {
-                        flags.Add(new MassBalanceFlag("production_imbalance", lot.Ref, milkIn, lot.Kg ?? 0, "milk used vs output quantity"));
+                        flags.Add(imbalance);
                     }
 
                     break;
@@ -667,12 +941,126 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             if (FreezingPoint(check.ItemsJson) is { } point && point > options.WateredFreezingPointAboveC)
             {
                 flags.Add(new MassBalanceFlag("watered_load", new LotRef(check.LotKind, check.LotId), 0, 0,
-                    $"freezing point {point.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} °C above {options.WateredFreezingPointAboveC.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} °C in sample {check.SampleId}"));
+                    $"freezing point {Number(point, "0.000")} °C above {Number(options.WateredFreezingPointAboveC, "0.000")} °C in sample {check.SampleId}")
+                {
+                    Evidence = [new("sample_id", check.SampleId), Celsius("freezing_point_c", point), Celsius("limit_c", options.WateredFreezingPointAboveC)],
+                });
             }
         }
 
         return new MassBalanceResult(plantId, localDate, tolerance, picked, received, rejected, blended, used, produced, flags);
     }
+
+    /// <summary>
+    /// A load whose freezing point is higher than its pastures' own baseline by more than
+    /// <see cref="TraceabilityOptions.SuspectedWateringRiseC"/>: the baseline is each pasture's median of its last
+    /// <see cref="TraceabilityOptions.FreezingPointBaselineSamples"/> freezing points before the day, weighted by the kg
+    /// each pasture pumped into the load. The load's own freezing point is its latest sample (of the tanker load or
+    /// the receipt) that has one. With too few baseline samples there is no band, and nothing is flagged.
+    /// </summary>
+    public static MassBalanceFlag? SuspectedWatering(
+        LotNode receipt, TraceabilityOptions options, IReadOnlyList<QualityCheck> quality,
+        IReadOnlyList<(string PastureId, double Kg)>? pickups, IReadOnlyDictionary<string, FreezingBaseline>? baselines)
+    {
+        if (pickups is not { Count: > 0 } || baselines is null)
+        {
+            return null;
+        }
+
+        QualityCheck? sample = null;
+        double? point = null;
+        foreach (var check in quality)
+        {
+            if (check.LotId == receipt.LotId && check.LotKind is LotKinds.TankerLoad or LotKinds.Receipt && FreezingPoint(check.ItemsJson) is { } fp
+                && (sample is null || check.SampledAt >= sample.SampledAt))
+            {
+                (sample, point) = (check, fp);
+            }
+        }
+
+        if (sample is null || point is not { } loadPoint)
+        {
+            return null;
+        }
+
+        double weighted = 0, total = 0;
+        var samples = 0;
+        var names = new List<string>();
+        foreach (var (pasture, kg) in pickups)
+        {
+            if (!baselines.TryGetValue(pasture, out var baseline) || baseline.Samples < options.FreezingPointBaselineMinSamples)
+            {
+                // A pasture without a baseline leaves the load without one: its milk could hide or fake a rise.
+                return null;
+            }
+
+            weighted += baseline.MedianC * kg;
+            total += kg;
+            samples += baseline.Samples;
+            names.Add($"{pasture} {Number(baseline.MedianC, "0.0000")} °C (median of {baseline.Samples})");
+        }
+
+        if (total <= 0)
+        {
+            return null;
+        }
+
+        var expected = weighted / total;
+        var rise = loadPoint - expected;
+        if (rise <= options.SuspectedWateringRiseC)
+        {
+            return null;
+        }
+
+        // Water % by the usual freezing-point formula: (baseline - sample) / baseline x 100.
+        var waterPercent = expected < 0 ? (expected - loadPoint) / expected * 100 : 0;
+        return new MassBalanceFlag("suspected_watering", receipt.Ref, 0, 0,
+            $"freezing point {Number(loadPoint, "0.000")} °C in sample {sample.SampleId} is {Number(rise, "0.0000")} °C above its pastures' baseline {Number(expected, "0.0000")} °C ({string.Join("; ", names)}): about {Number(waterPercent, "0.0")} % added water")
+        {
+            Evidence =
+            [
+                new("sample_id", sample.SampleId), Celsius("freezing_point_c", loadPoint), Celsius("baseline_c", expected),
+                new("baseline_samples", samples.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("baseline_window", $"last {options.FreezingPointBaselineSamples} per pasture, before the day"),
+                new("baseline_pastures", string.Join("; ", names)), Celsius("rise_c", rise), Celsius("threshold_rise_c", options.SuspectedWateringRiseC),
+                new("estimated_water_percent", Number(waterPercent, "0.0")),
+            ],
+        };
+    }
+
+    /// <summary>A product lot whose yield (output kg per kg milk used) is outside its category's range.</summary>
+    public static MassBalanceFlag? ProductionImbalance(LotNode lot, double milkIn, TraceabilityOptions options)
+    {
+        var output = lot.Kg ?? 0;
+        var category = ProductLotDetails.Read(lot, ProductLotDetails.Category);
+        var known = category is not null && options.ProductYields.ContainsKey(category);
+        var range = known ? options.ProductYields[category!]
+            : options.ProductYields.GetValueOrDefault(YieldRange.Liquid) ?? YieldRange.CreateDefaults()[YieldRange.Liquid];
+        var yield = milkIn > 0 ? output / milkIn : double.PositiveInfinity;
+        // Half a kg either way is weighing noise, not an imbalance (as Beyond does).
+        if (output >= (milkIn * range.Min) - 0.5 && output <= (milkIn * range.Max) + 0.5)
+        {
+            return null;
+        }
+
+        var assumed = known ? $"{category} yield" : $"category {(category is null ? "not given" : $"'{category}' unknown")}: liquid milk yield assumed,";
+        return new MassBalanceFlag("production_imbalance", lot.Ref, milkIn * (range.Min + range.Max) / 2, output,
+            $"milk used vs output quantity: {assumed} {Number(range.Min, "0.000")}-{Number(range.Max, "0.000")} kg/kg, this lot {(milkIn > 0 ? Number(yield, "0.000") : "no milk used")}")
+        {
+            Evidence =
+            [
+                Kg("milk_used_kg", milkIn), Kg("output_kg", output), new("yield", milkIn > 0 ? Number(yield, "0.0000") : "n/a"),
+                new("category", known ? category! : $"{category ?? "(none)"} (liquid assumed)"),
+                new("yield_min", Number(range.Min, "0.000")), new("yield_max", Number(range.Max, "0.000")),
+            ],
+        };
+    }
+
+    private static string Number(double value, string format) => value.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static KeyValuePair<string, string> Kg(string name, double kg) => new(name, Number(kg, "0.###"));
+
+    private static KeyValuePair<string, string> Celsius(string name, double c) => new(name, Number(c, "0.0000"));
 
     /// <summary>+1 when actual exceeds expected by more than the tolerance, -1 when it falls short by more, else 0.</summary>
     public static int Beyond(double actual, double expected, double tolerance)
@@ -792,7 +1180,7 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
     /// so nothing leaks to other users of the pooled connection).
     /// </summary>
     private static async Task<(LotNode? Root, Dictionary<long, double> Inflow)> ReadTraceAsync(
-        NpgsqlConnection connection, NpgsqlBatchCommand trace, ChainGraph graph, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlBatchCommand trace, ChainGraph graph, double rejectAboveC, CancellationToken ct)
     {
         LotNode? root = null;
         var inflow = new Dictionary<long, double>();
@@ -849,7 +1237,9 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
         // As the stepwise path ordered them (by sample time; a stable sort keeps the rest as read).
         graph.QualityChecks.AddRange(checks.OrderBy(q => q.SampledAt));
-        return (root, inflow);
+        // Receipts show whether they were accepted and why not: too warm, or a failing plant-acceptance check.
+        ReceiptAcceptance.Apply(graph, rejectAboveC);
+        return (root is null ? null : graph.Lots.GetValueOrDefault(root.Key) ?? root, inflow);
     }
 
     /// <summary>Fills in the lots the walk only knows by key.</summary>

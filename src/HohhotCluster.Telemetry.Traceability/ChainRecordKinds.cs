@@ -9,7 +9,16 @@ public sealed record TankerPickupRecord(string LotId, string TankerLoadId, doubl
 
 public sealed record SiloTransferRecord(string SiloBatchId, string? SiloId, IReadOnlyList<(string TankerLoadId, double Kg)> Receipts);
 
-public sealed record ProductionRecord(string ProductLotId, string Product, string? Line, double OutputKg, IReadOnlyList<(string SiloBatchId, double Kg)> Silos);
+public sealed record ProductionRecord(string ProductLotId, string Product, string? Line, double OutputKg, IReadOnlyList<(string SiloBatchId, double Kg)> Silos)
+{
+    /// <summary>One of the shared vocabulary's categories (<see cref="YieldRange.Categories"/>), when the plant says.</summary>
+    public string? ProductCategory { get; init; }
+
+    /// <summary>The product's GTIN-14 (8-14 digits given, check digit verified, left-padded with zeros).</summary>
+    public string? Gtin { get; init; }
+
+    public DateOnly? BestBefore { get; init; }
+}
 
 /// <summary>What the three chain kinds share: storage keyed by the message key, and strict field readers.</summary>
 public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
@@ -335,8 +344,58 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
             return false;
         }
 
-        record = new ProductionRecord(lot!, product!, line, output!.Value, silos);
+        if (!TryId(payload, "productCategory", false, out var category, ref rejection)
+            || !TryId(payload, "gtin", false, out var gtin, ref rejection)
+            || !TryId(payload, "bestBefore", false, out var bestBefore, ref rejection))
+        {
+            return false;
+        }
+
+        if (category is not null && Array.IndexOf(YieldRange.Categories, category) < 0)
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, $"productCategory must be one of {string.Join(", ", YieldRange.Categories)}");
+            return false;
+        }
+
+        string? gtin14 = null;
+        if (gtin is not null && (gtin14 = Gtin14(gtin)) is null)
+        {
+            rejection = new Rejection(QuarantineReasons.InvalidField, "gtin must be a GTIN of 8, 12, 13 or 14 digits with a valid check digit");
+            return false;
+        }
+
+        DateOnly? bestBeforeDate = null;
+        if (bestBefore is not null)
+        {
+            if (!DateOnly.TryParseExact(bestBefore, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date))
+            {
+                rejection = new Rejection(QuarantineReasons.InvalidField, "bestBefore must be a date as yyyy-MM-dd");
+                return false;
+            }
+
+            bestBeforeDate = date;
+        }
+
+        record = new ProductionRecord(lot!, product!, line, output!.Value, silos) { ProductCategory = category, Gtin = gtin14, BestBefore = bestBeforeDate };
         return true;
+    }
+
+    /// <summary>A GTIN-8/12/13/14 as GTIN-14, or null when it is not digits or its check digit (GS1 mod 10) is wrong.</summary>
+    public static string? Gtin14(string gtin)
+    {
+        if (gtin.Length is not (8 or 12 or 13 or 14) || !gtin.All(char.IsAsciiDigit))
+        {
+            return null;
+        }
+
+        var padded = gtin.PadLeft(14, '0');
+        var sum = 0;
+        for (var i = 0; i < 13; i++)
+        {
+            sum += (padded[i] - '0') * (i % 2 == 0 ? 3 : 1);
+        }
+
+        return (10 - (sum % 10)) % 10 == padded[13] - '0' ? padded : null;
     }
 
     public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
@@ -355,6 +414,7 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
         {
             Kind = LotKinds.Product, LotId = production.ProductLotId, PlantId = plant, UnitId = production.Line,
             Kg = production.OutputKg, At = record.EventTime, Product = production.Product,
+            Details = JsonSerializer.Serialize(ProductDetails(production)),
         };
         write.Lots.Add(lot);
         foreach (var (batch, kg) in production.Silos)
@@ -367,6 +427,28 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
         return write;
     }
 
+    /// <summary>What a product lot keeps beside its columns: category, GTIN and best-before, when the plant gave them.</summary>
+    public static Dictionary<string, string> ProductDetails(ProductionRecord production)
+    {
+        var details = new Dictionary<string, string>();
+        if (production.ProductCategory is { } category)
+        {
+            details[ProductLotDetails.Category] = category;
+        }
+
+        if (production.Gtin is { } gtin)
+        {
+            details[ProductLotDetails.Gtin] = gtin;
+        }
+
+        if (production.BestBefore is { } date)
+        {
+            details[ProductLotDetails.BestBefore] = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return details;
+    }
+
     public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var production = (ProductionRecord)record.Record;
@@ -376,5 +458,27 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
             .Field("output_kg", production.OutputKg)
             .Field("seq", record.Key.Sequence)
             .Timestamp(LineProtocolWriter.TimestampFor(record.EventTime, record.Key.Sequence));
+    }
+}
+
+/// <summary>The keys of a product lot's details (trace_lot.details) that the chain reads back.</summary>
+public static class ProductLotDetails
+{
+    public const string Category = "productCategory";
+    public const string Gtin = "gtin";
+    public const string BestBefore = "bestBefore";
+
+    public static string? Read(LotNode lot, string key)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(lot.Details);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(key, out var value)
+                && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

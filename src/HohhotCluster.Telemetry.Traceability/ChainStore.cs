@@ -17,6 +17,9 @@ public sealed class ChainWrite
 
     /// <summary>An EPCIS import's organisation: every lot this write creates is <c>epcis</c> and owned by it.</summary>
     public string? ImportedBy { get; init; }
+
+    /// <summary>The imported event this write comes from: its new edges and lots remember it, so a retraction removes them.</summary>
+    public string? EpcisEventId { get; set; }
 }
 
 /// <summary>
@@ -28,8 +31,8 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
 {
     private const string UpsertLotSql =
         """
-        insert into trace_lot as t (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source, owner_organisation)
-        values (@Kind, @LotId, @PastureId, @PlantId, @UnitId, @Kg, @TemperatureC, @At, @Accepted, @Product, @Details::jsonb, @Source, @Owner)
+        insert into trace_lot as t (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source, owner_organisation, epcis_event_id)
+        values (@Kind, @LotId, @PastureId, @PlantId, @UnitId, @Kg, @TemperatureC, @At, @Accepted, @Product, @Details::jsonb, @Source, @Owner, @EventId)
         on conflict (kind, lot_id) do update set
             pasture_id = coalesce(t.pasture_id, excluded.pasture_id),
             plant_id = coalesce(t.plant_id, excluded.plant_id),
@@ -92,23 +95,23 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         var keys = new Dictionary<LotRef, long>();
         foreach (var lot in write.Lots)
         {
-            keys[lot.Ref] = await UpsertLotAsync(connection, transaction, lot, write.ImportedBy, ct);
+            keys[lot.Ref] = await UpsertLotAsync(connection, transaction, lot, write, ct);
         }
 
         var touchedLoads = new HashSet<long>();
         foreach (var edge in write.Edges)
         {
-            var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent, write), write.ImportedBy, ct);
-            var child = keys.TryGetValue(edge.Child, out var c) ? c : keys[edge.Child] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Child, write), write.ImportedBy, ct);
+            var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent, write), write, ct);
+            var child = keys.TryGetValue(edge.Child, out var c) ? c : keys[edge.Child] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Child, write), write, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 edge.Authoritative
                     ? """
-                      insert into trace_edge (parent, child, kg, at, temperature_c) values (@parent, @child, @Kg, @at, @TemperatureC)
+                      insert into trace_edge (parent, child, kg, at, temperature_c, epcis_event_id) values (@parent, @child, @Kg, @at, @TemperatureC, @eventId)
                       on conflict (child, parent) do update set kg = excluded.kg,
                           at = coalesce(excluded.at, trace_edge.at), temperature_c = coalesce(excluded.temperature_c, trace_edge.temperature_c)
                       """
-                    : "insert into trace_edge (parent, child, kg, at, temperature_c) values (@parent, @child, @Kg, @at, @TemperatureC) on conflict do nothing",
-                new { parent, child, edge.Kg, at = edge.At?.ToUniversalTime(), edge.TemperatureC }, transaction, cancellationToken: ct));
+                    : "insert into trace_edge (parent, child, kg, at, temperature_c, epcis_event_id) values (@parent, @child, @Kg, @at, @TemperatureC, @eventId) on conflict do nothing",
+                new { parent, child, edge.Kg, at = edge.At?.ToUniversalTime(), edge.TemperatureC, eventId = write.EpcisEventId }, transaction, cancellationToken: ct));
             if (edge.Child.Kind is LotKinds.TankerLoad or LotKinds.SiloBatch)
             {
                 touchedLoads.Add(child);
@@ -125,7 +128,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
 
         foreach (var (lot, eventId, bizStep, disposition, at) in write.LotEvents)
         {
-            var key = keys.TryGetValue(lot, out var k) ? k : keys[lot] = await UpsertLotAsync(connection, transaction, Placeholder(lot, write), write.ImportedBy, ct);
+            var key = keys.TryGetValue(lot, out var k) ? k : keys[lot] = await UpsertLotAsync(connection, transaction, Placeholder(lot, write), write, ct);
             await connection.ExecuteAsync(new CommandDefinition(
                 "insert into trace_lot_event (lot, event_id, biz_step, disposition, at) values (@key, @eventId, @bizStep, @disposition, @at) on conflict do nothing",
                 new { key, eventId, bizStep, disposition, at = at.ToUniversalTime() }, transaction, cancellationToken: ct));
@@ -135,7 +138,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
     private static LotNode Placeholder(LotRef lot, ChainWrite write) =>
         new() { Kind = lot.Kind, LotId = lot.Id, Source = write.ImportedBy is null ? "telemetry" : "epcis" };
 
-    private static Task<long> UpsertLotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LotNode lot, string? owner, CancellationToken ct) =>
+    private static Task<long> UpsertLotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LotNode lot, ChainWrite write, CancellationToken ct) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertLotSql, new
         {
             lot.Kind,
@@ -149,8 +152,10 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
             lot.Accepted,
             lot.Product,
             lot.Details,
-            lot.Source,
-            Owner = owner,
+            // A lot an import creates is epcis, whatever the event's mapping said (the write knows it is an import).
+            Source = write.ImportedBy is null ? lot.Source : "epcis",
+            Owner = write.ImportedBy,
+            EventId = write.EpcisEventId,
         }, transaction, cancellationToken: ct));
 
     /// <summary>The owner of an existing lot (pasture for bulk-tank lots, plant for plant-side lots), or null.</summary>

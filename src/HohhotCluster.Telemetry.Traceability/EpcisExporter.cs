@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
@@ -10,16 +9,21 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// <summary>
 /// Writes a part of the chain as an EPCIS 2.0 JSON-LD document: loading (bulk-tank lot into tanker load, ObjectEvent),
 /// receiving (tanker load at the plant, conformant or non_conformant), transformation (receipts into a silo batch,
-/// silo batches into a product lot), sampling (each quality check), holding (each failing check's lot) and recall
-/// (each product lot downstream of a failing check, disposition <c>recalled</c>), plus the sampling, holding and
-/// recall events imported for these lots. Quantities in KGM, temperatures as sensor reports in CEL, every time at
-/// +08:00, and event ids derived from the content so an export imported twice is recognised.
+/// silo batches into a product lot), sampling (each quality check), holding (each failing check's lot, and each product
+/// lot downstream of it, disposition <c>non_sellable_other</c>) and recall (disposition <c>recalled</c>, only for a
+/// declared recall: one recorded by <see cref="ChainQueries.DeclareRecallAsync"/> or imported), plus the sampling,
+/// holding and recall events imported for these lots. Quantities in KGM, temperatures as sensor reports in CEL, every
+/// time at +08:00; each event's id is its CBV 2.0 event hash (<see cref="EpcisEventHash"/>), so an export imported
+/// twice is recognised and a corrected event (another kg) has another id. Places and lots use GS1 keys where
+/// <see cref="TraceabilityOptions.Gs1Places"/> has them (<see cref="EpcisIds"/>); product lots carry their GTIN and
+/// best-before date in <c>ilmd</c> when the plant gave them.
 /// </summary>
 public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOptions<TraceabilityOptions> options)
 {
     public const int MaxWindowLots = 200_000;
     private const string Context = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
-    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
+    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase, options.Value.Gs1Places);
+    private Dictionary<LotRef, LotNode> _byRef = [];
 
     public async Task<(string Json, int Events)> ExportLotAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
         Write(await queries.HistoryAsync(caller, lot, cancellationToken));
@@ -29,7 +33,16 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
 
     public (string Json, int Events) Write(ChainGraph graph)
     {
-        var events = new List<(DateTimeOffset Time, string Id, Action<Utf8JsonWriter> Body)>();
+        _byRef = [];
+        foreach (var lot in graph.Lots.Values)
+        {
+            if (lot is not null)
+            {
+                _byRef[lot.Ref] = lot;
+            }
+        }
+
+        var events = new List<(DateTimeOffset Time, Action<Utf8JsonWriter> Body)>();
         var intoLot = new Dictionary<long, List<ChainEdge>>();
         foreach (var edge in graph.Edges)
         {
@@ -43,14 +56,14 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
                 var time = edge.At ?? child.At ?? parent.At;
                 if (time is { } t)
                 {
-                    events.Add((t, EventId("loading", parent.Ref, child.Ref), w => Loading(w, parent, child, edge, t)));
+                    events.Add((t, w => Loading(w, parent, child, edge, t)));
                 }
             }
             else if (child.Kind == LotKinds.Receipt && parent.Kind == LotKinds.TankerLoad)
             {
                 if ((edge.At ?? child.At) is { } t)
                 {
-                    events.Add((t, EventId("receiving", parent.Ref, child.Ref), w => Receiving(w, parent, child, edge, t)));
+                    events.Add((t, w => Receiving(w, parent, child, edge, t)));
                 }
             }
             else
@@ -65,7 +78,7 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
             var time = output.At ?? inputs[0].At;
             if (time is { } t)
             {
-                events.Add((t, EventId("transformation", output.Ref, output.Ref), w => Transformation(w, graph, output, inputs, t)));
+                events.Add((t, w => Transformation(w, graph, output, inputs, t)));
             }
         }
 
@@ -73,28 +86,53 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
         foreach (var check in graph.QualityChecks)
         {
             var lot = new LotRef(check.LotKind, check.LotId);
-            events.Add((check.SampledAt, EventId("sampling:" + check.SampleId, lot, lot), w => Observation(w, lot, "sampling",
+            events.Add((check.SampledAt, w => Observation(w, lot, "sampling",
                 check.Failed ? "non_conformant" : "conformant", check.SampledAt, check)));
             if (check.Failed)
             {
                 failing.Add(lot);
-                events.Add((check.SampledAt, EventId("holding:" + check.SampleId, lot, lot), w => Observation(w, lot, "holding", "non_sellable_other", check.SampledAt, check)));
+                events.Add((check.SampledAt, w => Observation(w, lot, "holding", "non_sellable_other", check.SampledAt, check)));
             }
         }
 
-        foreach (var product in RecalledProducts(graph, failing))
+        // A failing check holds the product lots its milk reached; only a declared recall (a lot event) says recalled.
+        foreach (var product in HeldProducts(graph, failing))
         {
+            if (failing.Contains(product.Ref))
+            {
+                continue;
+            }
+
             var time = product.At ?? clock.GetUtcNow();
-            events.Add((time, EventId("recall", product.Ref, product.Ref), w => Observation(w, product.Ref, "holding", "recalled", time, null)));
+            events.Add((time, w => Observation(w, product.Ref, "holding", "non_sellable_other", time, null)));
         }
 
         foreach (var (lotKey, eventId, bizStep, disposition, at) in graph.LotEvents)
         {
             var lot = graph.Lots[lotKey].Ref;
-            events.Add((at, EventId("imported:" + eventId, lot, lot), w => Observation(w, lot, bizStep ?? "holding", disposition, at, null)));
+            events.Add((at, w => Observation(w, lot, bizStep ?? "holding", disposition, at, null)));
         }
 
-        events.Sort((a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
+        // Each event's content is written first; its id is the CBV 2.0 hash of that content.
+        // The prefixes an importer reads from the document written below: the official context's and hohhot.
+        var prefixes = EpcisEventHash.Prefixes(default);
+        prefixes["hohhot"] = _ids.Base + "voc/";
+        var hashed = new List<(DateTimeOffset Time, string Body)>(events.Count);
+        foreach (var (time, body) in events)
+        {
+            using var one = new MemoryStream();
+            using (var bw = new Utf8JsonWriter(one))
+            {
+                bw.WriteStartObject();
+                body(bw);
+                bw.WriteEndObject();
+            }
+
+            hashed.Add((time, Encoding.UTF8.GetString(one.ToArray())));
+        }
+
+        hashed.Sort((a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Body, b.Body));
+        var count = 0;
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -110,18 +148,23 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
             w.WriteString("creationDate", Time(clock.GetUtcNow()));
             w.WriteStartObject("epcisBody");
             w.WriteStartArray("eventList");
-            string? previous = null;
-            foreach (var (_, id, body) in events)
+            var written = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (_, body) in hashed)
             {
-                if (id == previous)
+                using var content = JsonDocument.Parse(body);
+                var id = EpcisEventHash.Of(content.RootElement, prefixes);
+                if (!written.Add(id))
                 {
                     continue;
                 }
 
-                previous = id;
                 w.WriteStartObject();
                 w.WriteString("eventID", id);
-                body(w);
+                foreach (var property in content.RootElement.EnumerateObject())
+                {
+                    property.WriteTo(w);
+                }
+
                 w.WriteEndObject();
             }
 
@@ -130,11 +173,16 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
             w.WriteEndObject();
         }
 
-        return (Encoding.UTF8.GetString(buffer.ToArray()), events.Count);
+        using (var written = JsonDocument.Parse(buffer.ToArray()))
+        {
+            count = written.RootElement.GetProperty("epcisBody").GetProperty("eventList").GetArrayLength();
+        }
+
+        return (Encoding.UTF8.GetString(buffer.ToArray()), count);
     }
 
     /// <summary>Product lots in the graph that a failing lot's milk reached.</summary>
-    private static List<LotNode> RecalledProducts(ChainGraph graph, HashSet<LotRef> failing)
+    private static List<LotNode> HeldProducts(ChainGraph graph, HashSet<LotRef> failing)
     {
         var tainted = new HashSet<long>();
         foreach (var (key, lot) in graph.Lots)
@@ -237,6 +285,22 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
                 w.WriteString("hohhot:line", line);
             }
 
+            if (ProductLotDetails.Read(output, ProductLotDetails.Category) is { } category)
+            {
+                w.WriteString("hohhot:productCategory", category);
+            }
+
+            if (ProductLotDetails.Read(output, ProductLotDetails.Gtin) is { } gtin)
+            {
+                w.WriteString("hohhot:gtin", gtin);
+            }
+
+            if (ProductLotDetails.Read(output, ProductLotDetails.BestBefore) is { } bestBefore)
+            {
+                // CBV master data attribute for the lot's best-before date (xsd:date).
+                w.WriteString("cbvmda:bestBeforeDate", bestBefore);
+            }
+
             w.WriteEndObject();
         }
     }
@@ -253,7 +317,7 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
 
         w.WriteStartArray("quantityList");
         w.WriteStartObject();
-        w.WriteString("epcClass", _ids.Lot(lot));
+        w.WriteString("epcClass", LotId(lot));
         w.WriteEndObject();
         w.WriteEndArray();
         if (check is not null)
@@ -271,13 +335,15 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
         w.WriteString("eventTimeZoneOffset", "+08:00");
     }
 
+    private string LotId(LotRef lot) => _byRef.TryGetValue(lot, out var node) ? _ids.Lot(node) : _ids.Lot(lot);
+
     private void Quantities(Utf8JsonWriter w, string name, List<(LotRef Lot, double Kg)> quantities)
     {
         w.WriteStartArray(name);
         foreach (var (lot, kg) in quantities)
         {
             w.WriteStartObject();
-            w.WriteString("epcClass", _ids.Lot(lot));
+            w.WriteString("epcClass", LotId(lot));
             w.WriteNumber("quantity", Math.Round(kg, 3));
             w.WriteString("uom", "KGM");
             w.WriteEndObject();
@@ -321,7 +387,4 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
 
     public static string Time(DateTimeOffset time) =>
         time.ToOffset(ChinaTime.Offset).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
-
-    private static string EventId(string what, LotRef from, LotRef to) =>
-        "ni:///sha-256;" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{what}|{from}|{to}"))) + "?ver=CBV2.0";
 }

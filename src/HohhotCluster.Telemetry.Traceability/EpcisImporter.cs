@@ -1,7 +1,5 @@
 using HohhotCluster.Telemetry.Contracts;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Dapper;
 using HohhotCluster.Telemetry.Storage;
@@ -10,7 +8,17 @@ using Npgsql;
 
 namespace HohhotCluster.Telemetry.Traceability;
 
-public sealed record EpcisImportResult(int Events, int Imported, int Duplicates, IReadOnlyList<string> Ignored, int Lots, int Edges);
+public sealed record EpcisImportResult(int Events, int Imported, int Duplicates, IReadOnlyList<string> Ignored, int Lots, int Edges)
+{
+    /// <summary>Earlier events an errorDeclaration in this document retracted.</summary>
+    public int Retracted { get; init; }
+
+    /// <summary>What the importer should know beyond the events: corrective events a declaration names that are not held yet.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
+/// <summary>An event's errorDeclaration: which event it retracts (by id, or by content hash), why, and what corrects it.</summary>
+public sealed record Retraction(string? DeclaredEventId, string ContentHash, string? Reason, IReadOnlyList<string> CorrectiveEventIds);
 
 /// <summary>
 /// Imports an EPCIS 2.0 document from a partner milk source. The document must validate against the official schema
@@ -25,8 +33,15 @@ public sealed record EpcisImportResult(int Events, int Imported, int Duplicates,
 /// <item>anything else (aggregation, transaction, association, events without mass): recorded and listed as ignored.</item>
 /// </list>
 /// A chain event with a quantity that is not a mass (KGM or TNE) is a problem: the document is refused whole, so a
-/// mass balance never rests on half a document. Events are idempotent by eventID (or the hash of the event when it
-/// has none).
+/// mass balance never rests on half a document. Events are idempotent by eventID (or, when it has none, its CBV 2.0
+/// event hash, <see cref="EpcisEventHash"/>).
+/// <para>An event carrying an <c>errorDeclaration</c> retracts the event it declares in error, found by its eventID
+/// or by its content hash (the declaration is the original event with the declaration added, so the hashes agree):
+/// the edges that event made and the lots it created are removed (a lot still used by other events stays, its kg
+/// left out), its sampling / holding / recall marks go, tanker loads and silo batches are summed again, and the
+/// retraction (time, reason, corrective event ids) is kept on the event. Only the organisation that imported an event
+/// may retract it. A declaration of an event not held here is recorded, so that event is refused as a duplicate if it
+/// comes later.</para>
 /// <para>Ownership: events only at the caller's plants; a lot the import creates is owned by the caller's
 /// organisation; an existing lot is changed (kg, in-edges, its record) only when that organisation created it by
 /// import, never when telemetry recorded it or another organisation owns it; an existing lot is used as an input only
@@ -41,7 +56,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
 
     /// <summary>How long an import waits for the one before it; then RESOURCE_EXHAUSTED-like refusal (retry later).</summary>
     public static readonly TimeSpan MaxQueueWait = TimeSpan.FromSeconds(30);
-    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase);
+    private readonly EpcisIds _ids = new(options.Value.EpcisIdBase, options.Value.Gs1Places);
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public async Task<EpcisImportResult> ImportAsync(CallerScope caller, string json, CancellationToken cancellationToken)
@@ -98,7 +113,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
                     [$"/type: '{root.GetProperty("type").GetString()}' is valid EPCIS but not an EPCISDocument with events to import"]);
             }
 
-            var plan = Plan(root.GetProperty("epcisBody").GetProperty("eventList"), caller);
+            var plan = Plan(root.GetProperty("epcisBody").GetProperty("eventList"), caller, EpcisEventHash.Prefixes(root));
             if (plan.Problems.Count > 0)
             {
                 throw new InvalidTraceRequestException($"The document has {plan.Problems.Count} problems for the milk chain.", plan.Problems);
@@ -112,11 +127,11 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
     {
         public List<string> Problems { get; } = [];
         public List<string> Ignored { get; } = [];
-        public List<(string EventId, string Type, string? BizStep, string? Disposition, DateTimeOffset Time, ChainWrite? Write)> Events { get; } = [];
+        public List<(string EventId, string Type, string? BizStep, string? Disposition, DateTimeOffset Time, ChainWrite? Write, string Hash, Retraction? Retraction)> Events { get; } = [];
         public int Count { get; set; }
     }
 
-    private ImportPlan Plan(JsonElement eventList, CallerScope caller)
+    private ImportPlan Plan(JsonElement eventList, CallerScope caller, IReadOnlyDictionary<string, string> prefixes)
     {
         var plan = new ImportPlan();
         var index = 0;
@@ -125,14 +140,23 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
             var at = $"/epcisBody/eventList/{index++}";
             plan.Count++;
             var type = e.GetProperty("type").GetString()!;
-            var eventId = e.TryGetProperty("eventID", out var id) ? id.GetString()! : DerivedEventId(e);
+            var hash = EpcisEventHash.Of(e, prefixes);
+            var eventId = e.TryGetProperty("eventID", out var id) ? id.GetString()! : hash;
             var time = DateTimeOffset.Parse(e.GetProperty("eventTime").GetString()!, CultureInfo.InvariantCulture);
             var bizStep = Vocabulary(e, "bizStep", "BizStep-", "bizstep:");
             var disposition = Vocabulary(e, "disposition", "Disp-", "disp:");
             ChainWrite? write = null;
-            if (e.TryGetProperty("errorDeclaration", out _))
+            Retraction? retraction = null;
+            if (e.TryGetProperty("errorDeclaration", out var declaration))
             {
-                plan.Ignored.Add($"{at} ({eventId}): an error declaration; the corrected event must be sent itself");
+                var corrective = new List<string>();
+                if (declaration.TryGetProperty("correctiveEventIDs", out var ids) && ids.ValueKind == JsonValueKind.Array)
+                {
+                    corrective.AddRange(ids.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String).Select(c => c.GetString()!));
+                }
+
+                retraction = new Retraction(id.ValueKind == JsonValueKind.String ? id.GetString() : null, hash,
+                    declaration.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null, corrective);
             }
             else if (type == "ObjectEvent" && bizStep is "loading" or "receiving" && !e.TryGetProperty("quantityList", out _))
             {
@@ -165,7 +189,12 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
                 plan.Ignored.Add($"{at} ({eventId}): {type}{(bizStep is null ? "" : " " + bizStep)} carries no milk-chain movement in kg");
             }
 
-            plan.Events.Add((eventId, type, bizStep, disposition, time, write));
+            if (write is not null)
+            {
+                write.EpcisEventId = eventId;
+            }
+
+            plan.Events.Add((eventId, type, bizStep, disposition, time, write, hash, retraction));
         }
 
         return plan;
@@ -282,14 +311,51 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        int imported = 0, duplicates = 0, lots = 0, edges = 0;
-        foreach (var (eventId, type, bizStep, disposition, time, write) in plan.Events)
+        int imported = 0, duplicates = 0, lots = 0, edges = 0, retracted = 0;
+        var ignored = new List<string>(plan.Ignored);
+        var notes = new List<string>();
+        var inDocument = plan.Events.Select(x => x.EventId).ToHashSet(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var (eventId, type, bizStep, disposition, time, write, hash, retraction) in plan.Events)
         {
+            var at = $"/epcisBody/eventList/{index++}";
+            if (retraction is not null)
+            {
+                switch (await RetractAsync(connection, transaction, caller, at, eventId, type, bizStep, disposition, time, retraction, ct))
+                {
+                    case RetractOutcome.Retracted:
+                        retracted++;
+                        imported++;
+                        foreach (var corrective in retraction.CorrectiveEventIds)
+                        {
+                            if (!inDocument.Contains(corrective) && !await EventHeldAsync(connection, transaction, corrective, ct))
+                            {
+                                notes.Add($"{at} ({eventId}): corrective event {TextLimits.Shorten(corrective, 80)} is not held yet; send it to put the corrected kg in the chain");
+                            }
+                        }
+
+                        break;
+                    case RetractOutcome.RetractedNothing:
+                        retracted++;
+                        ignored.Add($"{at} ({eventId}): an error declaration of an event that had put nothing into the chain; recorded as retracted");
+                        break;
+                    case RetractOutcome.AlreadyRetracted:
+                        duplicates++;
+                        break;
+                    default:
+                        ignored.Add($"{at} ({eventId}): an error declaration of an event this platform does not hold; recorded, so that event is not imported later");
+                        break;
+                }
+
+                continue;
+            }
+
             var inserted = await connection.ExecuteAsync(new CommandDefinition(
                 """
-                insert into epcis_event (event_id, event_type, biz_step, disposition, event_time)
-                values (@eventId, @type, @bizStep, @disposition, @time) on conflict do nothing
-                """, new { eventId, type, bizStep, disposition, time = time.ToUniversalTime() }, transaction, cancellationToken: ct));
+                insert into epcis_event (event_id, event_type, biz_step, disposition, event_time, content_hash, organisation)
+                values (@eventId, @type, @bizStep, @disposition, @time, @hash, @organisation) on conflict do nothing
+                """, new { eventId, type, bizStep, disposition, time = time.ToUniversalTime(), hash, organisation = caller.OrganisationId },
+                transaction, cancellationToken: ct));
             if (inserted == 0)
             {
                 duplicates++;
@@ -313,7 +379,86 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         }
 
         await transaction.CommitAsync(ct);
-        return new EpcisImportResult(plan.Count, imported, duplicates, plan.Ignored, lots, edges);
+        return new EpcisImportResult(plan.Count, imported, duplicates, ignored, lots, edges) { Retracted = retracted, Notes = notes };
+    }
+
+    private enum RetractOutcome
+    {
+        Retracted,
+        RetractedNothing,
+        AlreadyRetracted,
+        NotHeld,
+    }
+
+    private static async Task<bool> EventHeldAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string eventId, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select exists (select 1 from epcis_event where event_id = @eventId and retracted_at is null)", new { eventId }, transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// Retracts the event an errorDeclaration names (by eventID, else by content hash): removes the edges it made, its
+    /// lot marks and the lots it created that nothing else uses; a created lot still used elsewhere keeps its place
+    /// but loses the kg the event gave it. Tanker loads and silo batches it fed are summed again.
+    /// </summary>
+    private static async Task<RetractOutcome> RetractAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, CallerScope caller, string at, string eventId, string type, string? bizStep,
+        string? disposition, DateTimeOffset time, Retraction retraction, CancellationToken ct)
+    {
+        var target = await connection.QueryFirstOrDefaultAsync<(string EventId, string? Organisation, DateTime? RetractedAt)>(new CommandDefinition(
+            """
+            select event_id, organisation, retracted_at from epcis_event
+            where event_id = @declared or content_hash = @hash
+            order by (event_id = @declared) desc nulls last, event_time limit 1
+            """, new { declared = retraction.DeclaredEventId, hash = retraction.ContentHash }, transaction, cancellationToken: ct));
+        var reason = retraction.Reason ?? "error declared";
+        var corrective = retraction.CorrectiveEventIds.ToArray();
+        if (target.EventId is null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                insert into epcis_event (event_id, event_type, biz_step, disposition, event_time, content_hash, organisation, retracted_at, retraction_reason, corrective_event_ids)
+                values (@eventId, @type, @bizStep, @disposition, @time, @hash, @organisation, now(), @reason, @corrective) on conflict do nothing
+                """, new { eventId, type, bizStep, disposition, time = time.ToUniversalTime(), hash = retraction.ContentHash, organisation = caller.OrganisationId, reason, corrective },
+                transaction, cancellationToken: ct));
+            return RetractOutcome.NotHeld;
+        }
+
+        if (target.RetractedAt is not null)
+        {
+            return RetractOutcome.AlreadyRetracted;
+        }
+
+        if (target.Organisation != caller.OrganisationId && caller.Role != CallerRole.Operator)
+        {
+            throw new ScopeDeniedException($"{at}: event {TextLimits.Shorten(target.EventId, 80)} was imported by another organisation; only it may declare it in error. Nothing was imported.");
+        }
+
+        // One statement at a time: a data-modifying CTE's other parts would still see the deleted edges.
+        var children = (await connection.QueryAsync<long>(new CommandDefinition(
+            "delete from trace_edge where epcis_event_id = @id returning child", new { id = target.EventId }, transaction, cancellationToken: ct))).Distinct().ToArray();
+        var marks = await connection.ExecuteAsync(new CommandDefinition(
+            "delete from trace_lot_event where event_id = @id", new { id = target.EventId }, transaction, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            update trace_lot t set kg = (select sum(e.kg) from trace_edge e where e.child = t.id)
+            where t.id = any(@children) and t.kind in ('tanker_load', 'silo_batch')
+            """, new { children }, transaction, cancellationToken: ct));
+        var lots = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            delete from trace_lot l
+            where l.epcis_event_id = @id
+              and not exists (select 1 from trace_edge e where e.child = l.id)
+              and not exists (select 1 from trace_edge e where e.parent = l.id)
+              and not exists (select 1 from trace_lot_event v where v.lot = l.id)
+            """, new { id = target.EventId }, transaction, cancellationToken: ct));
+        lots += await connection.ExecuteAsync(new CommandDefinition(
+            """
+            update trace_lot set details = details || jsonb_build_object('retractedEvent', @id::text), kg = null
+            where epcis_event_id = @id and kind not in ('tanker_load', 'silo_batch')
+            """, new { id = target.EventId }, transaction, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "update epcis_event set retracted_at = now(), retraction_reason = @reason, corrective_event_ids = @corrective where event_id = @id",
+            new { id = target.EventId, reason, corrective }, transaction, cancellationToken: ct));
+        return children.Length + marks + lots > 0 ? RetractOutcome.Retracted : RetractOutcome.RetractedNothing;
     }
 
     /// <summary>
@@ -539,7 +684,4 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         return urn >= 0 ? text[(urn + urnPrefix.Length)..] : text;
     }
 
-    /// <summary>An event without an eventID is known by the hash of its JSON text (EPCIS 2.0 section 8.9 does it canonically).</summary>
-    private static string DerivedEventId(JsonElement e) =>
-        "ni:///sha-256;" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(e.GetRawText()))) + "?ver=CBV2.0";
 }

@@ -16,6 +16,12 @@ public static class TraceabilityServiceCollectionExtensions
         services.AddOptions<TraceabilityOptions>()
             .Bind(configuration.GetSection(TraceabilityOptions.Section))
             .ValidateDataAnnotations()
+            .Validate(o => o.ProductYields.Values.All(y => y.Min > 0 && y.Min <= y.Max && y.Max <= 2),
+                "Traceability:ProductYields: every range needs 0 < Min <= Max <= 2 (kg product per kg milk).")
+            .Validate(o => o.Gs1Places.Values.All(p => p.IsValid),
+                "Traceability:Gs1Places: a company prefix is 6-12 digits, prefix + location reference 12 digits, prefix + milk item reference 13.")
+            .Validate(o => o.FreezingPointBaselineMinSamples <= o.FreezingPointBaselineSamples,
+                "Traceability:FreezingPointBaselineMinSamples must not exceed FreezingPointBaselineSamples.")
             .ValidateOnStart();
         services.AddSchemaMigrations(typeof(ChainStore).Assembly);
         services.AddSingleton<ChainStore>();

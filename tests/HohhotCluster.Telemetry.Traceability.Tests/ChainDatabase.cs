@@ -95,16 +95,17 @@ public sealed class ChainDatabase : IAsyncLifetime
             TemperatureC = temperature, TankerPlate = "蒙A12345", CountyId = "150121",
         }], default);
 
-    public async Task AddQualityResultAsync(string lotKind, string lotId, string sampleId, string verdict, string items, DateTimeOffset at)
+    public async Task AddQualityResultAsync(string lotKind, string lotId, string sampleId, string verdict, string items, DateTimeOffset at, string sampleKind = "supervisory")
     {
         await using var command = DataSource.CreateCommand(
-            "insert into quality_result values ($1, $2, $3, $4, 'GB19301-2010+A1', $5::jsonb, $6, 'supervisory')");
+            "insert into quality_result values ($1, $2, $3, $4, 'GB19301-2010+A1', $5::jsonb, $6, $7)");
         command.Parameters.AddWithValue(lotKind);
         command.Parameters.AddWithValue(lotId);
         command.Parameters.AddWithValue(sampleId);
         command.Parameters.AddWithValue(verdict);
         command.Parameters.AddWithValue(items);
         command.Parameters.AddWithValue(at.ToUniversalTime());
+        command.Parameters.AddWithValue(sampleKind);
         await command.ExecuteNonQueryAsync();
     }
 }

@@ -76,10 +76,10 @@ public sealed class ChainTraceTests(ChainDatabase db) : IClassFixture<ChainDatab
             """[{"item": "antibiotic_beta_lactam", "value": "positive", "pass": false}]""", HandBuiltChain.Day.AddHours(8));
         await db.AddQualityResultAsync(LotKinds.BulkTank, c.B1, c.B1 + "-SMP", "pass", "[]", HandBuiltChain.Day.AddHours(8));
 
-        var (check, products) = await db.Queries.RecallImpactAsync(Regulator, sample, default);
+        var (check, _, products) = await db.Queries.RecallImpactAsync(Regulator, sample, default);
         var forward = await db.Queries.TraceForwardFromSampleAsync(Regulator, sample, default);
 
-        Assert.True(check.Failed);
+        Assert.True(check!.Failed);
         Assert.Equal([(c.X1, 3000.0, 12_000.0), (c.X2, 9000.0, 18_000.0)],
             products.Select(p => (p.Lot.LotId, Math.Round(p.SourceKg, 6), p.Lot.Kg!.Value)).OrderBy(p => p.LotId, StringComparer.Ordinal));
         Assert.Equal(12_000, products.Sum(p => p.SourceKg), 6);

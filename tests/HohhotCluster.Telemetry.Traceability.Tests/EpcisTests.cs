@@ -41,6 +41,7 @@ public sealed class EpcisTests(ChainDatabase db) : IClassFixture<ChainDatabase>
         var c = new HandBuiltChain("e" + Guid.NewGuid().ToString("N")[..8]);
         await c.BuildAsync(db);
         await db.AddQualityResultAsync(LotKinds.BulkTank, c.B3, c.B3 + "-SMP", "fail", """[{"item": "antibiotic", "value": "positive"}]""", HandBuiltChain.Day.AddHours(8));
+        await db.Queries.DeclareRecallAsync(Operator, c.X2, "B3 antibiotic positive", default);
 
         var (json, events) = await db.Exporter.ExportLotAsync(Operator, new LotRef(LotKinds.Product, c.X2), default);
 
@@ -63,7 +64,7 @@ public sealed class EpcisTests(ChainDatabase db) : IClassFixture<ChainDatabase>
         Assert.Equal(["KGM"], units);
         Assert.Contains(list, e => e.TryGetProperty("sensorElementList", out var s)
             && s[0].GetProperty("sensorReport")[0].GetProperty("type").GetString() == "Temperature");
-        // Recalled: exactly the product lots B3's milk reached.
+        // Recalled: exactly the product lot whose recall was declared.
         var recalled = list.Where(e => e.TryGetProperty("disposition", out var d) && d.GetString() == "recalled")
             .Select(e => e.GetProperty("quantityList")[0].GetProperty("epcClass").GetString()!).ToList();
         Assert.Equal([$"https://id.hohhot-dairy.example/lot/product/{c.X2}"], recalled);
