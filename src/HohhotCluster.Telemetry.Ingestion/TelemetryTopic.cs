@@ -159,6 +159,9 @@ public static class QuarantineReasons
     public const string TooLate = "too_late";
     public const string InfluxRejected = "influx_rejected";
 
+    /// <summary>A <c>supervisory</c> quality sample from a device of the audited party (a pasture or plant), not a regulator's lab.</summary>
+    public const string SupervisoryNotFromLab = "supervisory_not_from_lab";
+
     /// <summary>Its key's boot epoch was forgotten, or it falls in a closed hole: nobody can tell whether it was counted.</summary>
     public const string UnverifiableKey = "unverifiable_key";
 

@@ -49,6 +49,13 @@ public sealed class QualityRecordHandler(
             throw PayloadFields.Invalid("sampleKind", $"'{sampleKind}' is not taken by a {(owner == OwnerKind.Pasture ? "pasture" : "plant")}");
         }
 
+        // A supervisory sample is the regulator's: taken by its own lab, never by the party it audits.
+        if (sampleKind == SampleKinds.Supervisory && owner is OwnerKind.Pasture or OwnerKind.Plant)
+        {
+            throw new PayloadRejectedException(new Rejection(QuarantineReasons.SupervisoryNotFromLab,
+                $"sampleKind supervisory is taken only by a regulator's lab (hohhot/v1/lab/...), not by a {(owner == OwnerKind.Pasture ? "pasture" : "plant")} device: the audited party cannot sample itself"));
+        }
+
         var sampledAt = PayloadFields.OptionalTime(root, "sampledAt") ?? eventTime;
         if (sampledAt > eventTime + TimeSpan.FromMinutes(5) || sampledAt < eventTime - TimeSpan.FromDays(90))
         {
@@ -114,7 +121,10 @@ public sealed class QualityRecordHandler(
             if (canonical == "screen")
             {
                 var result = PayloadFields.RequiredChoice(element, "result", "negative", "positive");
-                items.Add(new SampleItem(name, canonical, null, result));
+                var method = element.TryGetProperty("method", out _)
+                    ? PayloadFields.RequiredChoice(element, "method", ScreenMethods.Screen, ScreenMethods.Confirmatory)
+                    : ScreenMethods.Screen;
+                items.Add(new SampleItem(name, canonical, null, result, method));
             }
             else
             {
@@ -128,12 +138,23 @@ public sealed class QualityRecordHandler(
             }
         }
 
+        var lotKind = PayloadFields.RequiredChoice(lot, "kind", LotKinds.All);
+        var productCategory = root.TryGetProperty("productCategory", out _)
+            ? PayloadFields.RequiredChoice(root, "productCategory", RuleSubjects.ProductCategories)
+            : null;
+        if (productCategory is not null && lotKind != "product_lot")
+        {
+            throw PayloadFields.Invalid("productCategory", $"is for a product_lot sample, not a {lotKind}");
+        }
+
         return new QualitySample
         {
             SampleId = PayloadFields.RequiredString(root, "sampleId", 64),
             SampleKind = sampleKind,
             SampledAt = sampledAt,
-            LotKind = PayloadFields.RequiredChoice(lot, "kind", LotKinds.All),
+            LotKind = lotKind,
+            ProductCategory = productCategory,
+            Confirms = PayloadFields.OptionalString(root, "confirms", 64),
             LotId = PayloadFields.RequiredString(lot, "id", 128),
             Species = species,
             TankerPlate = PayloadFields.OptionalString(root, "tankerPlate", 16),
