@@ -20,6 +20,12 @@ public sealed record QualitySample
     public string? TankerPlate { get; init; }
     public string? Lab { get; init; }
 
+    /// <summary>The audited pasture a lab's supervisory sample names (its lot's origin); null from a pasture or plant device.</summary>
+    public string? SampledPastureId { get; init; }
+
+    /// <summary>The audited plant a lab's supervisory sample names; null from a pasture or plant device.</summary>
+    public string? SampledPlantId { get; init; }
+
     /// <summary>A product lot's category (the shared vocabulary, e.g. <c>sterilised_milk</c>); null for raw milk.</summary>
     public string? ProductCategory { get; init; }
 
