@@ -126,7 +126,7 @@ public sealed class QualityRecordHandler(
 
             var unit = PayloadFields.OptionalString(element, "unit", 16);
             string canonical;
-            if (unit is null && catalogue.TryCanonicalUnit(name, "screen", out var screen, out canonical) && screen.Kind == "qualitative")
+            if (unit is null && catalogue.TryCanonicalUnit(name, "screen", out var screen, out canonical) && screen.Kind is "qualitative" or "screen")
             {
                 // A screen has no unit to state.
             }
