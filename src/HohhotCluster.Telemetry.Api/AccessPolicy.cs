@@ -42,6 +42,7 @@ public static class AccessPolicy
         [Prefix + "RegistryService/ListPastures"] = Everyone,
         [Prefix + "RegistryService/ListHerds"] = Everyone,
         [Prefix + "RegistryService/ListPlants"] = Everyone,
+        [Prefix + "RegistryService/ListLabs"] = new(null, null, V, V),
         [Prefix + "RegistryService/ListDevices"] = Everyone,
         [Prefix + "RegistryService/DeactivateDevice"] = new(A, A, null, E),
         [Prefix + "RegistryService/MoveDevice"] = new(null, null, null, E),

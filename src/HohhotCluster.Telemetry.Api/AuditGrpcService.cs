@@ -215,7 +215,7 @@ public sealed class AuditGrpcService(AuditQueries queries, QualityStore quality,
 
     private static RateCounts Counts(Audit.Quality.RateCounts counts)
     {
-        var reply = new RateCounts { Key = counts.Key, Passed = counts.Passed, Failed = counts.Failed, NotJudged = counts.NotJudged, Judged = counts.Judged };
+        var reply = new RateCounts { Key = counts.Key, Passed = counts.Passed, Failed = counts.Failed, NotJudged = counts.NotJudged, Judged = counts.Judged, Suspect = counts.Suspect };
         if (counts.RatePercent is { } rate)
         {
             reply.RatePercent = rate;

@@ -61,6 +61,13 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
                 DailyCapacityT = (decimal)p.DailyCapacityT,
                 Species = p.Species == Species.Goat ? "goat" : "cow",
             }).ToList(),
+            Labs = request.Labs.Select(l => new LabRecord
+            {
+                Id = Id(l.Id, "lab", problems),
+                CountyId = Id(l.CountyId, "lab's county", problems),
+                Name = l.Name,
+                RegulatorOrg = string.IsNullOrEmpty(l.RegulatorOrg) ? null : l.RegulatorOrg,
+            }).ToList(),
             Devices = request.Devices.Select(d => new DeviceRecord
             {
                 Id = Id(d.Id, "device", problems),
@@ -99,11 +106,12 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             Pastures = batch.Pastures.Count,
             Herds = batch.Herds.Count,
             Plants = batch.Plants.Count,
+            Labs = batch.Labs.Count,
             Devices = batch.Devices.Count,
         };
     }
 
-    /// <summary>Only the operator registers counties, pastures and plants; others only herds and devices they own.</summary>
+    /// <summary>Only the operator registers counties, pastures, plants and labs; others only herds and devices they own.</summary>
     private static void RequireOwnership(Caller caller, RegistryBatch batch)
     {
         if (caller.Kind == OrganisationKind.PlatformOperator)
@@ -111,9 +119,9 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
             return;
         }
 
-        if (batch.Counties.Count > 0 || batch.Pastures.Count > 0 || batch.Plants.Count > 0)
+        if (batch.Counties.Count > 0 || batch.Pastures.Count > 0 || batch.Plants.Count > 0 || batch.Labs.Count > 0)
         {
-            throw Denied("Counties, pastures and plants are registered by the platform operator.");
+            throw Denied("Counties, pastures, plants and labs are registered by the platform operator.");
         }
 
         foreach (var herd in batch.Herds)
@@ -187,6 +195,24 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         return reply;
     }
 
+    public override async Task<LabPage> ListLabs(RegistryPageRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var regulator = caller.Kind == OrganisationKind.Regulator ? caller.OrganisationId : null;
+        var (rows, next) = await PageAsync(request, "lab",
+            page => registry.ListLabsAsync(page, LabVisibility(caller), regulator, context.CancellationToken), l => l.Id);
+        var reply = new LabPage { NextPageToken = next };
+        reply.Labs.AddRange(rows.Select(l => new Lab { Id = l.Id, CountyId = l.CountyId, Name = l.Name, RegulatorOrg = l.RegulatorOrg ?? "" }));
+        return reply;
+    }
+
+    /// <summary>A lab is a regulator's: others than the operator and regulators see none.</summary>
+    private static RegistryVisibility LabVisibility(Caller caller) => caller.SeesCity
+        ? RegistryVisibility.Everything
+        : caller.Kind == OrganisationKind.Regulator
+            ? new RegistryVisibility(false, caller.CountyIds, [], [])
+            : new RegistryVisibility(false, [], [], []);
+
     public override async Task<PlantPage> ListPlants(RegistryPageRequest request, ServerCallContext context)
     {
         var (rows, next) = await PageAsync(request, "plant",
@@ -230,9 +256,12 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         var ownerId = Required(request.OwnerId, "owner_id");
         var herdId = request.HerdId.Length == 0 ? null : request.HerdId;
         var ownerKind = OwnerKindOf(request.OwnerKind);
-        var ownerExists = ownerKind == "pasture"
-            ? await registry.FindPastureAsync(ownerId, context.CancellationToken) is not null
-            : await registry.FindPlantAsync(ownerId, context.CancellationToken) is not null;
+        var ownerExists = ownerKind switch
+        {
+            "pasture" => await registry.FindPastureAsync(ownerId, context.CancellationToken) is not null,
+            "lab" => await registry.FindLabAsync(ownerId, context.CancellationToken) is not null,
+            _ => await registry.FindPlantAsync(ownerId, context.CancellationToken) is not null,
+        };
         if (!ownerExists)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"No {ownerKind} '{Short(ownerId)}' is registered."));
@@ -405,10 +434,16 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
         DisabledReason = c.DisabledReason ?? "",
     };
 
-    /// <summary>Whether the caller's organisation owns this pasture or plant (the platform operator owns all).</summary>
-    private static bool Owns(Caller caller, string ownerKind, string ownerId) => ownerKind == "pasture"
-        ? caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.PastureOperator && caller.OwnsPasture(ownerId)
-        : caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(ownerId);
+    /// <summary>
+    /// Whether the caller's organisation owns this pasture or plant (the platform operator owns all). A regulator's
+    /// lab, its devices and gateways are managed by the platform operator.
+    /// </summary>
+    private static bool Owns(Caller caller, string ownerKind, string ownerId) => ownerKind switch
+    {
+        "pasture" => caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.PastureOperator && caller.OwnsPasture(ownerId),
+        "lab" => caller.Kind == OrganisationKind.PlatformOperator,
+        _ => caller.Kind is OrganisationKind.PlatformOperator or OrganisationKind.Processor && caller.OwnsPlant(ownerId),
+    };
 
     private static RegistryVisibility Visibility(Caller caller) => caller.SeesCity
         ? RegistryVisibility.Everything
@@ -499,17 +534,23 @@ public sealed class RegistryGrpcService(RegistryStore registry, DeviceDirectory 
     {
         Protos.V1.OwnerKind.Pasture => "pasture",
         Protos.V1.OwnerKind.Plant => "plant",
-        _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "owner_kind must be PASTURE or PLANT.")),
+        Protos.V1.OwnerKind.Lab => "lab",
+        _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "owner_kind must be PASTURE, PLANT or LAB.")),
     };
 
-    private static Protos.V1.OwnerKind OwnerKindMessage(string ownerKind) =>
-        ownerKind == "plant" ? Protos.V1.OwnerKind.Plant : Protos.V1.OwnerKind.Pasture;
+    private static Protos.V1.OwnerKind OwnerKindMessage(string ownerKind) => ownerKind switch
+    {
+        "plant" => Protos.V1.OwnerKind.Plant,
+        "lab" => Protos.V1.OwnerKind.Lab,
+        _ => Protos.V1.OwnerKind.Pasture,
+    };
 
     private static string OwnerKindName(Protos.V1.OwnerKind kind, string device, List<string> problems) => kind switch
     {
         Protos.V1.OwnerKind.Pasture => "pasture",
         Protos.V1.OwnerKind.Plant => "plant",
-        _ => Problem(problems, $"device {Short(device)}: owner_kind must be PASTURE or PLANT"),
+        Protos.V1.OwnerKind.Lab => "lab",
+        _ => Problem(problems, $"device {Short(device)}: owner_kind must be PASTURE, PLANT or LAB"),
     };
 
     private static string SpeciesName(Species species, string pasture, List<string> problems) => species switch

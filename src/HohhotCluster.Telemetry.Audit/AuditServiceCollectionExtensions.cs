@@ -40,6 +40,7 @@ public static class AuditServiceCollectionExtensions
 
         services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Pasture));
         services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Plant));
+        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Lab));
         services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
         services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
         services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();

@@ -18,7 +18,7 @@ public static class CliCommands
           throughput [--date YYYY-MM-DD] [--scope city|county|plant|pasture] [--id ID] [--json]
                      daily fresh-milk throughput (China Standard Time day; default today) against the plan's goals
           registry upsert --file registry.json
-                     register counties, pastures, herds, plants and devices (protobuf JSON of RegistryDocument)
+                     register counties, pastures, herds, plants, labs and devices (protobuf JSON of RegistryDocument)
           health     the platform's health (PostgreSQL, InfluxDB, MQTT)
           trace back --lot PRODUCT_LOT_ID          where a product lot's milk came from (JSON)
           trace forward --bulk-tank-lot ID | --tanker-load ID | --sample ID
@@ -51,12 +51,12 @@ public static class CliCommands
           user disable --id NAME | user enable --id NAME | user role --id NAME --role ROLE
           user passwd [--id NAME] [--password-file FILE]   change a password (your own, or as an admin); a new secret for a service
           access-log [--account A] [--method M] [--from T] [--to T] [--limit N]
-          registry list counties|pastures|herds|plants|devices [--id ID] [--parent ID] [--page-size N] [--all-pages] [--ids]
+          registry list counties|pastures|herds|plants|labs|devices [--id ID] [--parent ID] [--page-size N] [--all-pages] [--ids]
           registry deactivate --device ID --reason TEXT
           registry move --device ID --owner-kind pasture|plant --owner ID [--herd ID] --reason TEXT
 
         gateways (MQTT login: username = gateway id, password = its secret, stored only as a hash):
-          gateway issue GATEWAY_ID --pasture ID | --plant ID [--secret-file FILE | --out FILE]
+          gateway issue GATEWAY_ID --pasture ID | --plant ID | --lab ID [--secret-file FILE | --out FILE]
                      a credential for a gateway of your pasture or plant; without --secret-file a secret is generated,
                      printed once or written to --out FILE (mode 600); a given secret is 24-256 printable ASCII characters
           gateway rotate GATEWAY_ID [--secret-file FILE | --out FILE]   a new secret (a disabled gateway stays disabled)
@@ -259,7 +259,7 @@ public static class CliCommands
         }
 
         var reply = await new RegistryService.RegistryServiceClient(channel).UpsertRegistryAsync(document);
-        stdout.WriteLine($"registered {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Devices} devices");
+        stdout.WriteLine($"registered {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Labs} labs, {reply.Devices} devices");
         return 0;
     }
 

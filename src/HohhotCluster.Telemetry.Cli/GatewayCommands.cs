@@ -18,11 +18,12 @@ internal static class GatewayCommands
         switch (verb)
         {
             case "issue":
-                var (ownerKind, ownerId) = (options.GetValueOrDefault("pasture"), options.GetValueOrDefault("plant")) switch
+                var (ownerKind, ownerId) = (options.GetValueOrDefault("pasture"), options.GetValueOrDefault("plant"), options.GetValueOrDefault("lab")) switch
                 {
-                    ({ } pasture, null) => (OwnerKind.Pasture, pasture),
-                    (null, { } plant) => (OwnerKind.Plant, plant),
-                    _ => throw Invalid("gateway issue needs one of --pasture ID or --plant ID"),
+                    ({ } pasture, null, null) => (OwnerKind.Pasture, pasture),
+                    (null, { } plant, null) => (OwnerKind.Plant, plant),
+                    (null, null, { } lab) => (OwnerKind.Lab, lab),
+                    _ => throw Invalid("gateway issue needs one of --pasture ID, --plant ID or --lab ID"),
                 };
                 var issueSecret = await ChosenSecretAsync(options);
                 var issued = await client.IssueGatewayCredentialAsync(new IssueGatewayCredentialRequest
@@ -222,14 +223,19 @@ internal static class GatewayCommands
 
     private static string Describe(GatewayCredentialInfo credential) => $"{OwnerKindWord(credential.OwnerKind)} {credential.OwnerId}";
 
-    private static string OwnerKindWord(OwnerKind kind) => kind == OwnerKind.Plant ? "plant" : "pasture";
+    private static string OwnerKindWord(OwnerKind kind) => kind switch
+    {
+        OwnerKind.Plant => "plant",
+        OwnerKind.Lab => "lab",
+        _ => "pasture",
+    };
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }
 
 /// <summary>
 /// A line of a <c>hohhot gateway import</c> file: <c>GATEWAY_ID OWNER_KIND OWNER_ID SECRET</c>, separated by spaces
-/// or tabs, OWNER_KIND <c>pasture</c> or <c>plant</c>. Blank lines and lines starting with <c>#</c> are skipped.
+/// or tabs, OWNER_KIND <c>pasture</c>, <c>plant</c> or <c>lab</c>. Blank lines and lines starting with <c>#</c> are skipped.
 /// </summary>
 internal sealed record GatewayImportLine(int Number, string GatewayId, OwnerKind OwnerKind, string OwnerId, string Secret)
 {
@@ -254,7 +260,8 @@ internal sealed record GatewayImportLine(int Number, string GatewayId, OwnerKind
         {
             "pasture" => OwnerKind.Pasture,
             "plant" => OwnerKind.Plant,
-            _ => throw new FormatException($"line {number}: OWNER_KIND must be pasture or plant"),
+            "lab" => OwnerKind.Lab,
+            _ => throw new FormatException($"line {number}: OWNER_KIND must be pasture, plant or lab"),
         };
         return new GatewayImportLine(number, fields[0], ownerKind, fields[2], fields[3]);
     }

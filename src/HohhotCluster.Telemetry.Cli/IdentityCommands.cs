@@ -121,8 +121,9 @@ internal static class IdentityCommands
                 "pastures" => await Page(client.ListPasturesAsync(request), p => p.NextPageToken, p => p.Pastures.Select(c => c.Id)),
                 "herds" => await Page(client.ListHerdsAsync(request), p => p.NextPageToken, p => p.Herds.Select(c => c.Id)),
                 "plants" => await Page(client.ListPlantsAsync(request), p => p.NextPageToken, p => p.Plants.Select(c => c.Id)),
+                "labs" => await Page(client.ListLabsAsync(request), p => p.NextPageToken, p => p.Labs.Select(c => c.Id)),
                 "devices" => await Page(client.ListDevicesAsync(request), p => p.NextPageToken, p => p.Devices.Select(c => c.Id)),
-                _ => throw Invalid($"registry list takes counties, pastures, herds, plants or devices, not '{what}'"),
+                _ => throw Invalid($"registry list takes counties, pastures, herds, plants, labs or devices, not '{what}'"),
             };
             if (options.ContainsKey("ids"))
             {
@@ -155,7 +156,12 @@ internal static class IdentityCommands
             : CliCommands.PrintAsync(stdout, client.MoveDeviceAsync(new MoveDeviceRequest
             {
                 DeviceId = CliCommands.Required(options, "device"),
-                OwnerKind = CliCommands.Required(options, "owner-kind") == "plant" ? OwnerKind.Plant : OwnerKind.Pasture,
+                OwnerKind = CliCommands.Required(options, "owner-kind") switch
+                {
+                    "plant" => OwnerKind.Plant,
+                    "lab" => OwnerKind.Lab,
+                    _ => OwnerKind.Pasture,
+                },
                 OwnerId = CliCommands.Required(options, "owner"),
                 HerdId = options.GetValueOrDefault("herd") ?? "",
                 Reason = CliCommands.Required(options, "reason"),

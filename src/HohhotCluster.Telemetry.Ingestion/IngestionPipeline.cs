@@ -422,7 +422,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             return new Rejection(QuarantineReasons.UnknownDevice, $"device '{topic.DeviceId}' is not registered");
         }
 
-        var topicOwnerKind = topic.OwnerKind == OwnerKind.Pasture ? "pasture" : "plant";
+        var topicOwnerKind = OwnerKinds.Name(topic.OwnerKind);
         if (device.OwnerKind != topicOwnerKind || device.OwnerId != topic.OwnerId)
         {
             return new Rejection(QuarantineReasons.TopicOwnerMismatch,

@@ -4,6 +4,21 @@ public enum OwnerKind
 {
     Pasture,
     Plant,
+
+    /// <summary>A regulator's testing laboratory: publishes supervisory quality samples only.</summary>
+    Lab,
+}
+
+public static class OwnerKinds
+{
+    /// <summary>The owner kind's topic segment and registry name: <c>pasture</c>, <c>plant</c> or <c>lab</c>.</summary>
+    public static string Name(OwnerKind kind) => kind switch
+    {
+        OwnerKind.Pasture => "pasture",
+        OwnerKind.Plant => "plant",
+        OwnerKind.Lab => "lab",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 }
 
 public enum TelemetryKind
@@ -23,7 +38,7 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
     public const string SubscriptionFilter = "hohhot/v1/#";
 
     public static string Format(OwnerKind ownerKind, string ownerId, string deviceId, TelemetryKind kind) =>
-        $"{Prefix}{(ownerKind == OwnerKind.Pasture ? "pasture" : "plant")}/{ownerId}/{deviceId}/{KindName(kind)}";
+        $"{Prefix}{OwnerKinds.Name(ownerKind)}/{ownerId}/{deviceId}/{KindName(kind)}";
 
     public static string KindName(TelemetryKind kind) => kind switch
     {
@@ -50,7 +65,7 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
     }
 
     /// <summary>How extension kinds are keyed: one kind name may have a handler per owner kind.</summary>
-    public static string ExtensionKey(string kind, OwnerKind owner) => kind + "@" + (owner == OwnerKind.Pasture ? "pasture" : "plant");
+    public static string ExtensionKey(string kind, OwnerKind owner) => kind + "@" + OwnerKinds.Name(owner);
 
     /// <summary>Parses a topic; on failure returns the rejection reason (<c>unknown_topic</c> or <c>unknown_kind</c>).</summary>
     public static bool TryParse(
@@ -83,9 +98,13 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
         {
             ownerKind = OwnerKind.Plant;
         }
+        else if (ownerKindText.SequenceEqual("lab"))
+        {
+            ownerKind = OwnerKind.Lab;
+        }
         else
         {
-            detail = "owner kind must be pasture or plant";
+            detail = "owner kind must be pasture, plant or lab";
             return false;
         }
 
@@ -117,7 +136,8 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
             ownerMatches = ownerKind == (coreKind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture);
         }
         else if (extensions is not null &&
-            (extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Pasture)) || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Plant))))
+            (extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Pasture)) || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Plant))
+             || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Lab))))
         {
             ownerMatches = extensions.ContainsKey(ExtensionKey(kindText, ownerKind));
         }
@@ -158,6 +178,9 @@ public static class QuarantineReasons
     public const string ClockSkew = "clock_skew";
     public const string TooLate = "too_late";
     public const string InfluxRejected = "influx_rejected";
+
+    /// <summary>A <c>supervisory</c> quality sample from a device of the audited party (a pasture or plant), not a regulator's lab.</summary>
+    public const string SupervisoryNotFromLab = "supervisory_not_from_lab";
 
     /// <summary>Its key's boot epoch was forgotten, or it falls in a closed hole: nobody can tell whether it was counted.</summary>
     public const string UnverifiableKey = "unverifiable_key";

@@ -8,7 +8,7 @@ public sealed class GatewayCredential
 {
     /// <summary>The MQTT username.</summary>
     public string GatewayId { get; set; } = "";
-    /// <summary><c>pasture</c> or <c>plant</c>.</summary>
+    /// <summary><c>pasture</c>, <c>plant</c> or <c>lab</c>.</summary>
     public string OwnerKind { get; set; } = "";
     public string OwnerId { get; set; } = "";
     public string SecretHash { get; set; } = "";
@@ -64,9 +64,9 @@ public sealed class GatewayCredentialStore(NpgsqlDataSource dataSource, TimeProv
     /// </summary>
     public async Task<GatewayCredential> CreateAsync(string gatewayId, string ownerKind, string ownerId, string secretHash, string createdBy, CancellationToken ct)
     {
-        if (ownerKind is not ("pasture" or "plant"))
+        if (ownerKind is not ("pasture" or "plant" or "lab"))
         {
-            throw new ArgumentOutOfRangeException(nameof(ownerKind), ownerKind, "A gateway belongs to a pasture or a plant.");
+            throw new ArgumentOutOfRangeException(nameof(ownerKind), ownerKind, "A gateway belongs to a pasture, a plant or a regulator's lab.");
         }
 
         var now = clock.GetUtcNow();
@@ -76,6 +76,7 @@ public sealed class GatewayCredentialStore(NpgsqlDataSource dataSource, TimeProv
             insert into gateway_credential (gateway_id, owner_kind, owner_id, secret_hash, secret_changed_at, created_at, created_by)
             select @gatewayId, @ownerKind, @ownerId, @secretHash, @now, @now, @createdBy
             where case @ownerKind when 'pasture' then exists (select 1 from pasture where id = @ownerId)
+                                  when 'lab' then exists (select 1 from lab where id = @ownerId)
                                   else exists (select 1 from plant where id = @ownerId) end
             on conflict (gateway_id) do nothing
             returning {Columns}

@@ -41,10 +41,21 @@ public sealed record PlantRecord
     public string Species { get; init; } = "cow";
 }
 
+/// <summary>A regulator's testing laboratory (migration 0008): the owner of the devices that publish supervisory samples.</summary>
+public sealed record LabRecord
+{
+    public required string Id { get; init; }
+    public required string CountyId { get; init; }
+    public required string Name { get; init; }
+
+    /// <summary>The regulator organisation (identity) that holds the lab; null until one is named.</summary>
+    public string? RegulatorOrg { get; init; }
+}
+
 public sealed record DeviceRecord
 {
     public required string Id { get; init; }
-    /// <summary><c>pasture</c> or <c>plant</c>.</summary>
+    /// <summary><c>pasture</c>, <c>plant</c> or <c>lab</c>.</summary>
     public required string OwnerKind { get; init; }
     public required string OwnerId { get; init; }
     public required string Kind { get; init; }
@@ -77,6 +88,7 @@ public sealed record RegistryBatch
     public IReadOnlyList<PastureRecord> Pastures { get; init; } = [];
     public IReadOnlyList<HerdRecord> Herds { get; init; } = [];
     public IReadOnlyList<PlantRecord> Plants { get; init; } = [];
+    public IReadOnlyList<LabRecord> Labs { get; init; } = [];
     public IReadOnlyList<DeviceRecord> Devices { get; init; } = [];
 }
 

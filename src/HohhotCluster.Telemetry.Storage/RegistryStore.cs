@@ -68,6 +68,11 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
             """, batch.Plants, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
+            insert into lab (id, county_id, name, regulator_org) values (@Id, @CountyId, @Name, @RegulatorOrg)
+            on conflict (id) do update set county_id = excluded.county_id, name = excluded.name, regulator_org = excluded.regulator_org
+            """, batch.Labs, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
             insert into device (id, owner_kind, owner_id, kind, herd_id) values (@Id, @OwnerKind, @OwnerId, @Kind, @HerdId)
             on conflict (id) do update set kind = excluded.kind, herd_id = excluded.herd_id
             """, batch.Devices, transaction, cancellationToken: cancellationToken));
@@ -77,11 +82,12 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
     private const string DeviceContextSql =
         """
         select d.id as DeviceId, d.owner_kind as OwnerKind, d.owner_id as OwnerId, d.herd_id as HerdId,
-               coalesce(p.county_id, pl.county_id) as CountyId
+               coalesce(p.county_id, pl.county_id, l.county_id) as CountyId
         from device d
         left join pasture p on d.owner_kind = 'pasture' and p.id = d.owner_id
         left join plant pl on d.owner_kind = 'plant' and pl.id = d.owner_id
-        where coalesce(p.county_id, pl.county_id) is not null and d.deactivated_at is null
+        left join lab l on d.owner_kind = 'lab' and l.id = d.owner_id
+        where coalesce(p.county_id, pl.county_id, l.county_id) is not null and d.deactivated_at is null
         """;
 
     public Task<DeviceContext?> FindDeviceAsync(string deviceId, CancellationToken cancellationToken = default) =>
@@ -134,6 +140,24 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
                 from plant where id = @plantId
                 """, new { plantId }, cancellationToken: ct));
         }, cancellationToken);
+
+    public Task<LabRecord?> FindLabAsync(string labId, CancellationToken cancellationToken = default) =>
+        PostgresRetry.RunAsync(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            return await connection.QuerySingleOrDefaultAsync<LabRecord>(new CommandDefinition(
+                "select id as Id, county_id as CountyId, name as Name, regulator_org as RegulatorOrg from lab where id = @labId",
+                new { labId }, cancellationToken: ct));
+        }, cancellationToken);
+
+    /// <summary>Labs in id order; <see cref="RegistryPage.ParentId"/> is a county; a regulator sees the labs it holds.</summary>
+    public Task<IReadOnlyList<LabRecord>> ListLabsAsync(RegistryPage page, RegistryVisibility visibility, string? regulatorOrg, CancellationToken cancellationToken) =>
+        ListAsync<LabRecord>(
+            """
+            select id as Id, county_id as CountyId, name as Name, regulator_org as RegulatorOrg
+            from lab c where (@parent::text is null or county_id = @parent)
+              and (@all or county_id = any(@counties) or regulator_org = @regulator)
+            """, page, visibility, cancellationToken, regulatorOrg);
 
     public Task<bool> CountyExistsAsync(string countyId, CancellationToken cancellationToken = default) =>
         PostgresRetry.RunAsync(async ct =>
@@ -209,13 +233,14 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
             from device c
             left join pasture p on c.owner_kind = 'pasture' and p.id = c.owner_id
             left join plant pl on c.owner_kind = 'plant' and pl.id = c.owner_id
+            left join lab l on c.owner_kind = 'lab' and l.id = c.owner_id
             where (@parent::text is null or c.owner_id = @parent) and (@inactive or c.deactivated_at is null)
-              and (@all or coalesce(p.county_id, pl.county_id) = any(@counties)
+              and (@all or coalesce(p.county_id, pl.county_id, l.county_id) = any(@counties)
                    or (c.owner_kind = 'pasture' and c.owner_id = any(@pastures)) or (c.owner_kind = 'plant' and c.owner_id = any(@plants)))
             """, page, visibility, cancellationToken);
 
     /// <summary>One page in id order (keyset: the entries after <see cref="RegistryPage.AfterId"/>), filtered to what the caller may see.</summary>
-    private async Task<IReadOnlyList<T>> ListAsync<T>(string sql, RegistryPage page, RegistryVisibility? visibility, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<T>> ListAsync<T>(string sql, RegistryPage page, RegistryVisibility? visibility, CancellationToken cancellationToken, string? regulator = null)
     {
         visibility ??= RegistryVisibility.Everything;
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
@@ -232,6 +257,7 @@ public sealed class RegistryStore(NpgsqlDataSource dataSource)
                 after = page.AfterId,
                 id = page.Id,
                 limit = page.Size,
+                regulator,
             }, cancellationToken: cancellationToken));
         return rows.AsList();
     }

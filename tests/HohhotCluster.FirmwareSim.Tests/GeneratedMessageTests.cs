@@ -45,8 +45,8 @@ public class GeneratedMessageTests
             Assert.Equal(6, parts.Length);
             Assert.Equal("hohhot", parts[0]);
             Assert.Equal("v1", parts[1]);
-            Assert.Contains(parts[2], new[] { "pasture", "plant" });
-            Assert.Equal(message.OwnerId, parts[3]);
+            Assert.Contains(parts[2], new[] { "pasture", "plant", "lab" });
+            Assert.Equal(message.GatewayOwnerId, parts[3]);
             Assert.Equal(MessageKinds.Name(message.Kind), parts[5]);
             Assert.True(message.Payload.Length < 64 * 1024);
 

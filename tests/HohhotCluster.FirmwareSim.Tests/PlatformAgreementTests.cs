@@ -27,6 +27,7 @@ public class PlatformAgreementTests
             new ProductionKind(null!),
             new QualityRecordHandler(OwnerKind.Pasture, null!, null!, null!, TimeProvider.System),
             new QualityRecordHandler(OwnerKind.Plant, null!, null!, null!, TimeProvider.System),
+            new QualityRecordHandler(OwnerKind.Lab, null!, null!, null!, TimeProvider.System),
             new ManureRecordHandler(null!, null!),
             new HealthRecordHandler(null!, null!, null!, Options.Create(new AuditOptions())),
         ];
@@ -79,7 +80,10 @@ public class PlatformAgreementTests
                 case QualitySample sample:
                     Assert.Equal(message.Lot, sample.LotId);
                     Assert.Equal(message.PointUnixMs, sample.SampledAt.ToUnixTimeMilliseconds());
-                    Assert.Equal(message.Topic.Contains("/pasture/", StringComparison.Ordinal) ? "bulk_tank_lot" : "tanker_load", sample.LotKind);
+                    Assert.Equal(message.Topic.Contains("/plant/", StringComparison.Ordinal) ? "tanker_load" : "bulk_tank_lot", sample.LotKind);
+                    // Supervisory samples come from the regulator's lab, naming the pasture; never from the pasture itself.
+                    Assert.Equal(message.Topic.Contains("/lab/", StringComparison.Ordinal), sample.SampleKind == "supervisory");
+                    Assert.Equal(sample.SampleKind == "supervisory" ? message.OwnerId : null, sample.SampledPastureId);
                     break;
                 default:
                     Assert.Fail("unexpected record " + reading.Extension.Value.Record.GetType());

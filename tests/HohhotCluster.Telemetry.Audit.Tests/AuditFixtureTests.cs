@@ -48,6 +48,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
                     new PlantRecord { Id = "PL", CountyId = "cA", Name = "PL", DailyCapacityT = 500 },
                     new PlantRecord { Id = "PLG", CountyId = "cB", Name = "PLG", DailyCapacityT = 100, Species = "goat" },
                 ],
+                Labs = [new LabRecord { Id = "LAB", CountyId = "cA", Name = "regulator's lab" }],
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
@@ -57,6 +58,8 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             var farm = new FarmRecordStore(Db.DataSource, alerts, options, Db.Clock);
             var pastureLab = new QualityRecordHandler(OwnerKind.Pasture, Quality, owners, activity, Db.Clock);
             var plantLab = new QualityRecordHandler(OwnerKind.Plant, Quality, owners, activity, Db.Clock);
+            var regulatorLab = new QualityRecordHandler(OwnerKind.Lab, Quality, owners, activity, Db.Clock); // supervisory samples
+
             var manure = new ManureRecordHandler(farm, activity);
             var health = new HealthRecordHandler(farm, owners, activity, options);
             Queries = new AuditQueries(Db.DataSource);
@@ -64,7 +67,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             var seq = 0;
             async Task<ApplyOutcome> Send(IRecordKindHandler handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null)
             {
-                var ownerKind = handler.Owner == OwnerKind.Pasture ? "pasture" : "plant";
+                var ownerKind = OwnerKinds.Name(handler.Owner);
                 var key = new ReadingKey(owner + "-DEV", 1, reuseSeq ?? ++seq);
                 using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
                 Assert.True(handler.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
@@ -76,18 +79,21 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));
             static object Sample(string id, string kind, string lotKind, string lot, object[] items, string? plate = null) =>
                 new { sampleId = id, sampleKind = kind, lot = new { kind = lotKind, id = lot }, tankerPlate = plate, items };
+            // A supervisory sample: the regulator's lab publishes it, naming the audited pasture.
+            static object Supervised(string id, string pasture, string lot, object[] items) =>
+                new { sampleId = id, sampleKind = "supervisory", pastureId = pasture, lot = new { kind = "bulk_tank_lot", id = lot }, items };
             static object N(string item, decimal value, string unit) => new { item, value, unit };
 
-            // Judged: S1 P, S2 F (protein 2.79), S3 F (antibiotic), S4 P (protein 2.80, acidity 11 under A1), S5 F (TBC), S6 P (goat acidity 8),
+            // Judged: S1 P, S2 F (protein 2.79), S3 F (antibiotic, confirmatory), S4 P (protein 2.80, acidity 11 under A1), S5 F (TBC), S6 P (goat fat 3.6; its acidity is recorded, not judged, under Amendment No. 2),
             // S8 P; S7 only somatic cells: not judged. S9 in February.
             await Send(pastureLab, "PA", "cA", Day(3, 2), Sample("S1", "pasture_self_check", "bulk_tank_lot", "L1", [N("protein", 3.2m, "g/100g"), N("fat", 3.8m, "%"), N("acidity", 14m, "°T")]));
-            await Send(pastureLab, "PA", "cA", Day(3, 3), Sample("S2", "supervisory", "bulk_tank_lot", "L2", [N("protein", 2.79m, "g/100g"), new { item = "antibiotic_residue", result = "negative" }]));
-            await Send(pastureLab, "PB", "cB", Day(3, 4), Sample("S3", "supervisory", "bulk_tank_lot", "L3", [N("protein", 3.1m, "g/100g"), new { item = "antibiotic_residue", result = "positive" }]));
-            await Send(pastureLab, "PB", "cB", Day(3, 5), Sample("S4", "supervisory", "bulk_tank_lot", "L4", [N("protein", 2.80m, "g/100g"), N("acidity", 11m, "°T")]));
+            await Send(regulatorLab, "LAB", "cA", Day(3, 3), Supervised("S2", "PA", "L2", [N("protein", 2.79m, "g/100g"), new { item = "antibiotic_residue", result = "negative" }]));
+            await Send(regulatorLab, "LAB", "cA", Day(3, 4), Supervised("S3", "PB", "L3", [N("protein", 3.1m, "g/100g"), new { item = "antibiotic_residue", result = "positive", method = "confirmatory" }]));
+            await Send(regulatorLab, "LAB", "cA", Day(3, 5), Supervised("S4", "PB", "L4", [N("protein", 2.80m, "g/100g"), N("acidity", 11m, "°T")]));
             await Send(plantLab, "PL", "cA", Day(3, 6), Sample("S5", "plant_acceptance", "tanker_load", "TL1", [N("protein", 3.0m, "g/100g"), N("total_bacteria", 2_500_000m, "CFU/mL")], Plate));
-            await Send(pastureLab, "PG", "cA", Day(3, 7), Sample("S6", "supervisory", "bulk_tank_lot", "LG1", [N("acidity", 8m, "°T")]));
+            await Send(regulatorLab, "LAB", "cA", Day(3, 7), Supervised("S6", "PG", "LG1", [N("acidity", 8m, "°T"), N("fat", 3.6m, "%")]));
             await Send(pastureLab, "PA", "cA", Day(3, 8), Sample("S7", "pasture_self_check", "bulk_tank_lot", "L5", [N("somatic_cells", 250m, "10^3/mL")]));
-            await Send(pastureLab, "PB", "cB", Day(3, 9), Sample("S8", "supervisory", "bulk_tank_lot", "L6", [N("protein", 3.3m, "g/100g")]));
+            await Send(regulatorLab, "LAB", "cA", Day(3, 9), Supervised("S8", "PB", "L6", [N("protein", 3.3m, "g/100g")]));
             await Send(pastureLab, "PA", "cA", Day(2, 10), Sample("S9", "pasture_self_check", "bulk_tank_lot", "L0", [N("protein", 3.4m, "g/100g")]));
             // The same message again (same key): a redelivery.
             Redelivery = [await Send(pastureLab, "PA", "cA", Day(3, 2), Sample("S1", "pasture_self_check", "bulk_tank_lot", "L1", [N("protein", 3.2m, "g/100g")]), reuseSeq: 1)];
@@ -142,7 +148,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
         var failing = await fixture.Queries.FailingSamplesAsync(Query("city", ""), 100, default);
         Assert.Equal(["S5", "S3", "S2"], failing.Select(f => f.SampleId));
         var s2 = failing.Single(f => f.SampleId == "S2");
-        Assert.Equal(("bulk_tank_lot", "L2", "GB19301-2010+A1:2025"), (s2.LotKind, s2.LotId, s2.RuleVersion));
+        Assert.Equal(("bulk_tank_lot", "L2", "GB19301-2010+A1+A2:2025;GB2762-2022;GB31650-2019"), (s2.LotKind, s2.LotId, s2.RuleVersion));
         var protein = Assert.Single(s2.FailedItems);
         Assert.Equal(("protein", 2.79m, 2.8m), (protein.Item, protein.Value!.Value, protein.Min!.Value));
 
@@ -168,7 +174,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
         Assert.StartsWith(string.Join(',', AuditQueries.CsvHeader) + "\r\n", text, StringComparison.Ordinal);
         var records = Csv.Parse(text);
         Assert.Equal(rows + 1, records.Count);
-        Assert.Equal(14, rows); // S1 3 items, S2 2, S3 2, S4 2, S5 2, S6 1, S7 1, S8 1
+        Assert.Equal(15, rows); // S1 3 items, S2 2, S3 2, S4 2, S5 2, S6 2, S7 1, S8 1
         Assert.All(records, r => Assert.Equal(AuditQueries.CsvHeader.Length, r.Count));
         var tbc = records.Single(r => r[0] == "S5" && r[13] == "total_bacteria");
         Assert.Equal([Plate, "tanker_load", "TL1", "fail"], [tbc[8], tbc[9], tbc[10], tbc[11]]);
@@ -189,7 +195,7 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
     public async Task Rejudging_under_a_named_version_is_explicit_and_recorded()
     {
         // S4's acidity 11 passes under Amendment 1; judged under the 2010 text on purpose it fails, and the change is kept.
-        var summary = await fixture.Quality.RejudgeAsync(new DateOnly(2026, 3, 5), new DateOnly(2026, 3, 5), "cow", "GB19301-2010", "what-if: 2010 acidity", default);
+        var summary = await fixture.Quality.RejudgeAsync(new DateOnly(2026, 3, 5), new DateOnly(2026, 3, 5), "cow", "GB19301-2010;GB2762-2022;GB31650-2019", "what-if: 2010 acidity", default);
         Assert.Equal((1, 1, 1), (summary.Examined, summary.Changed, summary.VerdictsChanged));
         var back = await fixture.Quality.RejudgeAsync(new DateOnly(2026, 3, 5), new DateOnly(2026, 3, 5), "cow", null, "restore version in force", default);
         Assert.Equal(["S4"], back.ChangedSampleIds);

@@ -32,22 +32,38 @@ public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<Plat
         return node.ToJsonString();
     }
 
+    /// <summary>A regulator's lab (held by no audited party) with one device and its gateway credential.</summary>
+    private async Task<(string Lab, string Device, Gateway Gateway)> LabAsync(TestFleet fleet)
+    {
+        var lab = fleet.Prefix + "-REGLAB";
+        var device = lab + "-ANALYSER";
+        var document = new RegistryDocument();
+        document.Labs.Add(new Lab { Id = lab, CountyId = fleet.CountyA, Name = "county market-supervision lab" });
+        document.Devices.Add(new Device { Id = device, OwnerKind = OwnerKind.Lab, OwnerId = lab, Kind = "lab_analyser" });
+        await new RegistryService.RegistryServiceClient(platform.Platform.Channel).UpsertRegistryAsync(document);
+        await TestFleet.IssueGatewayAsync(platform.Platform, lab, OwnerKind.Lab, lab, fleet.PasswordOf(lab));
+        return (lab, device, await Gateway.ConnectAsync(platform.Platform, lab, fleet.PasswordOf(lab)));
+    }
+
+    private static object Supervisory(string id, string lot, decimal protein, string? pastureId, string kind = "supervisory") => new
+    {
+        sampleId = id, sampleKind = kind, sampledAt = Payloads.Rfc3339(ThroughputProbe.At(Yesterday, 7, 30)), pastureId,
+        lot = new { kind = "bulk_tank_lot", id = lot },
+        items = new object[] { new { item = "protein", value = protein, unit = "g/100g" }, new { item = "antibiotic_residue", result = "negative" } },
+    };
+
     [Fact]
     public async Task A_quality_message_becomes_a_judged_result_with_a_pass_rate_and_a_failure_alert()
     {
-        var (fleet, gateway, lab) = await PastureAAsync();
+        var (fleet, pastureGateway, _) = await PastureAAsync();
+        await using var __ = pastureGateway;
+        var (lab, device, gateway) = await LabAsync(fleet);
         await using var _ = gateway;
-        var topic = Payloads.Topic("pasture", fleet.PastureA, lab, "quality");
+        var topic = Payloads.Topic("lab", lab, device, "quality");
         var at = ThroughputProbe.At(Yesterday, 7, 30);
-        object Sample(string id, string lot, decimal protein) => new
-        {
-            sampleId = id, sampleKind = "supervisory", sampledAt = Payloads.Rfc3339(at),
-            lot = new { kind = "bulk_tank_lot", id = lot },
-            items = new object[] { new { item = "protein", value = protein, unit = "g/100g" }, new { item = "antibiotic_residue", result = "negative" } },
-        };
-        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 1, at.AddHours(1), Sample(fleet.Prefix + "-S1", "BTL-1", 3.10m))));
-        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 2, at.AddHours(1), Sample(fleet.Prefix + "-S2", "BTL-2", 2.79m))));
-        Assert.True(await gateway.PublishAsync(topic, Envelope(lab, 2, at.AddHours(1), Sample(fleet.Prefix + "-S2", "BTL-2", 2.79m)))); // redelivery
+        Assert.True(await gateway.PublishAsync(topic, Envelope(device, 1, at.AddHours(1), Supervisory(fleet.Prefix + "-S1", "BTL-1", 3.10m, fleet.PastureA))));
+        Assert.True(await gateway.PublishAsync(topic, Envelope(device, 2, at.AddHours(1), Supervisory(fleet.Prefix + "-S2", "BTL-2", 2.79m, fleet.PastureA))));
+        Assert.True(await gateway.PublishAsync(topic, Envelope(device, 2, at.AddHours(1), Supervisory(fleet.Prefix + "-S2", "BTL-2", 2.79m, fleet.PastureA)))); // redelivery
 
         var audits = new AuditService.AuditServiceClient(platform.Platform.Channel);
         var query = new AuditQuery
@@ -59,9 +75,12 @@ public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<Plat
         var report = await Eventually.WaitAsync(() => audits.GetPassRatesAsync(query).ResponseAsync, r => r.Overall.Judged >= 2, TimeSpan.FromSeconds(30));
         Assert.True(report.Overall.Judged == 2, platform.Platform.LogTail());
         Assert.Equal((1L, 1L, 50.0), (report.Overall.Passed, report.Overall.Failed, report.Overall.RatePercent));
+        Assert.Equal("supervisory", Assert.Single(report.BySampleKind).Key);
         var failing = Assert.Single((await audits.ListFailingSamplesAsync(new ListFailingSamplesRequest { Query = query })).Samples);
-        // The cow version in force yesterday: Amendment 1, plus GB 2762-2025 from 2026-09-02.
-        var inForce = Yesterday >= new DateOnly(2026, 9, 2) ? "GB19301-2010+A1:2025;GB2762-2025" : "GB19301-2010+A1:2025";
+        // The cow raw-milk version in force yesterday: the 2025 amendments, with GB 2762-2025 from 2026-09-02.
+        var inForce = Yesterday >= new DateOnly(2026, 9, 2)
+            ? "GB19301-2010+A1+A2:2025;GB2762-2025;GB31650-2019"
+            : "GB19301-2010+A1+A2:2025;GB2762-2022;GB31650-2019";
         Assert.Equal((fleet.Prefix + "-S2", "bulk_tank_lot", "BTL-2", inForce), (failing.SampleId, failing.Lot.LotKind, failing.Lot.LotId, failing.RuleVersion));
         Assert.Equal(("protein", "2.79", ">= 2.8"), (failing.FailedItems[0].Item, failing.FailedItems[0].Value, failing.FailedItems[0].Limit));
 
@@ -101,6 +120,42 @@ public sealed class EndToEndTests(PlatformFixture platform) : IClassFixture<Plat
         Assert.Contains(pasture.Kpis, k => k.Key == "pastures.smart_demo" && k.Subjects.Single().Id == fleet.PastureA && !k.Subjects.Single().Qualified);
         var both = await Assert.ThrowsAsync<RpcException>(() => kpis.GetKpisAsync(new GetKpisRequest { CountyId = fleet.CountyA, PastureId = fleet.PastureA }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, both.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_pastures_own_supervisory_sample_is_quarantined_as_not_from_a_lab()
+    {
+        var (fleet, gateway, device) = await PastureAAsync();
+        await using var _ = gateway;
+        var topic = Payloads.Topic("pasture", fleet.PastureA, device, "quality");
+        var at = ThroughputProbe.At(Yesterday, 7, 30);
+        var answer = await gateway.PublishForResultAsync(topic, Envelope(device, 1, at.AddHours(1), Supervisory(fleet.Prefix + "-SELF", "BTL-9", 3.2m, null)));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, answer.ReasonCode);
+        Assert.StartsWith("quarantined: supervisory_not_from_lab:", answer.ReasonString, StringComparison.Ordinal);
+
+        // The same sample as the pasture's self-check is its own record, accepted.
+        Assert.True(await gateway.PublishAsync(topic, Envelope(device, 2, at.AddHours(1), Supervisory(fleet.Prefix + "-SELF2", "BTL-9", 3.2m, null, "pasture_self_check"))));
+    }
+
+    [Fact]
+    public async Task A_lab_gateway_cannot_publish_under_a_pasture_and_a_lab_takes_only_supervisory_samples()
+    {
+        var (fleet, pastureGateway, pastureLab) = await PastureAAsync();
+        await using var __ = pastureGateway;
+        var (lab, device, gateway) = await LabAsync(fleet);
+        await using var _ = gateway;
+        var at = ThroughputProbe.At(Yesterday, 7, 30);
+        var underPasture = await gateway.PublishForResultAsync(Payloads.Topic("pasture", fleet.PastureA, pastureLab, "quality"),
+            Envelope(pastureLab, 1, at.AddHours(1), Supervisory(fleet.Prefix + "-X1", "BTL-1", 3.1m, null, "pasture_self_check")));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.NotAuthorized, underPasture.ReasonCode);
+
+        var topic = Payloads.Topic("lab", lab, device, "quality");
+        var selfCheck = await gateway.PublishForResultAsync(topic, Envelope(device, 1, at.AddHours(1), Supervisory(fleet.Prefix + "-X2", "BTL-1", 3.1m, fleet.PastureA, "pasture_self_check")));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, selfCheck.ReasonCode);
+        Assert.Contains("supervisory", selfCheck.ReasonString, StringComparison.Ordinal);
+        var unknownPasture = await gateway.PublishForResultAsync(topic, Envelope(device, 2, at.AddHours(1), Supervisory(fleet.Prefix + "-X3", "BTL-1", 3.1m, fleet.Prefix + "-NOPASTURE")));
+        Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, unknownPasture.ReasonCode);
+        Assert.Contains("not a registered pasture", unknownPasture.ReasonString, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -68,6 +68,18 @@ internal static class FleetGenerator
         }
 
         AssignPlants(fleet);
+
+        // The city's supervisory lab (market supervision), added last so the farms' devices keep their indices.
+        var labCounty = fleet.Counties.Find(c => c.IsInHohhot) ?? fleet.Counties[0];
+        var labGateway = AddGateway(fleet, OwnerType.Lab, "LAB-" + labCounty.Id);
+        fleet.Lab = new RegulatorLab
+        {
+            Id = labGateway.OwnerId,
+            Name = "Hohhot food inspection centre (supervisory)",
+            County = labCounty,
+            Gateway = labGateway,
+            Analyser = AddDevice(fleet, labGateway.OwnerId + "-A1", DeviceKinds.LabAnalyser, labGateway, null, null),
+        };
         return fleet;
     }
 

@@ -6,12 +6,19 @@ internal enum OwnerType : byte
 {
     Pasture,
     Plant,
+    /// <summary>A regulator's testing laboratory: publishes supervisory samples.</summary>
+    Lab,
 }
 
-/// <summary>One MQTT connection: a pasture's or a plant's gateway, username = owner id.</summary>
+/// <summary>One MQTT connection: a pasture's, a plant's or a regulator's lab's gateway, username = owner id.</summary>
 internal sealed record Gateway(int Index, OwnerType OwnerType, string OwnerId)
 {
-    public string TopicOwnerKind => OwnerType == OwnerType.Pasture ? "pasture" : "plant";
+    public string TopicOwnerKind => OwnerType switch
+    {
+        OwnerType.Pasture => "pasture",
+        OwnerType.Lab => "lab",
+        _ => "plant",
+    };
     public string ClientId => "gw-" + OwnerId;
 }
 
@@ -28,6 +35,8 @@ internal static class DeviceKinds
     public const string HealthRecords = "health_records";
     /// <summary>A plant's silo controller (<c>silo_transfer</c>).</summary>
     public const string SiloController = "silo_controller";
+    /// <summary>A regulator's lab analyser (<c>quality</c>, supervisory samples only).</summary>
+    public const string LabAnalyser = "lab_analyser";
     /// <summary>A plant's production execution system (<c>production</c>).</summary>
     public const string ProductionLine = "production_system";
 }
@@ -114,8 +123,19 @@ internal sealed class Plant
     public string Id => Profile.Id;
 }
 
+/// <summary>The regulator's testing laboratory that takes the supervisory samples (never the audited pasture's own lab).</summary>
+internal sealed class RegulatorLab
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required County County { get; init; }
+    public required Gateway Gateway { get; init; }
+    public required Device Analyser { get; init; }
+}
+
 internal sealed class FleetModel
 {
+    public RegulatorLab Lab { get; set; } = null!;
     public required FleetProfile Profile { get; init; }
     public required long Seed { get; init; }
     public List<County> Counties { get; } = [];

@@ -44,6 +44,7 @@ internal static class RegistryDocumentBuilder
                 Species = ToProto(plant.Profile.Species),
             });
         }
+        document.Labs.Add(new Lab { Id = fleet.Lab.Id, CountyId = fleet.Lab.County.Id, Name = fleet.Lab.Name });
         foreach (var device in fleet.Devices)
         {
             document.Devices.Add(new ProtoDevice
@@ -58,7 +59,12 @@ internal static class RegistryDocumentBuilder
         return document;
     }
 
-    public static OwnerKind OwnerKindOf(Gateway gateway) => gateway.OwnerType == OwnerType.Pasture ? OwnerKind.Pasture : OwnerKind.Plant;
+    public static OwnerKind OwnerKindOf(Gateway gateway) => gateway.OwnerType switch
+    {
+        OwnerType.Pasture => OwnerKind.Pasture,
+        OwnerType.Lab => OwnerKind.Lab,
+        _ => OwnerKind.Plant,
+    };
 
     private static Species ToProto(AnimalSpecies species) => species == AnimalSpecies.Cow ? Species.Cow : Species.Goat;
 }

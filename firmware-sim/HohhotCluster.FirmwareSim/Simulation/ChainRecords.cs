@@ -77,6 +77,12 @@ internal sealed class QualitySampleRecord
     public required string Lab { get; init; }
     public required List<QualityItem> Items { get; init; }
     public required bool Fails { get; init; }
+
+    /// <summary>Only an antibiotic rapid screen is positive: the platform holds it as suspect, not a confirmed fail.</summary>
+    public bool Suspect { get; init; }
+
+    /// <summary>The audited pasture a regulator's lab names (supervisory samples); null for a farm's or plant's own sample.</summary>
+    public string? SampledPastureId { get; set; }
 }
 
 internal sealed record SiloTransferRecord(string SiloBatchId, string SiloId, string TankerLoadId, double Kg);
@@ -89,8 +95,9 @@ internal sealed record HealthRecord(string Event, string Programme, AnimalSpecie
 
 /// <summary>
 /// The labs: which GB 19301 items each sample kind measures, and the simulator's own verdict under the limits of
-/// gb19301-rules.csv (cow acidity 12-18 °T before 2025-09-16, 10-18 °T from then; goat 6-13 °T; metals judged
-/// from 2026-09-02; somatic cells recorded only).
+/// gb19301-rules.csv (cow acidity 12-18 °T before 2025-09-16, 10-18 °T from then; goat 6-13 °T before it, recorded
+/// after (Amendment No. 2, range unverified); goat freezing point recorded; metals judged under the GB 2762 edition in
+/// force; somatic cells recorded only; an antibiotic screen positive is suspect, not a confirmed fail).
 /// </summary>
 internal static class QualityLab
 {
@@ -99,7 +106,7 @@ internal static class QualityLab
     public const string Supervisory = "supervisory";
 
     private static readonly DateOnly s_amendment1 = new(2025, 9, 16);
-    private static readonly DateOnly s_gb2762 = new(2026, 9, 2);
+    private static readonly DateOnly s_gb2762_2022 = new(2023, 6, 30);
 
     /// <summary>An honest bulk-tank lot: composition from the tank, the rest drawn within typical ranges (domain.md).</summary>
     public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, bool winter)
@@ -172,6 +179,7 @@ internal static class QualityLab
         {
             SampleId = sampleId, SampleKind = sampleKind, SampledAtMs = sampledAtMs, LotKind = lotKind, LotId = lotId, Species = species,
             TankerPlate = plate, Lab = lab, Items = items, Fails = items.Exists(item => Fails(item, species, day)),
+            Suspect = items.Exists(item => Fails(item, species, day)) && items.TrueForAll(item => item.Item == "antibiotic_residue" || !Fails(item, species, day)),
         };
     }
 
@@ -184,24 +192,26 @@ internal static class QualityLab
             return result == "positive";
         }
         var v = item.Value!.Value;
-        var metals = day >= s_gb2762;
         return item.Item switch
         {
             "protein" => v < 2.8,
             "fat" => v < 3.1,
             "non_fat_solids" => v < 8.1,
             "relative_density" => v < 1.027,
-            "freezing_point" => v is < -0.560 or > -0.500,
-            "acidity" => species == AnimalSpecies.Goat ? v is < 6 or > 13 : v < (day >= s_amendment1 ? 10 : 12) || v > 18,
+            // GB 19301-2010 table 2 footnote b: the range is for Holstein cows; goat milk is recorded, not judged.
+            "freezing_point" => species == AnimalSpecies.Cow && v is < -0.560 or > -0.500,
+            // Goat acidity under Amendment No. 2 (from 2025-09-16 in the rule table) is recorded: its new range is unverified.
+            "acidity" => species == AnimalSpecies.Goat ? day < s_amendment1 && v is < 6 or > 13 : v < (day >= s_amendment1 ? 10 : 12) || v > 18,
             "impurities" => v > 4.0,
             "total_bacteria" => v > 2_000_000,
             "aflatoxin_m1" => v > 0.5,
             "melamine" => v > 2.5,
-            "lead" => metals && v > 0.02,
-            "mercury" => metals && v > 0.01,
-            "arsenic" => metals && v > 0.1,
-            "chromium" => metals && v > 0.3,
-            "nitrite" => metals && v > 0.4,
+            // GB 2762 (the edition in force): lead 0.05 until 2023-06-30, 0.02 from GB 2762-2022; the rest unchanged since 2013.
+            "lead" => v > (day >= s_gb2762_2022 ? 0.02 : 0.05),
+            "mercury" => v > 0.01,
+            "arsenic" => v > 0.1,
+            "chromium" => v > 0.3,
+            "nitrite" => v > 0.4,
             _ => false,
         };
     }

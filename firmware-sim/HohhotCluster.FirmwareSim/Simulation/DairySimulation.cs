@@ -528,9 +528,11 @@ internal sealed class DairySimulation
         if ((day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber)
         {
             runtime.SupervisedOn = day.DayNumber;
+            // The regulator's own lab takes it (a pasture cannot sample itself for supervision), naming the pasture.
             var supervisory = QualityLab.Sample(QualityLab.Supervisory, "SV-" + lot.LotId, lot.TimeMs, "bulk_tank_lot", lot.LotId, pasture.Species, lot.Quality,
-                "Hohhot food inspection centre (supervisory)", lot.Load?.Plate, _fleet.Seed);
-            AddQuality(events, pasture.Lab, pasture.Index, lot.TimeMs + (180 * MinuteMs), supervisory);
+                _fleet.Lab.Name, lot.Load?.Plate, _fleet.Seed);
+            supervisory.SampledPastureId = pasture.Id;
+            AddQuality(events, _fleet.Lab.Analyser, pasture.Index, lot.TimeMs + (180 * MinuteMs), supervisory);
         }
     }
 

@@ -165,7 +165,7 @@ internal sealed class MessageFactory
             case SimEventType.Quality:
                 var sample = (QualitySampleRecord)simEvent.Detail!;
                 pointMs = sample.SampledAtMs + _driftMs[device.Index];
-                (lot, verdict) = (sample.LotId, sample.Fails ? "fail" : "pass");
+                (lot, verdict) = (sample.LotId, sample.Suspect ? "suspect" : sample.Fails ? "fail" : "pass");
                 WriteQuality(sample, pointMs.Value);
                 break;
             case SimEventType.Manure:
@@ -192,7 +192,8 @@ internal sealed class MessageFactory
             Topic = device.TopicPrefix + MessageKinds.Name(kind),
             Payload = _buffer.WrittenSpan.ToArray(),
             DeviceId = device.Id,
-            OwnerId = device.Gateway.OwnerId,
+            // A lab's supervisory sample counts for the pasture it audits (the platform stores it there).
+            OwnerId = simEvent.Type == SimEventType.Quality && simEvent.Detail is QualitySampleRecord { SampledPastureId: { } audited } ? audited : device.Gateway.OwnerId,
             Kind = kind,
             BootEpoch = epoch,
             Seq = seq,
@@ -258,6 +259,10 @@ internal sealed class MessageFactory
         _writer.WriteString("id", sample.LotId);
         _writer.WriteEndObject();
         _writer.WriteString("species", SpeciesName(sample.Species));
+        if (sample.SampledPastureId is { } pastureId)
+        {
+            _writer.WriteString("pastureId", pastureId);
+        }
         if (sample.TankerPlate is { } plate)
         {
             _writer.WriteString("tankerPlate", plate);

@@ -214,7 +214,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                     var productionDay = plantDays.GetValueOrDefault((entry.Owner, entry.LocalDay));
                     plantDays[(entry.Owner, entry.LocalDay)] = (productionDay.Received, productionDay.Used + entry.Kg);
                     break;
-                case "quality" when entry.Verdict == "fail" && entry.Lot is { } lot:
+                case "quality" when entry.Verdict is "fail" or "suspect" && entry.Lot is { } lot:
                     failedLoads.Add(lot);
                     break;
             }

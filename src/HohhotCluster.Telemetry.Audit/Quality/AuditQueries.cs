@@ -24,11 +24,15 @@ public sealed record AuditQuery
     public string? Item { get; init; }
 }
 
-public sealed record RateCounts(string Key, long Passed, long Failed, long NotJudged)
+/// <summary>
+/// Verdict counts. <paramref name="Failed"/> counts confirmed fails only; <paramref name="Suspect"/> (a positive rapid
+/// screen no confirmatory sample has decided yet) is shown apart, outside the rate, so a screen never counts as a fail.
+/// </summary>
+public sealed record RateCounts(string Key, long Passed, long Failed, long NotJudged, long Suspect = 0)
 {
     public long Judged => Passed + Failed;
 
-    /// <summary>Passed / judged × 100; null when nothing was judged.</summary>
+    /// <summary>Passed / judged × 100 (suspects outside it); null when nothing was judged.</summary>
     public double? RatePercent => Judged == 0 ? null : Passed * 100.0 / Judged;
 }
 
@@ -71,6 +75,9 @@ public sealed class AuditQueries(NpgsqlDataSource dataSource)
             else false end
         """;
 
+    // A sample a later confirmatory sample decides (its `confirms`) is counted by that sample, not twice.
+    private const string Undecided = "not exists (select 1 from quality_result c where c.confirms = q.sample_id)";
+
     // The verdict being rated: the sample's, or with an item filter that item's (null when the sample did not test it).
     private const string Verdict =
         "(case when @Item::text is null then q.verdict else (select e->>'verdict' from jsonb_array_elements(q.items) e where e->>'item' = @Item limit 1) end)";
@@ -83,18 +90,18 @@ public sealed class AuditQueries(NpgsqlDataSource dataSource)
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             var byKind = await connection.QueryAsync<(string Kind, string Verdict, long Count)>(new CommandDefinition(
                 $"""
-                select sample_kind, v, count(*) from (select q.sample_kind, {Verdict} as v from quality_result q where {Filter}) s
+                select sample_kind, v, count(*) from (select q.sample_kind, {Verdict} as v from quality_result q where {Filter} and {Undecided}) s
                 where v is not null group by 1, 2
                 """, args, cancellationToken: ct));
             var byItem = await connection.QueryAsync<(string Item, string Verdict, long Count)>(new CommandDefinition(
                 $"""
                 select e->>'item', e->>'verdict', count(*)
                 from quality_result q cross join lateral jsonb_array_elements(q.items) e
-                where {Filter} and (@Item::text is null or e->>'item' = @Item)
+                where {Filter} and {Undecided} and (@Item::text is null or e->>'item' = @Item)
                 group by 1, 2
                 """, args, cancellationToken: ct));
             var kinds = Tally(byKind.Select(r => (r.Kind, r.Verdict, r.Count)));
-            var overall = new RateCounts("all", kinds.Sum(k => k.Passed), kinds.Sum(k => k.Failed), kinds.Sum(k => k.NotJudged));
+            var overall = new RateCounts("all", kinds.Sum(k => k.Passed), kinds.Sum(k => k.Failed), kinds.Sum(k => k.NotJudged), kinds.Sum(k => k.Suspect));
             return new PassRateReport(overall, kinds, Tally(byItem.Select(r => (r.Item, r.Verdict, r.Count))));
         }, cancellationToken);
     }
@@ -141,7 +148,7 @@ public sealed class AuditQueries(NpgsqlDataSource dataSource)
             return (await connection.QueryAsync<(DateTime Period, string Verdict, long Count)>(new CommandDefinition(
                 $"""
                 select period, v, count(*) from (
-                    select date_trunc(@Unit, q.sampled_on::timestamp) as period, {Verdict} as v from quality_result q where {Filter}) s
+                    select date_trunc(@Unit, q.sampled_on::timestamp) as period, {Verdict} as v from quality_result q where {Filter} and {Undecided}) s
                 where v is not null group by 1, 2 order by 1
                 """, args, cancellationToken: ct))).AsList();
         }, cancellationToken);
@@ -231,19 +238,20 @@ public sealed class AuditQueries(NpgsqlDataSource dataSource)
 
     private static List<RateCounts> Tally(IEnumerable<(string Key, string Verdict, long Count)> rows)
     {
-        var tally = new SortedDictionary<string, (long Pass, long Fail, long None)>(StringComparer.Ordinal);
+        var tally = new SortedDictionary<string, (long Pass, long Fail, long None, long Suspect)>(StringComparer.Ordinal);
         foreach (var (key, verdict, count) in rows)
         {
             var t = tally.TryGetValue(key, out var known) ? known : default;
             tally[key] = verdict switch
             {
-                QualityJudge.Pass => (t.Pass + count, t.Fail, t.None),
-                QualityJudge.Fail => (t.Pass, t.Fail + count, t.None),
-                _ => (t.Pass, t.Fail, t.None + count),
+                QualityJudge.Pass => (t.Pass + count, t.Fail, t.None, t.Suspect),
+                QualityJudge.Fail => (t.Pass, t.Fail + count, t.None, t.Suspect),
+                QualityJudge.Suspect => (t.Pass, t.Fail, t.None, t.Suspect + count),
+                _ => (t.Pass, t.Fail, t.None + count, t.Suspect),
             };
         }
 
-        return tally.Select(t => new RateCounts(t.Key, t.Value.Pass, t.Value.Fail, t.Value.None)).ToList();
+        return tally.Select(t => new RateCounts(t.Key, t.Value.Pass, t.Value.Fail, t.Value.None, t.Value.Suspect)).ToList();
     }
 
     private sealed record SampleRow

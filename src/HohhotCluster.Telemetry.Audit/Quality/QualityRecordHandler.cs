@@ -3,12 +3,14 @@ using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 
 namespace HohhotCluster.Telemetry.Audit.Quality;
 
 /// <summary>
-/// The <c>quality</c> kind, from a pasture's lab or a plant's (one handler per owner kind), see docs/mqtt-contract.md.
+/// The <c>quality</c> kind, from a pasture's lab, a plant's, or a regulator's (one handler per owner kind), see
+/// docs/mqtt-contract.md. A regulator's lab publishes supervisory samples only, naming the pasture or plant audited.
 /// Items and units are checked against the rule table's catalogue; the sample is judged under the rule version
 /// in force on its sampling day for its species and stored once per (device, epoch, seq) and once per sample id.
 /// </summary>
@@ -46,7 +48,30 @@ public sealed class QualityRecordHandler(
         if ((owner == OwnerKind.Pasture && sampleKind == SampleKinds.PlantAcceptance) ||
             (owner == OwnerKind.Plant && sampleKind == SampleKinds.PastureSelfCheck))
         {
-            throw PayloadFields.Invalid("sampleKind", $"'{sampleKind}' is not taken by a {(owner == OwnerKind.Pasture ? "pasture" : "plant")}");
+            throw PayloadFields.Invalid("sampleKind", $"'{sampleKind}' is not taken by a {OwnerKinds.Name(owner)}");
+        }
+
+        if (owner == OwnerKind.Lab && sampleKind != SampleKinds.Supervisory)
+        {
+            throw PayloadFields.Invalid("sampleKind", $"a regulator's lab takes supervisory samples, not '{sampleKind}'");
+        }
+
+        // A supervisory sample is the regulator's: taken by its own lab, never by the party it audits.
+        if (sampleKind == SampleKinds.Supervisory && owner is OwnerKind.Pasture or OwnerKind.Plant)
+        {
+            throw new PayloadRejectedException(new Rejection(QuarantineReasons.SupervisoryNotFromLab,
+                $"sampleKind supervisory is taken only by a regulator's lab (hohhot/v1/lab/...), not by a {OwnerKinds.Name(owner)} device: the audited party cannot sample itself"));
+        }
+
+        string? sampledPasture = null, sampledPlant = null;
+        if (owner == OwnerKind.Lab)
+        {
+            sampledPasture = PayloadFields.OptionalString(root, "pastureId", 64);
+            sampledPlant = PayloadFields.OptionalString(root, "plantId", 64);
+            if ((sampledPasture is null) == (sampledPlant is null))
+            {
+                throw PayloadFields.Invalid("pastureId", "a lab's sample names exactly one audited party: pastureId or plantId");
+            }
         }
 
         var sampledAt = PayloadFields.OptionalTime(root, "sampledAt") ?? eventTime;
@@ -101,7 +126,7 @@ public sealed class QualityRecordHandler(
 
             var unit = PayloadFields.OptionalString(element, "unit", 16);
             string canonical;
-            if (unit is null && catalogue.TryCanonicalUnit(name, "screen", out var screen, out canonical) && screen.Kind == "qualitative")
+            if (unit is null && catalogue.TryCanonicalUnit(name, "screen", out var screen, out canonical) && screen.Kind is "qualitative" or "screen")
             {
                 // A screen has no unit to state.
             }
@@ -114,7 +139,10 @@ public sealed class QualityRecordHandler(
             if (canonical == "screen")
             {
                 var result = PayloadFields.RequiredChoice(element, "result", "negative", "positive");
-                items.Add(new SampleItem(name, canonical, null, result));
+                var method = element.TryGetProperty("method", out _)
+                    ? PayloadFields.RequiredChoice(element, "method", ScreenMethods.Screen, ScreenMethods.Confirmatory)
+                    : ScreenMethods.Screen;
+                items.Add(new SampleItem(name, canonical, null, result, method));
             }
             else
             {
@@ -128,12 +156,25 @@ public sealed class QualityRecordHandler(
             }
         }
 
+        var lotKind = PayloadFields.RequiredChoice(lot, "kind", LotKinds.All);
+        var productCategory = root.TryGetProperty("productCategory", out _)
+            ? PayloadFields.RequiredChoice(root, "productCategory", RuleSubjects.ProductCategories)
+            : null;
+        if (productCategory is not null && lotKind != "product_lot")
+        {
+            throw PayloadFields.Invalid("productCategory", $"is for a product_lot sample, not a {lotKind}");
+        }
+
         return new QualitySample
         {
             SampleId = PayloadFields.RequiredString(root, "sampleId", 64),
             SampleKind = sampleKind,
             SampledAt = sampledAt,
-            LotKind = PayloadFields.RequiredChoice(lot, "kind", LotKinds.All),
+            LotKind = lotKind,
+            SampledPastureId = sampledPasture,
+            SampledPlantId = sampledPlant,
+            ProductCategory = productCategory,
+            Confirms = PayloadFields.OptionalString(root, "confirms", 64),
             LotId = PayloadFields.RequiredString(lot, "id", 128),
             Species = species,
             TankerPlate = PayloadFields.OptionalString(root, "tankerPlate", 16),
@@ -145,20 +186,29 @@ public sealed class QualityRecordHandler(
     public async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
     {
         var sample = (QualitySample)record.Record;
-        var registered = await owners.SpeciesOfAsync(record.Device.OwnerKind, record.Device.OwnerId, cancellationToken);
+        var (auditedKind, auditedId) = Audited(record.Device, sample);
+        var registered = await owners.SpeciesOfAsync(auditedKind, auditedId, cancellationToken);
         if (registered is null)
         {
-            return new Rejection(QuarantineReasons.UnknownDevice, $"{record.Device.OwnerKind} '{record.Device.OwnerId}' is not registered");
+            return record.Device.OwnerKind == "lab"
+                ? new Rejection(QuarantineReasons.InvalidField, $"{(auditedKind == "pasture" ? "pastureId" : "plantId")} '{auditedId}' is not a registered {auditedKind}")
+                : new Rejection(QuarantineReasons.UnknownDevice, $"{record.Device.OwnerKind} '{record.Device.OwnerId}' is not registered");
         }
 
         // A pasture keeps one species; a plant may receive either, so only a pasture's sample must match it.
-        if (record.Device.OwnerKind == "pasture" && sample.Species is { } species && species != registered)
+        if (auditedKind == "pasture" && sample.Species is { } species && species != registered)
         {
-            return new Rejection(QuarantineReasons.InvalidField, $"species '{species}' differs from pasture '{record.Device.OwnerId}' ({registered})");
+            return new Rejection(QuarantineReasons.InvalidField, $"species '{species}' differs from pasture '{auditedId}' ({registered})");
         }
 
         return null;
     }
+
+    /// <summary>Whose milk the sample judges: the device's own pasture or plant, or the one a lab's sample names.</summary>
+    private static (string Kind, string Id) Audited(DeviceContext device, QualitySample sample) =>
+        device.OwnerKind != "lab" ? (device.OwnerKind, device.OwnerId)
+        : sample.SampledPastureId is { } pasture ? ("pasture", pasture)
+        : ("plant", sample.SampledPlantId!);
 
     public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
     {
@@ -166,16 +216,18 @@ public sealed class QualityRecordHandler(
         foreach (var record in records)
         {
             var sample = (QualitySample)record.Record;
-            var species = sample.Species
-                ?? await owners.SpeciesOfAsync(record.Device.OwnerKind, record.Device.OwnerId, cancellationToken)
-                ?? "cow";
+            var (auditedKind, auditedId) = Audited(record.Device, sample);
+            var (registeredSpecies, auditedCounty) = await owners.FindAsync(auditedKind, auditedId, cancellationToken);
+            var species = sample.Species ?? registeredSpecies ?? "cow";
+            var fromLab = record.Device.OwnerKind == "lab";
             results.Add(new QualityResult
             {
-                Sample = sample with { Species = species },
+                // A lab's sample is stored against the lot's pasture or plant and its county; the lab is named in `lab`.
+                Sample = sample with { Species = species, Lab = fromLab ? record.Device.OwnerId : sample.Lab },
                 Key = record.Key,
-                PastureId = record.Device.OwnerKind == "pasture" ? record.Device.OwnerId : null,
-                PlantId = record.Device.OwnerKind == "plant" ? record.Device.OwnerId : null,
-                CountyId = record.Device.CountyId,
+                PastureId = auditedKind == "pasture" ? auditedId : null,
+                PlantId = auditedKind == "plant" ? auditedId : null,
+                CountyId = fromLab ? auditedCounty ?? record.Device.CountyId : record.Device.CountyId,
                 ReceivedAt = clock.GetUtcNow(),
             });
         }
@@ -188,9 +240,16 @@ public sealed class QualityRecordHandler(
     public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
     {
         var sample = (QualitySample)record.Record;
-        writer.Measurement("quality", record.Key)
+        var (auditedKind, auditedId) = Audited(record.Device, sample);
+        var writing = writer.Measurement("quality", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId)
-            .Tag(record.Device.OwnerKind, record.Device.OwnerId).Tag("sample_kind", sample.SampleKind);
+            .Tag(record.Device.OwnerKind, record.Device.OwnerId);
+        if (auditedKind != record.Device.OwnerKind)
+        {
+            writing = writing.Tag(auditedKind, auditedId);
+        }
+
+        writing.Tag("sample_kind", sample.SampleKind);
         foreach (var item in sample.Items)
         {
             if (item.Value is { } value)

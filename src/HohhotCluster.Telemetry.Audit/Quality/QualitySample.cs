@@ -19,6 +19,18 @@ public sealed record QualitySample
     public string? Species { get; init; }
     public string? TankerPlate { get; init; }
     public string? Lab { get; init; }
+
+    /// <summary>The audited pasture a lab's supervisory sample names (its lot's origin); null from a pasture or plant device.</summary>
+    public string? SampledPastureId { get; init; }
+
+    /// <summary>The audited plant a lab's supervisory sample names; null from a pasture or plant device.</summary>
+    public string? SampledPlantId { get; init; }
+
+    /// <summary>A product lot's category (the shared vocabulary, e.g. <c>sterilised_milk</c>); null for raw milk.</summary>
+    public string? ProductCategory { get; init; }
+
+    /// <summary>The sample id this confirmatory sample decides (a screen's suspect is counted by it); null otherwise.</summary>
+    public string? Confirms { get; init; }
     public required IReadOnlyList<SampleItem> Items { get; init; }
 }
 

@@ -48,15 +48,15 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
             var result = results[i];
             var sample = result.Sample;
             var species = sample.Species ?? "cow";
-            var version = book.InForce(species, ChinaTime.LocalDate(sample.SampledAt))
-                ?? throw new InvalidOperationException($"No {species} rule version is in force on {ChinaTime.LocalDate(sample.SampledAt)}.");
-            var judged = QualityJudge.Judge(version, sample.Items);
+            var judged = QualityJudge.JudgeSample(book, sample.LotKind, sample.ProductCategory, species, ChinaTime.LocalDate(sample.SampledAt), sample.Items);
             var inserted = await connection.ExecuteAsync(new CommandDefinition(
                 """
                 insert into quality_result (sample_id, lot_kind, lot_id, sample_kind, sampled_at, sampled_on, species, verdict,
-                    rule_version, items, pasture_id, plant_id, county_id, tanker_plate, lab, device_id, boot_epoch, seq, received_at, judged_at)
+                    rule_version, items, pasture_id, plant_id, county_id, tanker_plate, lab, device_id, boot_epoch, seq, received_at, judged_at,
+                    product_category, verdict_reason, confirms)
                 values (@SampleId, @LotKind, @LotId, @SampleKind, @SampledAt, @SampledOn, @Species, @Verdict, @RuleVersion,
-                    @Items::jsonb, @PastureId, @PlantId, @CountyId, @TankerPlate, @Lab, @DeviceId, @BootEpoch, @Seq, @ReceivedAt, @JudgedAt)
+                    @Items::jsonb, @PastureId, @PlantId, @CountyId, @TankerPlate, @Lab, @DeviceId, @BootEpoch, @Seq, @ReceivedAt, @JudgedAt,
+                    @ProductCategory, @Reason, @Confirms)
                 on conflict do nothing
                 """,
                 new
@@ -69,6 +69,7 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
                     result.PastureId, result.PlantId, result.CountyId, sample.TankerPlate, sample.Lab,
                     result.Key.DeviceId, result.Key.BootEpoch, Seq = result.Key.Sequence,
                     ReceivedAt = result.ReceivedAt.UtcDateTime, JudgedAt = now.UtcDateTime,
+                    sample.ProductCategory, judged.Reason, sample.Confirms,
                 }, transaction, cancellationToken: cancellationToken));
             outcomes[i] = inserted == 1 ? ApplyOutcome.Applied : ApplyOutcome.Duplicate;
             if (inserted == 1)
@@ -88,24 +89,27 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
     {
         var sample = result.Sample;
         var key = AlertKinds.QualityFailure + ":" + sample.LotKind + ":" + sample.LotId;
-        if (judged.Verdict != QualityJudge.Fail)
+        if (judged.Verdict is not (QualityJudge.Fail or QualityJudge.Suspect))
         {
             return judged.Verdict == QualityJudge.Pass
                 ? alerts.ClearAsync(connection, transaction, [key], $"sample {sample.SampleId} of the lot passed", now, cancellationToken)
                 : Task.CompletedTask;
         }
 
-        var failing = judged.Items.Where(i => i.Verdict == QualityJudge.Fail).ToList();
+        // A suspect (a positive rapid screen) holds the lot as a warning until a confirmatory sample decides.
+        var suspect = judged.Verdict == QualityJudge.Suspect;
+        var failing = judged.Items.Where(i => i.Verdict == judged.Verdict).ToList();
         return alerts.RaiseAsync(connection, transaction, new AlertDraft
         {
             Key = key,
             Kind = AlertKinds.QualityFailure,
-            Severity = "critical",
+            Severity = suspect ? "warning" : "critical",
             Subject = sample.LotKind + ":" + sample.LotId,
             PastureId = result.PastureId,
             PlantId = result.PlantId,
             CountyId = result.CountyId,
-            Message = $"{sample.SampleKind} sample {sample.SampleId} of {sample.LotKind} {sample.LotId} failed {judged.RuleVersion}: " +
+            Message = $"{sample.SampleKind} sample {sample.SampleId} of {sample.LotKind} {sample.LotId} " +
+                (suspect ? $"is suspect under {judged.RuleVersion} (screen positive, to be confirmed): " : $"failed {judged.RuleVersion}: ") +
                 string.Join(", ", failing.Select(Describe)),
             Since = sample.SampledAt,
             Readings = failing.Select(i => new AlertReading
@@ -124,7 +128,7 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
     public static string Describe(JudgedItem item) =>
         item.Value is { } value
             ? $"{item.Item} {value.ToString(CultureInfo.InvariantCulture)} {item.Unit} (limit {Limit(item)})"
-            : $"{item.Item} {item.Result} (must be negative)";
+            : $"{item.Item} {item.Result}{(item.Method is { } method ? " by " + method : "")} (must be negative)";
 
     public static string Limit(JudgedItem item) => (item.Min, item.Max) switch
     {
@@ -144,10 +148,10 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
         var book = await rules.GetAsync(cancellationToken);
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(string SampleId, string Species, DateOnly SampledOn, string Verdict, string RuleVersion, string Items)>(
+        var rows = (await connection.QueryAsync<(string SampleId, string Species, DateOnly SampledOn, string Verdict, string RuleVersion, string Items, string LotKind, string? ProductCategory)>(
             new CommandDefinition(
                 """
-                select sample_id, species, sampled_on, verdict, rule_version, items::text
+                select sample_id, species, sampled_on, verdict, rule_version, items::text, lot_kind, product_category
                 from quality_result
                 where sampled_on between @from and @to and (@species::text is null or species = @species)
                 order by sample_id
@@ -159,14 +163,24 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
         var changedIds = new List<string>();
         foreach (var row in rows)
         {
-            var version = ruleVersion is null ? book.InForce(row.Species, row.SampledOn) : book.Find(row.Species, ruleVersion);
-            if (version is null)
+            var stored = JsonSerializer.Deserialize<List<JudgedItem>>(row.Items, ItemJson) ?? [];
+            var sampleItems = stored.Select(i => new SampleItem(i.Item, i.Unit, i.Value, i.Result, i.Method)).ToList();
+            JudgedSample judged;
+            if (ruleVersion is null)
             {
-                continue;
+                judged = QualityJudge.JudgeSample(book, row.LotKind, row.ProductCategory, row.Species, row.SampledOn, sampleItems);
+            }
+            else
+            {
+                var subject = row.LotKind == "product_lot" ? row.ProductCategory : RuleSubjects.RawMilk;
+                if (subject is null || book.Find(subject, row.Species, ruleVersion) is not { } version)
+                {
+                    continue;
+                }
+
+                judged = QualityJudge.Judge(version, sampleItems);
             }
 
-            var stored = JsonSerializer.Deserialize<List<JudgedItem>>(row.Items, ItemJson) ?? [];
-            var judged = QualityJudge.Judge(version, stored.Select(i => new SampleItem(i.Item, i.Unit, i.Value, i.Result)).ToList());
             var items = JsonSerializer.Serialize(judged.Items, ItemJson);
             if (judged.RuleVersion == row.RuleVersion && judged.Verdict == row.Verdict
                 && JsonSerializer.Serialize(stored, ItemJson) == items)
@@ -178,13 +192,14 @@ public sealed class QualityStore(NpgsqlDataSource dataSource, RuleTableStore rul
                 """
                 insert into quality_rejudgement (sample_id, rejudged_at, previous_verdict, previous_rule_version, previous_items, new_verdict, new_rule_version, reason)
                 values (@SampleId, @now, @Verdict, @RuleVersion, @Items::jsonb, @newVerdict, @newVersion, @reason);
-                update quality_result set verdict = @newVerdict, rule_version = @newVersion, items = @newItems::jsonb, judged_at = @now
+                update quality_result set verdict = @newVerdict, rule_version = @newVersion, items = @newItems::jsonb, judged_at = @now,
+                    verdict_reason = @newReason
                 where sample_id = @SampleId
                 """,
                 new
                 {
                     row.SampleId, row.Verdict, row.RuleVersion, row.Items, now = now.UtcDateTime,
-                    newVerdict = judged.Verdict, newVersion = judged.RuleVersion, newItems = items, reason,
+                    newVerdict = judged.Verdict, newVersion = judged.RuleVersion, newItems = items, reason, newReason = judged.Reason,
                 }, transaction, cancellationToken: cancellationToken));
             changed++;
             verdicts += judged.Verdict != row.Verdict ? 1 : 0;

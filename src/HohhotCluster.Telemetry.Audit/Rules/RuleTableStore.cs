@@ -7,7 +7,8 @@ namespace HohhotCluster.Telemetry.Audit.Rules;
 /// <summary>
 /// The rule table in PostgreSQL (<c>quality_rule</c>). Rows come from the shipped CSV; a published row is never
 /// changed (a new limit is a new rule version with its own effective date), so a CSV that edits a stored row stops
-/// the process with a message instead of silently changing old verdicts' meaning.
+/// the process with a message instead of silently changing old verdicts' meaning. A version found wrong is withdrawn
+/// by a migration (<c>withdrawn</c> says why): its rows stay for the verdicts that name it, it is never in force again.
 /// </summary>
 public sealed class RuleTableStore(NpgsqlDataSource dataSource)
 {
@@ -39,8 +40,8 @@ public sealed class RuleTableStore(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            insert into quality_rule (rule_version, standard, amendment, species, effective_from, item, unit, unit_aliases, kind, min_value, max_value, source)
-            values (@RuleVersion, @Standard, @Amendment, @Species, @EffectiveFrom, @Item, @Unit, @UnitAliases, @Kind, @MinValue, @MaxValue, @Source)
+            insert into quality_rule (rule_version, subject, standard, clause, edition_date, amendment, species, effective_from, item, unit, unit_aliases, kind, min_value, max_value, source)
+            values (@RuleVersion, @Subject, @Standard, @Clause, @EditionDate, @Amendment, @Species, @EffectiveFrom, @Item, @Unit, @UnitAliases, @Kind, @MinValue, @MaxValue, @Source)
             on conflict (rule_version, species, item) do nothing
             """, rules.Select(Row), transaction, cancellationToken: cancellationToken));
         var stored = await LoadAsync(connection, transaction, cancellationToken);
@@ -50,7 +51,7 @@ public sealed class RuleTableStore(NpgsqlDataSource dataSource)
         foreach (var rule in rules)
         {
             var existing = byKey[(rule.RuleVersion, rule.Species, rule.Item)];
-            if (existing.EffectiveFrom != rule.EffectiveFrom || existing.Kind != rule.Kind || existing.MinValue != rule.MinValue
+            if (existing.EffectiveFrom != rule.EffectiveFrom || existing.Subject != rule.Subject || existing.Kind != rule.Kind || existing.MinValue != rule.MinValue
                 || existing.MaxValue != rule.MaxValue || existing.Unit != rule.Unit)
             {
                 throw new InvalidOperationException(
@@ -67,15 +68,20 @@ public sealed class RuleTableStore(NpgsqlDataSource dataSource)
     {
         var rows = await connection.QueryAsync<RuleRow>(new CommandDefinition(
             """
-            select rule_version as RuleVersion, standard as Standard, amendment as Amendment, species as Species,
+            select rule_version as RuleVersion, subject as Subject, standard as Standard, clause as Clause, edition_date as EditionDate,
+                   amendment as Amendment, species as Species,
                    effective_from as EffectiveFrom, item as Item, unit as Unit, unit_aliases as UnitAliases, kind as Kind,
-                   min_value as MinValue, max_value as MaxValue, source as Source
+                   min_value as MinValue, max_value as MaxValue, source as Source, withdrawn as Withdrawn
             from quality_rule order by species, effective_from, item
             """, transaction: transaction, cancellationToken: cancellationToken));
         return rows.Select(r => new QualityRule
         {
             RuleVersion = r.RuleVersion,
+            Subject = r.Subject,
             Standard = r.Standard,
+            Clause = r.Clause,
+            EditionDate = r.EditionDate,
+            Withdrawn = r.Withdrawn,
             Amendment = r.Amendment,
             Species = r.Species,
             EffectiveFrom = r.EffectiveFrom,
@@ -91,12 +97,13 @@ public sealed class RuleTableStore(NpgsqlDataSource dataSource)
 
     private static object Row(QualityRule r) => new
     {
-        r.RuleVersion, r.Standard, r.Amendment, r.Species,
+        r.RuleVersion, r.Subject, r.Standard, r.Clause, r.EditionDate, r.Amendment, r.Species,
         EffectiveFrom = r.EffectiveFrom.ToDateTime(TimeOnly.MinValue),
         r.Item, r.Unit, r.UnitAliases, r.Kind, r.MinValue, r.MaxValue, r.Source,
     };
 
     private sealed record RuleRow(
-        string RuleVersion, string Standard, string Amendment, string Species, DateOnly EffectiveFrom, string Item, string Unit,
-        string UnitAliases, string Kind, decimal? MinValue, decimal? MaxValue, string Source);
+        string RuleVersion, string Subject, string Standard, string Clause, string EditionDate, string Amendment, string Species,
+        DateOnly EffectiveFrom, string Item, string Unit, string UnitAliases, string Kind, decimal? MinValue, decimal? MaxValue,
+        string Source, string? Withdrawn);
 }

@@ -45,7 +45,7 @@ public class GatewayCredentialTests
         {
             var gateway = fleet.Gateways.Single(g => g.OwnerId == issue.GatewayId);
             Assert.Equal(gateway.OwnerId, issue.OwnerId);
-            Assert.Equal(gateway.OwnerType == OwnerType.Pasture ? OwnerKind.Pasture : OwnerKind.Plant, issue.OwnerKind);
+            Assert.Equal(gateway.OwnerType switch { OwnerType.Pasture => OwnerKind.Pasture, OwnerType.Lab => OwnerKind.Lab, _ => OwnerKind.Plant }, issue.OwnerKind);
         });
         Assert.All(registry.Rotations, rotation => Assert.True(rotation.KeepIfCurrent));
 
