@@ -105,7 +105,8 @@ public static class ReceiptAcceptance
     public const string PlantAcceptance = "plant_acceptance";
 
     public static bool FailsAcceptance(QualityCheck check, string receiptLotId) =>
-        check.SampleKind == PlantAcceptance && string.Equals(check.Verdict, "fail", StringComparison.OrdinalIgnoreCase)
+        check.SampleKind == PlantAcceptance
+        && (string.Equals(check.Verdict, "fail", StringComparison.OrdinalIgnoreCase) || string.Equals(check.Verdict, "suspect", StringComparison.OrdinalIgnoreCase))
         && check.LotId == receiptLotId && check.LotKind is LotKinds.TankerLoad or LotKinds.Receipt;
 
     /// <summary>The receipt with its acceptance and reason resolved against the checks (other lots are returned as they are).</summary>

@@ -57,6 +57,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
                     new PlantRecord { Id = "PLG", CountyId = "cB", Name = "PLG", DailyCapacityT = 100, Species = "goat" },
                     new PlantRecord { Id = "PLX", CountyId = "cX", Name = "PLX", DailyCapacityT = 3000 },
                 ],
+                Labs = [new LabRecord { Id = "LAB", CountyId = "cA", Name = "regulator's lab" }],
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
@@ -66,16 +67,17 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             var farm = new FarmRecordStore(Db.DataSource, alerts, options, Db.Clock);
             var pastureLab = new QualityRecordHandler(OwnerKind.Pasture, quality, owners, activity, Db.Clock);
             var plantLab = new QualityRecordHandler(OwnerKind.Plant, quality, owners, activity, Db.Clock);
+            var regulatorLab = new QualityRecordHandler(OwnerKind.Lab, quality, owners, activity, Db.Clock); // supervisory samples
             var manure = new ManureRecordHandler(farm, activity);
             var health = new HealthRecordHandler(farm, owners, activity, options);
             Queries = new AuditQueries(Db.DataSource);
             Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options);
 
             var seq = 0;
-            var counties = new Dictionary<string, string> { ["PA"] = "cA", ["PB"] = "cB", ["PG"] = "cA", ["PS"] = "cA", ["PX"] = "cX", ["PL"] = "cA" };
+            var counties = new Dictionary<string, string> { ["PA"] = "cA", ["PB"] = "cB", ["PG"] = "cA", ["PS"] = "cA", ["PX"] = "cX", ["PL"] = "cA", ["LAB"] = "cA" };
             async Task Send(IRecordKindHandler handler, string owner, DateTimeOffset at, object body)
             {
-                var ownerKind = handler.Owner == OwnerKind.Pasture ? "pasture" : "plant";
+                var ownerKind = OwnerKinds.Name(handler.Owner);
                 var key = new ReadingKey(owner + "-KPI", 1, ++seq);
                 using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
                 Assert.True(handler.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
@@ -87,15 +89,21 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));
             static object Sample(string id, string kind, string lotKind, string lot, object[] items) =>
                 new { sampleId = id, sampleKind = kind, lot = new { kind = lotKind, id = lot }, items };
+            // A supervisory sample: the regulator's lab publishes it, naming the audited pasture.
+            static object Supervised(string id, string pasture, string lot, object[] items) =>
+                new { sampleId = id, sampleKind = "supervisory", pastureId = pasture, lot = new { kind = "bulk_tank_lot", id = lot }, items };
             static object N(string item, decimal value, string unit) => new { item, value, unit };
 
             // Quality: PA one self-check (3/2); PB a passing supervisory sample (3/4); the base's PX a failing one (3/6);
             // PL's acceptance test of tanker load TL-FAIL fails on total bacteria (2,500,000 > 2,000,000 CFU/mL).
             await Send(pastureLab, "PA", Day(3, 2), Sample("K1", "pasture_self_check", "bulk_tank_lot", "KL1", [N("protein", 3.2m, "g/100g")]));
-            await Send(pastureLab, "PB", Day(3, 4), Sample("K2", "supervisory", "bulk_tank_lot", "KL2", [N("protein", 3.3m, "g/100g")]));
-            await Send(pastureLab, "PX", Day(3, 6), Sample("K3", "supervisory", "bulk_tank_lot", "KL3", [N("protein", 2.5m, "g/100g")]));
+            await Send(regulatorLab, "LAB", Day(3, 4), Supervised("K2", "PB", "KL2", [N("protein", 3.3m, "g/100g")]));
+            await Send(regulatorLab, "LAB", Day(3, 6), Supervised("K3", "PX", "KL3", [N("protein", 2.5m, "g/100g")]));
             await Send(plantLab, "PL", Day(3, 31), Sample("K4", "plant_acceptance", "tanker_load", "TL-FAIL",
                 [N("protein", 3.0m, "g/100g"), N("total_bacteria", 2_500_000m, "CFU/mL")]));
+            // PL's rapid antibiotic screen of TL-SUSP (4/2) is positive: a suspect, and the plant sends the load back on it.
+            await Send(plantLab, "PL", Day(4, 2), Sample("K5", "plant_acceptance", "tanker_load", "TL-SUSP",
+                [new { item = "antibiotic_residue", result = "positive", method = "screen" }]));
 
             // Manure: PA 900 of 1000 used, PB 300 of 500: 1200 / 1500 = 80 %.
             await Send(manure, "PA", Day(3, 10), new { producedKg = 1000, collectedKg = 980, appliedKg = 600, treatedKg = 300 });
@@ -127,6 +135,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
                 ("TL-OK", "PL", 3_000_000.0, (bool?)true, Day(3, 31)), ("TL-WARM", "PL", 1_000_000.0, false, Day(3, 31)),
                 ("TL-FAIL", "PL", 800_000.0, true, Day(3, 31)), ("TL-GOAT", "PLG", 100_000.0, true, Day(3, 31)),
                 ("TL-BASE", "PLX", 2_000_000.0, true, Day(3, 31)), ("TL-APR", "PL", 400_000.0, true, Day(4, 1)),
+                ("TL-SUSP", "PL", 500_000.0, true, Day(4, 2)),
             })
             {
                 await connection.ExecuteAsync(
@@ -177,8 +186,8 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             Task.FromResult(_days.TryGetValue(rollupKey, out var days) ? new Dictionary<DateOnly, DailyTotals>(days) : []);
     }
 
-    private async Task<Dictionary<string, KpiValue>> MeasureAsync(string kind, string id = "", KpiCalculator? calculator = null) =>
-        (await (calculator ?? fixture.Kpis).MeasureAsync(new KpiRequest { ScopeKind = kind, ScopeId = id, Date = To, From = From, To = To }, default))
+    private async Task<Dictionary<string, KpiValue>> MeasureAsync(string kind, string id = "", KpiCalculator? calculator = null, DateOnly? date = null) =>
+        (await (calculator ?? fixture.Kpis).MeasureAsync(new KpiRequest { ScopeKind = kind, ScopeId = id, Date = date ?? To, From = From, To = To }, default))
         .ToDictionary(k => k.Key + (k.Programme is null ? "" : "/" + k.Programme));
 
     private static double Input(KpiValue value, string name) => value.Inputs.Single(i => i.Name == name).Value;
@@ -222,7 +231,17 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         await using var connection = await fixture.Db.DataSource.OpenConnectionAsync();
         var rule = (await connection.QueryAsync<(string LotId, bool Accepted, string? Reason)>(
             "select lot_id, accepted, rejection_reason from receipt_acceptance where plant_id = 'PL' order by lot_id")).AsList();
-        Assert.Equal([("TL-APR", true, null), ("TL-FAIL", false, "failed_acceptance_test"), ("TL-OK", true, null), ("TL-WARM", false, "refused_at_weighbridge")], rule);
+        Assert.Equal([("TL-APR", true, null), ("TL-FAIL", false, "failed_acceptance_test"), ("TL-OK", true, null), ("TL-SUSP", false, "failed_acceptance_test"),
+                      ("TL-WARM", false, "refused_at_weighbridge")], rule);
+    }
+
+    [Fact]
+    public async Task A_load_sent_back_on_a_positive_antibiotic_screen_is_not_processed()
+    {
+        var day = await MeasureAsync("city", date: new DateOnly(2026, 4, 2));
+        Assert.Equal(0, day["processing.fresh_milk_per_day"].Actual);
+        Assert.Equal(500, day["processing.rejected_per_day"].Actual);
+        Assert.Equal(1, Input(day["processing.rejected_per_day"], "failed_acceptance_test"));
     }
 
     [Fact]

@@ -4,7 +4,8 @@
 -- processed milk is accepted milk. So a receipt is rejected when
 --   * the weighbridge refused it (its stored accepted is false, e.g. the tanker arrived too warm), or
 --   * a plant_acceptance quality result of its tanker load (lot kind tanker_load, lot id = the receipt's lot id),
---     or of the receipt itself, failed.
+--     or of the receipt itself, failed or is a suspect (a positive rapid screen: a plant sends the load back on the
+--     screen; the confirmation decides the supervisory verdict, not the plant's acceptance).
 -- A stored accepted of null (a receipt imported without a disposition) counts as accepted unless a test failed.
 -- The species is the receiving plant's (a goat-milk plant takes goat milk); the local day is China Standard Time.
 create view receipt_acceptance as
@@ -29,7 +30,7 @@ left join lateral (
     select array_agg(q.sample_id order by q.sample_id) as failed_samples
     from quality_result q
     where q.lot_kind in ('tanker_load', 'receipt') and q.lot_id = r.lot_id
-      and q.sample_kind = 'plant_acceptance' and q.verdict = 'fail'
+      and q.sample_kind = 'plant_acceptance' and q.verdict in ('fail', 'suspect')
     having count(*) > 0
 ) f on true
 where r.kind = 'receipt';
