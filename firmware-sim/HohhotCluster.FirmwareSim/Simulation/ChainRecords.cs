@@ -20,13 +20,22 @@ internal sealed record LotQuality
     public required double AflatoxinM1 { get; init; }
     public required double ImpuritiesMgKg { get; init; }
     public required bool Antibiotic { get; init; }
+    /// <summary>Lead, mg/kg, when the lot was contaminated; null = the background a lab finds in honest milk.</summary>
+    public double? LeadMgKg { get; init; }
+
+    /// <summary>Lead of honest raw milk as the supervisory lab reports it, mg/kg (background, well below GB 2762's limit).</summary>
+    public const double BackgroundLeadMgKg = 0.005;
 
     public static LotQuality Mix(IReadOnlyList<(double Kg, LotQuality Quality)> parts)
     {
         double total = 0, fat = 0, protein = 0, snf = 0, density = 0, freezing = 0, acidity = 0, tbc = 0, scc = 0, afm1 = 0, impurities = 0;
         var antibiotic = false;
+        double lead = 0;
+        var contaminated = false;
         foreach (var (kg, q) in parts)
         {
+            lead += kg * (q.LeadMgKg ?? BackgroundLeadMgKg);
+            contaminated |= q.LeadMgKg is not null;
             total += kg;
             fat += kg * q.FatPercent;
             protein += kg * q.ProteinPercent;
@@ -46,6 +55,7 @@ internal sealed record LotQuality
             FatPercent = fat / total, ProteinPercent = protein / total, NonFatSolidsPercent = snf / total, RelativeDensity = density / total,
             FreezingPointC = freezing / total, AcidityT = acidity / total, TotalBacteria = tbc / total, SccThousand = scc / total,
             AflatoxinM1 = afm1 / total, ImpuritiesMgKg = impurities / total, Antibiotic = antibiotic,
+            LeadMgKg = contaminated ? lead / total : null,
         };
     }
 
@@ -58,6 +68,7 @@ internal sealed record LotQuality
             FatPercent = FatPercent * d, ProteinPercent = ProteinPercent * d, NonFatSolidsPercent = NonFatSolidsPercent * d,
             RelativeDensity = 1 + ((RelativeDensity - 1) * d), FreezingPointC = FreezingPointC * d, AcidityT = AcidityT * d,
             TotalBacteria = TotalBacteria * d, SccThousand = SccThousand * d, AflatoxinM1 = AflatoxinM1 * d,
+            LeadMgKg = LeadMgKg * d,
         };
     }
 }
@@ -81,7 +92,7 @@ internal sealed class QualitySampleRecord
 
 internal sealed record SiloTransferRecord(string SiloBatchId, string SiloId, string TankerLoadId, double Kg);
 
-internal sealed record ProductionRecord(string ProductLotId, string Product, string Line, string SiloBatchId, double UsedKg, double OutputKg);
+internal sealed record ProductionRecord(string ProductLotId, string Product, string ProductCategory, string Line, string SiloBatchId, double UsedKg, double OutputKg);
 
 internal sealed record ManureRecord(DateOnly Day, double ProducedKg, double CollectedKg, double AppliedKg, double TreatedKg, string Treatment);
 
@@ -89,8 +100,9 @@ internal sealed record HealthRecord(string Event, string Programme, AnimalSpecie
 
 /// <summary>
 /// The labs: which GB 19301 items each sample kind measures, and the simulator's own verdict under the limits of
-/// gb19301-rules.csv (cow acidity 12-18 °T before 2025-09-16, 10-18 °T from then; goat 6-13 °T; metals judged
-/// from 2026-09-02; somatic cells recorded only).
+/// gb19301-rules.csv as issue 13 corrects them (cow acidity 12-18 °T before 2025-09-16, 10-18 °T from then; goat
+/// 6-13 °T; freezing point judged on cows only; metals always judged, lead 0.05 mg/kg before GB 2762-2022 took effect
+/// on 2023-06-30 and 0.02 from then; somatic cells recorded only).
 /// </summary>
 internal static class QualityLab
 {
@@ -99,10 +111,43 @@ internal static class QualityLab
     public const string Supervisory = "supervisory";
 
     private static readonly DateOnly s_amendment1 = new(2025, 9, 16);
-    private static readonly DateOnly s_gb2762 = new(2026, 9, 2);
+    /// <summary>GB 2762-2022 in force (lead in raw milk 0.02 mg/kg; 0.05 under the editions since 2005 before it).</summary>
+    private static readonly DateOnly s_gb2762Of2022 = new(2023, 6, 30);
+
+    /// <summary>
+    /// Aflatoxin M1 in raw milk, per season (Li Songli et al., Chinese Journal of Animal Nutrition 2018, 30(12): 5202-5209:
+    /// 5,080 samples from Hebei, Henan, Heilongjiang, Shandong and Inner Mongolia, ELISA; 234 (4.6 %) detected, 36 (0.7 %)
+    /// above 0.05 µg/kg, none above 0.5; detected in 11.2 % of winter samples, 1.5 % spring, 2.5 % summer, 4.5 % autumn).
+    /// Seasons are taken as Dec-Feb, Mar-May, Jun-Aug, Sep-Nov (the paper's month boundaries unverified).
+    /// </summary>
+    public static double AflatoxinDetectedShare(int month) => month switch
+    {
+        12 or 1 or 2 => 0.112,
+        3 or 4 or 5 => 0.015,
+        6 or 7 or 8 => 0.025,
+        _ => 0.045,
+    };
+
+    /// <summary>
+    /// Background aflatoxin M1, µg/kg: below the detection limit (about 0.005, reported as measured below it) unless
+    /// detected; a detected value is lognormal with median 0.02 and sigma 0.9, so 15 % of detected samples exceed 0.05
+    /// (36 of 234 in the survey) and none reaches GB 2761's 0.5.
+    /// </summary>
+    public static double BackgroundAflatoxinM1(ref DeterministicRandom rng, int month) =>
+        rng.Chance(AflatoxinDetectedShare(month))
+            ? Math.Clamp(rng.LogNormal(0.020, 0.9), 0.005, 0.45)
+            : rng.Uniform(0, 0.0045);
+
+    /// <summary>
+    /// Freezing point of honest milk, °C: cows about -0.525 (domain.md); goats about -0.55 to -0.57 (goat milk has more
+    /// lactose and salts per kg; the range of issue 13 and domain.md, values for Saanen-type goats, unverified per farm).
+    /// </summary>
+    public static double FreezingPointC(ref DeterministicRandom rng, AnimalSpecies species) => species == AnimalSpecies.Cow
+        ? Math.Clamp(rng.Normal(-0.525, 0.005), -0.545, -0.510)
+        : Math.Clamp(rng.Normal(-0.560, 0.004), -0.570, -0.550);
 
     /// <summary>An honest bulk-tank lot: composition from the tank, the rest drawn within typical ranges (domain.md).</summary>
-    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, bool winter)
+    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, int month)
     {
         var cow = species == AnimalSpecies.Cow;
         var snf = protein + 4.75 + 0.70 + rng.Normal(0, 0.05);
@@ -112,11 +157,11 @@ internal static class QualityLab
             ProteinPercent = protein,
             NonFatSolidsPercent = snf,
             RelativeDensity = Math.Clamp(1.0300 + (0.0035 * (snf - 8.6)) - (0.0007 * (fat - 3.8)) + rng.Normal(0, 0.0004), 1.0281, 1.0324),
-            FreezingPointC = Math.Clamp(rng.Normal(-0.525, 0.005), -0.545, -0.510),
+            FreezingPointC = FreezingPointC(ref rng, species),
             AcidityT = cow ? Math.Clamp(rng.Normal(15.5, 0.6), 14.0, 17.0) : Math.Clamp(rng.Normal(10.5, 0.6), 8.5, 12.5),
             TotalBacteria = Math.Clamp(rng.LogNormal(40_000, 0.7), 5_000, 200_000),
             SccThousand = scc,
-            AflatoxinM1 = Math.Clamp(rng.LogNormal(winter ? 0.08 : 0.04, 0.5), 0.005, 0.3),
+            AflatoxinM1 = BackgroundAflatoxinM1(ref rng, month),
             ImpuritiesMgKg = rng.Uniform(0.5, 2.0),
             Antibiotic = false,
         };
@@ -153,7 +198,7 @@ internal static class QualityLab
             items.Add(new("melamine", rng.Uniform(0, 0.05), "mg/kg", null, "F3"));
             items.Add(Screen("sodium_thiocyanate", false));
             items.Add(Screen("hydrolysed_leather_protein", false));
-            items.Add(new("lead", rng.Uniform(0.002, 0.008), "mg/kg", null, "F4"));
+            items.Add(new("lead", q.LeadMgKg ?? rng.Uniform(0.002, 0.008), "mg/kg", null, "F4"));
             items.Add(new("mercury", rng.Uniform(0.0005, 0.003), "mg/kg", null, "F4"));
             items.Add(new("arsenic", rng.Uniform(0.005, 0.03), "mg/kg", null, "F4"));
             items.Add(new("chromium", rng.Uniform(0.01, 0.08), "mg/kg", null, "F4"));
@@ -184,24 +229,25 @@ internal static class QualityLab
             return result == "positive";
         }
         var v = item.Value!.Value;
-        var metals = day >= s_gb2762;
         return item.Item switch
         {
             "protein" => v < 2.8,
             "fat" => v < 3.1,
             "non_fat_solids" => v < 8.1,
             "relative_density" => v < 1.027,
-            "freezing_point" => v is < -0.560 or > -0.500,
+            // GB 19301-2010's footnote limits the freezing-point range to Holstein cows: goat milk is not judged on it.
+            "freezing_point" => species == AnimalSpecies.Cow && v is < -0.560 or > -0.500,
             "acidity" => species == AnimalSpecies.Goat ? v is < 6 or > 13 : v < (day >= s_amendment1 ? 10 : 12) || v > 18,
             "impurities" => v > 4.0,
             "total_bacteria" => v > 2_000_000,
             "aflatoxin_m1" => v > 0.5,
             "melamine" => v > 2.5,
-            "lead" => metals && v > 0.02,
-            "mercury" => metals && v > 0.01,
-            "arsenic" => metals && v > 0.1,
-            "chromium" => metals && v > 0.3,
-            "nitrite" => metals && v > 0.4,
+            // GB 19301 refers to GB 2762 undated: the edition in force applies, a limit has applied throughout.
+            "lead" => v > (day >= s_gb2762Of2022 ? 0.02 : 0.05),
+            "mercury" => v > 0.01,
+            "arsenic" => v > 0.1,
+            "chromium" => v > 0.3,
+            "nitrite" => v > 0.4,
             _ => false,
         };
     }
