@@ -568,7 +568,9 @@ internal sealed class DairySimulation
             "on-farm lab", lot.Load?.Plate, _fleet.Seed);
         AddQuality(events, pasture.Lab, pasture.Index, lot.TimeMs + (45 * MinuteMs), sample);
         var day = LocalDayOf(lot.TimeMs);
-        if ((day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber)
+        // The forced lead lot is the one the regulator samples (metals are measured only in supervisory samples).
+        var due = (day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber;
+        if (due || lot.Quality.LeadMgKg is not null)
         {
             runtime.SupervisedOn = day.DayNumber;
             var supervisory = QualityLab.Sample(QualityLab.Supervisory, "SV-" + lot.LotId, lot.TimeMs, "bulk_tank_lot", lot.LotId, pasture.Species, lot.Quality,
@@ -631,7 +633,7 @@ internal sealed class DairySimulation
                 var used = i == lots - 1 ? Math.Round(left, 1) : Math.Round(batch.Kg / lots, 1);
                 left -= used;
                 var number = plant.NextProductLot(productionDay);
-                var made = products[(number - 1) % products.Count];
+                var made = products[plant.NextProductIndex(batch.Species, products.Count)];
                 var yield = Math.Min(1.0, ProductCategories.NominalYield(made.Category)!.Value * yieldScatter);
                 events.Add(new SimEvent
                 {
@@ -739,6 +741,16 @@ internal sealed class DairySimulation
                 }
             }
         }
+
+        /// <summary>The lines take the plant's products in turn, per species of milk.</summary>
+        public int NextProductIndex(AnimalSpecies species, int products)
+        {
+            var made = species == AnimalSpecies.Cow ? _cowLots++ : _goatLots++;
+            return (int)(made % products);
+        }
+
+        private long _cowLots;
+        private long _goatLots;
 
         public int NextProductLot(DateOnly day)
         {
