@@ -215,7 +215,12 @@ public sealed class SimulatorFidelityTests : IDisposable
         var lot = failing.Lot!;
         var load = messages.Single(m => m.Kind == MessageKind.TankerPickup && m.Source == lot).Lot!;
         var batch = transfers.Single(t => t.Source == load).Lot!;
-        Assert.Contains(productions, p => p.Source == batch);
+        var product = Assert.Single(productions, p => p.Source == batch).Lot!;
+
+        // hohhot-sim chain prints these ids for deploy/demo.sh: the sample to recall, the product lot to trace back.
+        var lines = Commands.ChainLines(messages).ToList();
+        Assert.Equal($"failing-sample {sample.GetProperty("sampleId").GetString()} bulk_tank_lot {lot} supervisory lead={sample.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("item").GetString() == "lead").GetProperty("value").GetRawText()}", lines[0]);
+        Assert.Equal($"product-lot {product} via {load} {batch}", Assert.Single(lines, l => l.StartsWith("product-lot ", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -28,6 +28,8 @@ internal static class Commands
           record --profile NAME --seed N --out FILE        generate a run into a file (no MQTT)
           replay --file FILE [--seed N] [options]          publish a recorded run as fast as the endpoint takes it
           dump --file FILE [--limit N]                     print a recorded run: topic TAB payload per line
+          chain --file FILE                                a recorded run's failing samples and the product lots their
+                                                           milk reached (lines: failing-sample ID KIND LOT, product-lot ID)
           verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T] [--skip-chain]
                  [--profile NAME]                  also fail when a kind the profile promises is absent
 
@@ -231,6 +233,76 @@ internal static class Commands
         }
         await output.FlushAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// The ids a newcomer can trace: each failing sample of a recorded run, with the product lots its lot's milk reached
+    /// (bulk-tank lot -> tanker load -> silo batch -> product lot, from the messages' own lot links).
+    /// </summary>
+    public static async Task<int> ChainAsync(CommandLine cli)
+    {
+        var file = cli.Require("file");
+        cli.RejectUnknown();
+        var messages = RunFileWriter.Read(file, out _).Where(m => m.Fault == FaultTag.None).ToList();
+        var output = Console.Out;
+        foreach (var line in ChainLines(messages))
+        {
+            output.WriteLine(line);
+        }
+        await output.FlushAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    internal static IEnumerable<string> ChainLines(IReadOnlyList<OutboundMessage> messages)
+    {
+        var loadsOfLot = Links(messages, MessageKind.TankerPickup);
+        var batchesOfLoad = Links(messages, MessageKind.SiloTransfer);
+        var productsOfBatch = Links(messages, MessageKind.Production);
+        foreach (var sample in messages.Where(m => m.Kind == MessageKind.Quality && m.Verdict == "fail" && m.Lot is not null))
+        {
+            using var payload = System.Text.Json.JsonDocument.Parse(sample.Payload);
+            var root = payload.RootElement;
+            var failed = root.GetProperty("items").EnumerateArray()
+                .Where(i => i.TryGetProperty("value", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number
+                    && Simulation.QualityLab.Fails(new QualityItem(i.GetProperty("item").GetString()!, v.GetDouble(), null, null, ""), SpeciesOf(root), DairySimulation.LocalDayOf(sample.EventUnixMs))
+                    || i.TryGetProperty("result", out var r) && r.GetString() == "positive")
+                .Select(i => i.GetProperty("item").GetString() + (i.TryGetProperty("value", out var v) ? "=" + v.GetRawText() : "=positive"));
+            yield return $"failing-sample {root.GetProperty("sampleId").GetString()} {root.GetProperty("lot").GetProperty("kind").GetString()} {sample.Lot!} {root.GetProperty("sampleKind").GetString()} {string.Join(",", failed)}";
+            var sampled = sample.Lot!;
+            List<string> loads = sampled.StartsWith("TL-", StringComparison.Ordinal) ? [sampled] : loadsOfLot.GetValueOrDefault(sampled) ?? [];
+            foreach (var load in loads)
+            {
+                foreach (var batch in batchesOfLoad.GetValueOrDefault(load) ?? [])
+                {
+                    foreach (var product in productsOfBatch.GetValueOrDefault(batch) ?? [])
+                    {
+                        yield return $"product-lot {product} via {load} {batch}";
+                    }
+                }
+            }
+        }
+    }
+
+    private static AnimalSpecies SpeciesOf(System.Text.Json.JsonElement sample) =>
+        sample.TryGetProperty("species", out var species) && species.GetString() == "goat" ? AnimalSpecies.Goat : AnimalSpecies.Cow;
+
+    /// <summary>Source lot -> the lots a chain kind wrote from it, in message order.</summary>
+    private static Dictionary<string, List<string>> Links(IReadOnlyList<OutboundMessage> messages, MessageKind kind)
+    {
+        var links = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var message in messages.Where(m => m.Kind == kind && m.Source is not null && m.Lot is not null))
+        {
+            if (!links.TryGetValue(message.Source!, out var list))
+            {
+                list = [];
+                links.Add(message.Source!, list);
+            }
+            if (!list.Contains(message.Lot!))
+            {
+                list.Add(message.Lot!);
+            }
+        }
+        return links;
     }
 
     public static async Task<int> VerifyAsync(CommandLine cli, CancellationToken cancellationToken)
