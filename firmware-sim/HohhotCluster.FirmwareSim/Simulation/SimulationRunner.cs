@@ -62,7 +62,10 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
         var carry = new List<SimEvent>();
         var floodDevice = fleet.Pastures.Count > 0 ? fleet.Pastures[0].Tanks[0].Index : -1;
 
-        for (var day = firstDay.AddDays(-warmup); DairySimulation.LocalDayStartMs(day) < endMs; day = day.AddDays(1))
+        // One day past the end is generated too: a day's generation reports the pickups that came due in the last
+        // hours before its midnight (tanks found full at the first sample), so without it the run's last day misses
+        // them (a city day: 9,287 t collected of 10,003 t milked). Nothing at or after the end is sent.
+        for (var day = firstDay.AddDays(-warmup); DairySimulation.LocalDayStartMs(day) < endMs + 86_400_000L; day = day.AddDays(1))
         {
             var events = simulation.GenerateDay(day);
             events.AddRange(carry);
