@@ -2,7 +2,8 @@
 # The main job on one machine: installs what is missing, starts PostgreSQL, InfluxDB and Mosquitto on
 # loopback (data under .data/demo), builds and starts the platform, feeds it the demo fleet's yesterday (a simulated
 # day, its gateways publishing to the platform's own MQTT endpoint as fast as it acknowledges), verifies it, shows
-# the numbers, and bridges one pasture's own Mosquitto (a site broker) to the platform.
+# the numbers, traces a product lot back and the day's failing sample forward to a recall (ids the simulator printed),
+# and bridges one pasture's own Mosquitto (a site broker) to the platform.
 # The API and the MQTT endpoint serve TLS with a private CA made at first start (deploy/certs.sh); every secret (PostgreSQL, MQTT, the
 # token signing key, the first operator's password, the demo accounts' passwords) is generated at first start
 # under $HOHHOT_DATA_DIR/secrets. It creates one organisation and account per kind (pasture operator, processor,
@@ -54,8 +55,12 @@ secret() { # a generated secret of this instance (deploy/servers-common.sh's ins
 operator_password_file="$HOHHOT_SECRETS_DIR/operator.password"
 secret operator.password >/dev/null
 
-echo "building the platform, the CLI and the simulator"
-dotnet build HohhotCluster.Telemetry.sln -nologo -v quiet
+if [[ ${HOHHOT_DEMO_BUILD:-1} == 1 ]]; then
+    echo "building the platform, the CLI and the simulator"
+    dotnet build HohhotCluster.Telemetry.sln -nologo -v quiet
+else
+    echo "HOHHOT_DEMO_BUILD=0: using the platform, CLI and simulator already built"
+fi
 
 # The demo starts from empty demo databases each time, so that the verify below compares this run's ledger
 # with exactly this run's data (HOHHOT_DEMO_KEEP_DATA=1 keeps what an earlier run left).
@@ -102,13 +107,17 @@ yesterday="$(TZ=Asia/Shanghai date -d yesterday +%F)"
 # fresh ledger (and no spool left by an earlier run).
 [[ ${HOHHOT_DEMO_KEEP_DATA:-0} == 1 ]] || rm -rf "$work/ledger.jsonl" "$work/spool"
 echo "publishing the fleet's $yesterday (China Standard Time) to the platform's MQTT endpoint (mqtts://$mqtt_endpoint)"
+# The day before it is simulated too and not published (the profile's warm-up), so tanks, tankers and silos carry
+# milk over into the demo day as on any day; --record keeps the run for `hohhot-sim chain` below.
 "${sim[@]}" run --profile "$profile" --seed "$seed" --start "${yesterday}T00:00:00+08:00" --duration 1d \
-    --boot-epoch now --mqtt "$mqtt_endpoint" --mqtt-ca "$HOHHOT_CA" --ledger "$work/ledger.jsonl" --spool "$work/spool"
+    --boot-epoch now --mqtt "$mqtt_endpoint" --mqtt-ca "$HOHHOT_CA" --ledger "$work/ledger.jsonl" --spool "$work/spool" \
+    --record "$work/run.bin"
 
 echo "checking the platform against the simulator's ledger"
 verified=0
 for _ in $(seq 1 30); do
-    if "${sim[@]}" verify --ledger "$work/ledger.jsonl" --api "$HOHHOT_API" --influx "$HOHHOT_INFLUX_URL" --db "$HOHHOT_INFLUX_DATABASE" > "$work/verify.txt" 2>&1; then
+    if "${sim[@]}" verify --ledger "$work/ledger.jsonl" --api "$HOHHOT_API" --influx "$HOHHOT_INFLUX_URL" --db "$HOHHOT_INFLUX_DATABASE" \
+        --profile "$profile" > "$work/verify.txt" 2>&1; then
         verified=1; break
     fi
     sleep 2
@@ -160,6 +169,26 @@ fi
 
 echo
 deploy/hohhot throughput --date "$yesterday" --scope city
+
+# The chain: the day's failing sample (the profile's one incident) and a product lot made from that lot's milk, as
+# the simulator made them; the platform traces the product lot back to its pastures and the sample forward to the
+# product lots a recall must hold.
+"${sim[@]}" chain --file "$work/run.bin" > "$work/chain.txt"
+incident_sample="$(awk '$1 == "failing-sample" { print $2; exit }' "$work/chain.txt")"
+traced_lot="$(awk '$1 == "product-lot" { print $2; exit }' "$work/chain.txt")"
+echo
+echo "the demo day's chain (hohhot-sim chain --file $work/run.bin):"
+sed 's/^/  /' "$work/chain.txt"
+if [[ -n $traced_lot ]]; then
+    echo
+    echo "\$ deploy/hohhot trace back --lot $traced_lot"
+    deploy/hohhot trace back --lot "$traced_lot" | tee "$work/trace-back.json" || echo "trace back failed (see above)" >&2
+fi
+if [[ -n $incident_sample ]]; then
+    echo
+    echo "\$ deploy/hohhot trace recall --sample $incident_sample"
+    deploy/hohhot trace recall --sample "$incident_sample" | tee "$work/recall.json" || echo "recall failed (see above)" >&2
+fi
 cat <<MSG
 
 The platform is running (gRPC over TLS at $HOHHOT_API, MQTT over TLS at mqtts://$mqtt_endpoint, CA $HOHHOT_CA,
@@ -172,6 +201,8 @@ Log in as one of them (the password on standard input, from a file with --passwo
   deploy/hohhot login --user pasture-admin
   deploy/hohhot whoami
 Try:
+  deploy/hohhot trace back --lot ${traced_lot:-PRODUCT_LOT}      # the product lot's pastures, tanker loads and silo batch
+  deploy/hohhot trace recall --sample ${incident_sample:-SAMPLE}   # the product lots the failing sample's milk reached
   deploy/hohhot throughput --date $yesterday --scope county --id 150121
   deploy/hohhot throughput --scope city --json          # today, live (the city: operator and regulator)
   deploy/hohhot registry list pastures

@@ -21,6 +21,7 @@ try
         "record" => await Commands.RecordAsync(cli, interrupt.Token),
         "replay" => await Commands.ReplayAsync(cli, interrupt.Token),
         "dump" => await Commands.DumpAsync(cli),
+        "chain" => await Commands.ChainAsync(cli),
         "verify" => await Commands.VerifyAsync(cli, interrupt.Token),
         "help" or "--help" or "-h" => Help(0),
         _ => Help(64),

@@ -6,7 +6,7 @@ namespace HohhotCluster.FirmwareSim.Tests;
 /// <summary>Mass balance along the chain, the seeded quality incidents and the farm records, from the messages themselves.</summary>
 public class ChainAndQualityTests
 {
-    private static readonly Lazy<List<OutboundMessage>> s_demo = new(() => TestFleets.Run(TestFleets.Generate("demo", seed: 3), TimeSpan.FromDays(10)));
+    private static readonly Lazy<List<OutboundMessage>> s_demo = new(() => TestFleets.Run(TestFleets.DemoWithEveryIncident(seed: 3), TimeSpan.FromDays(10)));
 
     private static IEnumerable<(OutboundMessage Message, JsonElement Payload)> Of(MessageKind kind) =>
         s_demo.Value.Where(m => m.Kind == kind).Select(m => (m, TestFleets.Parse(m)));
@@ -32,14 +32,18 @@ public class ChainAndQualityTests
         foreach (var (load, netKg) in intakes.Where(i => pickedUp.ContainsKey(i.Key)))
         {
             var ratio = netKg / pickedUp[load];
-            if (ratio > 1.02)
+            if (ratio > 1.005)
             {
+                // Water added: a crude amount fails acceptance; 1-4 % may pass it (the hard case).
                 watered++;
-                Assert.Contains(load, failed);
+                if (ratio > 1.05)
+                {
+                    Assert.Contains(load, failed);
+                }
             }
             else
             {
-                Assert.InRange(ratio, 0.998 - 0.0001, 0.9995 + 0.0001);
+                Assert.InRange(netKg, (pickedUp[load] * 0.998) - 0.1, (pickedUp[load] * 0.9995) + 0.1); // shrink, weighed to 0.1 kg
             }
         }
         Assert.True(watered >= 1, "the demo's forced watered load");
@@ -93,7 +97,7 @@ public class ChainAndQualityTests
         // Honest samples sit in the typical ranges of domain.md.
         foreach (var (message, payload) in samples.Where(s => s.Message.Verdict == "pass"))
         {
-            Assert.InRange(Item(payload, "freezing_point"), -0.545, -0.510);
+            Assert.InRange(Item(payload, "freezing_point"), -0.570, -0.510); // goats -0.570..-0.550, cows -0.545..-0.510
             Assert.InRange(Item(payload, "total_bacteria"), 5_000, 200_000);
             Assert.InRange(Item(payload, "relative_density"), 1.028, 1.0325);
         }

@@ -11,10 +11,19 @@ internal static class TestFleets
 
     public static FleetModel Generate(string profile, long seed = 1) => FleetGenerator.Generate(FleetProfile.Load(profile), seed);
 
-    public static List<OutboundMessage> Run(FleetModel fleet, TimeSpan duration, FaultOptions? faults = null)
+    /// <summary>The demo fleet with every seeded incident forced on its first day (antibiotic, cooling failure, winter aflatoxin, watered load, lead).</summary>
+    public static FleetModel DemoWithEveryIncident(long seed)
+    {
+        var profile = FleetProfile.Load("demo");
+        profile.Incidents.Forced = ["antibiotic", "cooling_failure", "aflatoxin", "watered_load", "lead"];
+        return FleetGenerator.Generate(profile, seed);
+    }
+
+    /// <param name="warmupDays">Days simulated before the start and not published; null = the profile's.</param>
+    public static List<OutboundMessage> Run(FleetModel fleet, TimeSpan duration, FaultOptions? faults = null, int? warmupDays = null)
     {
         var sink = new ListMessageSink();
-        var options = new SimulationOptions { Start = Start, Duration = duration, Faults = faults ?? new FaultOptions() };
+        var options = new SimulationOptions { Start = Start, Duration = duration, Faults = faults ?? new FaultOptions(), WarmupDays = warmupDays };
         new SimulationRunner(fleet, options, TimeProvider.System).RunAsync(sink, CancellationToken.None).GetAwaiter().GetResult();
         return sink.Messages;
     }

@@ -28,11 +28,16 @@ internal static class Commands
           record --profile NAME --seed N --out FILE        generate a run into a file (no MQTT)
           replay --file FILE [--seed N] [options]          publish a recorded run as fast as the endpoint takes it
           dump --file FILE [--limit N]                     print a recorded run: topic TAB payload per line
+          chain --file FILE                                a recorded run's failing samples and the product lots their
+                                                           milk reached (lines: failing-sample ID KIND LOT, product-lot ID)
           verify --ledger FILE [--api URL] [--influx URL] [--db hohhot] [--api-token T] [--skip-chain]
+                 [--profile NAME]                  also fail when a kind the profile promises is absent
 
         run/record options:
           --start 2026-11-29T00:00:00+08:00   simulated start (default: today 00:00 +08:00)
           --duration 1d                       simulated time to cover (90s, 15m, 6h, 1d)
+          --warmup-days N                     days simulated before the start and not published, so the first day
+                                              carries tanks, tankers and silos over (default: the profile's, 1)
           --speed 1440 | max | 1              simulated seconds per real second (default max)
           --kinds milking,bulk_tank,...       narrow the kinds published (default: all of milking, bulk_tank,
                                               plant_intake, tanker_pickup, silo_transfer, production, quality,
@@ -75,19 +80,35 @@ internal static class Commands
         output.WriteLine(string.Create(inv, $"  Hohhot goats  {totals.HohhotGoats,9:N0} head on {totals.HohhotGoatPastures} pastures (profile expects {expected.Goats:N0})"));
         output.WriteLine(string.Create(inv, $"  bases (Baotou, Ordos, Ulanqab): {totals.BaseCows:N0} cows, {totals.BaseGoats:N0} goats on {totals.BasePastures} pastures"));
         output.WriteLine(string.Create(inv, $"  adults (calved at least once): {totals.AdultCows:N0} cows, {totals.AdultGoats:N0} goats"));
-        double cowKg = 0, goatKg = 0;
-        foreach (var pasture in fleet.Pastures)
-        {
-            if (pasture.Species == AnimalSpecies.Cow) { cowKg += FleetGenerator.ExpectedDailyKg(pasture); }
-            else { goatKg += FleetGenerator.ExpectedDailyKg(pasture); }
-        }
-        output.WriteLine(string.Create(inv, $"  expected milk: about {cowKg / 1000:N0} t/day cow, {goatKg / 1000:N1} t/day goat"));
+        var milk = MilkFigures.Of(fleet, DateOnly.FromDateTime(DateTime.UtcNow));
+        output.WriteLine(string.Create(inv,
+            $"  milk to the tanks a day: Hohhot cows {milk.HohhotCowT:N0} t, Hohhot goats {milk.HohhotGoatT:N1} t, bases {milk.BaseT:N0} t; all plants receive about {milk.TotalT:N0} t"));
         output.WriteLine(string.Create(inv, $"  plants: {fleet.Plants.Count}, capacity {totals.CowPlantCapacityT:N0} t/day cow milk, {totals.GoatPlantCapacityT:N0} t/day goat milk"));
         foreach (var plant in fleet.Plants)
         {
-            output.WriteLine(string.Create(inv, $"    {plant.Id,-16} {plant.Profile.Name} ({plant.County.Profile.Name}), {plant.Profile.DailyCapacityT:N0} t/day {plant.Profile.Species.ToString().ToLowerInvariant()}"));
+            var categories = string.Join("+", plant.Profile.ProductsFor(plant.Profile.Species).Select(p => p.Category).Distinct());
+            output.WriteLine(string.Create(inv, $"    {plant.Id,-18} {plant.Profile.Name} ({plant.County.Profile.Name}), {plant.Profile.DailyCapacityT:N0} t/day {plant.Profile.Species.ToString().ToLowerInvariant()} milk: {categories}"));
         }
         output.WriteLine(string.Create(inv, $"  gateways (MQTT connections): {totals.Gateways:N0}, devices: {totals.Devices:N0}"));
+    }
+
+    /// <summary>A day's milk of a fleet, t: what goes to the tanks on Hohhot's cow and goat pastures and on the bases.</summary>
+    internal sealed record MilkFigures(double HohhotCowT, double HohhotGoatT, double BaseT)
+    {
+        public double TotalT => HohhotCowT + HohhotGoatT + BaseT;
+
+        public static MilkFigures Of(FleetModel fleet, DateOnly day)
+        {
+            double cow = 0, goat = 0, bases = 0;
+            foreach (var pasture in fleet.Pastures)
+            {
+                var t = DairySimulation.TankMilkKg(fleet.Seed, pasture, day) / 1000;
+                if (!pasture.County.IsInHohhot) { bases += t; }
+                else if (pasture.Species == AnimalSpecies.Cow) { cow += t; }
+                else { goat += t; }
+            }
+            return new MilkFigures(cow, goat, bases);
+        }
     }
 
     public static async Task<int> RegistryAsync(CommandLine cli)
@@ -214,6 +235,76 @@ internal static class Commands
         return 0;
     }
 
+    /// <summary>
+    /// The ids a newcomer can trace: each failing sample of a recorded run, with the product lots its lot's milk reached
+    /// (bulk-tank lot -> tanker load -> silo batch -> product lot, from the messages' own lot links).
+    /// </summary>
+    public static async Task<int> ChainAsync(CommandLine cli)
+    {
+        var file = cli.Require("file");
+        cli.RejectUnknown();
+        var messages = RunFileWriter.Read(file, out _).Where(m => m.Fault == FaultTag.None).ToList();
+        var output = Console.Out;
+        foreach (var line in ChainLines(messages))
+        {
+            output.WriteLine(line);
+        }
+        await output.FlushAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    internal static IEnumerable<string> ChainLines(IReadOnlyList<OutboundMessage> messages)
+    {
+        var loadsOfLot = Links(messages, MessageKind.TankerPickup);
+        var batchesOfLoad = Links(messages, MessageKind.SiloTransfer);
+        var productsOfBatch = Links(messages, MessageKind.Production);
+        foreach (var sample in messages.Where(m => m.Kind == MessageKind.Quality && m.Verdict == "fail" && m.Lot is not null))
+        {
+            using var payload = System.Text.Json.JsonDocument.Parse(sample.Payload);
+            var root = payload.RootElement;
+            var failed = root.GetProperty("items").EnumerateArray()
+                .Where(i => i.TryGetProperty("value", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number
+                    && Simulation.QualityLab.Fails(new QualityItem(i.GetProperty("item").GetString()!, v.GetDouble(), null, null, ""), SpeciesOf(root), DairySimulation.LocalDayOf(sample.EventUnixMs))
+                    || i.TryGetProperty("result", out var r) && r.GetString() == "positive")
+                .Select(i => i.GetProperty("item").GetString() + (i.TryGetProperty("value", out var v) ? "=" + v.GetRawText() : "=positive"));
+            yield return $"failing-sample {root.GetProperty("sampleId").GetString()} {root.GetProperty("lot").GetProperty("kind").GetString()} {sample.Lot!} {root.GetProperty("sampleKind").GetString()} {string.Join(",", failed)}";
+            var sampled = sample.Lot!;
+            List<string> loads = sampled.StartsWith("TL-", StringComparison.Ordinal) ? [sampled] : loadsOfLot.GetValueOrDefault(sampled) ?? [];
+            foreach (var load in loads)
+            {
+                foreach (var batch in batchesOfLoad.GetValueOrDefault(load) ?? [])
+                {
+                    foreach (var product in productsOfBatch.GetValueOrDefault(batch) ?? [])
+                    {
+                        yield return $"product-lot {product} via {load} {batch}";
+                    }
+                }
+            }
+        }
+    }
+
+    private static AnimalSpecies SpeciesOf(System.Text.Json.JsonElement sample) =>
+        sample.TryGetProperty("species", out var species) && species.GetString() == "goat" ? AnimalSpecies.Goat : AnimalSpecies.Cow;
+
+    /// <summary>Source lot -> the lots a chain kind wrote from it, in message order.</summary>
+    private static Dictionary<string, List<string>> Links(IReadOnlyList<OutboundMessage> messages, MessageKind kind)
+    {
+        var links = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var message in messages.Where(m => m.Kind == kind && m.Source is not null && m.Lot is not null))
+        {
+            if (!links.TryGetValue(message.Source!, out var list))
+            {
+                list = [];
+                links.Add(message.Source!, list);
+            }
+            if (!list.Contains(message.Lot!))
+            {
+                list.Add(message.Lot!);
+            }
+        }
+        return links;
+    }
+
     public static async Task<int> VerifyAsync(CommandLine cli, CancellationToken cancellationToken)
     {
         var options = new VerifyOptions
@@ -224,6 +315,7 @@ internal static class Commands
             InfluxAddress = cli.Get("influx"),
             InfluxDatabase = cli.Get("db", "hohhot"),
             SkipChain = cli.Flag("skip-chain"),
+            PromisedKinds = cli.Get("profile") is { } profileName ? PromisedKinds(FleetProfile.Load(profileName)) : [],
         };
         cli.RejectUnknown();
         if (options.ApiAddress is null && options.InfluxAddress is null)
@@ -232,6 +324,10 @@ internal static class Commands
         }
         return await new LedgerVerifier(options, Console.Out).RunAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The profile's <c>promises</c>, or else every kind its fleet has devices for (every pasture and plant has them all).</summary>
+    public static IReadOnlyList<string> PromisedKinds(FleetProfile profile) =>
+        profile.Promises.Count > 0 ? profile.Promises : [.. MessageKinds.All.Select(MessageKinds.Name)];
 
     private sealed record PublishingSettings(MqttEndpoint Endpoint, GatewayPublisherOptions Gateway, string LedgerPath, TimeSpan DrainTimeout, bool Quiet);
 
@@ -362,6 +458,10 @@ internal static class Commands
             BootEpoch = bootEpoch,
             MaxClockDrift = cli.GetDuration("drift", TimeSpan.Zero),
             Kinds = kinds,
+            WarmupDays = cli.Get("warmup-days") is { } warmup
+                ? int.TryParse(warmup, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days <= 7 ? days
+                    : throw new UsageException($"--warmup-days: '{warmup}' is not 0-7")
+                : null,
             Faults = new FaultOptions
             {
                 DuplicateRate = cli.GetDouble("fault-duplicates", 0),

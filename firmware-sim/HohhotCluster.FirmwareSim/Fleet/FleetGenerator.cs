@@ -8,7 +8,8 @@ internal static class FleetGenerator
     private const int HerdMaxHead = 1000;
     private const int CowsPerMeterPerSession = 40;
     private const int GoatsPerMeterPerSession = 60;
-    private const double LactatingShareOfAdults = 0.84;
+    /// <summary>Cows: lactation about 305-350 days of a 370-420 day calving interval.</summary>
+    private const double CowLactatingShareOfAdults = 0.84;
 
     public static FleetModel Generate(FleetProfile profile, long seed)
     {
@@ -94,7 +95,15 @@ internal static class FleetGenerator
                 adults++;
             }
         }
-        return adults * LactatingShareOfAdults * (pasture.Species == AnimalSpecies.Cow ? 33.0 : 2.2);
+        if (pasture.Species == AnimalSpecies.Cow)
+        {
+            return adults * CowLactatingShareOfAdults * 33.0 * pasture.Lactation.YieldScale;
+        }
+        // Goats kid once a year: the share in milk is the mean lactation over 365 days, at the curve's mean yield.
+        var lactation = pasture.Lactation;
+        var meanDays = (lactation.MinDays + lactation.MaxDays) / 2;
+        var meanYield = WoodLactation.SaanenGoat.TotalYieldKg(meanDays) / meanDays;
+        return adults * (meanDays / 365.0) * meanYield * lactation.YieldScale;
     }
 
     private static Gateway AddGateway(FleetModel fleet, OwnerType ownerType, string ownerId)
@@ -115,11 +124,12 @@ internal static class FleetGenerator
     {
         var pastureIndex = fleet.Pastures.Count;
         var animals = new AnimalState[profile.Head];
+        var lactation = fleet.Profile.LactationOf(profile.Species);
         var serial = serialByCounty.GetValueOrDefault(county.Id);
         for (var i = 0; i < animals.Length; i++)
         {
             var youngstock = Math.Floor((i + 1) * profile.YoungstockShare) > Math.Floor(i * profile.YoungstockShare);
-            animals[i] = NewAnimal(fleet.Seed, pastureIndex, i, ++serial, profile.Species, youngstock);
+            animals[i] = NewAnimal(fleet.Seed, pastureIndex, i, ++serial, profile.Species, youngstock, lactation);
         }
         serialByCounty[county.Id] = serial;
 
@@ -138,6 +148,7 @@ internal static class FleetGenerator
             Gateway = gateway,
             Animals = animals,
             Plant = null!,
+            Lactation = lactation,
         };
 
         var perMeter = profile.Species == AnimalSpecies.Cow ? CowsPerMeterPerSession : GoatsPerMeterPerSession;
@@ -184,12 +195,12 @@ internal static class FleetGenerator
         fleet.Pastures.Add(pasture);
     }
 
-    private static AnimalState NewAnimal(long seed, int pastureIndex, int animalIndex, int serial, AnimalSpecies species, bool youngstock)
+    private static AnimalState NewAnimal(long seed, int pastureIndex, int animalIndex, int serial, AnimalSpecies species, bool youngstock, LactationProfile lactation)
     {
         var rng = new DeterministicRandom(seed, 1, pastureIndex, animalIndex);
         var cow = species == AnimalSpecies.Cow;
         var calvingInterval = cow ? rng.NextInt(370, 421) : 365;
-        var lactationLength = cow ? calvingInterval - rng.NextInt(50, 71) : rng.NextInt(240, 291);
+        var lactationLength = cow ? calvingInterval - rng.NextInt(50, 71) : rng.NextInt(lactation.MinDays, lactation.MaxDays + 1);
         var roll = rng.NextDouble();
         var parity = youngstock ? 0 : roll < 0.35 ? 1 : roll < 0.65 ? 2 : rng.NextInt(3, 7);
         return new AnimalState

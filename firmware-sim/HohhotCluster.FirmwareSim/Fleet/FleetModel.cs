@@ -93,6 +93,8 @@ internal sealed class Pasture
     public required Gateway Gateway { get; init; }
     public required AnimalState[] Animals { get; init; }
     public required Plant Plant { get; set; }
+    /// <summary>The species' lactation under this profile (length, breed yield scale).</summary>
+    public LactationProfile Lactation { get; init; } = LactationProfile.DefaultCow;
     public List<Herd> Herds { get; } = [];
     public List<Device> Tanks { get; } = [];
     public Device Lab { get; set; } = null!;

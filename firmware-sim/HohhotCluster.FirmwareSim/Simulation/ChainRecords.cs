@@ -20,13 +20,22 @@ internal sealed record LotQuality
     public required double AflatoxinM1 { get; init; }
     public required double ImpuritiesMgKg { get; init; }
     public required bool Antibiotic { get; init; }
+    /// <summary>Lead, mg/kg, when the lot was contaminated; null = the background a lab finds in honest milk.</summary>
+    public double? LeadMgKg { get; init; }
+
+    /// <summary>Lead of honest raw milk as the supervisory lab reports it, mg/kg (background, well below GB 2762's limit).</summary>
+    public const double BackgroundLeadMgKg = 0.005;
 
     public static LotQuality Mix(IReadOnlyList<(double Kg, LotQuality Quality)> parts)
     {
         double total = 0, fat = 0, protein = 0, snf = 0, density = 0, freezing = 0, acidity = 0, tbc = 0, scc = 0, afm1 = 0, impurities = 0;
         var antibiotic = false;
+        double lead = 0;
+        var contaminated = false;
         foreach (var (kg, q) in parts)
         {
+            lead += kg * (q.LeadMgKg ?? BackgroundLeadMgKg);
+            contaminated |= q.LeadMgKg is not null;
             total += kg;
             fat += kg * q.FatPercent;
             protein += kg * q.ProteinPercent;
@@ -46,6 +55,7 @@ internal sealed record LotQuality
             FatPercent = fat / total, ProteinPercent = protein / total, NonFatSolidsPercent = snf / total, RelativeDensity = density / total,
             FreezingPointC = freezing / total, AcidityT = acidity / total, TotalBacteria = tbc / total, SccThousand = scc / total,
             AflatoxinM1 = afm1 / total, ImpuritiesMgKg = impurities / total, Antibiotic = antibiotic,
+            LeadMgKg = contaminated ? lead / total : null,
         };
     }
 
@@ -58,6 +68,7 @@ internal sealed record LotQuality
             FatPercent = FatPercent * d, ProteinPercent = ProteinPercent * d, NonFatSolidsPercent = NonFatSolidsPercent * d,
             RelativeDensity = 1 + ((RelativeDensity - 1) * d), FreezingPointC = FreezingPointC * d, AcidityT = AcidityT * d,
             TotalBacteria = TotalBacteria * d, SccThousand = SccThousand * d, AflatoxinM1 = AflatoxinM1 * d,
+            LeadMgKg = LeadMgKg * d,
         };
     }
 }
@@ -87,7 +98,7 @@ internal sealed class QualitySampleRecord
 
 internal sealed record SiloTransferRecord(string SiloBatchId, string SiloId, string TankerLoadId, double Kg);
 
-internal sealed record ProductionRecord(string ProductLotId, string Product, string Line, string SiloBatchId, double UsedKg, double OutputKg);
+internal sealed record ProductionRecord(string ProductLotId, string Product, string ProductCategory, string Line, string SiloBatchId, double UsedKg, double OutputKg);
 
 internal sealed record ManureRecord(DateOnly Day, double ProducedKg, double CollectedKg, double AppliedKg, double TreatedKg, string Treatment);
 
@@ -106,10 +117,43 @@ internal static class QualityLab
     public const string Supervisory = "supervisory";
 
     private static readonly DateOnly s_amendment1 = new(2025, 9, 16);
-    private static readonly DateOnly s_gb2762_2022 = new(2023, 6, 30);
+    /// <summary>GB 2762-2022 in force (lead in raw milk 0.02 mg/kg; 0.05 under the editions since 2005 before it).</summary>
+    private static readonly DateOnly s_gb2762Of2022 = new(2023, 6, 30);
+
+    /// <summary>
+    /// Aflatoxin M1 in raw milk, per season (Li Songli et al., Chinese Journal of Animal Nutrition 2018, 30(12): 5202-5209:
+    /// 5,080 samples from Hebei, Henan, Heilongjiang, Shandong and Inner Mongolia, ELISA; 234 (4.6 %) detected, 36 (0.7 %)
+    /// above 0.05 µg/kg, none above 0.5; detected in 11.2 % of winter samples, 1.5 % spring, 2.5 % summer, 4.5 % autumn).
+    /// Seasons are taken as Dec-Feb, Mar-May, Jun-Aug, Sep-Nov (the paper's month boundaries unverified).
+    /// </summary>
+    public static double AflatoxinDetectedShare(int month) => month switch
+    {
+        12 or 1 or 2 => 0.112,
+        3 or 4 or 5 => 0.015,
+        6 or 7 or 8 => 0.025,
+        _ => 0.045,
+    };
+
+    /// <summary>
+    /// Background aflatoxin M1, µg/kg: below the detection limit (about 0.005, reported as measured below it) unless
+    /// detected; a detected value is lognormal with median 0.02 and sigma 0.9, so 15 % of detected samples exceed 0.05
+    /// (36 of 234 in the survey) and none reaches GB 2761's 0.5.
+    /// </summary>
+    public static double BackgroundAflatoxinM1(ref DeterministicRandom rng, int month) =>
+        rng.Chance(AflatoxinDetectedShare(month))
+            ? Math.Clamp(rng.LogNormal(0.020, 0.9), 0.005, 0.45)
+            : rng.Uniform(0, 0.0045);
+
+    /// <summary>
+    /// Freezing point of honest milk, °C: cows about -0.525 (domain.md); goats about -0.55 to -0.57 (goat milk has more
+    /// lactose and salts per kg; the range of issue 13 and domain.md, values for Saanen-type goats, unverified per farm).
+    /// </summary>
+    public static double FreezingPointC(ref DeterministicRandom rng, AnimalSpecies species) => species == AnimalSpecies.Cow
+        ? Math.Clamp(rng.Normal(-0.525, 0.005), -0.545, -0.510)
+        : Math.Clamp(rng.Normal(-0.560, 0.004), -0.570, -0.550);
 
     /// <summary>An honest bulk-tank lot: composition from the tank, the rest drawn within typical ranges (domain.md).</summary>
-    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, bool winter)
+    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, int month)
     {
         var cow = species == AnimalSpecies.Cow;
         var snf = protein + 4.75 + 0.70 + rng.Normal(0, 0.05);
@@ -119,11 +163,11 @@ internal static class QualityLab
             ProteinPercent = protein,
             NonFatSolidsPercent = snf,
             RelativeDensity = Math.Clamp(1.0300 + (0.0035 * (snf - 8.6)) - (0.0007 * (fat - 3.8)) + rng.Normal(0, 0.0004), 1.0281, 1.0324),
-            FreezingPointC = Math.Clamp(rng.Normal(-0.525, 0.005), -0.545, -0.510),
+            FreezingPointC = FreezingPointC(ref rng, species),
             AcidityT = cow ? Math.Clamp(rng.Normal(15.5, 0.6), 14.0, 17.0) : Math.Clamp(rng.Normal(10.5, 0.6), 8.5, 12.5),
             TotalBacteria = Math.Clamp(rng.LogNormal(40_000, 0.7), 5_000, 200_000),
             SccThousand = scc,
-            AflatoxinM1 = Math.Clamp(rng.LogNormal(winter ? 0.08 : 0.04, 0.5), 0.005, 0.3),
+            AflatoxinM1 = BackgroundAflatoxinM1(ref rng, month),
             ImpuritiesMgKg = rng.Uniform(0.5, 2.0),
             Antibiotic = false,
         };
@@ -160,7 +204,7 @@ internal static class QualityLab
             items.Add(new("melamine", rng.Uniform(0, 0.05), "mg/kg", null, "F3"));
             items.Add(Screen("sodium_thiocyanate", false));
             items.Add(Screen("hydrolysed_leather_protein", false));
-            items.Add(new("lead", rng.Uniform(0.002, 0.008), "mg/kg", null, "F4"));
+            items.Add(new("lead", q.LeadMgKg ?? rng.Uniform(0.002, 0.008), "mg/kg", null, "F4"));
             items.Add(new("mercury", rng.Uniform(0.0005, 0.003), "mg/kg", null, "F4"));
             items.Add(new("arsenic", rng.Uniform(0.005, 0.03), "mg/kg", null, "F4"));
             items.Add(new("chromium", rng.Uniform(0.01, 0.08), "mg/kg", null, "F4"));
@@ -206,8 +250,8 @@ internal static class QualityLab
             "total_bacteria" => v > 2_000_000,
             "aflatoxin_m1" => v > 0.5,
             "melamine" => v > 2.5,
-            // GB 2762 (the edition in force): lead 0.05 until 2023-06-30, 0.02 from GB 2762-2022; the rest unchanged since 2013.
-            "lead" => v > (day >= s_gb2762_2022 ? 0.02 : 0.05),
+            // GB 19301 refers to GB 2762 undated: the edition in force applies, a limit has applied throughout.
+            "lead" => v > (day >= s_gb2762Of2022 ? 0.02 : 0.05),
             "mercury" => v > 0.01,
             "arsenic" => v > 0.1,
             "chromium" => v > 0.3,

@@ -25,6 +25,12 @@ internal sealed class DairySimulation
     private readonly PlantRuntime[] _plants;
     private bool _forceWateredLoad;
 
+    /// <summary>
+    /// The day the profile's forced incidents happen: the first published day (after the warm-up), or else the first
+    /// day generated.
+    /// </summary>
+    public DateOnly? ForcedIncidentDay { get; init; }
+
     public DairySimulation(FleetModel fleet)
     {
         _fleet = fleet;
@@ -66,7 +72,8 @@ internal sealed class DairySimulation
             sweepCollections[s] = [];
         }
         var loads = new List<TankerLoad>();
-        PlanIncidents(day, forced: advance ? [] : _fleet.Profile.Incidents.Forced);
+        var forcedToday = ForcedIncidentDay is { } forcedDay ? forcedDay == day : !advance;
+        PlanIncidents(day, forced: forcedToday ? _fleet.Profile.Incidents.Forced : []);
         foreach (var runtime in _pastures)
         {
             if (advance)
@@ -127,7 +134,25 @@ internal sealed class DairySimulation
         var curve = (pasture.Species == AnimalSpecies.Cow ? WoodLactation.CowHerdBlend : WoodLactation.SaanenGoat).ForParity(animal.Parity);
         var rng = new DeterministicRandom(seed, 5, AnimalKey(pasture, animalIndex), day.DayNumber);
         var factor = dim <= ColostrumDays ? 0.7 : 1.0;
-        return curve.DailyYieldKg(dim) * animal.YieldFactor * rng.LogNormal(1.0, 0.06) * factor;
+        return curve.DailyYieldKg(dim) * animal.YieldFactor * rng.LogNormal(1.0, 0.06) * factor * pasture.Lactation.YieldScale;
+    }
+
+    /// <summary>
+    /// Milk a pasture's animals put in its tanks on a day, kg: the lactation yields of animals milked into the tank
+    /// (colostrum and animals in their withdrawal period are milked apart). The profile's figures are checked with it.
+    /// </summary>
+    public static double TankMilkKg(long seed, Pasture pasture, DateOnly day)
+    {
+        var total = 0.0;
+        for (var a = 0; a < pasture.Animals.Length; a++)
+        {
+            ref readonly var animal = ref pasture.Animals[a];
+            if (animal.DaysInMilk > ColostrumDays && animal.WithdrawalDaysLeft == 0)
+            {
+                total += DailyYieldKg(seed, pasture, a, day);
+            }
+        }
+        return total;
     }
 
     public static void AdvanceAnimals(long seed, Pasture pasture, DateOnly day)
@@ -147,7 +172,8 @@ internal sealed class DairySimulation
                 animal.Parity++;
                 animal.DaysSinceCalving = 1;
                 var rng = new DeterministicRandom(seed, 3, AnimalKey(pasture, i), animal.Parity);
-                animal.LactationLength = pasture.Species == AnimalSpecies.Cow ? animal.CalvingInterval - rng.NextInt(50, 71) : rng.NextInt(240, 291);
+                animal.LactationLength = pasture.Species == AnimalSpecies.Cow ? animal.CalvingInterval - rng.NextInt(50, 71)
+                    : rng.NextInt(pasture.Lactation.MinDays, pasture.Lactation.MaxDays + 1);
             }
             if (animal.WithdrawalDaysLeft > 0)
             {
@@ -365,7 +391,7 @@ internal sealed class DairySimulation
         var kg = runtime.TankKg[tank];
         var poured = Math.Max(kg, 1e-9);
         var quality = QualityLab.Draw(ref rng, pasture.Species, runtime.FatKg[tank] / poured, runtime.ProteinKg[tank] / poured, runtime.SccKg[tank] / poured,
-            day.Month is 11 or 12 or 1 or 2);
+            day.Month);
         var temperature = rng.Uniform(3.0, 4.2);
         if (runtime.CoolingFailedAt(tank, timeMs) is { } hours)
         {
@@ -377,6 +403,12 @@ internal sealed class DairySimulation
         if (runtime.AflatoxinToday == day.DayNumber)
         {
             quality = quality with { AflatoxinM1 = rng.Uniform(0.6, 1.0) };
+        }
+        if (runtime.LeadLotPending)
+        {
+            // Lead in the lot (contaminated drinking water or feed): no rapid test at the farm or the plant measures it.
+            runtime.LeadLotPending = false;
+            quality = quality with { LeadMgKg = rng.Uniform(0.08, 0.12) };
         }
         if (runtime.AntibioticLotPending || rng.Chance(_fleet.Profile.Incidents.AntibioticPerLot))
         {
@@ -454,8 +486,11 @@ internal sealed class DairySimulation
         if (forceNow || rng.Chance(_fleet.Profile.Incidents.WateredPerLoad))
         {
             _forceWateredLoad &= !forceNow;
-            // Water added on the road, capped by the weighbridge's 60 t.
-            water = Math.Min(rng.Uniform(0.06, 0.10), (59_000 / collected) - 1);
+            // Water added on the road, capped by the weighbridge's 60 t: from 1-4 % (the freezing point stays below
+            // -0.500 °C and density above 1.027, so acceptance passes it and only the weight or the pasture's own
+            // freezing-point baseline can tell) to a crude 10 %. The forced one is crude: the acceptance test catches it.
+            var incidents = _fleet.Profile.Incidents;
+            water = Math.Min(forceNow ? rng.Uniform(0.06, 0.10) : rng.Uniform(incidents.WateredShareMin, incidents.WateredShareMax), (59_000 / collected) - 1);
         }
         var lastCounty = pickups[^1].Pasture.County;
         var delivery = lastPickupMs + ((lastCounty.Profile.TravelMinutes + rng.NextInt(0, 16)) * MinuteMs);
@@ -496,6 +531,13 @@ internal sealed class DairySimulation
         var forcedCooling = forced.Contains("cooling_failure") && _pastures.Length > 0 ? first : -1;
         var forcedAntibiotic = forced.Contains("antibiotic") && _pastures.Length > 0 ? (first + 1) % _pastures.Length : -1;
         var forcedAflatoxin = forced.Contains("aflatoxin") && winter && _pastures.Length > 0 ? (first + 2) % _pastures.Length : -1;
+        // Lead: on the first cow pasture from the day's draw, so its milk goes to a cow line and into product lots.
+        var forcedLead = -1;
+        for (var n = 0; forced.Contains("lead") && n < _pastures.Length && forcedLead < 0; n++)
+        {
+            var candidate = (first + 3 + n) % _pastures.Length;
+            forcedLead = _pastures[candidate].Pasture.Species == AnimalSpecies.Cow ? candidate : -1;
+        }
         _forceWateredLoad = forced.Contains("watered_load");
         var dayStart = LocalDayStartMs(day);
         foreach (var runtime in _pastures)
@@ -513,6 +555,7 @@ internal sealed class DairySimulation
                 runtime.AflatoxinToday = day.DayNumber; // mouldy silage in the ration: every lot of the day carries M1
             }
             runtime.AntibioticLotPending |= index == forcedAntibiotic;
+            runtime.LeadLotPending |= index == forcedLead;
         }
     }
 
@@ -525,7 +568,9 @@ internal sealed class DairySimulation
             "on-farm lab", lot.Load?.Plate, _fleet.Seed);
         AddQuality(events, pasture.Lab, pasture.Index, lot.TimeMs + (45 * MinuteMs), sample);
         var day = LocalDayOf(lot.TimeMs);
-        if ((day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber)
+        // The forced lead lot is the one the regulator samples (metals are measured only in supervisory samples).
+        var due = (day.DayNumber + pasture.Index) % _fleet.Profile.SupervisoryIntervalDays == 0 && runtime.SupervisedOn != day.DayNumber;
+        if (due || lot.Quality.LeadMgKg is not null)
         {
             runtime.SupervisedOn = day.DayNumber;
             // The regulator's own lab takes it (a pasture cannot sample itself for supervision), naming the pasture.
@@ -579,7 +624,10 @@ internal sealed class DairySimulation
             plant.Batches.Remove(key);
             var productionDay = LocalDayOf(batch.WaveMs);
             var rng = new DeterministicRandom(_fleet.Seed, 12, DeterministicRandom.StableHash(batch.Id));
-            var yield = Math.Min(1.0, plant.Plant.Profile.ProductYield + rng.Uniform(-0.004, 0.004));
+            var products = plant.Plant.Profile.ProductsFor(batch.Species);
+            // Scatter around the category's nominal yield, well inside the platform's 2 % (liquid milk loses a little
+            // in the lines; powder and cheese vary with the milk's solids).
+            var yieldScatter = 1 + rng.Uniform(-0.004, 0.004);
             var lots = (int)Math.Ceiling(batch.Kg / 30_000);
             var left = batch.Kg;
             for (var i = 0; i < lots; i++)
@@ -587,14 +635,14 @@ internal sealed class DairySimulation
                 var used = i == lots - 1 ? Math.Round(left, 1) : Math.Round(batch.Kg / lots, 1);
                 left -= used;
                 var number = plant.NextProductLot(productionDay);
-                var goat = batch.Species == AnimalSpecies.Goat;
-                var (code, product, line) = goat ? ("GOAT", "Pasteurised goat milk 200 mL", "G1")
-                    : number % 2 == 1 ? ("UHT", "UHT whole milk 250 mL", "L1") : ("PAS", "Pasteurised whole milk 950 mL", "L2");
+                var made = products[plant.NextProductIndex(batch.Species, products.Count)];
+                var yield = Math.Min(1.0, ProductCategories.NominalYield(made.Category)!.Value * yieldScatter);
                 events.Add(new SimEvent
                 {
                     TimeMs = batch.WaveMs + (((i / 2 * 45) + rng.NextInt(0, 10)) * MinuteMs), Order = _order++, Type = SimEventType.Production,
                     DeviceIndex = plant.Plant.ProductionLine.Index, Kg = (float)used,
-                    Detail = new ProductionRecord($"{plant.Plant.Id}-{code}-{productionDay:yyyyMMdd}-{number:D2}", product, line, batch.Id, used, Math.Round(used * yield, 1)),
+                    Detail = new ProductionRecord($"{plant.Plant.Id}-{made.Code}-{productionDay:yyyyMMdd}-{number:D2}", made.Name, made.Category, made.Line, batch.Id, used,
+                        Math.Round(used * yield, 1)),
                 });
             }
         }
@@ -696,6 +744,16 @@ internal sealed class DairySimulation
             }
         }
 
+        /// <summary>The lines take the plant's products in turn, per species of milk.</summary>
+        public int NextProductIndex(AnimalSpecies species, int products)
+        {
+            var made = species == AnimalSpecies.Cow ? _cowLots++ : _goatLots++;
+            return (int)(made % products);
+        }
+
+        private long _cowLots;
+        private long _goatLots;
+
         public int NextProductLot(DateOnly day)
         {
             var number = _productLots.GetValueOrDefault(day.DayNumber) + 1;
@@ -747,6 +805,8 @@ internal sealed class DairySimulation
         public long[] CoolingFailureFrom { get; }
         public int AflatoxinToday { get; set; } = int.MinValue;
         public bool AntibioticLotPending { get; set; }
+        /// <summary>The next lot collected carries lead (the forced incident a recall follows).</summary>
+        public bool LeadLotPending { get; set; }
         public int SupervisedOn { get; set; } = int.MinValue;
 
         /// <summary>Hours since the tank's cooling failed, or null while it works.</summary>

@@ -153,6 +153,7 @@ internal sealed class MessageFactory
                 (lot, source) = (production.ProductLotId, production.SiloBatchId);
                 _writer.WriteString("productLotId", production.ProductLotId);
                 _writer.WriteString("product", production.Product);
+                _writer.WriteString("productCategory", production.ProductCategory);
                 _writer.WriteString("line", production.Line);
                 _writer.WriteNumber("outputKg", production.OutputKg);
                 _writer.WriteStartArray("silos");

@@ -28,6 +28,8 @@ internal sealed record SimulationOptions
     public long? BootEpoch { get; init; }
     public TimeSpan MaxClockDrift { get; init; }
     public HashSet<MessageKind> Kinds { get; init; } = [.. MessageKinds.All];
+    /// <summary>Days simulated before the start and not published (null: the profile's warmupDays).</summary>
+    public int? WarmupDays { get; init; }
     public FaultOptions Faults { get; init; } = new();
 }
 
@@ -51,12 +53,19 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
         var startMs = options.Start.ToUnixTimeMilliseconds();
         var endMs = startMs + (long)options.Duration.TotalMilliseconds;
         _factory = new MessageFactory(fleet, options.BootEpoch ?? (startMs / 1000), options.MaxClockDrift);
-        var simulation = new DairySimulation(fleet);
+        // Warm-up: the days before the start fill the tanks, tankers and silos the first published day carries over,
+        // so that day is a steady-state day (milked, collected and received agree); nothing before the start is sent.
+        var firstDay = DairySimulation.LocalDayOf(startMs);
+        var warmup = Math.Max(0, options.WarmupDays ?? fleet.Profile.WarmupDays);
+        var simulation = new DairySimulation(fleet) { ForcedIncidentDay = firstDay };
         var realStart = timeProvider.GetTimestamp();
         var carry = new List<SimEvent>();
         var floodDevice = fleet.Pastures.Count > 0 ? fleet.Pastures[0].Tanks[0].Index : -1;
 
-        for (var day = DairySimulation.LocalDayOf(startMs); DairySimulation.LocalDayStartMs(day) < endMs; day = day.AddDays(1))
+        // One day past the end is generated too: a day's generation reports the pickups that came due in the last
+        // hours before its midnight (tanks found full at the first sample), so without it the run's last day misses
+        // them (a city day: 9,287 t collected of 10,003 t milked). Nothing at or after the end is sent.
+        for (var day = firstDay.AddDays(-warmup); DairySimulation.LocalDayStartMs(day) < endMs + 86_400_000L; day = day.AddDays(1))
         {
             var events = simulation.GenerateDay(day);
             events.AddRange(carry);

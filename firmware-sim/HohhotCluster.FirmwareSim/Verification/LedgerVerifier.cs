@@ -24,6 +24,9 @@ internal sealed record VerifyOptions
     /// holds productions without their silo transfers and loads without their pickups, so the chain cannot balance.
     /// </summary>
     public bool SkipChain { get; init; }
+
+    /// <summary>Kinds the run's profile promises (<c>promises</c>, or every kind its fleet has devices for): each must be on the platform.</summary>
+    public IReadOnlyList<string> PromisedKinds { get; init; } = [];
 }
 
 /// <summary>
@@ -104,8 +107,46 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         {
             await ComparePointsAsync(acked, quarantined, cancellationToken).ConfigureAwait(false);
         }
+        await CheckPromisesAsync(acked, cancellationToken).ConfigureAwait(false);
         output.WriteLine(_differences == 0 ? "verify: no difference" : string.Create(CultureInfo.InvariantCulture, $"verify: {_differences} difference(s)"));
         return _differences == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Every kind the profile promises must be in the ledger (acknowledged) and, with --influx, stored on the platform:
+    /// "no difference" between a ledger and a platform that both lack product lots is no proof of a chain.
+    /// </summary>
+    private async Task CheckPromisesAsync(List<LedgerKey> acked, CancellationToken cancellationToken)
+    {
+        if (options.PromisedKinds.Count == 0)
+        {
+            return;
+        }
+        var inLedger = acked.GroupBy(e => e.Kind, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.LongCount(), StringComparer.Ordinal);
+        using var http = options.InfluxAddress is null ? null : new HttpClient { BaseAddress = new Uri(options.InfluxAddress), Timeout = TimeSpan.FromMinutes(2) };
+        var parts = new List<string>();
+        foreach (var kind in options.PromisedKinds)
+        {
+            var ledgerCount = inLedger.GetValueOrDefault(kind);
+            long? platformCount = null;
+            if (http is not null)
+            {
+                var counts = await QueryCountsAsync(http, $"SELECT count(*) FROM \"{kind}\"", cancellationToken).ConfigureAwait(false);
+                platformCount = counts.Values.Sum();
+            }
+            parts.Add(platformCount is { } p ? string.Create(CultureInfo.InvariantCulture, $"{kind} {ledgerCount}/{p}") : string.Create(CultureInfo.InvariantCulture, $"{kind} {ledgerCount}"));
+            if (ledgerCount == 0)
+            {
+                _differences++;
+                output.WriteLine($"  promised kind {kind}: the profile promises it, the ledger has none acknowledged");
+            }
+            if (platformCount == 0)
+            {
+                _differences++;
+                output.WriteLine($"  promised kind {kind}: the profile promises it, the platform holds none");
+            }
+        }
+        output.WriteLine($"promised kinds (ledger{(http is null ? "" : "/platform")}): {string.Join(", ", parts)}");
     }
 
     private sealed class DayTotals
@@ -189,6 +230,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         var batchKg = new Dictionary<string, (double In, double Out)>(StringComparer.Ordinal);
         var products = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var plantDays = new SortedDictionary<(string Plant, string Day), (double Received, double Used)>();
+        var intakeKg = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var entry in acked)
         {
             switch (entry.Kind)
@@ -197,6 +239,10 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                     Add(pickupsOfLoad, load, bulkLot);
                     break;
                 case "plant_intake":
+                    if (entry.Lot is { } received)
+                    {
+                        intakeKg[received] = entry.Kg;
+                    }
                     var day = plantDays.GetValueOrDefault((entry.Owner, entry.LocalDay));
                     plantDays[(entry.Owner, entry.LocalDay)] = (day.Received + entry.Kg, day.Used);
                     break;
@@ -223,6 +269,10 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         {
             return;
         }
+        // A load weighed more than 1 % above its pickups had water added (the simulator's shrink is 0.05-0.2 %).
+        var pickedUpKg = acked.Where(e => e.Kind == "tanker_pickup" && e.Lot is not null).GroupBy(e => e.Lot!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(e => e.Kg), StringComparer.Ordinal);
+        var wateredLoads = intakeKg.Where(i => pickedUpKg.TryGetValue(i.Key, out var kg) && i.Value > kg * 1.005).Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
 
         using var connection = Connect();
         var client = new TraceabilityService.TraceabilityServiceClient(connection.Channel);
@@ -241,7 +291,10 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                 {
                     "watered_load" or "unblended_receipt" when failedLoads.Contains(id) => "failed its acceptance sample (injected)",
                     "unblended_receipt" when !blendedLoads.Contains(id) => "not blended before the run ended",
-                    "silo_imbalance" when batchKg.TryGetValue(id, out var kg) && ChainBeyond(kg.Out, kg.In) => "not used up before the run ended",
+                    "silo_imbalance" when batchKg.TryGetValue(id, out var kg) && ChainBeyond(kg.Out, kg.In) =>
+                        kg.Out > kg.In ? "filled partly before the run began (warm-up, not published)" : "not used up before the run ended",
+                    "unknown_origin" when !pickupsOfLoad.ContainsKey(id) => "picked up before the run began (warm-up, not published)",
+                    "watered_load" when wateredLoads.Contains(id) => "water added on the road (injected; weighbridge above its pickups)",
                     _ => null,
                 };
                 if (why is null)

@@ -38,10 +38,13 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
             "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
 
         // The platform acknowledges after its grains and InfluxDB have the data; give the last batch a moment.
-        var (exitCode, output) = await Simulator.VerifyAsync(ledger, _platform);
+        // The demo profile promises every kind, product lots and silo transfers included.
+        var (exitCode, output) = await Simulator.VerifyAsync(ledger, _platform, profile: "demo");
 
         Assert.True(exitCode == 0, "hohhot-sim verify found differences:\n" + output + "\nplatform log:\n" + _platform.LogTail());
         Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
+        Assert.Contains("promised kinds (ledger/platform): ", output, StringComparison.Ordinal);
+        Assert.Matches(@"production [1-9]\d*/[1-9]", output);
     }
 
     /// <summary>

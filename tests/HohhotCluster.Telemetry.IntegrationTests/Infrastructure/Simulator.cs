@@ -26,14 +26,16 @@ public static class Simulator
     /// Runs <c>hohhot-sim verify</c> against the platform until it finds no difference (up to a minute: the last
     /// PUBACKs may still be on their way to the ledger's readers); returns the last exit code and output.
     /// </summary>
-    public static async Task<(int ExitCode, string Output)> VerifyAsync(string ledger, PlatformProcess platform)
+    /// <param name="profile">With a profile, verify also fails when a kind it promises is absent.</param>
+    public static async Task<(int ExitCode, string Output)> VerifyAsync(string ledger, PlatformProcess platform, string? profile = null)
     {
         var (exitCode, output) = (1, "");
         for (var attempt = 0; attempt < 30 && exitCode != 0; attempt++)
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
-            (exitCode, output) = await RunAsync("verify", "--ledger", ledger, "--api", $"http://127.0.0.1:{platform.ApiPort}",
-                "--api-token", await platform.OperatorTokenAsync(), "--influx", TestServers.InfluxUrl, "--db", platform.InfluxDatabase);
+            string[] arguments = ["verify", "--ledger", ledger, "--api", $"http://127.0.0.1:{platform.ApiPort}",
+                "--api-token", await platform.OperatorTokenAsync(), "--influx", TestServers.InfluxUrl, "--db", platform.InfluxDatabase];
+            (exitCode, output) = await RunAsync(profile is null ? arguments : [.. arguments, "--profile", profile]);
         }
 
         return (exitCode, output);
