@@ -136,7 +136,7 @@ public sealed class SimulatorFidelityTests : IDisposable
             var rng = new DeterministicRandom(42, month);
             for (var i = 0; i < 6_000; i++)
             {
-                var m1 = QualityLab.Draw(ref rng, AnimalSpecies.Cow, 3.8, 3.2, 200, month).AflatoxinM1;
+                var m1 = QualityLab.Draw(ref rng, AnimalSpecies.Cow, -0.525, 3.8, 3.2, 200, month).AflatoxinM1;
                 samples++;
                 detected += m1 >= 0.005 ? 1 : 0;
                 aboveEu += m1 > 0.05 ? 1 : 0;
@@ -150,14 +150,34 @@ public sealed class SimulatorFidelityTests : IDisposable
     }
 
     [Fact]
+    public void A_herds_honest_lots_stay_within_the_platforms_suspect_band_of_its_own_baseline()
+    {
+        // The platform flags a load whose freezing point is more than Traceability:SuspectedWateringRiseC (0.005 °C,
+        // about 1 % added water) above its pastures' median: honest milk must not reach it.
+        var rng = new DeterministicRandom(11, 3);
+        foreach (var species in new[] { AnimalSpecies.Cow, AnimalSpecies.Goat })
+        {
+            for (var herd = 0; herd < 200; herd++)
+            {
+                var baseline = QualityLab.HerdFreezingPointC(11, herd, species);
+                var lots = Enumerable.Range(0, 30).Select(_ => QualityLab.Draw(ref rng, species, baseline, 3.7, 3.2, 200, 6).FreezingPointC).ToList();
+                var median = lots.Order().ElementAt(lots.Count / 2);
+                Assert.All(lots, fp => Assert.True(fp - median < 0.005, $"{species} herd {herd}: {fp:F4} vs median {median:F4}"));
+            }
+        }
+    }
+
+    [Fact]
     public void Goat_freezing_points_come_from_a_goat_range_and_pass()
     {
         var rng = new DeterministicRandom(7, 1);
         for (var i = 0; i < 5_000; i++)
         {
-            var goat = QualityLab.Draw(ref rng, AnimalSpecies.Goat, 3.6, 3.1, 500, 6);
+            var goatHerd = QualityLab.HerdFreezingPointC(7, i, AnimalSpecies.Goat);
+            var goat = QualityLab.Draw(ref rng, AnimalSpecies.Goat, goatHerd, 3.6, 3.1, 500, 6);
             Assert.InRange(goat.FreezingPointC, -0.570, -0.550);
-            var cow = QualityLab.Draw(ref rng, AnimalSpecies.Cow, 3.8, 3.2, 200, 6);
+            var cowHerd = QualityLab.HerdFreezingPointC(7, i, AnimalSpecies.Cow);
+            var cow = QualityLab.Draw(ref rng, AnimalSpecies.Cow, cowHerd, 3.8, 3.2, 200, 6);
             Assert.InRange(cow.FreezingPointC, -0.545, -0.510);
         }
         // Good goat milk at -0.565 °C is not judged on the Holstein range; cow milk there fails it.

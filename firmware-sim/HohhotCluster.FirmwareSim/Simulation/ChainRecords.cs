@@ -145,15 +145,34 @@ internal static class QualityLab
             : rng.Uniform(0, 0.0045);
 
     /// <summary>
-    /// Freezing point of honest milk, °C: cows about -0.525 (domain.md); goats about -0.55 to -0.57 (goat milk has more
-    /// lactose and salts per kg; the range of issue 13 and domain.md, values for Saanen-type goats, unverified per farm).
+    /// A herd's own freezing point, °C: cows about -0.525 (domain.md), goats about -0.55 to -0.57 (goat milk has more
+    /// lactose and salts per kg; the range of issue 13 and domain.md, values for Saanen-type goats, unverified per
+    /// farm). Herds differ (breed, feed, season) by a few thousandths of a degree, and each herd's bulk milk stays near
+    /// its own value: that steadiness is what lets a plant judge a load against its pastures' baselines.
     /// </summary>
-    public static double FreezingPointC(ref DeterministicRandom rng, AnimalSpecies species) => species == AnimalSpecies.Cow
-        ? Math.Clamp(rng.Normal(-0.525, 0.005), -0.545, -0.510)
-        : Math.Clamp(rng.Normal(-0.560, 0.004), -0.570, -0.550);
+    public static double HerdFreezingPointC(long seed, int pastureIndex, AnimalSpecies species)
+    {
+        var rng = new DeterministicRandom(seed, 9, pastureIndex);
+        return species == AnimalSpecies.Cow
+            ? Math.Clamp(rng.Normal(-0.525, 0.004), -0.538, -0.514)
+            : Math.Clamp(rng.Normal(-0.560, 0.003), -0.566, -0.554);
+    }
+
+    /// <summary>
+    /// The freezing point of one honest bulk-tank lot: the herd's own value with day-to-day variation (sd 0.0012 °C,
+    /// within ±0.0024: a scale herd's bulk milk averages hundreds of cows), within the species' range. So an honest
+    /// lot never lies 0.005 °C above its herd's median, the platform's suspect band (Traceability:SuspectedWateringRiseC).
+    /// </summary>
+    public static double FreezingPointC(ref DeterministicRandom rng, AnimalSpecies species, double herdFreezingPointC)
+    {
+        var day = Math.Clamp(rng.Normal(0, 0.0012), -0.0024, 0.0024);
+        return species == AnimalSpecies.Cow
+            ? Math.Clamp(herdFreezingPointC + day, -0.545, -0.510)
+            : Math.Clamp(herdFreezingPointC + day, -0.570, -0.550);
+    }
 
     /// <summary>An honest bulk-tank lot: composition from the tank, the rest drawn within typical ranges (domain.md).</summary>
-    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double fat, double protein, double scc, int month)
+    public static LotQuality Draw(ref DeterministicRandom rng, AnimalSpecies species, double herdFreezingPointC, double fat, double protein, double scc, int month)
     {
         var cow = species == AnimalSpecies.Cow;
         var snf = protein + 4.75 + 0.70 + rng.Normal(0, 0.05);
@@ -163,7 +182,7 @@ internal static class QualityLab
             ProteinPercent = protein,
             NonFatSolidsPercent = snf,
             RelativeDensity = Math.Clamp(1.0300 + (0.0035 * (snf - 8.6)) - (0.0007 * (fat - 3.8)) + rng.Normal(0, 0.0004), 1.0281, 1.0324),
-            FreezingPointC = FreezingPointC(ref rng, species),
+            FreezingPointC = FreezingPointC(ref rng, species, herdFreezingPointC),
             AcidityT = cow ? Math.Clamp(rng.Normal(15.5, 0.6), 14.0, 17.0) : Math.Clamp(rng.Normal(10.5, 0.6), 8.5, 12.5),
             TotalBacteria = Math.Clamp(rng.LogNormal(40_000, 0.7), 5_000, 200_000),
             SccThousand = scc,

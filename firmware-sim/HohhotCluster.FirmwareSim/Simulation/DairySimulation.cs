@@ -390,7 +390,7 @@ internal sealed class DairySimulation
         var rng = new DeterministicRandom(_fleet.Seed, 8, device.Index, timeMs);
         var kg = runtime.TankKg[tank];
         var poured = Math.Max(kg, 1e-9);
-        var quality = QualityLab.Draw(ref rng, pasture.Species, runtime.FatKg[tank] / poured, runtime.ProteinKg[tank] / poured, runtime.SccKg[tank] / poured,
+        var quality = QualityLab.Draw(ref rng, pasture.Species, QualityLab.HerdFreezingPointC(_fleet.Seed, pasture.Index, pasture.Species), runtime.FatKg[tank] / poured, runtime.ProteinKg[tank] / poured, runtime.SccKg[tank] / poured,
             day.Month);
         var temperature = rng.Uniform(3.0, 4.2);
         if (runtime.CoolingFailedAt(tank, timeMs) is { } hours)

@@ -231,6 +231,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
         var products = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var plantDays = new SortedDictionary<(string Plant, string Day), (double Received, double Used)>();
         var intakeKg = new Dictionary<string, double>(StringComparer.Ordinal);
+        var intakes = new List<(string Plant, string Day, string? Load, double Kg)>();
         foreach (var entry in acked)
         {
             switch (entry.Kind)
@@ -243,8 +244,8 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                     {
                         intakeKg[received] = entry.Kg;
                     }
-                    var day = plantDays.GetValueOrDefault((entry.Owner, entry.LocalDay));
-                    plantDays[(entry.Owner, entry.LocalDay)] = (day.Received + entry.Kg, day.Used);
+                    intakes.Add((entry.Owner, entry.LocalDay, entry.Lot, entry.Kg));
+                    plantDays.TryAdd((entry.Owner, entry.LocalDay), default);
                     break;
                 case "silo_transfer" when entry.Lot is { } batch && entry.Source is { } load:
                     Add(loadsOfBatch, batch, load);
@@ -265,6 +266,13 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                     break;
             }
         }
+        // Received is accepted milk: a load whose acceptance sample failed (or screened positive) was sent back.
+        foreach (var (plant, day, load, kg) in intakes.Where(i => i.Load is null || !failedLoads.Contains(i.Load)))
+        {
+            var totals = plantDays[(plant, day)];
+            plantDays[(plant, day)] = (totals.Received + kg, totals.Used);
+        }
+
         if (plantDays.Count == 0)
         {
             return;
@@ -295,6 +303,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
                         kg.Out > kg.In ? "filled partly before the run began (warm-up, not published)" : "not used up before the run ended",
                     "unknown_origin" when !pickupsOfLoad.ContainsKey(id) => "picked up before the run began (warm-up, not published)",
                     "watered_load" when wateredLoads.Contains(id) => "water added on the road (injected; weighbridge above its pickups)",
+                    "suspected_watering" when wateredLoads.Contains(id) => "water added on the road (injected; freezing point above its pastures' baseline)",
                     _ => null,
                 };
                 if (why is null)
