@@ -64,17 +64,9 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             var health = new HealthRecordHandler(farm, owners, activity, options);
             Queries = new AuditQueries(Db.DataSource);
 
-            var seq = 0;
-            async Task<ApplyOutcome> Send(IRecordKindHandler handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null)
-            {
-                var ownerKind = OwnerKinds.Name(handler.Owner);
-                var key = new ReadingKey(owner + "-DEV", 1, reuseSeq ?? ++seq);
-                using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
-                Assert.True(handler.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
-                var accepted = new AcceptedRecord(key, at, new DeviceContext { DeviceId = key.DeviceId, OwnerKind = ownerKind, OwnerId = owner, CountyId = county }, "t", record!);
-                Assert.Null(await handler.CheckAsync(accepted, CancellationToken.None));
-                return (await handler.StoreAsync([accepted], CancellationToken.None))[0];
-            }
+            var feed = new HandlerFeed("-DEV");
+            Task<ApplyOutcome> Send(IRecordKindHandler handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null) =>
+                feed.SendAsync(handler, owner, county, at, body, reuseSeq);
 
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));
             static object Sample(string id, string kind, string lotKind, string lot, object[] items, string? plate = null) =>

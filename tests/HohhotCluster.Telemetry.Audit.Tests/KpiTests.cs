@@ -73,18 +73,9 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             Queries = new AuditQueries(Db.DataSource);
             Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options);
 
-            var seq = 0;
+            var feed = new HandlerFeed("-KPI");
             var counties = new Dictionary<string, string> { ["PA"] = "cA", ["PB"] = "cB", ["PG"] = "cA", ["PS"] = "cA", ["PX"] = "cX", ["PL"] = "cA", ["LAB"] = "cA" };
-            async Task Send(IRecordKindHandler handler, string owner, DateTimeOffset at, object body)
-            {
-                var ownerKind = OwnerKinds.Name(handler.Owner);
-                var key = new ReadingKey(owner + "-KPI", 1, ++seq);
-                using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
-                Assert.True(handler.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
-                var accepted = new AcceptedRecord(key, at, new DeviceContext { DeviceId = key.DeviceId, OwnerKind = ownerKind, OwnerId = owner, CountyId = counties[owner] }, "t", record!);
-                Assert.Null(await handler.CheckAsync(accepted, CancellationToken.None));
-                await handler.StoreAsync([accepted], CancellationToken.None);
-            }
+            Task Send(IRecordKindHandler handler, string owner, DateTimeOffset at, object body) => feed.SendAsync(handler, owner, counties[owner], at, body);
 
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));
             static object Sample(string id, string kind, string lotKind, string lot, object[] items) =>
