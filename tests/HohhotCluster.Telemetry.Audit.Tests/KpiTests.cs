@@ -29,6 +29,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         public AuditDatabase Db { get; } = new();
         public AuditQueries Queries { get; private set; } = null!;
         public KpiCalculator Kpis { get; private set; } = null!;
+        public HealthRecordHandler Health { get; private set; } = null!;
         public MilkTable Milk { get; } = new();
 
         public async Task InitializeAsync()
@@ -69,7 +70,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             var plantLab = new QualityRecordHandler(OwnerKind.Plant, quality, owners, activity, Db.Clock);
             var regulatorLab = new QualityRecordHandler(OwnerKind.Lab, quality, owners, activity, Db.Clock); // supervisory samples
             var manure = new ManureRecordHandler(farm, activity);
-            var health = new HealthRecordHandler(farm, owners, activity, options);
+            var health = Health = new HealthRecordHandler(farm, owners, activity, options);
             Queries = new AuditQueries(Db.DataSource);
             Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options);
 
@@ -102,7 +103,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
 
             // Health. FMD: PA in stock 1000 (due 900) vaccinated 880 on 3/5 and 500 more on 3/25; PB 500 (due 400), 380 twice.
             // PG and PS have no FMD census (counted at capacity 300 and 100). PPR (goats): PG 280 in stock (due 260),
-            // vaccinated 200 and 150; a PPR census on the cow pasture PA is not PPR's stock.
+            // vaccinated 200 and 150 (a PPR record of the cow pasture PA is refused: A_cow_pastures_record_of_a_goats_only_programme_is_refused).
             await Send(health, "PA", Day(3, 1), new { @event = "census", programme = "fmd", inStock = 1000, due = 900 });
             await Send(health, "PB", Day(3, 1), new { @event = "census", programme = "fmd", inStock = 500, due = 400 });
             await Send(health, "PA", Day(3, 5), new { @event = "vaccination", programme = "fmd", vaccinated = 880 });
@@ -114,7 +115,6 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             await Send(health, "PG", Day(3, 1), new { @event = "census", programme = "ppr", inStock = 280, due = 260 });
             await Send(health, "PG", Day(3, 2), new { @event = "vaccination", programme = "ppr", vaccinated = 200 });
             await Send(health, "PG", Day(3, 20), new { @event = "vaccination", programme = "ppr", vaccinated = 150 });
-            await Send(health, "PA", Day(3, 1), new { @event = "census", programme = "ppr", inStock = 1000, due = 1000 });
             await Send(health, "PX", Day(3, 1), new { @event = "census", programme = "fmd", inStock = 4800, due = 4800 });
 
             // Receipts on 3/31 as the chain records them: at PL 3,000 t accepted, 1,000 t refused at the weighbridge,
@@ -253,6 +253,20 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         Assert.Equal(280, Input(ppr, "in_stock"));
         Assert.Equal(400.0 / 6, city["health.antibody_pass_rate/fmd"].Actual!.Value, 9);
         Assert.All(city.Values.Where(v => v.Key.StartsWith("health.", StringComparison.Ordinal) && v.Unit == "%"), v => Assert.True(v.Actual is null or <= 100));
+    }
+
+    [Fact]
+    public async Task A_cow_pastures_record_of_a_goats_only_programme_is_refused()
+    {
+        var key = new ReadingKey("PA-KPI", 2, 1);
+        var at = new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8));
+        using var json = JsonDocument.Parse("""{"event":"census","programme":"ppr","inStock":1000,"due":1000}""");
+        Assert.True(fixture.Health.TryParse(json.RootElement, key, at, out var record, out _));
+        var device = new DeviceContext { DeviceId = key.DeviceId, OwnerKind = "pasture", OwnerId = "PA", CountyId = "cA" };
+        var rejection = await fixture.Health.CheckAsync(new AcceptedRecord(key, at, device, "t", record!), CancellationToken.None);
+        Assert.NotNull(rejection);
+        Assert.Equal(QuarantineReasons.InvalidField, rejection.Value.Reason);
+        Assert.Contains("programme 'ppr' is for goat, not cow", rejection.Value.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -90,7 +90,20 @@ public sealed class HealthRecordHandler(
         }
     }
 
-    public ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken) => ValueTask.FromResult<Rejection?>(null);
+    /// <summary>
+    /// A programme is for the species it names (PPR: goats): a record of it for a pasture's other animals would count
+    /// them in its stock, so it is refused naming the programme.
+    /// </summary>
+    public async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    {
+        var health = (HealthRecord)record.Record;
+        var programme = options.Value.EffectiveProgrammes.First(p => p.Id == health.Programme);
+        var species = health.Species ?? await owners.SpeciesOfAsync("pasture", record.Device.OwnerId, cancellationToken) ?? "cow";
+        return programme.Applies(species)
+            ? null
+            : new Rejection(QuarantineReasons.InvalidField,
+                $"programme '{programme.Id}' is for {string.Join(" and ", programme.Species)}, not {species} (pasture '{record.Device.OwnerId}')");
+    }
 
     public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
     {
