@@ -26,7 +26,7 @@ internal sealed class FleetProfile
     public Dictionary<string, List<string>> Vaccinations { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
         ["cow"] = ["fmd"],
-        ["goat"] = ["fmd", "brucellosis"],
+        ["goat"] = ["fmd", "brucellosis", "ppr"], // PPR (小反刍兽疫) is compulsory for goats and sheep
     };
     /// <summary>Head the profile promises on Hohhot's own pastures (bases outside the city excluded).</summary>
     public ExpectedTotals Expected { get; set; } = new();
