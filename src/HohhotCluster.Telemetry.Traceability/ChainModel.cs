@@ -104,9 +104,13 @@ public static class ReceiptAcceptance
 {
     public const string PlantAcceptance = "plant_acceptance";
 
+    /// <summary>Verdicts on which a plant sends a load back: a fail, or a suspect (a positive rapid screen).</summary>
+    private static readonly string[] SendsBack = ["fail", "suspect"];
+
+    private static bool SendsLoadBack(string? verdict) => SendsBack.Contains(verdict, StringComparer.OrdinalIgnoreCase);
+
     public static bool FailsAcceptance(QualityCheck check, string receiptLotId) =>
-        check.SampleKind == PlantAcceptance
-        && (string.Equals(check.Verdict, "fail", StringComparison.OrdinalIgnoreCase) || string.Equals(check.Verdict, "suspect", StringComparison.OrdinalIgnoreCase))
+        check.SampleKind == PlantAcceptance && SendsLoadBack(check.Verdict)
         && check.LotId == receiptLotId && check.LotKind is LotKinds.TankerLoad or LotKinds.Receipt;
 
     /// <summary>The receipt with its acceptance and reason resolved against the checks (other lots are returned as they are).</summary>
@@ -129,15 +133,15 @@ public static class ReceiptAcceptance
         {
             if (FailsAcceptance(check, lot.LotId))
             {
-                reasons.Add($"plant_acceptance sample {check.SampleId} of the {(check.LotKind == LotKinds.TankerLoad ? "tanker load" : "receipt")} failed ({FailingItems(check.ItemsJson)})");
+                reasons.Add($"plant_acceptance sample {check.SampleId} of the {(check.LotKind == LotKinds.TankerLoad ? "tanker load" : "receipt")} failed ({FailingItems(check.ItemsJson, check.Verdict)})");
             }
         }
 
         return reasons.Count == 0 ? lot : lot with { Accepted = false, RejectionReason = string.Join("; ", reasons) };
     }
 
-    /// <summary>The items of a result whose verdict is fail, by name; "verdict fail" when the items do not say.</summary>
-    private static string FailingItems(string itemsJson)
+    /// <summary>The items that sent the load back (a suspect marked so), by name; the sample's verdict when the items do not say.</summary>
+    private static string FailingItems(string itemsJson, string verdict)
     {
         try
         {
@@ -148,19 +152,19 @@ public static class ReceiptAcceptance
                 foreach (var item in document.RootElement.EnumerateArray())
                 {
                     if (item.ValueKind == System.Text.Json.JsonValueKind.Object
-                        && item.TryGetProperty("verdict", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String && v.GetString() == "fail"
+                        && item.TryGetProperty("verdict", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String && SendsLoadBack(v.GetString())
                         && item.TryGetProperty("item", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String)
                     {
-                        names.Add(name.GetString()!);
+                        names.Add(v.GetString() == "fail" ? name.GetString()! : $"{name.GetString()} {v.GetString()}");
                     }
                 }
             }
 
-            return names.Count > 0 ? string.Join(", ", names) : "verdict fail";
+            return names.Count > 0 ? string.Join(", ", names) : "verdict " + verdict;
         }
         catch (System.Text.Json.JsonException)
         {
-            return "verdict fail";
+            return "verdict " + verdict;
         }
     }
 

@@ -262,7 +262,7 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         }
 
         var coverage = Coverage("plants", plantIds, reporting);
-        const string rule = "a receipt is rejected when the weighbridge refused it or a plant_acceptance test of its tanker load failed (view receipt_acceptance)";
+        const string rule = "a receipt is rejected when the weighbridge refused it or a plant_acceptance test of its tanker load failed or screened positive (view receipt_acceptance)";
         var where = scope.IsCity ? $"plants in {PlanCity}'s counties (milk from anywhere, milk-source bases included)" : $"plants in {Describe(scope)}";
         return
         [
