@@ -3,7 +3,6 @@ using HohhotCluster.Telemetry.Audit.Farm;
 using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
@@ -39,12 +38,15 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IMilkTotalsSource, GrainMilkTotalsSource>();
         services.AddSingleton<KpiCalculator>();
 
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Pasture));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Plant));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Lab));
-        services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
-        services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
-        services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
+        services.AddTelemetryKind<PastureQualityKind>();
+        services.AddTelemetryKind<PlantQualityKind>();
+        services.AddTelemetryKind<LabQualityKind>();
+        services.AddTelemetryKind<ManureKind>();
+        services.AddTelemetryKind<HealthKind>();
+        services.AddAcceptedObserver<MilkingDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<BulkTankDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<PlantIntakeDraft, AlertReadingObserver>();
+        services.AddAcceptedKeysObserver<DeviceActivityObserver>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();
