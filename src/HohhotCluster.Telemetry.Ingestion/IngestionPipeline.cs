@@ -26,6 +26,8 @@ public sealed partial class IngestionPipeline : BackgroundService
     private readonly DeviceDirectory _directory;
     private readonly QuarantineStore _quarantine;
     private readonly ReadingDigestStore _digests;
+    private readonly DeviceSequenceStore _sequences;
+    private readonly Dictionary<string, IRecordKindHandler> _extensionKinds;
     private readonly IGrainFactory _grains;
     private readonly InfluxLineWriter _influx;
     private readonly IngestionMetrics _metrics;
@@ -40,6 +42,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         DeviceDirectory directory,
         QuarantineStore quarantine,
         ReadingDigestStore digests,
+        DeviceSequenceStore sequences,
         IGrainFactory grains,
         InfluxLineWriter influx,
         IngestionMetrics metrics,
@@ -65,6 +68,8 @@ public sealed partial class IngestionPipeline : BackgroundService
         _directory = directory;
         _quarantine = quarantine;
         _digests = digests;
+        _sequences = sequences;
+        _extensionKinds = kinds;
         _grains = grains;
         _influx = influx;
         _metrics = metrics;
@@ -227,6 +232,7 @@ public sealed partial class IngestionPipeline : BackgroundService
             try
             {
                 await QuarantineAsync([message], [(0, rejection)], verdicts, stoppingToken);
+                await RecordDeliveredAsync([message], stoppingToken);
                 return verdicts[0];
             }
             catch (Exception failure) when (!stoppingToken.IsCancellationRequested)
@@ -326,7 +332,28 @@ public sealed partial class IngestionPipeline : BackgroundService
             await WritePointsAsync(batch, stored, verdicts, cancellationToken);
         }
 
+        await RecordDeliveredAsync(batch, cancellationToken);
         return verdicts;
+    }
+
+    /// <summary>
+    /// Every reading of the batch with a readable key is durable now (applied, a duplicate, or in the quarantine,
+    /// which explains it): its key goes into its device's record of delivered keys, which the sequence-gap and
+    /// silent-device checks read. One statement per batch; a union, so a retried batch changes nothing.
+    /// </summary>
+    private Task RecordDeliveredAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    {
+        var delivered = new List<DeliveredKey>(batch.Count);
+        foreach (var message in batch)
+        {
+            if (message.Key is { } key)
+            {
+                var kind = TelemetryTopic.TryParse(message.Topic, _extensionKinds, out var topic, out _, out _) ? topic.Kind : null;
+                delivered.Add(new DeliveredKey(key, kind));
+            }
+        }
+
+        return _sequences.RecordAsync(delivered, cancellationToken);
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ public static class StorageServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ReadingDigestStore>();
+        services.AddSingleton<DeviceSequenceStore>();
         services.AddSingleton<GrainTotalsReader>();
         services.AddHostedService<MigrationHostedService>();
         // After the migrations: hosted services start in registration order.
