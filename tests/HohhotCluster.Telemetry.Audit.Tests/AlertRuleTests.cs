@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Audit.Alerts;
 
 namespace HohhotCluster.Telemetry.Audit.Tests;
@@ -48,28 +49,57 @@ public sealed class AlertRuleTests
     }
 
     [Fact]
-    public void Applied_key_ranges_become_sequence_holes()
+    public void The_gaps_between_a_boots_delivered_runs_are_its_sequence_holes()
     {
-        var holes = DeviceWatchdog.HolesFromAppliedLog(
-            """{"D1":[{"epoch":7,"ranges":[{"first":1,"last":4},{"first":7,"last":9},{"first":11,"last":20}]}],"D2":[{"epoch":1,"ranges":[{"first":1,"last":50}]}]}""");
-        Assert.Equal([new SequenceHole("D1", 7, 5, 6), new SequenceHole("D1", 7, 10, 10)], holes["D1"]);
-        Assert.False(holes.ContainsKey("D2"));
+        var boot = new DeviceBootSequence("D1", 7, [new SequenceRun(1, 4), new SequenceRun(7, 9), new SequenceRun(11, 20)],
+            new Dictionary<string, DateTimeOffset>(), T0);
+        Assert.Equal([new SequenceHole("D1", 7, 5, 6), new SequenceHole("D1", 7, 10, 10)], DeviceWatchdog.HolesOf(boot));
+        Assert.Empty(DeviceWatchdog.HolesOf(boot with { Runs = [new SequenceRun(1, 50)] }));
     }
 
     [Fact]
-    public void Applied_key_ranges_in_their_compact_stored_form_become_sequence_holes()
+    public void A_kinds_silence_override_outside_its_bounds_fails_validation_naming_the_kind()
     {
-        // 1..4, 7..9, 11..20: what AppliedKeyLog stores now.
-        var holes = DeviceWatchdog.HolesFromAppliedLog("""{"D1":[{"epoch":7,"ranges":"1:3,3:2,2:9"}]}""");
-        Assert.Equal([new SequenceHole("D1", 7, 5, 6), new SequenceHole("D1", 7, 10, 10)], holes["D1"]);
+        var result = new AuditOptionsValidator().Validate(null, new AuditOptions
+        {
+            Alerts = new AlertOptions { SilentAfterByKind = new Dictionary<string, TimeSpan> { ["manure"] = TimeSpan.FromSeconds(3) } },
+        });
+        Assert.True(result.Failed);
+        Assert.Contains("SilentAfterByKind:manure", result.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new AuditOptionsValidator().Validate(null, new AuditOptions
+        {
+            Alerts = new AlertOptions { SilentAfterByKind = new Dictionary<string, TimeSpan> { ["manure"] = TimeSpan.Zero, ["tmr"] = TimeSpan.FromHours(10) } },
+        }).Succeeded);
     }
 
     [Fact]
-    public void A_hole_the_applied_key_log_had_to_close_stays_a_sequence_hole()
+    public void A_device_is_held_to_the_shortest_cadence_of_the_periodic_kinds_it_sent_lately()
     {
-        // 1..20 applied as one range after the log closed the hole 5..6 (too many holes): the loss is still reported.
-        var holes = DeviceWatchdog.HolesFromAppliedLog("""{"D1":[{"epoch":7,"ranges":[{"first":1,"last":20}],"unknown":[{"first":5,"last":6}]}]}""");
-        Assert.Equal([new SequenceHole("D1", 7, 5, 6)], holes["D1"]);
+        var options = new AlertOptions();
+        Dictionary<string, DateTimeOffset> Sent(params (string Kind, double HoursAgo)[] kinds) =>
+            kinds.ToDictionary(k => k.Kind, k => T0.AddHours(-k.HoursAgo), StringComparer.Ordinal);
+
+        Assert.Equal(TimeSpan.FromMinutes(30), DeviceCadence.SilentAfter(Sent(("bulk_tank", 1), ("tanker_pickup", 0.5)), T0, options));
+        Assert.Equal(TimeSpan.FromHours(36), DeviceCadence.SilentAfter(Sent(("manure", 20)), T0, options));
+        Assert.Null(DeviceCadence.SilentAfter(Sent(("tanker_pickup", 1), ("silo_transfer", 2)), T0, options));
+        // A kind last sent before the window no longer decides; a kind no table knows has no say.
+        Assert.Equal(TimeSpan.FromHours(36), DeviceCadence.SilentAfter(Sent(("manure", 30), ("bulk_tank", 24 * 9)), T0, options));
+        Assert.Null(DeviceCadence.SilentAfter(Sent(("no_such_kind", 1)), T0, options));
+        // Nothing recorded at all: the device-wide default.
+        Assert.Equal(options.DeviceSilentAfter, DeviceCadence.SilentAfter(Sent(), T0, options));
+    }
+
+    [Fact]
+    public void A_configured_cadence_overrides_the_kinds_default_and_zero_makes_it_event_driven()
+    {
+        var options = new AlertOptions
+        {
+            SilentAfterByKind = new Dictionary<string, TimeSpan> { ["manure"] = TimeSpan.FromHours(2), ["bulk_tank"] = TimeSpan.Zero, ["tmr"] = TimeSpan.FromMinutes(20) },
+        };
+        var sent = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { ["manure"] = T0, ["bulk_tank"] = T0 };
+
+        Assert.Equal(TimeSpan.FromHours(2), DeviceCadence.SilentAfter(sent, T0, options));
+        Assert.Equal(TimeSpan.FromMinutes(20), DeviceCadence.ShortestLimit(options));
     }
 
     [Fact]
