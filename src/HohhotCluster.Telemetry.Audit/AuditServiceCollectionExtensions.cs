@@ -45,6 +45,7 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
         services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
         services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
+        services.AddAcceptedKeysObserver<DeviceActivityKeysObserver>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

@@ -1,3 +1,5 @@
+using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Audit.Alerts;
 
@@ -90,6 +92,24 @@ public sealed class AlertRuleTests
     }
 
     [Fact]
+    public void A_registered_kinds_declared_cadence_wins_over_the_table_for_its_owner_kind_and_an_override_wins_over_both()
+    {
+        var registry = new TelemetryKindRegistry([
+            new CadenceOnlyKind("manure", OwnerKind.Pasture, ReportingCadence.SilentAfterOf(TimeSpan.FromHours(3))),
+            new CadenceOnlyKind("tmr", OwnerKind.Pasture, ReportingCadence.SilentAfterOf(TimeSpan.FromHours(10))),
+            new CadenceOnlyKind("bulk_tank", OwnerKind.Pasture, ReportingCadence.EventDriven)]);
+        var sent = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { ["manure"] = T0, ["tmr"] = T0 };
+
+        Assert.Equal(TimeSpan.FromHours(3), DeviceCadence.SilentAfter(sent, T0, Options, "pasture", registry));
+        // Under another owner kind the pasture's definition does not apply: the table's daily default does.
+        Assert.Equal(TimeSpan.FromHours(36), DeviceCadence.SilentAfter(sent, T0, Options, "plant", registry));
+        Assert.Null(DeviceCadence.SilentAfter(new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal) { ["bulk_tank"] = T0 }, T0, Options, "pasture", registry));
+        var overridden = new AlertOptions { SilentAfterByKind = new() { ["manure"] = TimeSpan.FromHours(40) } };
+        Assert.Equal(TimeSpan.FromHours(10), DeviceCadence.SilentAfter(sent, T0, overridden, "pasture", registry));
+        Assert.Equal(TimeSpan.FromHours(3), DeviceCadence.ShortestLimit(new AlertOptions { DeviceSilentAfter = TimeSpan.FromHours(5), SilentAfterByKind = new() { ["bulk_tank"] = TimeSpan.Zero } }, registry));
+    }
+
+    [Fact]
     public void A_configured_cadence_overrides_the_kinds_default_and_zero_makes_it_event_driven()
     {
         var options = new AlertOptions
@@ -109,4 +129,24 @@ public sealed class AlertRuleTests
         Assert.True(result.Failed);
         Assert.Contains("TankerWarnC", result.FailureMessage, StringComparison.Ordinal);
     }
+}
+
+/// <summary>A kind that only names itself and its cadence (the registry and the watchdog read nothing else).</summary>
+internal sealed class CadenceOnlyKind(string name, OwnerKind owner, ReportingCadence cadence) : TelemetryKind<object>
+{
+    public override string Name => name;
+
+    public override OwnerKind Owner => owner;
+
+    public override ReportingCadence Cadence => cadence;
+
+    public override bool TryParse(System.Text.Json.JsonElement body, ReadingKey key, DateTimeOffset eventTime,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out object? record, out Rejection rejection) =>
+        throw new NotSupportedException();
+
+    public override Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<object>> records, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    public override void WritePoints(HohhotCluster.Telemetry.TimeSeries.LineProtocolWriter writer, Accepted<object> record) =>
+        throw new NotSupportedException();
 }

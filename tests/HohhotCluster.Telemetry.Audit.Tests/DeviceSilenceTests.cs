@@ -138,4 +138,19 @@ public sealed class DeviceSilenceTests : IAsyncLifetime
         await _watchdog.CheckOnceAsync(CancellationToken.None);   // the default daily cadence
         Assert.False(await SilentAlertOpenAsync("MANURE2"));
     }
+
+    [Fact]
+    public async Task Any_kinds_accepted_keys_keep_its_device_from_silence_through_the_keys_observer()
+    {
+        await SeeAsync("TMR1");
+        _db.Clock.Advance(TimeSpan.FromMinutes(25));
+        var device = new DeviceContext { DeviceId = "TMR1", OwnerKind = "pasture", OwnerId = "P1", CountyId = "c1" };
+        var kind = new CadenceOnlyKind("tmr", Kinds.OwnerKind.Pasture, Kinds.ReportingCadence.SilentAfterOf(TimeSpan.FromHours(10)));
+        await new DeviceActivityKeysObserver(_activity).OnAcceptedAsync(
+            [new Kinds.AcceptedKey(new ReadingKey("TMR1", 1, 1), _db.Clock.GetUtcNow(), device, kind, ApplyOutcome.Applied)], CancellationToken.None);
+        _db.Clock.Advance(TimeSpan.FromMinutes(25));   // 50 min after the first sighting, 25 after the kind's
+
+        await _watchdog.CheckOnceAsync(CancellationToken.None);
+        Assert.False(await SilentAlertOpenAsync("TMR1"));
+    }
 }

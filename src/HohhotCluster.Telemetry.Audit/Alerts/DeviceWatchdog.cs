@@ -1,4 +1,5 @@
 using System.Globalization;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,8 @@ public readonly record struct SequenceHole(string DeviceId, long Epoch, long Fir
 /// (<see cref="DeviceSequenceStore"/>), the one record of the keys each device delivered over all its kinds and
 /// owners (applied, duplicate or quarantined), incrementally by its update time: a device's holes are the gaps
 /// between its ranges within a boot. A hole that fills (a late message) clears the alert, as does a device heard
-/// from again. Every silo may run this: raising and clearing are idempotent.
+/// from again. Every silo may run this: raising and clearing are idempotent. The kinds' cadences come from the
+/// <see cref="TelemetryKindRegistry"/> when the host registers kinds (else from <see cref="DeviceCadence.Defaults"/>).
 /// </summary>
 public sealed partial class DeviceWatchdog(
     DeviceSequenceStore sequences,
@@ -27,7 +29,8 @@ public sealed partial class DeviceWatchdog(
     AlertStore alerts,
     IOptions<AuditOptions> options,
     TimeProvider clock,
-    ILogger<DeviceWatchdog> logger) : BackgroundService
+    ILogger<DeviceWatchdog> logger,
+    TelemetryKindRegistry? kindRegistry = null) : BackgroundService
 {
     /// <summary>
     /// Boots are read again from this long before the newest update seen: a batch whose statement started earlier
@@ -112,17 +115,17 @@ public sealed partial class DeviceWatchdog(
         var open = (await alerts.OpenKeysAsync(AlertKinds.DeviceSilent, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var kindsByDevice = KindsByDevice();
         var stillSilent = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (deviceId, ownerKind, ownerId, countyId, lastSeenAt) in await activity.SilentSinceAsync(now - DeviceCadence.ShortestLimit(limits), cancellationToken))
+        foreach (var (deviceId, ownerKind, ownerId, countyId, lastSeenAt) in await activity.SilentSinceAsync(now - DeviceCadence.ShortestLimit(limits, kindRegistry), cancellationToken))
         {
-            var kinds = kindsByDevice.GetValueOrDefault(deviceId) ?? [];
-            if (DeviceCadence.SilentAfter(kinds, now, limits) is not { } after)
+            var sent = kindsByDevice.GetValueOrDefault(deviceId) ?? [];
+            if (DeviceCadence.SilentAfter(sent, now, limits, ownerKind, kindRegistry) is not { } after)
             {
                 continue;
             }
 
             // A kind whose component does not touch device activity (or a quarantined message) is still a sign of life.
             var since = new DateTimeOffset(DateTime.SpecifyKind(lastSeenAt, DateTimeKind.Utc));
-            foreach (var delivered in kinds.Values)
+            foreach (var delivered in sent.Values)
             {
                 since = delivered > since ? delivered : since;
             }
@@ -139,7 +142,7 @@ public sealed partial class DeviceWatchdog(
                 continue;
             }
 
-            var cadence = string.Join(", ", kinds.Keys.Order(StringComparer.Ordinal));
+            var cadence = string.Join(", ", sent.Keys.Order(StringComparer.Ordinal));
             await alerts.RaiseAsync(new AlertDraft
             {
                 Key = key,
