@@ -95,4 +95,27 @@ public sealed class DeviceSequenceStoreTests : IAsyncLifetime
         Assert.Equal(1, await _store.DeleteNotUpdatedSinceAsync(DateTimeOffset.UtcNow.AddDays(-8), default));
         Assert.Equal(["R2"], (await _store.UpdatedAfterAsync(DateTimeOffset.MinValue, default)).Select(b => b.DeviceId));
     }
+
+    [Fact]
+    public async Task The_retention_service_deletes_the_boots_not_updated_within_the_digest_retention_at_start()
+    {
+        await _store.RecordAsync([Key("OLD1", 1), Key("NEW1", 1)], default);
+        await using (var connection = await _dataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("update device_sequence set updated_at = now() - interval '9 days' where device_id = 'OLD1'");
+        }
+
+        using var retention = new ReadingDigestRetention(new ReadingDigestStore(_dataSource, TimeProvider.System), _store,
+            Options.Create(new ReadingDigestOptions()), TimeProvider.System, NullLogger<ReadingDigestRetention>.Instance);
+        await retention.StartAsync(default);
+        try
+        {
+            var left = await Eventually.WaitAsync(() => _store.UpdatedAfterAsync(DateTimeOffset.MinValue, default), boots => boots.Count == 1, TimeSpan.FromSeconds(20));
+            Assert.Equal("NEW1", Assert.Single(left).DeviceId);
+        }
+        finally
+        {
+            await retention.StopAsync(default);
+        }
+    }
 }
