@@ -116,8 +116,14 @@ public sealed class AlertOptions
     [Range(1, 10)]
     public int MastitisConsecutiveMilkings { get; set; } = 2;
 
-    /// <summary>A device that sent nothing for this long is silent.</summary>
+    /// <summary>A device whose kinds are not known (none recorded within 8 days) is silent after this long; see <see cref="Alerts.DeviceCadence"/>.</summary>
     public TimeSpan DeviceSilentAfter { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// A kind's reporting cadence overriding the one its definition declares (<see cref="Kinds.ITelemetryKind.Cadence"/>), by kind name,
+    /// e.g. <c>"manure": "36:00:00"</c>; <c>"00:00:00"</c> makes the kind event-driven (it never makes a device silent).
+    /// </summary>
+    public Dictionary<string, TimeSpan> SilentAfterByKind { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>How often the watchdog looks for silent devices and sequence gaps.</summary>
     public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromMinutes(1);
@@ -157,6 +163,14 @@ public sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             || alerts.SequenceGapGrace < TimeSpan.Zero)
         {
             problems.Add("Audit:Alerts: DeviceSilentAfter must be >= 10 s, WatchdogInterval >= 1 s, SequenceGapGrace >= 0.");
+        }
+
+        foreach (var (kind, silentAfter) in alerts.SilentAfterByKind)
+        {
+            if (silentAfter != TimeSpan.Zero && (silentAfter < TimeSpan.FromSeconds(10) || silentAfter > TimeSpan.FromDays(8)))
+            {
+                problems.Add($"Audit:Alerts:SilentAfterByKind:{kind} must be 00:00:00 (event-driven) or between 10 s and 8 days (the window of a device's kinds).");
+            }
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);

@@ -46,7 +46,7 @@ public static class AuditServiceCollectionExtensions
         services.AddAcceptedObserver<MilkingDraft, AlertReadingObserver>();
         services.AddAcceptedObserver<BulkTankDraft, AlertReadingObserver>();
         services.AddAcceptedObserver<PlantIntakeDraft, AlertReadingObserver>();
-        services.AddAcceptedKeysObserver<DeviceActivityObserver>();
+        services.AddAcceptedKeysObserver<DeviceActivityKeysObserver>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

@@ -31,6 +31,7 @@ public static class IngestionServiceCollectionExtensions
         services.AddSingleton<IDigestClaims, PostgresDigestClaims>();
         services.AddSingleton<IQuarantineRows, PostgresQuarantineRows>();
         services.AddSingleton<IPointSink, InfluxPointSink>();
+        services.AddSingleton<IDeliveredKeys, PostgresDeliveredKeys>();
         services.AddSingleton<ValidateStage>();
         services.AddSingleton<GateStage>();
         services.AddSingleton<DigestStage>();
@@ -38,6 +39,7 @@ public static class IngestionServiceCollectionExtensions
         services.AddSingleton<QuarantineStage>();
         services.AddSingleton<ObserveStage>();
         services.AddSingleton<PointsStage>();
+        services.AddSingleton<SequenceStage>();
         services.AddSingleton<AcknowledgeStage>();
         services.AddSingleton<IBatchProcessor, BatchProcessor>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BatchRetry>(sp, sp.GetRequiredService<IOptions<IngestionOptions>>().Value));

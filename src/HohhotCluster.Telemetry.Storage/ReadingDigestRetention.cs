@@ -22,9 +22,14 @@ public sealed class ReadingDigestOptions
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
-/// <summary>Deletes the digests older than <see cref="ReadingDigestOptions.Retention"/> at start and then every <see cref="ReadingDigestOptions.PurgeInterval"/>.</summary>
+/// <summary>
+/// Deletes the digests older than <see cref="ReadingDigestOptions.Retention"/> at start and then every
+/// <see cref="ReadingDigestOptions.PurgeInterval"/>, and the <c>device_sequence</c> rows of boots not updated for as long
+/// (a reading that would fill one of their holes is refused as too late anyway).
+/// </summary>
 public sealed partial class ReadingDigestRetention(
     ReadingDigestStore store,
+    DeviceSequenceStore sequences,
     IOptions<ReadingDigestOptions> options,
     TimeProvider clock,
     ILogger<ReadingDigestRetention> logger) : BackgroundService
@@ -36,10 +41,17 @@ public sealed partial class ReadingDigestRetention(
         {
             try
             {
-                var deleted = await store.DeleteEventsBeforeAsync(clock.GetUtcNow() - options.Value.Retention, stoppingToken);
+                var cutoff = clock.GetUtcNow() - options.Value.Retention;
+                var deleted = await store.DeleteEventsBeforeAsync(cutoff, stoppingToken);
                 if (deleted > 0)
                 {
                     LogPurged(deleted);
+                }
+
+                var boots = await sequences.DeleteNotUpdatedSinceAsync(cutoff, stoppingToken);
+                if (boots > 0)
+                {
+                    LogSequencesPurged(boots);
                 }
             }
             catch (NpgsqlException exception)
@@ -53,6 +65,9 @@ public sealed partial class ReadingDigestRetention(
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Deleted {Count} reading digests past their retention")]
     private partial void LogPurged(long count);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Deleted the delivered-key records of {Count} device boots not updated within the retention")]
+    private partial void LogSequencesPurged(long count);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reading digest retention failed; retrying at the next tick")]
     private partial void LogPurgeFailed(Exception exception);

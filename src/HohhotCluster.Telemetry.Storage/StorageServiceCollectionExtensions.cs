@@ -36,6 +36,7 @@ public static class StorageServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ReadingDigestStore>();
+        services.AddSingleton<DeviceSequenceStore>();
         services.AddSingleton<GrainTotalsReader>();
         services.AddSingleton<IMemberTotalsReader>(sp => sp.GetRequiredService<GrainTotalsReader>());
         services.AddHostedService<MigrationHostedService>();

@@ -1,12 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
-using Dapper;
-using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace HohhotCluster.Telemetry.Audit.Alerts;
 
@@ -17,24 +14,33 @@ public readonly record struct SequenceHole(string DeviceId, long Epoch, long Fir
 }
 
 /// <summary>
-/// On a timer: raises <c>device_silent</c> for devices not heard from for <see cref="AlertOptions.DeviceSilentAfter"/>,
-/// and <c>sequence_gap</c> for holes in a device's sequence numbers that stayed open for
-/// <see cref="AlertOptions.SequenceGapGrace"/>. Holes come from the applied-key ranges the owning grains store
-/// (herd, pasture, plant state in <c>grain_state</c>) and from the keys of this component's own records, so the
-/// hot path pays nothing for them. A hole that fills (a late message) clears the alert. Every silo may run this:
-/// raising and clearing are idempotent.
+/// On a timer: raises <c>device_silent</c> for devices not heard from for their cadence (<see cref="DeviceCadence"/>:
+/// the shortest among the kinds each sends), and <c>sequence_gap</c> for holes in a device's sequence numbers that
+/// stayed open for <see cref="AlertOptions.SequenceGapGrace"/>. Both read <c>device_sequence</c>
+/// (<see cref="DeviceSequenceStore"/>), the one record of the keys each device delivered over all its kinds and
+/// owners (applied, duplicate or quarantined), incrementally by its update time: a device's holes are the gaps
+/// between its ranges within a boot. A hole that fills (a late message) clears the alert, as does a device heard
+/// from again. Every silo may run this: raising and clearing are idempotent. The kinds' cadences come from the
+/// <see cref="TelemetryKindRegistry"/>.
 /// </summary>
 public sealed partial class DeviceWatchdog(
-    NpgsqlDataSource dataSource,
+    DeviceSequenceStore sequences,
     DeviceActivityStore activity,
     AlertStore alerts,
     IOptions<AuditOptions> options,
     TimeProvider clock,
-    ILogger<DeviceWatchdog> logger) : BackgroundService
+    ILogger<DeviceWatchdog> logger,
+    TelemetryKindRegistry kindRegistry) : BackgroundService
 {
-    private readonly Dictionary<string, Dictionary<string, List<SequenceHole>>> _grainHoles = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Boots are read again from this long before the newest update seen: a batch whose statement started earlier
+    /// may commit after a later one (and silos' clocks differ a little), so its row would be behind the cursor.
+    /// </summary>
+    private static readonly TimeSpan CursorOverlap = TimeSpan.FromMinutes(2);
+
+    private readonly Dictionary<(string DeviceId, long BootEpoch), DeviceBootSequence> _boots = [];
     private readonly Dictionary<SequenceHole, DateTimeOffset> _firstSeen = [];
-    private DateTime _grainCursor = DateTime.MinValue;
+    private DateTimeOffset _cursor = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,25 +61,88 @@ public sealed partial class DeviceWatchdog(
 
     public async Task CheckOnceAsync(CancellationToken cancellationToken)
     {
+        await RefreshAsync(cancellationToken);
         await CheckSilentAsync(cancellationToken);
         await CheckGapsAsync(cancellationToken);
+    }
+
+    /// <summary>Reads the boots updated since the last look; forgets those past the retention (their rows are deleted).</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var from = _cursor == DateTimeOffset.MinValue ? _cursor : _cursor - CursorOverlap;
+        foreach (var boot in await sequences.UpdatedAfterAsync(from, cancellationToken))
+        {
+            _boots[(boot.DeviceId, boot.BootEpoch)] = boot;
+            _cursor = boot.UpdatedAt > _cursor ? boot.UpdatedAt : _cursor;
+        }
+
+        var retired = clock.GetUtcNow() - DeviceCadence.KindsWindow;
+        foreach (var key in _boots.Where(b => b.Value.UpdatedAt < retired).Select(b => b.Key).ToList())
+        {
+            _boots.Remove(key);
+        }
+    }
+
+    /// <summary>Each kind a device delivered (over its boots) with the last time it was.</summary>
+    private Dictionary<string, Dictionary<string, DateTimeOffset>> KindsByDevice()
+    {
+        var byDevice = new Dictionary<string, Dictionary<string, DateTimeOffset>>(StringComparer.Ordinal);
+        foreach (var boot in _boots.Values)
+        {
+            if (!byDevice.TryGetValue(boot.DeviceId, out var kinds))
+            {
+                kinds = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+                byDevice[boot.DeviceId] = kinds;
+            }
+
+            foreach (var (kind, at) in boot.KindsLastDelivered)
+            {
+                if (!kinds.TryGetValue(kind, out var known) || at > known)
+                {
+                    kinds[kind] = at;
+                }
+            }
+        }
+
+        return byDevice;
     }
 
     private async Task CheckSilentAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var after = options.Value.Alerts.DeviceSilentAfter;
+        var limits = options.Value.Alerts;
         await activity.FlushAsync(cancellationToken);
         var open = (await alerts.OpenKeysAsync(AlertKinds.DeviceSilent, cancellationToken)).ToHashSet(StringComparer.Ordinal);
-        foreach (var (deviceId, ownerKind, ownerId, countyId, lastSeen) in await activity.SilentSinceAsync(now - after, cancellationToken))
+        var kindsByDevice = KindsByDevice();
+        var stillSilent = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (deviceId, ownerKind, ownerId, countyId, lastSeenAt) in await activity.SilentSinceAsync(now - DeviceCadence.ShortestLimit(limits, kindRegistry), cancellationToken))
         {
+            var sent = kindsByDevice.GetValueOrDefault(deviceId) ?? [];
+            if (DeviceCadence.SilentAfter(sent, now, limits, ownerKind, kindRegistry) is not { } after)
+            {
+                continue;
+            }
+
+            // A kind whose component does not touch device activity (or a quarantined message) is still a sign of life.
+            var since = new DateTimeOffset(DateTime.SpecifyKind(lastSeenAt, DateTimeKind.Utc));
+            foreach (var delivered in sent.Values)
+            {
+                since = delivered > since ? delivered : since;
+            }
+
+            if (now - since < after)
+            {
+                continue;
+            }
+
             var key = AlertKinds.DeviceSilent + ":" + deviceId;
+            stillSilent.Add(key);
             if (open.Contains(key))
             {
                 continue;
             }
 
-            var since = new DateTimeOffset(DateTime.SpecifyKind(lastSeen, DateTimeKind.Utc));
+            var cadence = string.Join(", ", sent.Keys.Order(StringComparer.Ordinal));
             await alerts.RaiseAsync(new AlertDraft
             {
                 Key = key,
@@ -83,50 +152,38 @@ public sealed partial class DeviceWatchdog(
                 PastureId = ownerKind == "pasture" ? ownerId : null,
                 PlantId = ownerKind == "plant" ? ownerId : null,
                 CountyId = countyId,
-                Message = $"Device {deviceId} of {ownerKind} {ownerId} has sent nothing since {since:yyyy-MM-dd HH:mm:ss} UTC (limit {after})",
+                Message = $"Device {deviceId} of {ownerKind} {ownerId} has sent nothing since {since:yyyy-MM-dd HH:mm:ss} UTC (limit {after}" +
+                    (cadence.Length > 0 ? $", the shortest cadence of the kinds it sends: {cadence})" : ", its kinds are not known)"),
                 Since = since,
                 Readings = [new AlertReading { At = since, Name = "last_message_received", Source = deviceId, Limit = "every " + after }],
             }, now, cancellationToken);
+        }
+
+        // Devices whose alert is open but that are no longer silent by their cadence (heard through a kind that does
+        // not touch device activity, or a limit raised by configuration): cleared here.
+        var heard = open.Where(k => !stillSilent.Contains(k)).ToList();
+        if (heard.Count > 0)
+        {
+            await alerts.ClearAsync(heard, "the device is within its reporting cadence again", now, cancellationToken);
         }
     }
 
     private async Task CheckGapsAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
-        var rows = await connection.QueryAsync<(string GrainType, string GrainId, DateTime UpdatedAt, string? Devices)>(new CommandDefinition(
-            """
-            select grain_type, grain_id, updated_at, (state -> 'applied' -> 'devices')::text
-            from grain_state where grain_type = any(@types) and updated_at > @cursor
-            """, new { types = new[] { GrainStateNames.Herd, GrainStateNames.Pasture, GrainStateNames.Plant }, cursor = _grainCursor },
-            cancellationToken: cancellationToken));
-        foreach (var row in rows)
-        {
-            _grainHoles[row.GrainType + "/" + row.GrainId] = HolesFromAppliedLog(row.Devices);
-            _grainCursor = row.UpdatedAt > _grainCursor ? row.UpdatedAt : _grainCursor;
-        }
-
-        var own = await connection.QueryAsync<(string DeviceId, long Epoch, long First, long Last)>(new CommandDefinition(
-            """
-            with k as (
-                select device_id, boot_epoch, seq from quality_result
-                union all select device_id, boot_epoch, seq from manure_record
-                union all select device_id, boot_epoch, seq from health_record),
-            l as (select device_id, boot_epoch, seq, lag(seq) over (partition by device_id, boot_epoch order by seq) as prev from k)
-            select device_id, boot_epoch, prev + 1, seq - 1 from l where seq - prev > 1
-            """, cancellationToken: cancellationToken));
-
         var byDevice = new Dictionary<string, List<SequenceHole>>(StringComparer.Ordinal);
-        foreach (var grain in _grainHoles.Values)
+        foreach (var boot in _boots.Values)
         {
-            foreach (var (device, holes) in grain)
+            var holes = HolesOf(boot);
+            if (holes.Count > 0)
             {
-                Add(byDevice, device, holes);
-            }
-        }
+                if (!byDevice.TryGetValue(boot.DeviceId, out var list))
+                {
+                    list = [];
+                    byDevice[boot.DeviceId] = list;
+                }
 
-        foreach (var (device, epoch, first, last) in own)
-        {
-            Add(byDevice, device, [new SequenceHole(device, epoch, first, last)]);
+                list.AddRange(holes);
+            }
         }
 
         var now = clock.GetUtcNow();
@@ -183,56 +240,19 @@ public sealed partial class DeviceWatchdog(
         }
 
         var filled = (await alerts.OpenKeysAsync(AlertKinds.SequenceGap, cancellationToken)).Where(k => !alerting.Contains(k)).ToList();
-        await alerts.ClearAsync(filled, "the missing messages arrived (or their boot epoch was evicted from the applied-key log)", now, cancellationToken);
+        await alerts.ClearAsync(filled, "the missing messages arrived (or their boot is past the delivered-key retention)", now, cancellationToken);
     }
 
-    /// <summary>Holes between the applied ranges of each device and epoch in an owning grain's stored <c>AppliedKeyLog</c>.</summary>
-    internal static Dictionary<string, List<SequenceHole>> HolesFromAppliedLog(string? devicesJson)
+    /// <summary>The holes between the delivered runs of one boot (the runs are in order and apart).</summary>
+    internal static List<SequenceHole> HolesOf(DeviceBootSequence boot)
     {
-        var holes = new Dictionary<string, List<SequenceHole>>(StringComparer.Ordinal);
-        if (string.IsNullOrEmpty(devicesJson))
+        var holes = new List<SequenceHole>();
+        for (var i = 1; i < boot.Runs.Count; i++)
         {
-            return holes;
-        }
-
-        using var document = JsonDocument.Parse(devicesJson);
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            return holes;
-        }
-
-        foreach (var device in document.RootElement.EnumerateObject())
-        {
-            foreach (var epoch in device.Value.EnumerateArray())
-            {
-                var epochNumber = epoch.GetProperty("epoch").GetInt64();
-                var ranges = epoch.GetProperty("ranges").Deserialize<SequenceRangeSet>(PostgresGrainStorage.JsonOptions) ?? [];
-                for (var i = 1; i < ranges.Count; i++)
-                {
-                    Add(holes, device.Name, [new SequenceHole(device.Name, epochNumber, ranges[i - 1].Last + 1, ranges[i].First - 1)]);
-                }
-
-                // Holes the log had to close (too many in one epoch) are still loss: they stay holes here.
-                if (epoch.TryGetProperty("unknown", out var closed) && closed.ValueKind != JsonValueKind.Null
-                    && closed.Deserialize<SequenceRangeSet>(PostgresGrainStorage.JsonOptions) is { } closedHoles)
-                {
-                    Add(holes, device.Name, closedHoles.Select(r => new SequenceHole(device.Name, epochNumber, r.First, r.Last)));
-                }
-            }
+            holes.Add(new SequenceHole(boot.DeviceId, boot.BootEpoch, boot.Runs[i - 1].Last + 1, boot.Runs[i].First - 1));
         }
 
         return holes;
-    }
-
-    private static void Add(Dictionary<string, List<SequenceHole>> holes, string device, IEnumerable<SequenceHole> items)
-    {
-        if (!holes.TryGetValue(device, out var list))
-        {
-            list = [];
-            holes[device] = list;
-        }
-
-        list.AddRange(items);
     }
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Warning, Message = "Device watchdog check failed; retrying at the next tick")]

@@ -20,10 +20,10 @@ public sealed class HealthKind(FarmRecordStore store, OwnerDirectory owners, IOp
     public override string Name => "health";
 
     /// <summary>
-    /// Censuses, vaccination sessions and titre tests: noted as a device's activity like a daily account (a day and a
-    /// couple of hours), as they were before cadences were per kind; the programme's real rhythm is not verified here.
+    /// A daily census (07:00 in the simulator) with vaccinations and titre tests beside it: silent after 36 h, a day
+    /// with slack for its hour; the programmes' real rhythm is not verified here.
     /// </summary>
-    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(26));
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(36));
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 

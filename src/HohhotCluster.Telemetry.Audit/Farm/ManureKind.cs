@@ -13,8 +13,8 @@ public sealed class ManureKind(FarmRecordStore store) : TelemetryKind<ManureReco
 
     public override string Name => "manure";
 
-    /// <summary>A daily account: a day and a couple of hours without one is worth a look.</summary>
-    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(26));
+    /// <summary>A daily account (at 20:00 in the simulator): silent after 36 h, a day with slack for its hour.</summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(36));
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 

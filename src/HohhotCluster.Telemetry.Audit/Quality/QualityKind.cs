@@ -23,8 +23,11 @@ public class QualityKind(OwnerKind owner, QualityStore store, OwnerDirectory own
 
     public override string Name => KindName;
 
-    /// <summary>Samples are taken per collection, per delivery or by a regulator's visit: a day without one is worth a look.</summary>
-    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromDays(1));
+    /// <summary>
+    /// A pasture's or plant's lab tests every collection or delivery, every day: silent after 36 h (a day with slack for
+    /// its hour). A regulator's lab samples when it visits (<see cref="LabQualityKind"/>: event-driven).
+    /// </summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(36));
 
     public override OwnerKind Owner => owner;
 
@@ -274,4 +277,8 @@ public sealed class PastureQualityKind(QualityStore store, OwnerDirectory owners
 public sealed class PlantQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Plant, store, owners, clock);
 
 /// <summary>The <c>quality</c> kind under a regulator's lab's topics: supervisory samples only.</summary>
-public sealed class LabQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Lab, store, owners, clock);
+public sealed class LabQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Lab, store, owners, clock)
+{
+    /// <summary>A regulator samples when it visits, never on a clock.</summary>
+    public override ReportingCadence Cadence => ReportingCadence.EventDriven;
+}

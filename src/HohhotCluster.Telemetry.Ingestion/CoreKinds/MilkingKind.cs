@@ -17,8 +17,11 @@ public sealed class MilkingKind(DeviceDirectory directory, GrainApply grains) : 
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 
-    /// <summary>A milking meter reports at every visit, several milkings a day: 30 minutes without one is worth a look.</summary>
-    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromMinutes(30));
+    /// <summary>
+    /// A milk meter reports only during milking sessions, two or three a day, 8-12 h apart: silent after 14 h, a
+    /// session missed (the simulator's and the contract's rhythm; no vendor figure).
+    /// </summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(14));
 
     public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out MilkingDraft? record, out Rejection rejection) =>
         TryBody(body, Parse, out record, out rejection);

@@ -16,8 +16,11 @@ public sealed class PlantIntakeKind(GrainApply grains) : TelemetryKind<PlantInta
 
     public override OwnerKind Owner => OwnerKind.Plant;
 
-    /// <summary>A weighbridge reports when a tanker arrives, never on a clock.</summary>
-    public override ReportingCadence Cadence => ReportingCadence.EventDriven;
+    /// <summary>
+    /// A weighbridge reports when a tanker arrives; a plant takes loads every day (two collection sweeps), so a
+    /// weighbridge that weighs nothing for 26 h is silent.
+    /// </summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(26));
 
     public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out PlantIntakeDraft? record, out Rejection rejection) =>
         TryBody(body, Parse, out record, out rejection);

@@ -311,6 +311,35 @@ public sealed class PointsStage(IPointSink points, QuarantineStage quarantine)
     }
 }
 
+/// <summary>
+/// Sequence: every reading of the batch with a readable key is durable now (applied, a duplicate, or in the
+/// quarantine, which explains it), so its key joins its device's record of delivered keys, one call for the batch,
+/// over every kind alike: the sequence-gap and silent-device checks read it. A union, so a retried batch changes nothing.
+/// </summary>
+public sealed class SequenceStage(IDeliveredKeys delivered)
+{
+    public Task RunAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
+    {
+        var keys = new List<DeliveredKey>(batch.Count);
+        foreach (var message in batch)
+        {
+            if (message.Key is { } key)
+            {
+                keys.Add(new DeliveredKey(key, KindSegment(message.Topic)));
+            }
+        }
+
+        return delivered.RecordAsync(keys, cancellationToken);
+    }
+
+    /// <summary>The topic's kind segment when it has the shape of a reading's topic (whether or not the kind is known), else null.</summary>
+    private static string? KindSegment(string topic)
+    {
+        var device = TelemetryTopic.DeviceSegment(topic);
+        return device is null ? null : topic[(topic.LastIndexOf('/') + 1)..];
+    }
+}
+
 /// <summary>Acknowledge: completes each reading with its verdict (the endpoint's PUBACK waits on it).</summary>
 public sealed class AcknowledgeStage(IngestionMetrics metrics)
 {
@@ -338,9 +367,10 @@ public interface IBatchProcessor
     Task<DeliveryVerdict> QuarantineAsync(IncomingMessage message, Rejection rejection, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs a batch through validate, gates, digests, apply, quarantine, observe and points.</summary>
+/// <summary>Runs a batch through validate, gates, digests, apply, quarantine, observe, points and sequence.</summary>
 public sealed class BatchProcessor(
-    ValidateStage validate, GateStage gates, DigestStage digests, ApplyStage apply, QuarantineStage quarantine, ObserveStage observe, PointsStage points)
+    ValidateStage validate, GateStage gates, DigestStage digests, ApplyStage apply, QuarantineStage quarantine, ObserveStage observe, PointsStage points,
+    SequenceStage sequence)
     : IBatchProcessor
 {
     public async Task<DeliveryVerdict[]> ProcessAsync(IReadOnlyList<IncomingMessage> batch, CancellationToken cancellationToken)
@@ -355,6 +385,7 @@ public sealed class BatchProcessor(
         await quarantine.RunAsync(batch, rejections, verdicts, cancellationToken);
         await observe.RunAsync(records, cancellationToken);
         await points.RunAsync(batch, records, verdicts, cancellationToken);
+        await sequence.RunAsync(batch, cancellationToken);
         return verdicts;
     }
 
@@ -362,6 +393,7 @@ public sealed class BatchProcessor(
     {
         var verdicts = new DeliveryVerdict[1];
         await quarantine.RunAsync([message], [(0, rejection)], verdicts, cancellationToken);
+        await sequence.RunAsync([message], cancellationToken);
         return verdicts[0];
     }
 }

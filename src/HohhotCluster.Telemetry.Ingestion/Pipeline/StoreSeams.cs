@@ -31,6 +31,17 @@ public interface IPointSink
     Task WriteAsync(ReadOnlyMemory<byte> lines, int pointCount, CancellationToken cancellationToken);
 }
 
+/// <summary>Merges durable keys into their devices' records of delivered keys (see <see cref="DeviceSequenceStore.RecordAsync"/>).</summary>
+public interface IDeliveredKeys
+{
+    Task RecordAsync(IReadOnlyList<DeliveredKey> delivered, CancellationToken cancellationToken);
+}
+
+internal sealed class PostgresDeliveredKeys(DeviceSequenceStore store) : IDeliveredKeys
+{
+    public Task RecordAsync(IReadOnlyList<DeliveredKey> delivered, CancellationToken cancellationToken) => store.RecordAsync(delivered, cancellationToken);
+}
+
 internal sealed class PostgresDigestClaims(ReadingDigestStore store) : IDigestClaims
 {
     public Task<DigestClaimResult[]> ClaimAsync(IReadOnlyList<(ReadingKey Key, long Digest, DateTimeOffset EventTime)> readings, CancellationToken cancellationToken) =>

@@ -123,7 +123,7 @@ public sealed class ReadingDigestStoreTests : IAsyncLifetime
         await _store.ClaimAsync([Reading(1, 11, at: now.AddDays(-9)), Reading(2, 12, at: now.AddDays(-1))], default);
 
         using var retention = new ReadingDigestRetention(
-            _store, Options.Create(new ReadingDigestOptions()), TimeProvider.System, NullLogger<ReadingDigestRetention>.Instance);
+            _store, new DeviceSequenceStore(_dataSource, TimeProvider.System), Options.Create(new ReadingDigestOptions()), TimeProvider.System, NullLogger<ReadingDigestRetention>.Instance);
         await retention.StartAsync(default);
         try
         {

@@ -129,6 +129,17 @@ internal sealed class InMemoryPoints : IPointSink
     }
 }
 
+internal sealed class InMemoryDeliveredKeys : IDeliveredKeys
+{
+    public List<DeliveredKey> Recorded { get; } = [];
+
+    public Task RecordAsync(IReadOnlyList<DeliveredKey> delivered, CancellationToken cancellationToken)
+    {
+        Recorded.AddRange(delivered);
+        return Task.CompletedTask;
+    }
+}
+
 /// <summary>The stages over one <see cref="NoteKind"/>, with in-memory stores.</summary>
 internal sealed class InMemoryPipeline
 {
@@ -154,7 +165,7 @@ internal sealed class InMemoryPipeline
         Quarantine = new QuarantineStage(QuarantineRows, Metrics, new FakeTimeProvider(Now), NullLogger<QuarantineStage>.Instance);
         Processor = new BatchProcessor(
             new ValidateStage(parser, Devices), new GateStage(), new DigestStage(Digests), new ApplyStage(Metrics), Quarantine,
-            new ObserveStage([Observer]), new PointsStage(Points, Quarantine));
+            new ObserveStage([Observer]), new PointsStage(Points, Quarantine), new SequenceStage(Delivered));
     }
 
     public NoteKind Kind { get; } = new();
@@ -168,6 +179,8 @@ internal sealed class InMemoryPipeline
     public InMemoryQuarantine QuarantineRows { get; } = new();
 
     public InMemoryPoints Points { get; } = new();
+
+    public InMemoryDeliveredKeys Delivered { get; } = new();
 
     public IngestionMetrics Metrics { get; }
 

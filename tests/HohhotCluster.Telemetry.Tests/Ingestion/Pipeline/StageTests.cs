@@ -30,6 +30,20 @@ public sealed class StageTests
     }
 
     [Fact]
+    public async Task Sequence_records_every_durable_key_of_the_batch_quarantined_ones_too_with_the_topics_kind()
+    {
+        var pipeline = new InMemoryPipeline();
+        var malformed = new IncomingMessage("hohhot/v1/pasture/P1/D1/note",
+            System.Text.Encoding.UTF8.GetBytes("""{"deviceId":"D1","bootEpoch":1,"seq":3,"eventTime":"2026-11-29T09:40:00+08:00"}"""));
+
+        await pipeline.Processor.ProcessAsync([InMemoryPipeline.Note(1, "new"), InMemoryPipeline.Note(2, "new", device: "unknown"), malformed], default);
+
+        Assert.Equal(
+            [new DeliveredKey(new ReadingKey("D1", 1, 1), "note"), new DeliveredKey(new ReadingKey("unknown", 1, 2), "note"), new DeliveredKey(new ReadingKey("D1", 1, 3), "note")],
+            pipeline.Delivered.Recorded);
+    }
+
+    [Fact]
     public async Task A_conflicting_digest_never_reaches_the_kind_nor_InfluxDB()
     {
         var pipeline = new InMemoryPipeline();
@@ -104,7 +118,7 @@ public sealed class StageTests
             new ValidateStage(new TelemetryPayloadParser(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(InMemoryPipeline.Now), new IngestionOptions(),
                 KindRuntimes.ForParsing(new TelemetryKindRegistry([pipeline.Kind]))), pipeline.Devices),
             new GateStage(), new DigestStage(pipeline.Digests), new ApplyStage(pipeline.Metrics), pipeline.Quarantine,
-            new ObserveStage([]), new PointsStage(points, pipeline.Quarantine));
+            new ObserveStage([]), new PointsStage(points, pipeline.Quarantine), new SequenceStage(pipeline.Delivered));
 
         var verdicts = await processor.ProcessAsync([InMemoryPipeline.Note(1, "a"), InMemoryPipeline.Note(2, "b"), InMemoryPipeline.Note(3, "c")], default);
 
