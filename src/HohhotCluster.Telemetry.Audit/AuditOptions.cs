@@ -77,6 +77,10 @@ public sealed class SmartPastureOptions
     [Range(0.0, 1.0)]
     public double MinMilkingDayShare { get; set; } = 0.9;
 
+    /// <summary>Share of the window's days with at least one TMR mixer load (a TMR pasture mixes every day).</summary>
+    [Range(0.0, 1.0)]
+    public double MinTmrDayShare { get; set; } = 0.9;
+
     /// <summary>A quality sample of the pasture's milk at least once in every this many days of the window.</summary>
     [Range(1, 366)]
     public int QualityEveryDays { get; set; } = 7;
