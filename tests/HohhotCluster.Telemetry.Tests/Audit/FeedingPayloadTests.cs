@@ -153,7 +153,7 @@ public sealed class FeedingPayloadTests
         AssertRefused(error.Rejection, "invalid_field", "ingredients[0].feedId.id 'silage_corn' is not a known feed");
     }
 
-    private static void AssertRefused(HohhotCluster.Telemetry.Ingestion.Rejection rejection, string reason, string detailStart)
+    private static void AssertRefused(HohhotCluster.Telemetry.Kinds.Rejection rejection, string reason, string detailStart)
     {
         Assert.Equal(reason, rejection.Reason);
         Assert.StartsWith(detailStart, rejection.Detail, StringComparison.Ordinal);
@@ -161,7 +161,7 @@ public sealed class FeedingPayloadTests
 
     private static TmrRecord ParseTmr(string json, DateTimeOffset? at = null) => FeedingPayloads.ParseTmr(Parse(json), at ?? At, Options);
 
-    private static HohhotCluster.Telemetry.Ingestion.Rejection ParseTmrRejection(string json, DateTimeOffset? at = null) =>
+    private static HohhotCluster.Telemetry.Kinds.Rejection ParseTmrRejection(string json, DateTimeOffset? at = null) =>
         Assert.Throws<PayloadRejectedException>(() => FeedingPayloads.ParseTmr(Parse(json), at ?? At, Options)).Rejection;
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
