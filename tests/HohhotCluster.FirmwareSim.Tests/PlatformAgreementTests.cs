@@ -31,6 +31,10 @@ public class PlatformAgreementTests
             new QualityRecordHandler(OwnerKind.Lab, null!, null!, null!, TimeProvider.System),
             new ManureRecordHandler(null!, null!),
             new HealthRecordHandler(null!, null!, null!, Options.Create(new AuditOptions())),
+            new HohhotCluster.Telemetry.Audit.Feeding.LegacyKindHandler<HohhotCluster.Telemetry.Audit.Feeding.TmrRecord>(
+                new HohhotCluster.Telemetry.Audit.Feeding.TmrKind(null!, null!, null!, Options.Create(new AuditOptions()))),
+            new HohhotCluster.Telemetry.Audit.Feeding.LegacyKindHandler<HohhotCluster.Telemetry.Audit.Feeding.FeedStockRecord>(
+                new HohhotCluster.Telemetry.Audit.Feeding.FeedStockKind(null!, Options.Create(new AuditOptions()))),
         ];
         var extensions = handlers.ToDictionary(h => TelemetryTopic.ExtensionKey(h.Kind, h.Owner));
         return new TelemetryPayloadParser(new FixedClock(now), new IngestionOptions(), extensions);

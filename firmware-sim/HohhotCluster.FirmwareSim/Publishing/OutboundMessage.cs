@@ -11,6 +11,8 @@ internal enum MessageKind : byte
     Quality,
     Manure,
     Health,
+    Tmr,
+    FeedStock,
 }
 
 /// <summary>
@@ -45,7 +47,10 @@ internal static class MessageKinds
         MessageKind.Production => "production",
         MessageKind.Quality => "quality",
         MessageKind.Manure => "manure",
-        _ => "health",
+        MessageKind.Health => "health",
+        MessageKind.Tmr => "tmr",
+        MessageKind.FeedStock => "feed_stock",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without a topic name"),
     };
 
     public static bool TryParse(string name, out MessageKind kind)

@@ -11,7 +11,7 @@ namespace HohhotCluster.Telemetry.Audit.Feeding;
 /// (issue 14's first part); deleted with <see cref="IRecordKindHandler"/>. Nothing here but the casts the old
 /// interface needs.
 /// </summary>
-internal sealed class LegacyKindHandler<TRecord>(TelemetryKind<TRecord> kind) : IRecordKindHandler
+public sealed class LegacyKindHandler<TRecord>(TelemetryKind<TRecord> kind) : IRecordKindHandler
     where TRecord : class
 {
     public string Kind => kind.Name;
