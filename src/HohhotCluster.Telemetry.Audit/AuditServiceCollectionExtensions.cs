@@ -4,7 +4,6 @@ using HohhotCluster.Telemetry.Audit.Feeding;
 using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
@@ -40,12 +39,15 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IMilkTotalsSource, GrainMilkTotalsSource>();
         services.AddSingleton<KpiCalculator>();
 
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Pasture));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Plant));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Lab));
-        services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
-        services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
-        services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
+        services.AddTelemetryKind<PastureQualityKind>();
+        services.AddTelemetryKind<PlantQualityKind>();
+        services.AddTelemetryKind<LabQualityKind>();
+        services.AddTelemetryKind<ManureKind>();
+        services.AddTelemetryKind<HealthKind>();
+        services.AddAcceptedObserver<MilkingDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<BulkTankDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<PlantIntakeDraft, AlertReadingObserver>();
+        services.AddAcceptedKeysObserver<DeviceActivityObserver>();
 
         // Feeding (issue 14): the tmr and feed_stock kinds, their store, rollups and the herds' milk for feed efficiency.
         services.AddSingleton<FeedingStore>();
@@ -54,8 +56,6 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<FeedingRollups>();
         services.AddTelemetryKind<TmrKind>();
         services.AddTelemetryKind<FeedStockKind>();
-        services.AddSingleton<IRecordKindHandler>(sp => new LegacyKindHandler<TmrRecord>(sp.GetRequiredService<TmrKind>()));
-        services.AddSingleton<IRecordKindHandler>(sp => new LegacyKindHandler<FeedStockRecord>(sp.GetRequiredService<FeedStockKind>()));
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

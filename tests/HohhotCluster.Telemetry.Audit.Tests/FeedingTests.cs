@@ -23,7 +23,7 @@ public sealed class FeedingTests(FeedingTests.Fixture fixture) : IClassFixture<F
         public FeedStockKind Stock { get; private set; } = null!;
         public FeedingRollups Rollups { get; private set; } = null!;
         public MilkByHerd Milk { get; } = new();
-        public KindFeed Feed { get; } = new("-TMR1");
+        internal HandlerFeed Feed { get; } = new("-TMR1");
 
         public async Task InitializeAsync()
         {
