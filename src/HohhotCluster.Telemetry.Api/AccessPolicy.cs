@@ -69,6 +69,9 @@ public static class AccessPolicy
 
         [Prefix + "KpiService/GetKpis"] = new(null, null, V, V),
 
+        [Prefix + "FeedingService/GetDailyFeeding"] = new(V, null, V, V),
+        [Prefix + "FeedingService/ListFeedStocks"] = new(V, null, V, V),
+
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,
 

@@ -20,6 +20,9 @@ public sealed class AuditOptions
     /// <summary>What a pasture must report, and how often, to count as a smart demonstration pasture.</summary>
     public SmartPastureOptions SmartPasture { get; set; } = new();
 
+    /// <summary>TMR feeding: the feed catalogue (with prices where known) and the feeding alerts' thresholds.</summary>
+    public Feeding.FeedingOptions Feeding { get; set; } = new();
+
     public static IReadOnlyList<HealthProgramme> DefaultProgrammes { get; } =
     [
         // Protective titres are placeholders (domain.md: unverified); set the real ones in configuration.
@@ -73,6 +76,10 @@ public sealed class SmartPastureOptions
     /// <summary>Share of the window's days with milkings recorded by the parlour's meters (2-3 milkings a day).</summary>
     [Range(0.0, 1.0)]
     public double MinMilkingDayShare { get; set; } = 0.9;
+
+    /// <summary>Share of the window's days with at least one TMR mixer load (a TMR pasture mixes every day).</summary>
+    [Range(0.0, 1.0)]
+    public double MinTmrDayShare { get; set; } = 0.9;
 
     /// <summary>A quality sample of the pasture's milk at least once in every this many days of the window.</summary>
     [Range(1, 366)]
@@ -197,6 +204,28 @@ public sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         if (!Validator.TryValidateObject(smart, new ValidationContext(smart), results, validateAllProperties: true))
         {
             problems.AddRange(results.Select(r => "Audit:SmartPasture: " + r.ErrorMessage));
+        }
+
+        var feeding = options.Feeding;
+        results.Clear();
+        if (!Validator.TryValidateObject(feeding, new ValidationContext(feeding), results, validateAllProperties: true))
+        {
+            problems.AddRange(results.Select(r => "Audit:Feeding: " + r.ErrorMessage));
+        }
+
+        if (feeding.RefusalsMinPercent >= feeding.RefusalsMaxPercent)
+        {
+            problems.Add("Audit:Feeding:RefusalsMinPercent must be below RefusalsMaxPercent.");
+        }
+
+        var feedIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var feed in feeding.Feeds)
+        {
+            results.Clear();
+            if (!Validator.TryValidateObject(feed, new ValidationContext(feed), results, validateAllProperties: true) || !feedIds.Add(feed.Id))
+            {
+                problems.Add($"Audit:Feeding:Feeds: '{feed.Id}' needs a unique id of 1-32 characters a-z, 0-9 or _ and a price >= 0.");
+            }
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

@@ -1,5 +1,6 @@
 using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Audit.Farm;
+using HohhotCluster.Telemetry.Audit.Feeding;
 using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
@@ -16,7 +17,7 @@ public static class AuditServiceCollectionExtensions
 {
     /// <summary>
     /// Audits, KPIs and alerts: migrations 0200-0299, the rule table, the <c>quality</c> (pasture and plant),
-    /// <c>manure</c> and <c>health</c> telemetry kinds, the alert observer and watchdog, and the query services the
+    /// <c>manure</c>, <c>health</c>, <c>tmr</c> and <c>feed_stock</c> telemetry kinds, the alert observer and watchdog, and the query services the
     /// gRPC API uses. Needs <c>AddTelemetryPostgres</c> and an Orleans silo or client (grains).
     /// </summary>
     public static IServiceCollection AddTelemetryAudits(this IServiceCollection services, IConfiguration configuration)
@@ -47,6 +48,14 @@ public static class AuditServiceCollectionExtensions
         services.AddAcceptedObserver<BulkTankDraft, AlertReadingObserver>();
         services.AddAcceptedObserver<PlantIntakeDraft, AlertReadingObserver>();
         services.AddAcceptedKeysObserver<DeviceActivityKeysObserver>();
+
+        // Feeding (issue 14): the tmr and feed_stock kinds, their store, rollups and the herds' milk for feed efficiency.
+        services.AddSingleton<FeedingStore>();
+        services.AddSingleton<HerdDirectory>();
+        services.AddSingleton<IHerdMilkSource, GrainHerdMilkSource>();
+        services.AddSingleton<FeedingRollups>();
+        services.AddTelemetryKind<TmrKind>();
+        services.AddTelemetryKind<FeedStockKind>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

@@ -35,6 +35,10 @@ public static class CliCommands
           kpi [--county ID | --pasture ID] [--date YYYY-MM-DD] [--from D] [--to D]
                                                    the plan's targets measured from the data, with coverage (JSON)
           alerts [--open]                          alerts, newest first (JSON)
+          feeding day --pasture ID | --herd ID [--date YYYY-MM-DD]
+                                                   TMR feeding of a pasture's herds (or one herd) on a local day (JSON)
+          feeding stocks --pasture ID [--date YYYY-MM-DD]
+                                                   a pasture's feed stores with each feed's days of use (JSON)
 
         identity:
           login --user NAME [--password-file FILE]  log in (password from the file, $HOHHOT_PASSWORD or standard input);
@@ -126,6 +130,17 @@ public static class CliCommands
                     LocalDate = options.GetValueOrDefault("date") ?? "",
                     FromDate = options.GetValueOrDefault("from") ?? "",
                     ToDate = options.GetValueOrDefault("to") ?? "",
+                })),
+                "feeding" when args.Length > 1 && args[1] == "day" => await PrintAsync(stdout, new FeedingService.FeedingServiceClient(channel).GetDailyFeedingAsync(new GetDailyFeedingRequest
+                {
+                    PastureId = options.GetValueOrDefault("pasture") ?? "",
+                    HerdId = options.GetValueOrDefault("herd") ?? "",
+                    LocalDate = options.GetValueOrDefault("date") ?? "",
+                })),
+                "feeding" when args.Length > 1 && args[1] == "stocks" => await PrintAsync(stdout, new FeedingService.FeedingServiceClient(channel).ListFeedStocksAsync(new ListFeedStocksRequest
+                {
+                    PastureId = options.GetValueOrDefault("pasture") ?? "",
+                    LocalDate = options.GetValueOrDefault("date") ?? "",
                 })),
                 "alerts" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).ListAlertsAsync(new ListAlertsRequest
                 {

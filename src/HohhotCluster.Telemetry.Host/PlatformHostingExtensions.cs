@@ -134,6 +134,7 @@ public static class PlatformHostingExtensions
         app.MapGrpcService<HohhotCluster.Telemetry.Api.TraceabilityGrpcService>();
         app.MapGrpcService<AuditGrpcService>();
         app.MapGrpcService<KpiGrpcService>();
+        app.MapGrpcService<FeedingGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)

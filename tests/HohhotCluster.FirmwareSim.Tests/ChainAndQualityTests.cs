@@ -161,7 +161,7 @@ public class ChainAndQualityTests
             Assert.Contains(registry.Devices, d => d.Kind == kind);
         }
         Assert.Equal(3, registry.Devices.Count(d => d.Kind == "manure_meter"));
-        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health",
+        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock",
             string.Join(",", MessageKinds.All.Select(MessageKinds.Name)));
     }
 }

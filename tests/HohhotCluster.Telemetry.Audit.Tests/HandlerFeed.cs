@@ -13,6 +13,9 @@ internal sealed class HandlerFeed(string deviceSuffix)
 {
     private int _seq;
 
+    /// <summary>The sequence number of the last record sent (to resend it as a redelivery).</summary>
+    public int LastSeq => _seq;
+
     public async Task<ApplyOutcome> SendAsync<TRecord>(TelemetryKind<TRecord> handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null)
         where TRecord : class
     {
@@ -23,5 +26,20 @@ internal sealed class HandlerFeed(string deviceSuffix)
         var accepted = new Accepted<TRecord>(key, at, device, "t", record);
         Assert.Null(await handler.CheckAsync(accepted, CancellationToken.None));
         return (await handler.ApplyAsync([accepted], CancellationToken.None))[0];
+    }
+
+    /// <summary>What the kind answers before storing: its parse or check rejection, or null when it would apply the record.</summary>
+    public async Task<Rejection?> RefusalAsync<TRecord>(TelemetryKind<TRecord> handler, string owner, string county, DateTimeOffset at, object body)
+        where TRecord : class
+    {
+        var key = new ReadingKey(owner + deviceSuffix, 1, ++_seq);
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
+        if (!handler.TryParse(json.RootElement, key, at, out var record, out var rejection))
+        {
+            return rejection;
+        }
+
+        var device = new DeviceContext { DeviceId = key.DeviceId, OwnerKind = OwnerKinds.Name(handler.Owner), OwnerId = owner, CountyId = county };
+        return await handler.CheckAsync(new Accepted<TRecord>(key, at, device, "t", record), CancellationToken.None);
     }
 }

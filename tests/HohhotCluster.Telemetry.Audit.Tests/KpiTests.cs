@@ -59,6 +59,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
                     new PlantRecord { Id = "PLX", CountyId = "cX", Name = "PLX", DailyCapacityT = 3000 },
                 ],
                 Labs = [new LabRecord { Id = "LAB", CountyId = "cA", Name = "regulator's lab" }],
+                Herds = [new HerdRecord { Id = "PA-H1", PastureId = "PA" }, new HerdRecord { Id = "PB-H1", PastureId = "PB" }],
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
@@ -116,6 +117,27 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             await Send(health, "PG", Day(3, 2), new { @event = "vaccination", programme = "ppr", vaccinated = 200 });
             await Send(health, "PG", Day(3, 20), new { @event = "vaccination", programme = "ppr", vaccinated = 150 });
             await Send(health, "PX", Day(3, 1), new { @event = "census", programme = "fmd", inStock = 4800, due = 4800 });
+
+            // TMR: PA mixes every day of March (oat hay 100 kg at 90 % DM grown on its own fields, alfalfa 200 kg at 90 %
+            // imported, silage 1,000 kg at 33 % local); PB once (alfalfa 100 kg at 90 % from Hohhot). Oat hay and
+            // alfalfa dry matter: local 31 x 90 + 90 = 2,880 of 31 x 270 + 90 = 8,460 kg = 34.04 %; silage corn 100 % local.
+            var tmr = new Feeding.TmrKind(new Feeding.FeedingStore(Db.DataSource, alerts, options, Db.Clock), new Feeding.HerdDirectory(registry, Db.Clock), Db.DataSource, options);
+            var tmrFeed = new HandlerFeed("-TMR");
+            static object Fed(string feed, double kg, double dm, string origin) =>
+                new { feedId = new { scheme = "cn.hohhot.feed", id = feed }, recipeKg = kg, loadedKg = kg, dryMatterPercent = dm, origin };
+            for (var d = 1; d <= 31; d++)
+            {
+                await tmrFeed.SendAsync(tmr, "PA", "cA", Day(3, d), new
+                {
+                    @event = "load", loadId = $"PA-{d}", herdId = "PA-H1", rationId = "R", rationVersion = 1,
+                    ingredients = new[] { Fed("oat_hay", 100, 90, "local_farm"), Fed("alfalfa_hay", 200, 90, "imported"), Fed("silage_corn", 1000, 33, "local_farm") },
+                });
+            }
+
+            await tmrFeed.SendAsync(tmr, "PB", "cB", Day(3, 10), new
+            {
+                @event = "load", loadId = "PB-1", herdId = "PB-H1", rationId = "R", rationVersion = 1, ingredients = new[] { Fed("alfalfa_hay", 100, 90, "hohhot") },
+            });
 
             // Receipts on 3/31 as the chain records them: at PL 3,000 t accepted, 1,000 t refused at the weighbridge,
             // 800 t of TL-FAIL (accepted by the weighbridge, failed its acceptance test); at PLG 100 t of goat milk;
@@ -306,6 +328,29 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         Assert.Equal(1, monthly["pastures.smart_demo"].Actual);
         Assert.Equal(["PA"], monthly["pastures.smart_demo"].Subjects.Where(s => s.Qualified).Select(s => s.Id));
         Assert.Contains("collections on 1 of 31 days", monthly["pastures.smart_demo"].Subjects.Single(s => s.Id == "PB").Reason, StringComparison.Ordinal);
+        Assert.Contains("TMR loads on 1 of 31 days", monthly["pastures.smart_demo"].Subjects.Single(s => s.Id == "PB").Reason, StringComparison.Ordinal);
+        Assert.Contains("TMR loads on 0 of 31 days", monthly["pastures.smart_demo"].Subjects.Single(s => s.Id == "PS").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Forage_self_sufficiency_is_the_local_share_of_oat_hay_and_alfalfa_dry_matter_fed()
+    {
+        var city = await MeasureAsync("city");
+        var forage = city["feed.forage_self_sufficiency"];
+        Assert.Equal(2880.0 / 8460 * 100, forage.Actual!.Value, 6);
+        Assert.Equal((20.0, 30.0), (forage.Target2021!.Value, forage.Target2023!.Value));
+        Assert.True(forage.Met2021 == true && forage.Met2023 == true);
+        Assert.Equal(31 * 90.0, Input(forage, "local_farm_dm_kg"), 6);
+        Assert.Equal(90.0, Input(forage, "hohhot_dm_kg"), 6);
+        Assert.Equal(31 * 180.0, Input(forage, "imported_dm_kg"), 6);
+        Assert.Equal((4, 2), (forage.Coverage!.InScope, forage.Coverage.Reported)); // PA, PB of PA, PB, PG, PS
+        Assert.Equal(100, city["feed.silage_corn_self_sufficiency"].Actual);
+        Assert.Null(city["feed.silage_corn_self_sufficiency"].Target2021);
+
+        // A pasture is held to the same rate: PB fed only Hohhot alfalfa.
+        var pb = await MeasureAsync("pasture", "PB");
+        Assert.Equal(100, pb["feed.forage_self_sufficiency"].Actual);
+        Assert.Equal(20, pb["feed.forage_self_sufficiency"].Target2021);
     }
 
     [Fact]

@@ -184,6 +184,8 @@ internal static class FleetGenerator
         pasture.Lab = AddDevice(fleet, $"{profile.Id}-LAB1", DeviceKinds.QualityLab, gateway, null, null);
         pasture.Manure = AddDevice(fleet, $"{profile.Id}-MN1", DeviceKinds.ManureMeter, gateway, null, null);
         pasture.Health = AddDevice(fleet, $"{profile.Id}-VET1", DeviceKinds.HealthRecords, gateway, null, null);
+        pasture.Mixer = AddDevice(fleet, $"{profile.Id}-TMR1", DeviceKinds.TmrMixer, gateway, null, null);
+        pasture.FeedStore = AddDevice(fleet, $"{profile.Id}-FS1", DeviceKinds.FeedStore, gateway, null, null);
         pasture.ManureUtilisation = profile.ManureUtilisation;
 
         var explicitPlant = profile.Plant.Length > 0 ? fleet.Plants.Find(p => p.Id == profile.Plant) : null;

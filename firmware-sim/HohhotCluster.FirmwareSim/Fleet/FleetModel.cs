@@ -39,6 +39,10 @@ internal static class DeviceKinds
     public const string LabAnalyser = "lab_analyser";
     /// <summary>A plant's production execution system (<c>production</c>).</summary>
     public const string ProductionLine = "production_system";
+    /// <summary>A pasture's TMR mixer wagon's weighing computer (<c>tmr</c>): rations, loads, deliveries, refusals.</summary>
+    public const string TmrMixer = "tmr_mixer";
+    /// <summary>A pasture's feed-store survey (<c>feed_stock</c>): clamps, hay barns, concentrate bins.</summary>
+    public const string FeedStore = "feed_store";
 }
 
 internal sealed record Device(int Index, string Id, string Kind, Gateway Gateway, string? HerdId, string? TankId)
@@ -100,6 +104,8 @@ internal sealed class Pasture
     public Device Lab { get; set; } = null!;
     public Device Manure { get; set; } = null!;
     public Device Health { get; set; } = null!;
+    public Device Mixer { get; set; } = null!;
+    public Device FeedStore { get; set; } = null!;
     /// <summary>Share of produced manure put to approved uses; 0 = drawn per pasture (0.90-0.97).</summary>
     public double ManureUtilisation { get; set; }
     public double TankCapacityKg { get; set; }

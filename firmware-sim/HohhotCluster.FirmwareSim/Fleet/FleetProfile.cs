@@ -39,6 +39,12 @@ internal sealed class FleetProfile
     /// empty = every kind the fleet has devices for.
     /// </summary>
     public List<string> Promises { get; set; } = [];
+
+    /// <summary>
+    /// Share of pastures that feed oat hay and alfalfa grown in Hohhot (origin local_farm or hohhot): the plan's
+    /// 本土自给率 targets are 20 % (2021) and 30 % (2023); the rest comes from elsewhere in Inner Mongolia or abroad.
+    /// </summary>
+    public double LocalForageShare { get; set; } = 0.25;
     /// <summary>Where the profile's figures come from: free text per figure, kept beside the data.</summary>
     public Dictionary<string, string> Sources { get; set; } = new(StringComparer.Ordinal);
 
@@ -145,9 +151,10 @@ internal sealed class FleetProfile
                 $"{path}: lactation.{species}: minDays..maxDays must lie in 150..360");
         }
         Require(WarmupDays is >= 0 and <= 7, $"{path}: warmupDays must be 0-7");
+        Require(LocalForageShare is >= 0 and <= 1, $"{path}: localForageShare must be 0-1");
         foreach (var kind in Promises)
         {
-            Require(kind is "milking" or "bulk_tank" or "plant_intake" or "tanker_pickup" or "silo_transfer" or "production" or "quality" or "manure" or "health",
+            Require(kind is "milking" or "bulk_tank" or "plant_intake" or "tanker_pickup" or "silo_transfer" or "production" or "quality" or "manure" or "health" or "tmr" or "feed_stock",
                 $"{path}: promises: unknown kind '{kind}'");
         }
         Require(TankerCapacityKg is > 0 and <= 60000, $"{path}: tankerCapacityKg must be in (0, 60000]");

@@ -11,6 +11,8 @@ internal enum MessageKind : byte
     Quality,
     Manure,
     Health,
+    Tmr,
+    FeedStock,
 }
 
 /// <summary>
@@ -52,6 +54,8 @@ internal static class MessageKinds
         MessageKind.Quality => "quality",
         MessageKind.Manure => "manure",
         MessageKind.Health => "health",
+        MessageKind.Tmr => "tmr",
+        MessageKind.FeedStock => "feed_stock",
     };
 #pragma warning restore CS8524
 

@@ -9,7 +9,7 @@ namespace HohhotCluster.FirmwareSim.Simulation;
 /// Mass balance holds by construction: every kg put in a tank is collected exactly once, and a
 /// tanker delivers what it collected less a small shrink.
 /// </summary>
-internal sealed class DairySimulation
+internal sealed partial class DairySimulation
 {
     public const long ChinaOffsetMs = 8 * 3_600_000L;
     private const long MinuteMs = 60_000L;
@@ -82,6 +82,7 @@ internal sealed class DairySimulation
             }
             GeneratePastureDay(runtime, day, events, sweepCollections, loads);
             GenerateFarmRecords(runtime.Pasture, day, events);
+            GenerateFeeding(runtime.Pasture, day, events);
         }
         for (var s = 0; s < sweepCollections.Length; s++)
         {

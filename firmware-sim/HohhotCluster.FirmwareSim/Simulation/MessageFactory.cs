@@ -61,6 +61,8 @@ internal sealed class MessageFactory
         SimEventType.Quality => MessageKind.Quality,
         SimEventType.Manure => MessageKind.Manure,
         SimEventType.Health => MessageKind.Health,
+        SimEventType.Tmr => MessageKind.Tmr,
+        SimEventType.FeedStock => MessageKind.FeedStock,
         _ => MessageKind.BulkTank,
     };
 
@@ -183,6 +185,13 @@ internal sealed class MessageFactory
             case SimEventType.Health:
                 WriteHealth((HealthRecord)simEvent.Detail!);
                 break;
+            case SimEventType.Tmr:
+                kg = simEvent.Kg;
+                WriteTmr(simEvent.Detail!);
+                break;
+            case SimEventType.FeedStock:
+                WriteFeedStock((FeedStockSimRecord)simEvent.Detail!);
+                break;
         }
         _writer.WriteEndObject();
         _writer.Flush();
@@ -207,6 +216,117 @@ internal sealed class MessageFactory
             Source = source,
             Verdict = verdict,
         };
+    }
+
+    /// <summary>A <c>tmr</c> body (docs/mqtt-contract.md, "Feeding kinds"): the ICAR members as ICAR writes them.</summary>
+    private void WriteTmr(object detail)
+    {
+        switch (detail)
+        {
+            case TmrRationRecord r:
+                _writer.WriteString("event", "ration");
+                _writer.WriteStartArray("herdIds");
+                foreach (var herd in r.HerdIds)
+                {
+                    _writer.WriteStringValue(herd);
+                }
+                _writer.WriteEndArray();
+                _writer.WriteNumber("rationVersion", r.Ration.Version);
+                _writer.WriteStartObject("ration");
+                _writer.WriteString("resourceType", "icarRationResource");
+                _writer.WriteString("id", r.Ration.Id);
+                _writer.WriteString("name", r.Ration.Name);
+                _writer.WriteBoolean("active", true);
+                _writer.WriteStartArray("feeds");
+                foreach (var (feedId, share, _) in r.Ration.Feeds)
+                {
+                    _writer.WriteStartObject();
+                    WriteFeedId(feedId);
+                    _writer.WriteNumber("percentage", Math.Round(share * 100, 2));
+                    _writer.WriteEndObject();
+                }
+                _writer.WriteEndArray();
+                _writer.WriteEndObject();
+                break;
+            case TmrLoadRecord l:
+                _writer.WriteString("event", "load");
+                _writer.WriteString("loadId", l.LoadId);
+                _writer.WriteString("herdId", l.HerdId);
+                _writer.WriteString("rationId", l.Ration.Id);
+                _writer.WriteNumber("rationVersion", l.Ration.Version);
+                _writer.WriteStartArray("ingredients");
+                foreach (var i in l.Ingredients)
+                {
+                    _writer.WriteStartObject();
+                    WriteFeedId(i.FeedId);
+                    _writer.WriteNumber("recipeKg", i.RecipeKg);
+                    _writer.WriteNumber("loadedKg", i.LoadedKg);
+                    _writer.WriteNumber("dryMatterPercent", i.DryMatterPercent);
+                    if (i.Origin is { } origin)
+                    {
+                        _writer.WriteString("origin", origin);
+                    }
+                    _writer.WriteEndObject();
+                }
+                _writer.WriteEndArray();
+                break;
+            case TmrDeliveryRecord d:
+                _writer.WriteString("event", "delivery");
+                _writer.WriteString("herdId", d.HerdId);
+                _writer.WriteString("pen", d.Pen);
+                _writer.WriteString("loadId", d.LoadId);
+                _writer.WriteNumber("headCount", d.HeadCount);
+                _writer.WriteStartObject("consumedRation");
+                _writer.WriteString("rationId", d.RationId);
+                WriteFeedQuantity("entitlement", d.Kg);
+                _writer.WriteEndObject();
+                break;
+            case TmrRefusalRecord r:
+                _writer.WriteString("event", "refusal");
+                _writer.WriteString("herdId", r.HerdId);
+                _writer.WriteString("pen", r.Pen);
+                Span<char> date = stackalloc char[10];
+                r.FeedingDay.TryFormat(date, out _, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                _writer.WriteString("localDate", date);
+                _writer.WriteNumber("refusedKg", r.Kg);
+                _writer.WriteNumber("dryMatterPercent", r.DryMatterPercent);
+                break;
+        }
+    }
+
+    private void WriteFeedStock(FeedStockSimRecord s)
+    {
+        _writer.WriteString("storageType", s.StorageType);
+        if (s.Origin is { } origin)
+        {
+            _writer.WriteString("origin", origin);
+        }
+        _writer.WriteNumber("dryMatterPercent", s.DryMatterPercent);
+        _writer.WriteStartObject("storage");
+        _writer.WriteString("id", s.StorageId);
+        _writer.WriteString("name", s.Name);
+        _writer.WriteString("feedId", s.FeedId);
+        WriteFeedQuantity("capacity", s.CapacityKg);
+        WriteFeedQuantity("quantityAvailable", s.QuantityKg);
+        _writer.WriteEndObject();
+    }
+
+    /// <summary>An ICAR feed identifier in the platform's feed catalogue.</summary>
+    private void WriteFeedId(string feedId)
+    {
+        _writer.WriteStartObject("feedId");
+        _writer.WriteString("scheme", "cn.hohhot.feed");
+        _writer.WriteString("id", feedId);
+        _writer.WriteEndObject();
+    }
+
+    /// <summary>An ICAR feed quantity in kg.</summary>
+    private void WriteFeedQuantity(string name, double kg)
+    {
+        _writer.WriteStartObject(name);
+        _writer.WriteString("unitCode", "KGM");
+        _writer.WriteNumber("value", kg);
+        _writer.WriteEndObject();
     }
 
     private void WriteMilking(in SimEvent simEvent, Device device, long eventMs)

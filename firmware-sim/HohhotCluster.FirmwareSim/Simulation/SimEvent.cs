@@ -14,6 +14,8 @@ internal enum SimEventType : byte
     Quality,
     Manure,
     Health,
+    Tmr,
+    FeedStock,
 }
 
 internal enum MilkingRemark : byte

@@ -8,7 +8,7 @@ namespace HohhotCluster.Telemetry.Audit.Alerts;
 /// <summary>
 /// Sees every accepted core reading and feeds the alert rules: milkings with conductivity to their herd's mastitis
 /// grain, tank temperatures to the tank's cold-chain grain, tanker arrival temperatures straight to the alert store
-/// (device activity is <see cref="DeviceActivityObserver"/>'s, for every kind). Every step is idempotent (the grains ignore
+/// (device activity is <see cref="DeviceActivityKeysObserver"/>'s, for every kind). Every step is idempotent (the grains ignore
 /// readings at or before their last event time; raising and clearing are upserts), as redeliveries come through here too.
 /// </summary>
 public sealed class AlertReadingObserver(IGrainFactory grains, AlertStore alerts, IOptions<AuditOptions> options, TimeProvider clock)

@@ -14,6 +14,10 @@ public static class AlertKinds
     public const string DeviceSilent = "device_silent";
     public const string SequenceGap = "sequence_gap";
     public const string ManureUtilisation = "manure_utilisation";
+    public const string FeedLoadingDeviation = "feed_loading_deviation";
+    public const string FeedRefusals = "feed_refusals";
+    public const string FeedRationMismatch = "feed_ration_mismatch";
+    public const string FeedStockLow = "feed_stock_low";
 }
 
 /// <summary>A reading behind an alert: what was measured, when, by which message, against which limit.</summary>

@@ -143,6 +143,7 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         values.Add(Value(scope, "pastures.goat_scale_farms", goatPastures, $"registry count of goat pastures in {Describe(scope)}",
             [new("goat_pastures", goatPastures, "pastures")], "Counts every registered goat pasture; the registry has no scale threshold."));
         values.Add(await SmartPasturesAsync(connection, scope, days, cancellationToken));
+        values.AddRange(await ForageAsync(connection, scope, cancellationToken));
         values.Add(Value(scope, "feed.forage_base", null, "registry of forage fields", [], "Not measurable: the platform has no field registry."));
         values.Add(await ManureAsync(connection, scope, cancellationToken));
         values.AddRange(await HealthAsync(connection, scope, cancellationToken));
@@ -455,9 +456,9 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
     }
 
     // The plan's smart demonstration pasture applies TMR, milk-quality testing and manure use on line (三(一) 2.(3), 推进乳业智慧化水平建设).
-    // The platform has no TMR kind (issue 14), so that part cannot be checked yet; the rest must be reported on enough of
-    // the window's days: bulk-tank collections and milkings daily (milk leaves the tank every day, and the parlour milks
-    // 2-3 times a day), a quality sample and a manure record in every QualityEveryDays / ManureEveryDays days.
+    // Each must be reported on enough of the window's days: bulk-tank collections, milkings and TMR loads daily (milk
+    // leaves the tank every day, the parlour milks 2-3 times a day, the mixer loads every day), a quality sample and a
+    // manure record in every QualityEveryDays / ManureEveryDays days.
     private async Task<KpiValue> SmartPasturesAsync(
         NpgsqlConnection connection, Scope scope, Dictionary<string, Dictionary<DateOnly, DailyTotals>> days, CancellationToken cancellationToken)
     {
@@ -470,6 +471,10 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             args, cancellationToken: cancellationToken))).ToLookup(r => r.PastureId, r => DateOnly.FromDateTime(r.Day), StringComparer.Ordinal);
         var manureDays = (await connection.QueryAsync<(string PastureId, DateTime Day)>(new CommandDefinition(
             "select distinct pasture_id, local_date from manure_record where pasture_id = any(@ids) and local_date between @from and @to",
+            args, cancellationToken: cancellationToken))).ToLookup(r => r.PastureId, r => DateOnly.FromDateTime(r.Day), StringComparer.Ordinal);
+
+        var tmrDays = (await connection.QueryAsync<(string PastureId, DateTime Day)>(new CommandDefinition(
+            "select distinct pasture_id, local_date from feed_load where pasture_id = any(@ids) and local_date between @from and @to",
             args, cancellationToken: cancellationToken))).ToLookup(r => r.PastureId, r => DateOnly.FromDateTime(r.Day), StringComparer.Ordinal);
 
         var subjects = new List<KpiSubject>();
@@ -491,7 +496,8 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
 
             var quality = qualityDays[pasture.Id].ToHashSet();
             var manure = manureDays[pasture.Id].ToHashSet();
-            if (collectionDays + milkingDays + quality.Count + manure.Count > 0)
+            var tmr = tmrDays[pasture.Id].Count();
+            if (collectionDays + milkingDays + quality.Count + manure.Count + tmr > 0)
             {
                 reporting.Add(pasture.Id);
             }
@@ -505,6 +511,11 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             if (milkingDays < smart.MinMilkingDayShare * windowDays)
             {
                 missing.Add($"milkings on {milkingDays} of {windowDays} days (needs {smart.MinMilkingDayShare:P0})");
+            }
+
+            if (tmr < smart.MinTmrDayShare * windowDays)
+            {
+                missing.Add($"TMR loads on {tmr} of {windowDays} days (needs {smart.MinTmrDayShare:P0})");
             }
 
             var qualityGaps = PeriodsWithout(quality, from, to, smart.QualityEveryDays);
@@ -526,11 +537,52 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         var listed = subjects.Where(s => s.Qualified).Concat(subjects.Where(s => !s.Qualified)).Take(MaxListedIds).ToList();
         return Value(scope, "pastures.smart_demo", qualified,
             $"pastures in {Describe(scope)} that from {Iso(from)} to {Iso(to)} reported bulk-tank collections on >= {smart.MinCollectionDayShare:P0} of the days, "
-            + $"milkings on >= {smart.MinMilkingDayShare:P0} of the days, a quality sample in every {smart.QualityEveryDays} days and a manure record in every {smart.ManureEveryDays} days",
+            + $"milkings on >= {smart.MinMilkingDayShare:P0} of the days, TMR mixer loads on >= {smart.MinTmrDayShare:P0} of the days, "
+            + $"a quality sample in every {smart.QualityEveryDays} days and a manure record in every {smart.ManureEveryDays} days",
             [new("qualified", qualified, "pastures"), new("not_qualified", subjects.Count - qualified, "pastures"), new("window_days", windowDays, "days")],
-            "The plan's definition includes TMR feeding on line; the platform has no tmr kind yet (issue 14), so that condition is not checked "
-            + "and the count is an upper bound. Thresholds are configuration (Audit:SmartPasture).",
+            "The plan's three smart facilities (TMR mixing, milk quality testing, manure use) each on line, with the milk streams. "
+            + "Thresholds are configuration (Audit:SmartPasture).",
             coverage: Coverage("pastures", scope.PastureIds, reporting), subjects: listed);
+    }
+
+    // The plan (三(一) 1., 提高优质粗饲料供给能力): silage corn "basically self-sufficient" (基本自给, no figure), and quality
+    // oat hay and alfalfa 本土自给率 (local self-sufficiency) >= 20 % in 2021 and >= 30 % in 2023. Local is Hohhot: the plan
+    // is the city's and gives every sown area by its banners and counties, so the origins local_farm and hohhot count and
+    // inner_mongolia (the rest of the region) and imported do not. Measured from what was fed, by dry matter (a hay's
+    // and a silage's kg as fed are not comparable), over the loads of the window: kg loaded x dry matter %.
+    private async Task<List<KpiValue>> ForageAsync(NpgsqlConnection connection, Scope scope, CancellationToken cancellationToken)
+    {
+        var rows = (await connection.QueryAsync<(string PastureId, string Category, string? Origin, double DmKg)>(new CommandDefinition(
+            """
+            select pasture_id, category, origin, sum(loaded_kg * dry_matter_percent / 100) from feed_load_ingredient
+            where local_date between @from and @to and pasture_id = any(@ids) and category in ('silage_corn', 'oat_hay', 'alfalfa')
+            group by pasture_id, category, origin
+            """, new { ids = scope.PastureIds, from = scope.Request.From.ToDateTime(TimeOnly.MinValue), to = scope.Request.To.ToDateTime(TimeOnly.MinValue) },
+            cancellationToken: cancellationToken))).AsList();
+        var local = new HashSet<string>([Feeding.FeedOrigins.LocalFarmName, Feeding.FeedOrigins.HohhotName], StringComparer.Ordinal);
+
+        KpiValue Share(string key, string[] categories, string what, string note)
+        {
+            var fed = rows.Where(r => categories.Contains(r.Category)).ToList();
+            var inputs = new List<KpiInput>();
+            foreach (var origin in Feeding.FeedOrigins.Names)
+            {
+                inputs.Add(new($"{origin}_dm_kg", fed.Where(r => r.Origin == origin).Sum(r => r.DmKg), "kg"));
+            }
+
+            var localKg = fed.Where(r => r.Origin is { } o && local.Contains(o)).Sum(r => r.DmKg);
+            return Value(scope, key, Percent(localKg, fed.Sum(r => r.DmKg)),
+                $"dry matter of {what} loaded from {Iso(scope.Request.From)} to {Iso(scope.Request.To)} of origin local_farm or hohhot / all of it × 100, pastures in {Describe(scope)}",
+                inputs, note, coverage: Coverage("pastures (TMR loads)", scope.PastureIds, fed.Select(r => r.PastureId).ToHashSet(StringComparer.Ordinal)));
+        }
+
+        return
+        [
+            Share("feed.forage_self_sufficiency", ["oat_hay", "alfalfa"], "oat hay and alfalfa",
+                "Local (本土) is taken as grown in Hohhot: the plan gives its sown areas by the city's banners and counties; forage from elsewhere in Inner Mongolia does not count. Silage corn is apart (feed.silage_corn_self_sufficiency): the plan's 20 %/30 % are for oat hay and alfalfa."),
+            Share("feed.silage_corn_self_sufficiency", ["silage_corn"], "silage corn",
+                "The plan asks silage corn to be basically self-sufficient (基本自给) without a figure, so there is no target."),
+        ];
     }
 
     /// <summary>How many of the consecutive <paramref name="every"/>-day periods of the window (the last may be shorter) have no record.</summary>

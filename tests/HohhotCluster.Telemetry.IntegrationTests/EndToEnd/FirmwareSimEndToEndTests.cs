@@ -45,6 +45,9 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         Assert.Contains("verify: no difference", output, StringComparison.Ordinal);
         Assert.Contains("promised kinds (ledger/platform): ", output, StringComparison.Ordinal);
         Assert.Matches(@"production [1-9]\d*/[1-9]", output);
+        // TMR feeding (issue 14): the mixers' and feed stores' messages are points on the platform like every other kind.
+        Assert.Matches(@"tmr [1-9]\d*/[1-9]", output);
+        Assert.Matches(@"feed_stock [1-9]\d*/[1-9]", output);
     }
 
     /// <summary>
