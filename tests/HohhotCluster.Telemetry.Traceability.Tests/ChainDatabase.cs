@@ -22,6 +22,7 @@ public sealed class ChainDatabase : IAsyncLifetime
     public ChainQueries Queries { get; private set; } = null!;
     public EpcisImporter Importer { get; private set; } = null!;
     public EpcisExporter Exporter { get; private set; } = null!;
+    public Tanker.TankerLogStore TankerLogs { get; private set; } = null!;
     public IOptions<TraceabilityOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new TraceabilityOptions());
 
     public async Task InitializeAsync()
@@ -43,6 +44,7 @@ public sealed class ChainDatabase : IAsyncLifetime
         }
 
         Store = new ChainStore(DataSource);
+        TankerLogs = new Tanker.TankerLogStore(DataSource, Options);
         Queries = new ChainQueries(DataSource, Options);
         Importer = new EpcisImporter(DataSource, new EpcisSchemaValidator(Options), Options);
         Exporter = new EpcisExporter(Queries, TimeProvider.System, Options);
