@@ -47,7 +47,7 @@ public sealed class ChainDatabase : IAsyncLifetime
         TankerLogs = new Tanker.TankerLogStore(DataSource, Options);
         Queries = new ChainQueries(DataSource, Options);
         Importer = new EpcisImporter(DataSource, new EpcisSchemaValidator(Options), Options);
-        Exporter = new EpcisExporter(Queries, TimeProvider.System, Options);
+        Exporter = new EpcisExporter(Queries, TankerLogs, TimeProvider.System, Options);
     }
 
     public async Task DisposeAsync() => await DataSource.DisposeAsync();
