@@ -4,6 +4,7 @@ using System.Text;
 using Grpc.Core;
 using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Protos.V1;
 using HohhotCluster.Telemetry.Storage;
 using Npgsql;

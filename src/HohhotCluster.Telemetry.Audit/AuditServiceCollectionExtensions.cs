@@ -4,6 +4,7 @@ using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

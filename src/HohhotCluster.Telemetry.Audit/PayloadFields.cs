@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Audit;
 

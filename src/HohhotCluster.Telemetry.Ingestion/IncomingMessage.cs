@@ -1,4 +1,5 @@
 using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using System.Security.Cryptography;
 using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 using Microsoft.Extensions.Hosting;

@@ -42,6 +42,3 @@ public sealed record PlantIntakeDraft(
     double? TemperatureC,
     string? TankerPlate,
     string? SiloId);
-
-/// <summary>Why a message was not accepted: a <see cref="QuarantineReasons"/> code and a human detail.</summary>
-public readonly record struct Rejection(string Reason, string Detail);

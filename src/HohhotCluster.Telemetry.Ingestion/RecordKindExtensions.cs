@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 
@@ -16,7 +17,7 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// </summary>
 public static class TelemetryBatch
 {
-    public const string TopicSuffix = "batch";
+    public const string TopicSuffix = TelemetryKindRegistry.BatchTopicName;
 
     /// <summary>True for <c>hohhot/v1/{pasture|plant}/{ownerId}/batch</c>; gives the prefix its items' topics start with.</summary>
     public static bool IsBatchTopic(string topic, out string itemTopicPrefix)

@@ -1,6 +1,7 @@
 using Dapper;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Npgsql;
 

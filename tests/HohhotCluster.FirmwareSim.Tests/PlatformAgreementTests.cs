@@ -4,6 +4,7 @@ using HohhotCluster.Telemetry.Audit;
 using HohhotCluster.Telemetry.Audit.Farm;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability;
 using Microsoft.Extensions.Options;
 

@@ -6,6 +6,7 @@ using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
 

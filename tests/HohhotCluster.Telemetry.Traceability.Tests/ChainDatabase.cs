@@ -1,6 +1,7 @@
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Traceability;
 using Microsoft.Extensions.Logging.Abstractions;

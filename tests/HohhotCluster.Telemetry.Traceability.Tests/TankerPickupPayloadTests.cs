@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability;
 
 namespace HohhotCluster.Telemetry.Traceability.Tests;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dapper;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;

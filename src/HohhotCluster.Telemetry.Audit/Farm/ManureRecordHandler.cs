@@ -2,6 +2,7 @@ using System.Text.Json;
 using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.TimeSeries;
 
 namespace HohhotCluster.Telemetry.Audit.Farm;

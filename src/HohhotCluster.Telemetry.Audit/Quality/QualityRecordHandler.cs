@@ -3,6 +3,7 @@ using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Tests.Ingestion;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HohhotCluster.Telemetry.Tests.Ingestion;
