@@ -1,4 +1,5 @@
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,7 @@ public static class TraceabilityServiceCollectionExtensions
 {
     /// <summary>
     /// The chain's schema (migrations 0100-0199), its stores and queries, EPCIS import and export, the observer of
-    /// collections and intakes, and the tanker_pickup, silo_transfer and production telemetry kinds.
+    /// collections and intakes, and the tanker_pickup, silo_transfer, production and tanker_log telemetry kinds.
     /// </summary>
     public static IServiceCollection AddTraceability(this IServiceCollection services, IConfiguration configuration)
     {
@@ -37,6 +38,7 @@ public static class TraceabilityServiceCollectionExtensions
         services.AddSingleton<IRecordKindHandler, TankerPickupKind>();
         services.AddSingleton<IRecordKindHandler, SiloTransferKind>();
         services.AddSingleton<IRecordKindHandler, ProductionKind>();
+        services.AddTelemetryKind<Tanker.TankerLogKind>();
         return services;
     }
 

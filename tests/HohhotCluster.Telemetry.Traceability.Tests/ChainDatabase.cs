@@ -84,6 +84,26 @@ public sealed class ChainDatabase : IAsyncLifetime
         return (await kind.StoreAsync([accepted], default))[0];
     }
 
+    /// <summary>Sends a payload through a typed kind as ingestion does: parse, check, apply; a refusal is returned, not asserted.</summary>
+    public async Task<(ApplyOutcome? Outcome, Rejection? Rejection)> PublishAsync<TRecord>(Kinds.TelemetryKind<TRecord> kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+        where TRecord : class
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var k = key ?? NextKey(device.DeviceId);
+        if (!kind.TryParse(document.RootElement, k, time, out var record, out var rejection))
+        {
+            return (null, rejection);
+        }
+
+        var accepted = new Kinds.Accepted<TRecord>(k, time, device, "test", record);
+        if (await kind.CheckAsync(accepted, default) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        return ((await kind.ApplyAsync([accepted], default))[0], null);
+    }
+
     public Task CollectAsync(string pasture, string lotId, double kg, DateTimeOffset time, string? tankerLoad = null) =>
         new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new BulkTankReading
         {

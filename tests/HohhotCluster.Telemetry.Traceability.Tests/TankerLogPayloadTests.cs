@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability.Tanker;
 
 namespace HohhotCluster.Telemetry.Traceability.Tests;

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Traceability.Tanker;
 
