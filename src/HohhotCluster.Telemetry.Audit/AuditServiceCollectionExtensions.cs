@@ -8,6 +8,7 @@ using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -45,6 +46,10 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
         services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
         services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
+        // The road alerts: tanker_log records (typed) and plant intakes (the end of a route).
+        services.TryAddSingleton<Traceability.Tanker.TankerLogStore>();
+        services.AddAcceptedObserver<Traceability.Tanker.TankerLogRecord, TankerRoadAlerts>();
+        services.AddSingleton<IAcceptedReadingObserver>(sp => sp.GetRequiredService<TankerRoadAlerts>());
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

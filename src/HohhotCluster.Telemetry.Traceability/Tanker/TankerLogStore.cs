@@ -65,6 +65,15 @@ public sealed class TankerLogStore(NpgsqlDataSource dataSource, IOptions<Traceab
     /// three indexed reads in one round trip.
     /// </summary>
     public Task<IReadOnlyDictionary<string, TankerRoad>> RoadsAsync(IReadOnlyCollection<string> tankerLoadIds, CancellationToken cancellationToken) =>
+        RoadsAsync(tankerLoadIds, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RoadsAsync(IReadOnlyCollection{string}, CancellationToken)"/>, with intake times the caller knows
+    /// ahead of the chain (an intake observed in the batch the chain observer is writing): a load without a stored
+    /// receipt ends its route there.
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, TankerRoad>> RoadsAsync(
+        IReadOnlyCollection<string> tankerLoadIds, IReadOnlyDictionary<string, DateTimeOffset>? intakesAhead, CancellationToken cancellationToken) =>
         PostgresRetry.RunAsync<IReadOnlyDictionary<string, TankerRoad>>(async ct =>
         {
             var roads = new Dictionary<string, TankerRoad>(StringComparer.Ordinal);
@@ -138,9 +147,10 @@ public sealed class TankerLogStore(NpgsqlDataSource dataSource, IOptions<Traceab
                 var hasReadings = readings.TryGetValue(id, out var list);
                 var hasPickup = pickups.TryGetValue(id, out var pickedUp);
                 var hasReceipt = receipts.TryGetValue(id, out var receipt);
-                if (hasReadings || hasPickup || hasReceipt)
+                DateTimeOffset? ahead = intakesAhead is not null && intakesAhead.TryGetValue(id, out var at) ? at : null;
+                if (hasReadings || hasPickup || hasReceipt || ahead is not null)
                 {
-                    roads[id] = TankerRoad.Summarise(id, list ?? [], hasPickup ? pickedUp : null, receipt.At, receipt.Plant, limits);
+                    roads[id] = TankerRoad.Summarise(id, list ?? [], hasPickup ? pickedUp : null, receipt.At ?? ahead, receipt.Plant, limits);
                 }
             }
 
