@@ -42,7 +42,9 @@ public class PlatformAgreementTests
         var messages = s_demo.Value;
         var parser = PlatformParser(DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => m.EventUnixMs)).AddMinutes(1));
         var perKind = new Dictionary<MessageKind, int>();
-        foreach (var message in messages)
+        // tanker_log is a typed kind (TelemetryKind<T>) the handler-based parser does not know yet: its payloads are
+        // read by the platform's own TankerLogPayload in TankerLogSimulationTests.
+        foreach (var message in messages.Where(m => m.Kind != MessageKind.TankerLog))
         {
             Assert.True(parser.TryParse(message.Topic, message.Payload, out var reading, out var rejection),
                 $"{message.Topic} rejected: {rejection.Reason} {rejection.Detail}\n{System.Text.Encoding.UTF8.GetString(message.Payload)}");
@@ -51,7 +53,7 @@ public class PlatformAgreementTests
             Assert.Equal(message.Kind is MessageKind.Milking or MessageKind.BulkTank or MessageKind.PlantIntake, reading.Extension is null);
             perKind[message.Kind] = perKind.GetValueOrDefault(message.Kind) + 1;
         }
-        foreach (var kind in MessageKinds.All)
+        foreach (var kind in MessageKinds.All.Where(k => k != MessageKind.TankerLog))
         {
             Assert.True(perKind.GetValueOrDefault(kind) > 0, $"no {MessageKinds.Name(kind)} message in four demo days");
         }

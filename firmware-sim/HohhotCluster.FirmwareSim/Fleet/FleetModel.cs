@@ -39,6 +39,8 @@ internal static class DeviceKinds
     public const string LabAnalyser = "lab_analyser";
     /// <summary>A plant's production execution system (<c>production</c>).</summary>
     public const string ProductionLine = "production_system";
+    /// <summary>A plant's tanker logger (<c>tanker_log</c>): compartment temperatures and GPS between pickup and intake.</summary>
+    public const string TankerLogger = "tanker_logger";
 }
 
 internal sealed record Device(int Index, string Id, string Kind, Gateway Gateway, string? HerdId, string? TankId)
@@ -122,6 +124,8 @@ internal sealed class Plant
     public Device Lab { get; set; } = null!;
     public Device SiloController { get; set; } = null!;
     public Device ProductionLine { get; set; } = null!;
+    /// <summary>The loggers of the plant's tankers (<c>tanker_log</c>).</summary>
+    public List<Device> TankerLoggers { get; } = [];
     public string Id => Profile.Id;
 }
 

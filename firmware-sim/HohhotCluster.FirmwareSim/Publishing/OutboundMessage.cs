@@ -11,6 +11,7 @@ internal enum MessageKind : byte
     Quality,
     Manure,
     Health,
+    TankerLog,
 }
 
 /// <summary>
@@ -45,6 +46,7 @@ internal static class MessageKinds
         MessageKind.Production => "production",
         MessageKind.Quality => "quality",
         MessageKind.Manure => "manure",
+        MessageKind.TankerLog => "tanker_log",
         _ => "health",
     };
 

@@ -14,6 +14,7 @@ internal enum SimEventType : byte
     Quality,
     Manure,
     Health,
+    TankerLog,
 }
 
 internal enum MilkingRemark : byte
