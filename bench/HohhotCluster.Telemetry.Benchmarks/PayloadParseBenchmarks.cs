@@ -7,7 +7,7 @@ namespace HohhotCluster.Telemetry.Benchmarks;
 [MemoryDiagnoser]
 public class PayloadParseBenchmarks
 {
-    private readonly TelemetryPayloadParser _parser = new(new FixedClock(), new IngestionOptions());
+    private readonly TelemetryPayloadParser _parser = ParsingOnlyKinds.Parser(new FixedClock());
 
     [Benchmark(Baseline = true, Description = "milking (ICAR visit, 640 B)")]
     public ParsedReading? Milking() => Parse(Samples.MilkingTopic, Samples.Milking);

@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
+using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,13 +23,13 @@ internal sealed class PointSet
     /// <summary>
     /// Parses every payload of the core kinds as ingestion does and encodes it with <see cref="ReadingPointEncoder"/>,
     /// in chunks of <paramref name="pointsPerChunk"/>. The other kinds (about 2 % of a day) are encoded by their own
-    /// handlers in the platform, which need their stores; here each gets a point of the same size class (its kind as
+    /// kinds in the platform; here each gets a point of the same size class (its kind as
     /// measurement, county, device and owner tags, kg and seq fields, at the point time the platform uses).
     /// County ids come from the fleet's registry document (owner -> county).
     /// </summary>
     public static PointSet Build(IReadOnlyList<RecordedMessage> messages, IReadOnlyDictionary<string, string> countyOfOwner, int pointsPerChunk)
     {
-        var parser = new TelemetryPayloadParser(TimeProvider.System, new IngestionOptions());
+        var parser = ParsingOnlyKinds.Parser(TimeProvider.System);
         var chunks = new List<(byte[], int)>();
         var writer = new LineProtocolWriter(256 * pointsPerChunk);
         long points = 0, bytes = 0;
@@ -56,28 +58,24 @@ internal sealed class PointSet
 
             var owner = parsed!.Topic.OwnerId;
             var county = countyOfOwner.TryGetValue(owner, out var c) ? c : throw new InvalidDataException($"owner {owner} is not in the registry");
-            object reading = parsed switch
+            var device = new DeviceContext { DeviceId = parsed.Key.DeviceId, OwnerKind = OwnerKinds.Name(parsed.Topic.OwnerKind), OwnerId = owner, CountyId = county };
+            if (parsed.Record.TryGet<MilkingDraft>(out var m))
             {
-                { Milking: { } m } => new MilkingReading
-                {
-                    Key = parsed.Key, EventTime = parsed.EventTime, CountyId = county, PastureId = owner, HerdId = m.HerdId, AnimalId = m.AnimalId,
-                    YieldKg = m.YieldKg, DurationSeconds = m.DurationSeconds, ConductivityMsPerCm = m.ConductivityMsPerCm,
-                    MilkTemperatureC = m.MilkTemperatureC, FatPercent = m.FatPercent, ProteinPercent = m.ProteinPercent,
-                    SomaticCellsThousandPerMl = m.SomaticCellsThousandPerMl,
-                },
-                { BulkTank: { } b } => new BulkTankReading
-                {
-                    Key = parsed.Key, EventTime = parsed.EventTime, CountyId = county, PastureId = owner, TankId = b.TankId, Kind = b.Kind,
-                    VolumeLitres = b.VolumeLitres, TemperatureC = b.TemperatureC, LotId = b.LotId, CollectedKg = b.CollectedKg, TankerLoadId = b.TankerLoadId,
-                },
-                { PlantIntake: { } p } => new PlantIntakeReading
-                {
-                    Key = parsed.Key, EventTime = parsed.EventTime, CountyId = county, PlantId = owner, TankerLoadId = p.TankerLoadId,
-                    NetKg = p.NetKg, TemperatureC = p.TemperatureC, TankerPlate = p.TankerPlate, SiloId = p.SiloId,
-                },
-                _ => throw new InvalidDataException("not a core kind: " + message.Topic),
-            };
-            ReadingPointEncoder.Write(writer, reading);
+                ReadingPointEncoder.Write(writer, new Accepted<MilkingDraft>(parsed.Key, parsed.EventTime, device, message.Topic, m).ToReading());
+            }
+            else if (parsed.Record.TryGet<BulkTankDraft>(out var b))
+            {
+                ReadingPointEncoder.Write(writer, new Accepted<BulkTankDraft>(parsed.Key, parsed.EventTime, device, message.Topic, b).ToReading());
+            }
+            else if (parsed.Record.TryGet<PlantIntakeDraft>(out var p))
+            {
+                ReadingPointEncoder.Write(writer, new Accepted<PlantIntakeDraft>(parsed.Key, parsed.EventTime, device, message.Topic, p).ToReading());
+            }
+            else
+            {
+                throw new InvalidDataException("not a core kind: " + message.Topic);
+            }
+
             if (writer.PointCount == pointsPerChunk)
             {
                 Flush();

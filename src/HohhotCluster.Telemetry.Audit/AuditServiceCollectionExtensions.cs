@@ -3,7 +3,6 @@ using HohhotCluster.Telemetry.Audit.Farm;
 using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
@@ -40,16 +39,19 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IMilkTotalsSource, GrainMilkTotalsSource>();
         services.AddSingleton<KpiCalculator>();
 
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Pasture));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Plant));
-        services.AddSingleton<IRecordKindHandler>(sp => ActivatorUtilities.CreateInstance<QualityRecordHandler>(sp, OwnerKind.Lab));
-        services.AddSingleton<IRecordKindHandler, ManureRecordHandler>();
-        services.AddSingleton<IRecordKindHandler, HealthRecordHandler>();
-        services.AddSingleton<IAcceptedReadingObserver, AlertReadingObserver>();
-        // The road alerts: tanker_log records (typed) and plant intakes (the end of a route).
+        services.AddTelemetryKind<PastureQualityKind>();
+        services.AddTelemetryKind<PlantQualityKind>();
+        services.AddTelemetryKind<LabQualityKind>();
+        services.AddTelemetryKind<ManureKind>();
+        services.AddTelemetryKind<HealthKind>();
+        services.AddAcceptedObserver<MilkingDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<BulkTankDraft, AlertReadingObserver>();
+        services.AddAcceptedObserver<PlantIntakeDraft, AlertReadingObserver>();
+        services.AddAcceptedKeysObserver<DeviceActivityObserver>();
+        // The road alerts: tanker_log records and plant intakes (the end of a route), over the chain's read model.
         services.TryAddSingleton<Traceability.Tanker.TankerLogStore>();
         services.AddAcceptedObserver<Traceability.Tanker.TankerLogRecord, TankerRoadAlerts>();
-        services.AddSingleton<IAcceptedReadingObserver>(sp => sp.GetRequiredService<TankerRoadAlerts>());
+        services.AddAcceptedObserver<PlantIntakeDraft, TankerRoadAlerts>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

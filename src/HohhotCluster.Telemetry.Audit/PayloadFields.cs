@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Audit;

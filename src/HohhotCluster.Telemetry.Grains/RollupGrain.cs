@@ -8,7 +8,7 @@ namespace HohhotCluster.Telemetry.Grains;
 /// absolute totals; on activation the rollup loads every member's committed totals from storage, so nothing
 /// depends on a report that was lost when a silo died.
 /// </summary>
-public sealed class RollupGrain(GrainTotalsReader reader) : Grain, IRollupGrain
+public sealed class RollupGrain(IMemberTotalsReader reader) : Grain, IRollupGrain
 {
     private readonly RollupMembers _members = new();
 

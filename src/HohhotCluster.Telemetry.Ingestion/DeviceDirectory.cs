@@ -10,7 +10,7 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// not hold (registered since, or unknown) is looked up one by one and cached: found ones for a minute, unknown ones
 /// for a few seconds (so a flood from an unknown device does not hammer PostgreSQL).
 /// </summary>
-public sealed class DeviceDirectory(RegistryStore registry, TimeProvider clock)
+public sealed class DeviceDirectory(RegistryStore registry, TimeProvider clock) : IDeviceLookup
 {
     private static readonly TimeSpan KnownLifetime = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(30);

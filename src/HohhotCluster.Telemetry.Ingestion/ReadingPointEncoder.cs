@@ -1,4 +1,5 @@
 using HohhotCluster.Telemetry.Contracts;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.TimeSeries;
 
 namespace HohhotCluster.Telemetry.Ingestion;
@@ -11,30 +12,8 @@ namespace HohhotCluster.Telemetry.Ingestion;
 /// </summary>
 public static class ReadingPointEncoder
 {
-    /// <summary>The tag holding a keyed reading's boot epoch.</summary>
-    public const string BootTag = "boot";
-
-    /// <summary>
-    /// Starts the point of a keyed reading (every kind's, extension kinds' too): the measurement and the
-    /// <see cref="BootTag"/> tag. With the device tag and the timestamp (event time and sequence) it makes the
-    /// point's identity the reading's key, so two boots with the same time and sequence never overwrite each
-    /// other. <c>boot</c> sorts before every tag the kinds write (county, device, ...): write those after it, in
-    /// key order, as InfluxDB asks (and InfluxDB.Client's <c>PointData</c> does).
-    /// </summary>
-    public static LineProtocolWriter Measurement(this LineProtocolWriter writer, string measurement, ReadingKey key) =>
-        writer.Measurement(measurement).Tag(BootTag, key.BootEpoch);
-
-    /// <summary>Writes any of the reading types.</summary>
-    public static void Write(LineProtocolWriter writer, object reading)
-    {
-        switch (reading)
-        {
-            case MilkingReading m: Write(writer, m); break;
-            case BulkTankReading b: Write(writer, b); break;
-            case PlantIntakeReading p: Write(writer, p); break;
-            default: throw new ArgumentException($"Not a reading: {reading.GetType().Name}", nameof(reading));
-        }
-    }
+    /// <summary>The tag holding a keyed reading's boot epoch (see <see cref="KindPoints.Measurement"/>).</summary>
+    public const string BootTag = KindPoints.BootTag;
 
     public static void Write(LineProtocolWriter writer, MilkingReading r)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -7,11 +8,13 @@ using HohhotCluster.Telemetry.Kinds;
 namespace HohhotCluster.Telemetry.Ingestion;
 
 /// <summary>
-/// Checks a message against docs/mqtt-contract.md: size, UTF-8, JSON shape and depth, topic, every field rule and
-/// the event time against the platform's clock. Pure and thread-safe; registry checks come after it.
+/// Checks a message's envelope against docs/mqtt-contract.md (size, topic and its kind in the registry, UTF-8, JSON
+/// shape and depth, deviceId, bootEpoch, seq, the event time against the platform's clock and the lateness limit),
+/// then hands the body to its kind's pure <see cref="TelemetryKind{TRecord}.TryParse"/>. Pure and thread-safe;
+/// registry checks come after it. The field readers here (<see cref="Required"/>, <see cref="InRange"/>, ...) are the
+/// core kinds' too.
 /// </summary>
-public sealed class TelemetryPayloadParser(
-    TimeProvider clock, IngestionOptions options, IReadOnlyDictionary<string, IRecordKindHandler>? extensions = null)
+public sealed class TelemetryPayloadParser(TimeProvider clock, IngestionOptions options, KindRuntimes kinds)
 {
     public const int MaxDepth = 16;
 
@@ -22,7 +25,7 @@ public sealed class TelemetryPayloadParser(
     public const int MaxIdLength = 128;
     public const string EarTagScheme = "cn.moa.eartag";
 
-    public bool TryParse(string topic, ReadOnlySpan<byte> payload, out ParsedReading? reading, out Rejection rejection)
+    public bool TryParse(string topic, ReadOnlySpan<byte> payload, [NotNullWhen(true)] out ParsedReading? reading, out Rejection rejection)
     {
         reading = null;
         if (payload.Length > options.MaxPayloadBytes)
@@ -31,7 +34,7 @@ public sealed class TelemetryPayloadParser(
             return false;
         }
 
-        if (!TelemetryTopic.TryParse(topic, extensions, out var parsedTopic, out var reason, out var detail))
+        if (!TelemetryTopic.TryParse(topic, kinds.Registry, out var parsedTopic, out var reason, out var detail))
         {
             rejection = new(reason, detail);
             return false;
@@ -52,14 +55,22 @@ public sealed class TelemetryPayloadParser(
 
         try
         {
-            reading = parsedTopic.CoreKind switch
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                TelemetryKind.Milking => ParseMilking(parsedTopic, payload),
-                TelemetryKind.BulkTank => ParseBulkTank(parsedTopic, payload),
-                TelemetryKind.PlantIntake => ParsePlantIntake(parsedTopic, payload),
-                _ => ParseExtension(parsedTopic, payload, extensions![TelemetryTopic.ExtensionKey(parsedTopic.Kind, parsedTopic.OwnerKind)]),
-            };
-            rejection = default;
+                throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
+            }
+
+            var (key, eventTime) = Envelope(parsedTopic,
+                StringMember(root, "deviceId"), LongMember(root, "bootEpoch"), LongMember(root, "seq"), StringMember(root, "eventTime"));
+            if (!kinds.Of(parsedTopic.Kind, parsedTopic.OwnerKind).TryParse(root, key, eventTime, out var record, out rejection))
+            {
+                return false;
+            }
+
+            reading = new ParsedReading(parsedTopic, key, eventTime, record);
             return true;
         }
         catch (RejectedException rejected)
@@ -72,6 +83,33 @@ public sealed class TelemetryPayloadParser(
             rejection = ExceedsDepth(payload)
                 ? new(QuarantineReasons.TooDeep, $"JSON nested deeper than {MaxDepth} levels")
                 : new(QuarantineReasons.MalformedJson, FirstLine(exception.Message));
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Runs a core kind's body reader: its <see cref="Reject"/> becomes the rejection, and a body member of the wrong
+    /// JSON type (the source-generated reader throws) <c>malformed_json</c> with the reader's message.
+    /// </summary>
+    internal static bool TryBody<TRecord>(JsonElement body, Func<JsonElement, TRecord> parse, [NotNullWhen(true)] out TRecord? record, out Rejection rejection)
+        where TRecord : class
+    {
+        try
+        {
+            record = parse(body);
+            rejection = default;
+            return true;
+        }
+        catch (RejectedException rejected)
+        {
+            record = null;
+            rejection = rejected.Rejection;
+            return false;
+        }
+        catch (JsonException exception)
+        {
+            record = null;
+            rejection = new(QuarantineReasons.MalformedJson, FirstLine(exception.Message));
             return false;
         }
     }
@@ -119,133 +157,6 @@ public sealed class TelemetryPayloadParser(
         }
 
         return device is { Length: > 0 } && epoch is { } bootEpoch && seq is { } sequence ? new ReadingKey(device, bootEpoch, sequence) : null;
-    }
-
-    private ParsedReading ParseMilking(TelemetryTopic topic, ReadOnlySpan<byte> payload)
-    {
-        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.MilkingPayload)
-            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
-        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
-        var herdId = Required(dto.HerdId, "herdId", MaxRegistryIdLength);
-        var visit = dto.Visit ?? throw Reject(QuarantineReasons.MissingField, "visit");
-        if (visit.ResourceType != "icarMilkingVisitEventResource")
-        {
-            throw Reject(visit.ResourceType is null ? QuarantineReasons.MissingField : QuarantineReasons.InvalidField,
-                "visit.resourceType must be icarMilkingVisitEventResource");
-        }
-
-        var animal = visit.Animal ?? throw Reject(QuarantineReasons.MissingField, "visit.animal");
-        var animalId = Required(animal.Id, "visit.animal.id");
-        var scheme = Required(animal.Scheme, "visit.animal.scheme");
-        if (scheme == EarTagScheme && !IsEarTag(animalId))
-        {
-            throw Reject(QuarantineReasons.InvalidField, "visit.animal.id must be a 15-digit ear tag (species 2 or 3, county code, serial)");
-        }
-
-        ParseTime(Required(visit.MilkingStartingDateTime, "visit.milkingStartingDateTime"), "visit.milkingStartingDateTime");
-        var weight = visit.MilkingMilkWeight ?? throw Reject(QuarantineReasons.MissingField, "visit.milkingMilkWeight");
-        if (weight.UnitCode != "KGM")
-        {
-            throw Reject(QuarantineReasons.InvalidField, "visit.milkingMilkWeight.unitCode must be KGM");
-        }
-
-        var yieldKg = InRange(weight.Value, "visit.milkingMilkWeight.value", 0, 60, exclusiveMin: true)!.Value;
-        double? durationSeconds = null;
-        if (visit.MilkingDuration is { } duration)
-        {
-            var factor = duration.UnitCode switch
-            {
-                "SEC" => 1.0,
-                "MIN" => 60.0,
-                _ => throw Reject(QuarantineReasons.InvalidField, "visit.milkingDuration.unitCode must be SEC or MIN"),
-            };
-            durationSeconds = InRange(duration.Value * factor, "visit.milkingDuration", 0, 3600);
-        }
-
-        double? conductivity = null, temperature = null, fat = null, protein = null, scc = null;
-        if (visit.MilkCharacteristics is { } characteristics)
-        {
-            foreach (var c in characteristics)
-            {
-                switch (c.Characteristic)
-                {
-                    case "AVGCOND": conductivity = Characteristic(c, 0, 20); break;
-                    case "TEMPERATURE": temperature = Characteristic(c, 0, 45); break;
-                    case "FAT": fat = Characteristic(c, 0, 15); break;
-                    case "PROTEIN": protein = Characteristic(c, 0, 15); break;
-                    case "SCC": scc = Characteristic(c, 0, 100_000); break;
-                    default: break; // other ICAR characteristics are accepted and not stored
-                }
-            }
-        }
-
-        return new ParsedReading(topic, key, eventTime)
-        {
-            Milking = new MilkingDraft(herdId, animalId, yieldKg, durationSeconds, conductivity, temperature, fat, protein, scc),
-        };
-    }
-
-    private ParsedReading ParseBulkTank(TelemetryTopic topic, ReadOnlySpan<byte> payload)
-    {
-        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.BulkTankPayload)
-            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
-        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
-        var tankId = Required(dto.TankId, "tankId");
-        BulkTankDraft draft = Required(dto.Event, "event") switch
-        {
-            "level" => new BulkTankDraft(
-                tankId,
-                BulkTankEventKind.Level,
-                InRange(Present(dto.VolumeL, "volumeL"), "volumeL", 0, 200_000),
-                InRange(Present(dto.TemperatureC, "temperatureC"), "temperatureC", -5, 50),
-                null,
-                null,
-                null),
-            "collection" => new BulkTankDraft(
-                tankId,
-                BulkTankEventKind.Collection,
-                InRange(dto.VolumeL, "volumeL", 0, 200_000),
-                InRange(dto.TemperatureC, "temperatureC", -5, 50),
-                Required(dto.LotId, "lotId"),
-                InRange(Present(dto.CollectedKg, "collectedKg"), "collectedKg", 0, 200_000, exclusiveMin: true),
-                string.IsNullOrEmpty(dto.TankerLoadId) ? null : Required(dto.TankerLoadId, "tankerLoadId")),
-            _ => throw Reject(QuarantineReasons.InvalidField, "event must be level or collection"),
-        };
-        return new ParsedReading(topic, key, eventTime) { BulkTank = draft };
-    }
-
-    private ParsedReading ParsePlantIntake(TelemetryTopic topic, ReadOnlySpan<byte> payload)
-    {
-        var dto = JsonSerializer.Deserialize(payload, PayloadJsonContext.Default.PlantIntakePayload)
-            ?? throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
-        var (key, eventTime) = Envelope(topic, dto.DeviceId, dto.BootEpoch, dto.Seq, dto.EventTime);
-        var draft = new PlantIntakeDraft(
-            Required(dto.TankerLoadId, "tankerLoadId"),
-            InRange(Present(dto.NetKg, "netKg"), "netKg", 0, 60_000, exclusiveMin: true)!.Value,
-            InRange(dto.TemperatureC, "temperatureC", -5, 50),
-            string.IsNullOrEmpty(dto.TankerPlate) ? null : Required(dto.TankerPlate, "tankerPlate"),
-            string.IsNullOrEmpty(dto.SiloId) ? null : Required(dto.SiloId, "siloId"));
-        return new ParsedReading(topic, key, eventTime) { PlantIntake = draft };
-    }
-
-    private ParsedReading ParseExtension(TelemetryTopic topic, ReadOnlySpan<byte> payload, IRecordKindHandler handler)
-    {
-        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw Reject(QuarantineReasons.MalformedJson, "payload must be a JSON object");
-        }
-
-        var (key, eventTime) = Envelope(topic,
-            StringMember(root, "deviceId"), LongMember(root, "bootEpoch"), LongMember(root, "seq"), StringMember(root, "eventTime"));
-        if (!handler.TryParse(root, key, eventTime, out var record, out var rejection))
-        {
-            throw Reject(rejection.Reason, rejection.Detail);
-        }
-
-        return new ParsedReading(topic, key, eventTime) { Extension = (handler, record!) };
     }
 
     private static string? StringMember(JsonElement root, string name) =>
@@ -346,30 +257,19 @@ public sealed class TelemetryPayloadParser(
         return true;
     }
 
-    private static double Characteristic(IcarMilkCharacteristic c, double min, double max)
-    {
-        var field = "visit.milkCharacteristics." + c.Characteristic;
-        if (!double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-        {
-            throw Reject(c.Value is null ? QuarantineReasons.MissingField : QuarantineReasons.InvalidField, field + " must be a decimal string");
-        }
-
-        return InRange(value, field, min, max)!.Value;
-    }
-
     /// <summary>
     /// A present string within the contract's length: an over-long id is refused here, before any store sees it (a
     /// unique index cannot hold a 3,000-character key, and such a message would fail its batch for ever).
     /// </summary>
-    private static string Required(string? value, string field, int maxLength = MaxIdLength) =>
+    internal static string Required(string? value, string field, int maxLength = MaxIdLength) =>
         string.IsNullOrWhiteSpace(value) ? throw Reject(QuarantineReasons.MissingField, field)
         : value.Length > maxLength ? throw Reject(QuarantineReasons.InvalidField, $"{field} is longer than {maxLength} characters")
         : value;
 
-    private static double Present(double? value, string field) =>
+    internal static double Present(double? value, string field) =>
         value ?? throw Reject(QuarantineReasons.MissingField, field);
 
-    private static double? InRange(double? value, string field, double min, double max, bool exclusiveMin = false)
+    internal static double? InRange(double? value, string field, double min, double max, bool exclusiveMin = false)
     {
         if (value is not { } v)
         {
@@ -443,9 +343,9 @@ public sealed class TelemetryPayloadParser(
         return end < 0 ? message : message[..end];
     }
 
-    private static RejectedException Reject(string reason, string detail) => new(new Rejection(reason, detail));
+    internal static RejectedException Reject(string reason, string detail) => new(new Rejection(reason, detail));
 
-    private sealed class RejectedException(Rejection rejection) : Exception(rejection.Detail)
+    internal sealed class RejectedException(Rejection rejection) : Exception(rejection.Detail)
     {
         public Rejection Rejection { get; } = rejection;
     }

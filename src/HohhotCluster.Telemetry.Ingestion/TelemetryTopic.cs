@@ -2,35 +2,17 @@ using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 
-public enum TelemetryKind
-{
-    Milking,
-    BulkTank,
-    PlantIntake,
-}
-
 /// <summary>
 /// <c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c> (see docs/mqtt-contract.md). <see cref="Kind"/> is the
-/// topic's kind name; <see cref="CoreKind"/> is set for the kinds ingestion owns, null for an extension kind.
+/// topic's kind name, one the <see cref="TelemetryKindRegistry"/> holds for <see cref="OwnerKind"/>.
 /// </summary>
-public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId, string DeviceId, string Kind, TelemetryKind? CoreKind)
+public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId, string DeviceId, string Kind)
 {
     public const string Prefix = "hohhot/v1/";
     public const string SubscriptionFilter = "hohhot/v1/#";
 
-    public static string Format(OwnerKind ownerKind, string ownerId, string deviceId, TelemetryKind kind) =>
-        $"{Prefix}{OwnerKinds.Name(ownerKind)}/{ownerId}/{deviceId}/{KindName(kind)}";
-
-    public static string KindName(TelemetryKind kind) => kind switch
-    {
-        TelemetryKind.Milking => "milking",
-        TelemetryKind.BulkTank => "bulk_tank",
-        TelemetryKind.PlantIntake => "plant_intake",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
-
-    public static bool TryParse(string topic, out TelemetryTopic parsed, out string reason, out string detail) =>
-        TryParse(topic, null, out parsed, out reason, out detail);
+    public static string Format(OwnerKind ownerKind, string ownerId, string deviceId, string kind) =>
+        $"{Prefix}{OwnerKinds.Name(ownerKind)}/{ownerId}/{deviceId}/{kind}";
 
     /// <summary>The device id part of a topic (<c>hohhot/v1/{ownerKind}/{ownerId}/{deviceId}/{kind}</c>), or null when the topic has no such part.</summary>
     public static string? DeviceSegment(string topic)
@@ -45,12 +27,9 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
         return parts.Split(ranges, '/') == 4 ? parts[ranges[2]].ToString() : null;
     }
 
-    /// <summary>How extension kinds are keyed: one kind name may have a handler per owner kind.</summary>
-    public static string ExtensionKey(string kind, OwnerKind owner) => kind + "@" + OwnerKinds.Name(owner);
-
     /// <summary>Parses a topic; on failure returns the rejection reason (<c>unknown_topic</c> or <c>unknown_kind</c>).</summary>
     public static bool TryParse(
-        string topic, IReadOnlyDictionary<string, IRecordKindHandler>? extensions, out TelemetryTopic parsed, out string reason, out string detail)
+        string topic, TelemetryKindRegistry? kinds, out TelemetryTopic parsed, out string reason, out string detail)
     {
         parsed = default;
         reason = QuarantineReasons.UnknownTopic;
@@ -70,22 +49,9 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
         }
 
         var ownerKindText = parts[ranges[0]];
-        OwnerKind ownerKind;
-        if (ownerKindText.SequenceEqual("pasture"))
+        if (!OwnerKinds.TryParse(ownerKindText, out var ownerKind))
         {
-            ownerKind = OwnerKind.Pasture;
-        }
-        else if (ownerKindText.SequenceEqual("plant"))
-        {
-            ownerKind = OwnerKind.Plant;
-        }
-        else if (ownerKindText.SequenceEqual("lab"))
-        {
-            ownerKind = OwnerKind.Lab;
-        }
-        else
-        {
-            detail = "owner kind must be pasture, plant or lab";
+            detail = "owner kind must be " + string.Join(", ", OwnerKinds.All.Take(OwnerKinds.All.Count - 1).Select(OwnerKinds.Name)) + " or " + OwnerKinds.Name(OwnerKinds.All[^1]);
             return false;
         }
 
@@ -104,39 +70,22 @@ public readonly record struct TelemetryTopic(OwnerKind OwnerKind, string OwnerId
         }
 
         var kindText = parts[ranges[3]].ToString();
-        TelemetryKind? core = kindText switch
-        {
-            "milking" => TelemetryKind.Milking,
-            "bulk_tank" => TelemetryKind.BulkTank,
-            "plant_intake" => TelemetryKind.PlantIntake,
-            _ => null,
-        };
-        bool ownerMatches;
-        if (core is { } coreKind)
-        {
-            ownerMatches = ownerKind == (coreKind == TelemetryKind.PlantIntake ? OwnerKind.Plant : OwnerKind.Pasture);
-        }
-        else if (extensions is not null &&
-            (extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Pasture)) || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Plant))
-             || extensions.ContainsKey(ExtensionKey(kindText, OwnerKind.Lab))))
-        {
-            ownerMatches = extensions.ContainsKey(ExtensionKey(kindText, ownerKind));
-        }
-        else
+        var owners = kinds?.OwnersOf(kindText) ?? [];
+        if (owners.Count == 0)
         {
             reason = QuarantineReasons.UnknownKind;
             detail = "unknown kind '" + kindText + "'";
             return false;
         }
 
-        if (!ownerMatches)
+        if (!owners.Contains(ownerKind))
         {
             reason = QuarantineReasons.UnknownKind;
             detail = $"kind '{kindText}' is not published under a {ownerKindText.ToString()}";
             return false;
         }
 
-        parsed = new TelemetryTopic(ownerKind, ownerId.ToString(), deviceId.ToString(), kindText, core);
+        parsed = new TelemetryTopic(ownerKind, ownerId.ToString(), deviceId.ToString(), kindText);
         return true;
     }
 }

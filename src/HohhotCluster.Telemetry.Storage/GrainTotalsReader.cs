@@ -20,7 +20,14 @@ public sealed record StoredMemberTotals(string MemberKey, Dictionary<DateOnly, D
 /// Reads the committed daily totals of herds, pastures and plants straight from their stored grain state, so a
 /// rollup can rebuild itself without calling (and so without waiting on) the grains it sums.
 /// </summary>
-public sealed class GrainTotalsReader(NpgsqlDataSource dataSource)
+/// <summary>Where a rollup rebuilds itself from on activation: its members' committed totals.</summary>
+public interface IMemberTotalsReader
+{
+    /// <summary>Members of a rollup key: <c>city</c>, <c>county:{id}</c> or <c>pasture:{id}</c>.</summary>
+    Task<IReadOnlyList<StoredMemberTotals>> ReadMembersAsync(string rollupKey, CancellationToken cancellationToken = default);
+}
+
+public sealed class GrainTotalsReader(NpgsqlDataSource dataSource) : IMemberTotalsReader
 {
     /// <summary>Members of a rollup key: <c>city</c>, <c>county:{id}</c> or <c>pasture:{id}</c>.</summary>
     public Task<IReadOnlyList<StoredMemberTotals>> ReadMembersAsync(string rollupKey, CancellationToken cancellationToken = default)

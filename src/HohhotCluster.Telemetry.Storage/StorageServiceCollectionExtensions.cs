@@ -37,6 +37,7 @@ public static class StorageServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<ReadingDigestStore>();
         services.AddSingleton<GrainTotalsReader>();
+        services.AddSingleton<IMemberTotalsReader>(sp => sp.GetRequiredService<GrainTotalsReader>());
         services.AddHostedService<MigrationHostedService>();
         // After the migrations: hosted services start in registration order.
         services.AddHostedService<ReadingDigestRetention>();

@@ -1,6 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.TimeSeries;
 
@@ -22,23 +22,19 @@ public sealed record ProductionRecord(string ProductLotId, string Product, strin
 }
 
 /// <summary>What the three chain kinds share: storage keyed by the message key, and strict field readers.</summary>
-public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
+public abstract class ChainRecordKind<TRecord>(ChainStore store) : TelemetryKind<TRecord>
+    where TRecord : class
 {
     protected const int MaxIdLength = 128;
 
-    public abstract string Kind { get; }
-
-    public abstract OwnerKind Owner { get; }
+    /// <summary>A chain event is sent when the milk moves (a pickup, a transfer, a production run), never on a clock.</summary>
+    public override ReportingCadence Cadence => ReportingCadence.EventDriven;
 
     protected ChainStore Store => store;
 
-    public abstract bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection);
+    public abstract ChainWrite ToWrite(Accepted<TRecord> record);
 
-    public abstract ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken);
-
-    public abstract ChainWrite ToWrite(AcceptedRecord record);
-
-    public Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    public override Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<TRecord>> records, CancellationToken cancellationToken)
     {
         var writes = new List<(ReadingKey, ChainWrite)>(records.Count);
         foreach (var record in records)
@@ -48,8 +44,6 @@ public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
 
         return store.ApplyKeyedAsync(writes, cancellationToken);
     }
-
-    public abstract void WritePoints(LineProtocolWriter writer, AcceptedRecord record);
 
     /// <summary>Rejects a lot that exists under another owner: a gateway may not write into someone else's lot.</summary>
     protected async ValueTask<Rejection?> OwnedElsewhereAsync(LotRef lot, string ownerId, bool byPlant, string field, CancellationToken ct)
@@ -181,13 +175,13 @@ public abstract class ChainRecordKind(ChainStore store) : IRecordKindHandler
 /// load (plate, driver, transport permit, compartment, kg, temperature). The pasture owns it because the pasture knows
 /// the lot id and weighs what leaves its tank; the plant only learns the tanker load at its weighbridge.
 /// </summary>
-public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
+public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind<TankerPickupRecord>(store)
 {
-    public override string Kind => "tanker_pickup";
+    public override string Name => "tanker_pickup";
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out TankerPickupRecord? record, out Rejection rejection)
     {
         record = null;
         rejection = default;
@@ -213,15 +207,15 @@ public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
         return true;
     }
 
-    public override ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    public override ValueTask<Rejection?> CheckAsync(Accepted<TankerPickupRecord> record, CancellationToken cancellationToken)
     {
-        var pickup = (TankerPickupRecord)record.Record;
+        var pickup = record.Record;
         return OwnedElsewhereAsync(new LotRef(LotKinds.BulkTank, pickup.LotId), record.Device.OwnerId, byPlant: false, "lotId", cancellationToken);
     }
 
-    public override ChainWrite ToWrite(AcceptedRecord record)
+    public override ChainWrite ToWrite(Accepted<TankerPickupRecord> record)
     {
-        var pickup = (TankerPickupRecord)record.Record;
+        var pickup = record.Record;
         var details = new Dictionary<string, object>();
         if (pickup.Driver is not null)
         {
@@ -247,9 +241,9 @@ public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
         return write;
     }
 
-    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<TankerPickupRecord> record)
     {
-        var pickup = (TankerPickupRecord)record.Record;
+        var pickup = record.Record;
         writer.Measurement("tanker_pickup", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
             .Field("kg", pickup.Kg)
@@ -260,13 +254,13 @@ public sealed class TankerPickupKind(ChainStore store) : ChainRecordKind(store)
 }
 
 /// <summary><c>silo_transfer</c>, published by the plant: receipts (by tanker load) pumped into a silo batch, kg each.</summary>
-public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
+public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind<SiloTransferRecord>(store)
 {
-    public override string Kind => "silo_transfer";
+    public override string Name => "silo_transfer";
 
     public override OwnerKind Owner => OwnerKind.Plant;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out SiloTransferRecord? record, out Rejection rejection)
     {
         record = null;
         rejection = default;
@@ -281,16 +275,16 @@ public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
         return true;
     }
 
-    public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    public override async ValueTask<Rejection?> CheckAsync(Accepted<SiloTransferRecord> record, CancellationToken cancellationToken)
     {
-        var transfer = (SiloTransferRecord)record.Record;
+        var transfer = record.Record;
         return await PlantLotsOwnedElsewhereAsync(record.Device.OwnerId,
             new LotRef(LotKinds.SiloBatch, transfer.SiloBatchId), "siloBatchId", LotKinds.Receipt, transfer.Receipts, "receipts", cancellationToken);
     }
 
-    public override ChainWrite ToWrite(AcceptedRecord record)
+    public override ChainWrite ToWrite(Accepted<SiloTransferRecord> record)
     {
-        var transfer = (SiloTransferRecord)record.Record;
+        var transfer = record.Record;
         var plant = record.Device.OwnerId;
         var write = new ChainWrite();
         // The batch holds the sum of everything pumped in (ChainStore keeps it), so several transfers may fill one batch.
@@ -307,9 +301,9 @@ public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
         return write;
     }
 
-    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<SiloTransferRecord> record)
     {
-        var transfer = (SiloTransferRecord)record.Record;
+        var transfer = record.Record;
         double total = 0;
         foreach (var (_, kg) in transfer.Receipts)
         {
@@ -326,13 +320,13 @@ public sealed class SiloTransferKind(ChainStore store) : ChainRecordKind(store)
 }
 
 /// <summary><c>production</c>, published by the plant: silo batches used (kg each) to make a product lot.</summary>
-public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
+public sealed class ProductionKind(ChainStore store) : ChainRecordKind<ProductionRecord>(store)
 {
-    public override string Kind => "production";
+    public override string Name => "production";
 
     public override OwnerKind Owner => OwnerKind.Plant;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out ProductionRecord? record, out Rejection rejection)
     {
         record = null;
         rejection = default;
@@ -399,16 +393,16 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
         return (10 - (sum % 10)) % 10 == padded[13] - '0' ? padded : null;
     }
 
-    public override async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    public override async ValueTask<Rejection?> CheckAsync(Accepted<ProductionRecord> record, CancellationToken cancellationToken)
     {
-        var production = (ProductionRecord)record.Record;
+        var production = record.Record;
         return await PlantLotsOwnedElsewhereAsync(record.Device.OwnerId,
             new LotRef(LotKinds.Product, production.ProductLotId), "productLotId", LotKinds.SiloBatch, production.Silos, "silos", cancellationToken);
     }
 
-    public override ChainWrite ToWrite(AcceptedRecord record)
+    public override ChainWrite ToWrite(Accepted<ProductionRecord> record)
     {
-        var production = (ProductionRecord)record.Record;
+        var production = record.Record;
         var plant = record.Device.OwnerId;
         var write = new ChainWrite();
         var lot = new LotNode
@@ -450,9 +444,9 @@ public sealed class ProductionKind(ChainStore store) : ChainRecordKind(store)
         return details;
     }
 
-    public override void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<ProductionRecord> record)
     {
-        var production = (ProductionRecord)record.Record;
+        var production = record.Record;
         writer.Measurement("production", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("plant", record.Device.OwnerId)
             .Tag("line", production.Line)

@@ -1,6 +1,5 @@
 using Dapper;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Npgsql;
@@ -14,14 +13,14 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// are not gated: tanker load ids are minted by each plant's own system, and refusing a second plant's intake of a
 /// load id another plant used would lose a real intake from the plan's processing figure.
 /// </summary>
-public sealed class LotOwnershipGate(NpgsqlDataSource dataSource) : IAcceptedReadingGate
+public sealed class LotOwnershipGate(NpgsqlDataSource dataSource) : IAcceptedGate<BulkTankDraft>
 {
-    public async Task<IReadOnlyList<(int Index, Rejection Rejection)>> CheckAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(int Index, Rejection Rejection)>> CheckAsync(IReadOnlyList<Accepted<BulkTankDraft>> records, CancellationToken cancellationToken)
     {
         var lots = new List<string>();
-        foreach (var reading in readings)
+        foreach (var record in records)
         {
-            if (reading is BulkTankReading { Kind: BulkTankEventKind.Collection, LotId: { } lot })
+            if (record.Record is { Kind: BulkTankEventKind.Collection, LotId: { } lot })
             {
                 lots.Add(lot);
             }
@@ -42,10 +41,10 @@ public sealed class LotOwnershipGate(NpgsqlDataSource dataSource) : IAcceptedRea
         }, cancellationToken);
 
         var refused = new List<(int, Rejection)>();
-        for (var i = 0; i < readings.Count; i++)
+        for (var i = 0; i < records.Count; i++)
         {
-            if (readings[i] is BulkTankReading { Kind: BulkTankEventKind.Collection, LotId: { } lot } collection
-                && owners.TryGetValue(lot, out var pasture) && pasture.Length > 0 && pasture != collection.PastureId)
+            if (records[i].Record is { Kind: BulkTankEventKind.Collection, LotId: { } lot }
+                && owners.TryGetValue(lot, out var pasture) && pasture.Length > 0 && pasture != records[i].Device.OwnerId)
             {
                 refused.Add((i, new Rejection(QuarantineReasons.InvalidField, $"lotId '{TextLimits.Shorten(lot, 64)}' is a bulk-tank lot of another pasture")));
             }

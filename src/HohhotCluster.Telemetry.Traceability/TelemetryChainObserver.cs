@@ -1,6 +1,6 @@
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using Microsoft.Extensions.Options;
 
 namespace HohhotCluster.Telemetry.Traceability;
@@ -11,28 +11,34 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// accepted unless it arrived warmer than <see cref="TraceabilityOptions.RejectAboveC"/>. Every write is keyed by
 /// the lot's natural id, so a redelivered reading changes nothing.
 /// </summary>
-public sealed class TelemetryChainObserver(ChainStore store, IOptions<TraceabilityOptions> options) : IAcceptedReadingObserver
+public sealed class TelemetryChainObserver(ChainStore store, IOptions<TraceabilityOptions> options)
+    : IAcceptedObserver<BulkTankDraft>, IAcceptedObserver<PlantIntakeDraft>
 {
-    public async Task OnAcceptedAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken)
+    /// <summary>A collection names its lot (and maybe the tanker load it went into): the lot node and its edge.</summary>
+    public Task OnAcceptedAsync(IReadOnlyList<Accepted<BulkTankDraft>> records, CancellationToken cancellationToken)
     {
         var writes = new List<ChainWrite>();
-        foreach (var reading in readings)
+        foreach (var record in records)
         {
-            switch (reading)
+            if (record.Record is { Kind: BulkTankEventKind.Collection, LotId: { } lotId })
             {
-                case BulkTankReading { Kind: BulkTankEventKind.Collection, LotId: { } lotId } collection:
-                    writes.Add(FromCollection(collection, lotId));
-                    break;
-                case PlantIntakeReading intake:
-                    writes.Add(FromIntake(intake, options.Value.RejectAboveC));
-                    break;
+                writes.Add(FromCollection(record.ToReading(), lotId));
             }
         }
 
-        if (writes.Count > 0)
+        return writes.Count > 0 ? store.ApplyAsync(writes, cancellationToken) : Task.CompletedTask;
+    }
+
+    /// <summary>An intake is the load's receipt at the plant.</summary>
+    public Task OnAcceptedAsync(IReadOnlyList<Accepted<PlantIntakeDraft>> records, CancellationToken cancellationToken)
+    {
+        var writes = new List<ChainWrite>(records.Count);
+        foreach (var record in records)
         {
-            await store.ApplyAsync(writes, cancellationToken);
+            writes.Add(FromIntake(record.ToReading(), options.Value.RejectAboveC));
         }
+
+        return writes.Count > 0 ? store.ApplyAsync(writes, cancellationToken) : Task.CompletedTask;
     }
 
     public static ChainWrite FromCollection(BulkTankReading collection, string lotId)

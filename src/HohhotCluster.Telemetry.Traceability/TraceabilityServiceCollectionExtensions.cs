@@ -1,4 +1,3 @@
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
@@ -33,11 +32,12 @@ public static class TraceabilityServiceCollectionExtensions
         services.AddSingleton<EpcisSchemaValidator>();
         services.AddSingleton<EpcisImporter>();
         services.AddSingleton<EpcisExporter>();
-        services.AddSingleton<IAcceptedReadingObserver, TelemetryChainObserver>();
-        services.AddSingleton<IAcceptedReadingGate, LotOwnershipGate>();
-        services.AddSingleton<IRecordKindHandler, TankerPickupKind>();
-        services.AddSingleton<IRecordKindHandler, SiloTransferKind>();
-        services.AddSingleton<IRecordKindHandler, ProductionKind>();
+        services.AddAcceptedObserver<BulkTankDraft, TelemetryChainObserver>();
+        services.AddAcceptedObserver<PlantIntakeDraft, TelemetryChainObserver>();
+        services.AddAcceptedGate<BulkTankDraft, LotOwnershipGate>();
+        services.AddTelemetryKind<TankerPickupKind>();
+        services.AddTelemetryKind<SiloTransferKind>();
+        services.AddTelemetryKind<ProductionKind>();
         services.AddTelemetryKind<Tanker.TankerLogKind>();
         return services;
     }

@@ -1,39 +1,39 @@
 using System.Text.Json;
 using HohhotCluster.FirmwareSim.Publishing;
 using HohhotCluster.Telemetry.Audit;
-using HohhotCluster.Telemetry.Audit.Farm;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability;
-using Microsoft.Extensions.Options;
 
 namespace HohhotCluster.FirmwareSim.Tests;
 
 /// <summary>
-/// Every message the simulator generates is accepted by the platform's own parser (ingestion's envelope and core
-/// kinds, and the traceability and audits handlers of the extension kinds). The handlers are built without their
-/// stores: only their pure TryParse runs, so a handler that reached for the database while parsing would fail here.
+/// Every message the simulator generates is accepted by the platform's own parser (ingestion's envelope and every
+/// kind the platform registers), and the simulator's list of kind names is the platform's registry. The kinds come
+/// from the platform's own registrations with real stores that are never opened (a data source to a port nothing
+/// listens on, an Orleans client never started): parsing is pure, so a kind that reached for a store while parsing
+/// would fail here.
 /// </summary>
 public class PlatformAgreementTests
 {
     private static readonly Lazy<List<OutboundMessage>> s_demo = new(() => TestFleets.Run(TestFleets.Generate("demo", seed: 7), TimeSpan.FromDays(4)));
 
-    internal static TelemetryPayloadParser PlatformParser(DateTimeOffset now)
+    private static readonly Lazy<TelemetryKindRegistry> s_registry = new(() => ParsingOnlyKinds.Registry((services, configuration) =>
     {
-        IRecordKindHandler[] handlers =
-        [
-            new TankerPickupKind(null!),
-            new SiloTransferKind(null!),
-            new ProductionKind(null!),
-            new QualityRecordHandler(OwnerKind.Pasture, null!, null!, null!, TimeProvider.System),
-            new QualityRecordHandler(OwnerKind.Plant, null!, null!, null!, TimeProvider.System),
-            new QualityRecordHandler(OwnerKind.Lab, null!, null!, null!, TimeProvider.System),
-            new ManureRecordHandler(null!, null!),
-            new HealthRecordHandler(null!, null!, null!, Options.Create(new AuditOptions())),
-        ];
-        var extensions = handlers.ToDictionary(h => TelemetryTopic.ExtensionKey(h.Kind, h.Owner));
-        return new TelemetryPayloadParser(new FixedClock(now), new IngestionOptions(), extensions);
+        services.AddTraceability(configuration);
+        services.AddTelemetryAudits(configuration);
+    }));
+
+    internal static TelemetryPayloadParser PlatformParser(DateTimeOffset now) =>
+        new(new FixedClock(now), new IngestionOptions(), KindRuntimes.ForParsing(s_registry.Value));
+
+    [Fact]
+    public void The_simulators_kind_names_are_the_platforms_registry()
+    {
+        Assert.Equal(
+            s_registry.Value.Names,
+            MessageKinds.All.Select(MessageKinds.Name).Distinct().Order(StringComparer.Ordinal).ToList());
     }
 
     [Fact]
@@ -42,18 +42,16 @@ public class PlatformAgreementTests
         var messages = s_demo.Value;
         var parser = PlatformParser(DateTimeOffset.FromUnixTimeMilliseconds(messages.Max(m => m.EventUnixMs)).AddMinutes(1));
         var perKind = new Dictionary<MessageKind, int>();
-        // tanker_log is a typed kind (TelemetryKind<T>) the handler-based parser does not know yet: its payloads are
-        // read by the platform's own TankerLogPayload in TankerLogSimulationTests.
-        foreach (var message in messages.Where(m => m.Kind != MessageKind.TankerLog))
+        foreach (var message in messages)
         {
             Assert.True(parser.TryParse(message.Topic, message.Payload, out var reading, out var rejection),
                 $"{message.Topic} rejected: {rejection.Reason} {rejection.Detail}\n{System.Text.Encoding.UTF8.GetString(message.Payload)}");
             Assert.Equal(message.DeviceId, reading!.Key.DeviceId);
             Assert.Equal(message.Seq, reading.Key.Sequence);
-            Assert.Equal(message.Kind is MessageKind.Milking or MessageKind.BulkTank or MessageKind.PlantIntake, reading.Extension is null);
+            Assert.Equal(MessageKinds.Name(message.Kind), reading.Record.Kind.Name);
             perKind[message.Kind] = perKind.GetValueOrDefault(message.Kind) + 1;
         }
-        foreach (var kind in MessageKinds.All.Where(k => k != MessageKind.TankerLog))
+        foreach (var kind in MessageKinds.All)
         {
             Assert.True(perKind.GetValueOrDefault(kind) > 0, $"no {MessageKinds.Name(kind)} message in four demo days");
         }
@@ -67,30 +65,32 @@ public class PlatformAgreementTests
         foreach (var message in messages.Where(m => m.Kind is MessageKind.TankerPickup or MessageKind.SiloTransfer or MessageKind.Production or MessageKind.Quality))
         {
             Assert.True(parser.TryParse(message.Topic, message.Payload, out var reading, out _));
-            switch (reading!.Extension!.Value.Record)
+            if (reading!.Record.TryGet<TankerPickupRecord>(out var pickup))
             {
-                case TankerPickupRecord pickup:
-                    Assert.Equal((message.Lot, message.Source, message.Kg), (pickup.TankerLoadId, pickup.LotId, pickup.Kg));
-                    break;
-                case SiloTransferRecord transfer:
-                    Assert.Equal(message.Lot, transfer.SiloBatchId);
-                    Assert.Equal((message.Source!, message.Kg), Assert.Single(transfer.Receipts));
-                    break;
-                case ProductionRecord production:
-                    Assert.Equal(message.Lot, production.ProductLotId);
-                    Assert.Equal((message.Source!, message.Kg), Assert.Single(production.Silos));
-                    break;
-                case QualitySample sample:
-                    Assert.Equal(message.Lot, sample.LotId);
-                    Assert.Equal(message.PointUnixMs, sample.SampledAt.ToUnixTimeMilliseconds());
-                    Assert.Equal(message.Topic.Contains("/plant/", StringComparison.Ordinal) ? "tanker_load" : "bulk_tank_lot", sample.LotKind);
-                    // Supervisory samples come from the regulator's lab, naming the pasture; never from the pasture itself.
-                    Assert.Equal(message.Topic.Contains("/lab/", StringComparison.Ordinal), sample.SampleKind == "supervisory");
-                    Assert.Equal(sample.SampleKind == "supervisory" ? message.OwnerId : null, sample.SampledPastureId);
-                    break;
-                default:
-                    Assert.Fail("unexpected record " + reading.Extension.Value.Record.GetType());
-                    break;
+                Assert.Equal((message.Lot, message.Source, message.Kg), (pickup.TankerLoadId, pickup.LotId, pickup.Kg));
+            }
+            else if (reading.Record.TryGet<SiloTransferRecord>(out var transfer))
+            {
+                Assert.Equal(message.Lot, transfer.SiloBatchId);
+                Assert.Equal((message.Source!, message.Kg), Assert.Single(transfer.Receipts));
+            }
+            else if (reading.Record.TryGet<ProductionRecord>(out var production))
+            {
+                Assert.Equal(message.Lot, production.ProductLotId);
+                Assert.Equal((message.Source!, message.Kg), Assert.Single(production.Silos));
+            }
+            else if (reading.Record.TryGet<QualitySample>(out var sample))
+            {
+                Assert.Equal(message.Lot, sample.LotId);
+                Assert.Equal(message.PointUnixMs, sample.SampledAt.ToUnixTimeMilliseconds());
+                Assert.Equal(message.Topic.Contains("/plant/", StringComparison.Ordinal) ? "tanker_load" : "bulk_tank_lot", sample.LotKind);
+                // Supervisory samples come from the regulator's lab, naming the pasture; never from the pasture itself.
+                Assert.Equal(message.Topic.Contains("/lab/", StringComparison.Ordinal), sample.SampleKind == "supervisory");
+                Assert.Equal(sample.SampleKind == "supervisory" ? message.OwnerId : null, sample.SampledPastureId);
+            }
+            else
+            {
+                Assert.Fail("unexpected record of kind " + reading.Record.Kind);
             }
         }
     }

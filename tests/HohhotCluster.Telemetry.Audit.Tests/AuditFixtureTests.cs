@@ -5,7 +5,6 @@ using HohhotCluster.Telemetry.Audit.Farm;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
@@ -53,20 +52,20 @@ public sealed class AuditFixtureTests(AuditFixtureTests.Fixture fixture) : IClas
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
-            var activity = new DeviceActivityStore(Db.DataSource, alerts, options, Db.Clock);
             var owners = new OwnerDirectory(registry, Db.Clock);
             Quality = new QualityStore(Db.DataSource, rules, alerts, new AuditMetrics(new NoMeters()), Db.Clock);
             var farm = new FarmRecordStore(Db.DataSource, alerts, options, Db.Clock);
-            var pastureLab = new QualityRecordHandler(OwnerKind.Pasture, Quality, owners, activity, Db.Clock);
-            var plantLab = new QualityRecordHandler(OwnerKind.Plant, Quality, owners, activity, Db.Clock);
-            var regulatorLab = new QualityRecordHandler(OwnerKind.Lab, Quality, owners, activity, Db.Clock); // supervisory samples
+            var pastureLab = new QualityKind(OwnerKind.Pasture, Quality, owners, Db.Clock);
+            var plantLab = new QualityKind(OwnerKind.Plant, Quality, owners, Db.Clock);
+            var regulatorLab = new QualityKind(OwnerKind.Lab, Quality, owners, Db.Clock); // supervisory samples
 
-            var manure = new ManureRecordHandler(farm, activity);
-            var health = new HealthRecordHandler(farm, owners, activity, options);
+            var manure = new ManureKind(farm);
+            var health = new HealthKind(farm, owners, options);
             Queries = new AuditQueries(Db.DataSource);
 
             var feed = new HandlerFeed("-DEV");
-            Task<ApplyOutcome> Send(IRecordKindHandler handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null) =>
+            Task<ApplyOutcome> Send<T>(TelemetryKind<T> handler, string owner, string county, DateTimeOffset at, object body, int? reuseSeq = null)
+                where T : class =>
                 feed.SendAsync(handler, owner, county, at, body, reuseSeq);
 
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));

@@ -6,7 +6,6 @@ using HohhotCluster.Telemetry.Audit.Kpi;
 using HohhotCluster.Telemetry.Audit.Quality;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
@@ -30,7 +29,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         public AuditDatabase Db { get; } = new();
         public AuditQueries Queries { get; private set; } = null!;
         public KpiCalculator Kpis { get; private set; } = null!;
-        public HealthRecordHandler Health { get; private set; } = null!;
+        public HealthKind Health { get; private set; } = null!;
         public MilkTable Milk { get; } = new();
 
         public async Task InitializeAsync()
@@ -63,21 +62,21 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             });
             var alerts = Db.Alerts();
             var rules = new RuleTableStore(Db.DataSource);
-            var activity = new DeviceActivityStore(Db.DataSource, alerts, options, Db.Clock);
             var owners = new OwnerDirectory(registry, Db.Clock);
             var quality = new QualityStore(Db.DataSource, rules, alerts, new AuditMetrics(new NoMeters()), Db.Clock);
             var farm = new FarmRecordStore(Db.DataSource, alerts, options, Db.Clock);
-            var pastureLab = new QualityRecordHandler(OwnerKind.Pasture, quality, owners, activity, Db.Clock);
-            var plantLab = new QualityRecordHandler(OwnerKind.Plant, quality, owners, activity, Db.Clock);
-            var regulatorLab = new QualityRecordHandler(OwnerKind.Lab, quality, owners, activity, Db.Clock); // supervisory samples
-            var manure = new ManureRecordHandler(farm, activity);
-            var health = Health = new HealthRecordHandler(farm, owners, activity, options);
+            var pastureLab = new QualityKind(OwnerKind.Pasture, quality, owners, Db.Clock);
+            var plantLab = new QualityKind(OwnerKind.Plant, quality, owners, Db.Clock);
+            var regulatorLab = new QualityKind(OwnerKind.Lab, quality, owners, Db.Clock); // supervisory samples
+            var manure = new ManureKind(farm);
+            var health = Health = new HealthKind(farm, owners, options);
             Queries = new AuditQueries(Db.DataSource);
             Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options);
 
             var feed = new HandlerFeed("-KPI");
             var counties = new Dictionary<string, string> { ["PA"] = "cA", ["PB"] = "cB", ["PG"] = "cA", ["PS"] = "cA", ["PX"] = "cX", ["PL"] = "cA", ["LAB"] = "cA" };
-            Task Send(IRecordKindHandler handler, string owner, DateTimeOffset at, object body) => feed.SendAsync(handler, owner, counties[owner], at, body);
+            Task Send<T>(TelemetryKind<T> handler, string owner, DateTimeOffset at, object body)
+                where T : class => feed.SendAsync(handler, owner, counties[owner], at, body);
 
             static DateTimeOffset Day(int month, int day) => new(2026, month, day, 9, 0, 0, TimeSpan.FromHours(8));
             static object Sample(string id, string kind, string lotKind, string lot, object[] items) =>
@@ -264,7 +263,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         using var json = JsonDocument.Parse("""{"event":"census","programme":"ppr","inStock":1000,"due":1000}""");
         Assert.True(fixture.Health.TryParse(json.RootElement, key, at, out var record, out _));
         var device = new DeviceContext { DeviceId = key.DeviceId, OwnerKind = "pasture", OwnerId = "PA", CountyId = "cA" };
-        var rejection = await fixture.Health.CheckAsync(new AcceptedRecord(key, at, device, "t", record!), CancellationToken.None);
+        var rejection = await fixture.Health.CheckAsync(new Accepted<HealthRecord>(key, at, device, "t", record!), CancellationToken.None);
         Assert.NotNull(rejection);
         Assert.Equal(QuarantineReasons.InvalidField, rejection.Value.Reason);
         Assert.Contains("programme 'ppr' is for goat, not cow", rejection.Value.Detail, StringComparison.Ordinal);

@@ -129,10 +129,11 @@ public sealed class TankerRoadAlertTests(AuditDatabase db) : IClassFixture<Audit
         await PickupAsync("P1", usual, PickedUp);
 
         // The intakes are observed before the chain observer wrote their receipts: the rule ends the route at the intake itself.
+        var weighbridge = new DeviceContext { DeviceId = plant + "-WB1", OwnerKind = "plant", OwnerId = plant, CountyId = "150105" };
         await Rule().OnAcceptedAsync(
         [
-            new PlantIntakeReading { Key = new("WB", 1, 1), EventTime = PickedUp.AddHours(7), PlantId = plant, TankerLoadId = slow, NetKg = 12_000, CountyId = "150105", TankerPlate = "蒙A1" },
-            new PlantIntakeReading { Key = new("WB", 1, 2), EventTime = PickedUp.AddHours(2), PlantId = plant, TankerLoadId = usual, NetKg = 12_000, CountyId = "150105" },
+            new Accepted<PlantIntakeDraft>(new("WB", 1, 1), PickedUp.AddHours(7), weighbridge, "t", new PlantIntakeDraft(slow, 12_000, 4.0, "蒙A1", "S1")),
+            new Accepted<PlantIntakeDraft>(new("WB", 1, 2), PickedUp.AddHours(2), weighbridge, "t", new PlantIntakeDraft(usual, 12_000, 4.0, null, "S1")),
         ], default);
 
         var alert = Assert.Single(await AlertsOfAsync(AlertKinds.TankerRouteTime, slow));

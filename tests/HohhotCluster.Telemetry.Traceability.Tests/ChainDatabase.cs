@@ -1,5 +1,4 @@
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
@@ -73,19 +72,20 @@ public sealed class ChainDatabase : IAsyncLifetime
     public static DeviceContext Device(string owner, string ownerKind) =>
         new() { DeviceId = owner + "-GW", OwnerKind = ownerKind, OwnerId = owner, CountyId = "150121" };
 
-    /// <summary>Sends a payload through a telemetry kind exactly as ingestion does: parse, check, store.</summary>
-    public async Task<ApplyOutcome> PublishAsync(IRecordKindHandler kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+    /// <summary>Sends a payload through a telemetry kind exactly as ingestion does: parse, check, apply.</summary>
+    public async Task<ApplyOutcome> PublishAsync<TRecord>(TelemetryKind<TRecord> kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+        where TRecord : class
     {
         using var document = System.Text.Json.JsonDocument.Parse(json);
         var k = key ?? NextKey(device.DeviceId);
         Assert.True(kind.TryParse(document.RootElement, k, time, out var record, out var rejection), rejection.Detail);
-        var accepted = new AcceptedRecord(k, time, device, "test", record!);
+        var accepted = new Accepted<TRecord>(k, time, device, "test", record);
         Assert.Null(await kind.CheckAsync(accepted, default));
-        return (await kind.StoreAsync([accepted], default))[0];
+        return (await kind.ApplyAsync([accepted], default))[0];
     }
 
     /// <summary>Sends a payload through a typed kind as ingestion does: parse, check, apply; a refusal is returned, not asserted.</summary>
-    public async Task<(ApplyOutcome? Outcome, Rejection? Rejection)> PublishAsync<TRecord>(Kinds.TelemetryKind<TRecord> kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+    public async Task<(ApplyOutcome? Outcome, Rejection? Rejection)> TryPublishAsync<TRecord>(TelemetryKind<TRecord> kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
         where TRecord : class
     {
         using var document = System.Text.Json.JsonDocument.Parse(json);
@@ -95,7 +95,7 @@ public sealed class ChainDatabase : IAsyncLifetime
             return (null, rejection);
         }
 
-        var accepted = new Kinds.Accepted<TRecord>(k, time, device, "test", record);
+        var accepted = new Accepted<TRecord>(k, time, device, "test", record);
         if (await kind.CheckAsync(accepted, default) is { } refused)
         {
             return (null, refused);
@@ -105,18 +105,14 @@ public sealed class ChainDatabase : IAsyncLifetime
     }
 
     public Task CollectAsync(string pasture, string lotId, double kg, DateTimeOffset time, string? tankerLoad = null) =>
-        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new BulkTankReading
-        {
-            Key = NextKey(pasture + "-BT"), EventTime = time, PastureId = pasture, TankId = "T1", Kind = BulkTankEventKind.Collection,
-            LotId = lotId, CollectedKg = kg, TemperatureC = 3.5, TankerLoadId = tankerLoad, CountyId = "150121",
-        }], default);
+        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new Accepted<BulkTankDraft>(
+            NextKey(pasture + "-BT"), time, Device(pasture, "pasture"), "test",
+            new BulkTankDraft("T1", BulkTankEventKind.Collection, null, 3.5, lotId, kg, tankerLoad))], default);
 
     public Task IntakeAsync(string plant, string tankerLoad, double kg, DateTimeOffset time, double temperature = 4.0) =>
-        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new PlantIntakeReading
-        {
-            Key = NextKey(plant + "-WB"), EventTime = time, PlantId = plant, TankerLoadId = tankerLoad, NetKg = kg,
-            TemperatureC = temperature, TankerPlate = "蒙A12345", CountyId = "150121",
-        }], default);
+        new TelemetryChainObserver(Store, Options).OnAcceptedAsync([new Accepted<PlantIntakeDraft>(
+            NextKey(plant + "-WB"), time, Device(plant, "plant"), "test",
+            new PlantIntakeDraft(tankerLoad, kg, temperature, "蒙A12345", null))], default);
 
     public async Task AddQualityResultAsync(string lotKind, string lotId, string sampleId, string verdict, string items, DateTimeOffset at, string sampleKind = "supervisory")
     {

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Traceability;
 
@@ -145,7 +146,7 @@ public sealed class ChainTraceTests(ChainDatabase db) : IClassFixture<ChainDatab
         var key = db.NextKey("x");
         Assert.True(pickup.TryParse(document.RootElement, key, HandBuiltChain.Day, out var record, out _));
 
-        var rejection = await pickup.CheckAsync(new Ingestion.AcceptedRecord(key, HandBuiltChain.Day, ChainDatabase.Device(c.PastureA, "pasture"), "t", record!), default);
+        var rejection = await pickup.CheckAsync(new Accepted<TankerPickupRecord>(key, HandBuiltChain.Day, ChainDatabase.Device(c.PastureA, "pasture"), "t", record!), default);
 
         Assert.NotNull(rejection);
         Assert.Equal("invalid_field", rejection.Value.Reason);

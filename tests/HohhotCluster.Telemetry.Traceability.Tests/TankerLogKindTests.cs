@@ -19,7 +19,7 @@ public sealed class TankerLogKindTests(ChainDatabase db) : IClassFixture<ChainDa
     {
         var c = new HandBuiltChain(Prefix());
 
-        var (outcome, rejection) = await db.PublishAsync(Kind, ChainDatabase.Device(c.Plant, "plant"), HandBuiltChain.Day.AddHours(2),
+        var (outcome, rejection) = await db.TryPublishAsync(Kind, ChainDatabase.Device(c.Plant, "plant"), HandBuiltChain.Day.AddHours(2),
             TankerLogStoreTests.Log(c.T1, 4.0, 4.2, 40.8));
 
         Assert.Null(rejection);
@@ -33,7 +33,7 @@ public sealed class TankerLogKindTests(ChainDatabase db) : IClassFixture<ChainDa
         var c = new HandBuiltChain(Prefix());
         await c.BuildAsync(db);
 
-        var (outcome, rejection) = await db.PublishAsync(Kind, ChainDatabase.Device(c.Plant + "-OTHER", "plant"), HandBuiltChain.Day.AddHours(2),
+        var (outcome, rejection) = await db.TryPublishAsync(Kind, ChainDatabase.Device(c.Plant + "-OTHER", "plant"), HandBuiltChain.Day.AddHours(2),
             TankerLogStoreTests.Log(c.T1, 4.0, 4.2, 40.8));
 
         Assert.Null(outcome);
@@ -48,7 +48,7 @@ public sealed class TankerLogKindTests(ChainDatabase db) : IClassFixture<ChainDa
         var c = new HandBuiltChain(Prefix());
         await c.BuildAsync(db);
 
-        var (outcome, rejection) = await db.PublishAsync(Kind, ChainDatabase.Device(c.Plant, "plant"), HandBuiltChain.Day.AddHours(2),
+        var (outcome, rejection) = await db.TryPublishAsync(Kind, ChainDatabase.Device(c.Plant, "plant"), HandBuiltChain.Day.AddHours(2),
             TankerLogStoreTests.Log(c.T1, 4.0, 4.2, 40.8));
 
         Assert.Null(rejection);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability;
 
@@ -8,8 +7,8 @@ namespace HohhotCluster.Telemetry.Traceability.Tests;
 
 public sealed class TankerPickupPayloadTests
 {
-    // TryParse is pure: the store is never touched while parsing.
-    private readonly TankerPickupKind _kind = new(null!);
+    // TryParse is pure: the store (a data source to a port nothing listens on) is never opened while parsing.
+    private readonly TankerPickupKind _kind = new(new ChainStore(Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=unused")));
 
     [Theory]
     [InlineData("2", true)]

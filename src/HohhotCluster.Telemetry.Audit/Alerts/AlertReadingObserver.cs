@@ -1,70 +1,63 @@
 using System.Globalization;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using Microsoft.Extensions.Options;
 
 namespace HohhotCluster.Telemetry.Audit.Alerts;
 
 /// <summary>
 /// Sees every accepted core reading and feeds the alert rules: milkings with conductivity to their herd's mastitis
-/// grain, tank temperatures to the tank's cold-chain grain, tanker arrival temperatures straight to the alert store,
-/// and every device's last message time to the silent-device watchdog. Every step is idempotent (the grains ignore
+/// grain, tank temperatures to the tank's cold-chain grain, tanker arrival temperatures straight to the alert store
+/// (device activity is <see cref="DeviceActivityObserver"/>'s, for every kind). Every step is idempotent (the grains ignore
 /// readings at or before their last event time; raising and clearing are upserts), as redeliveries come through here too.
 /// </summary>
-public sealed class AlertReadingObserver(
-    IGrainFactory grains, AlertStore alerts, DeviceActivityStore activity, IOptions<AuditOptions> options, TimeProvider clock)
-    : IAcceptedReadingObserver
+public sealed class AlertReadingObserver(IGrainFactory grains, AlertStore alerts, IOptions<AuditOptions> options, TimeProvider clock)
+    : IAcceptedObserver<MilkingDraft>, IAcceptedObserver<BulkTankDraft>, IAcceptedObserver<PlantIntakeDraft>
 {
-    public async Task OnAcceptedAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken)
+    /// <summary>Milkings with a conductivity go to their herd's mastitis watch.</summary>
+    public Task OnAcceptedAsync(IReadOnlyList<Accepted<MilkingDraft>> records, CancellationToken cancellationToken)
     {
         var milkings = new Dictionary<string, List<MilkingReading>>(StringComparer.Ordinal);
-        var tanks = new Dictionary<string, List<TankTemperature>>(StringComparer.Ordinal);
-        var intakes = new List<PlantIntakeReading>();
-        var seen = new List<DeviceSeen>(readings.Count);
-        foreach (var reading in readings)
+        foreach (var record in records)
         {
-            switch (reading)
+            if (record.Record.ConductivityMsPerCm is not null)
             {
-                case MilkingReading m:
-                    seen.Add(new DeviceSeen(m.Key.DeviceId, "pasture", m.PastureId, m.CountyId, m.EventTime));
-                    if (m.ConductivityMsPerCm is not null)
-                    {
-                        Add(milkings, m.HerdId, m);
-                    }
-
-                    break;
-                case BulkTankReading b:
-                    seen.Add(new DeviceSeen(b.Key.DeviceId, "pasture", b.PastureId, b.CountyId, b.EventTime));
-                    if (b.TemperatureC is { } t)
-                    {
-                        Add(tanks, b.PastureId + "/" + b.TankId, new TankTemperature(b.Key, b.EventTime, t, b.PastureId, b.TankId, b.CountyId));
-                    }
-
-                    break;
-                case PlantIntakeReading p:
-                    seen.Add(new DeviceSeen(p.Key.DeviceId, "plant", p.PlantId, p.CountyId, p.EventTime));
-                    if (p.TemperatureC is not null)
-                    {
-                        intakes.Add(p);
-                    }
-
-                    break;
+                Add(milkings, record.Record.HerdId, record.ToReading());
             }
         }
 
-        var calls = new List<Task>(milkings.Count + tanks.Count + 2);
-        foreach (var (herdId, batch) in milkings)
+        return Task.WhenAll(milkings.Select(herd => grains.GetGrain<IMastitisGrain>(herd.Key).ObserveAsync([.. herd.Value])));
+    }
+
+    /// <summary>Tank temperatures go to their tank's cold-chain watch.</summary>
+    public Task OnAcceptedAsync(IReadOnlyList<Accepted<BulkTankDraft>> records, CancellationToken cancellationToken)
+    {
+        var tanks = new Dictionary<string, List<TankTemperature>>(StringComparer.Ordinal);
+        foreach (var record in records)
         {
-            calls.Add(grains.GetGrain<IMastitisGrain>(herdId).ObserveAsync([.. batch]));
+            if (record.Record.TemperatureC is { } t)
+            {
+                var pasture = record.Device.OwnerId;
+                Add(tanks, pasture + "/" + record.Record.TankId,
+                    new TankTemperature(record.Key, record.EventTime, t, pasture, record.Record.TankId, record.Device.CountyId));
+            }
         }
 
-        foreach (var (tankKey, batch) in tanks)
+        return Task.WhenAll(tanks.Select(tank => grains.GetGrain<IColdChainGrain>(tank.Key).ObserveAsync([.. tank.Value])));
+    }
+
+    /// <summary>Arrival temperatures raise or clear the tanker's alert, oldest first.</summary>
+    public async Task OnAcceptedAsync(IReadOnlyList<Accepted<PlantIntakeDraft>> records, CancellationToken cancellationToken)
+    {
+        var intakes = new List<PlantIntakeReading>();
+        foreach (var record in records)
         {
-            calls.Add(grains.GetGrain<IColdChainGrain>(tankKey).ObserveAsync([.. batch]));
+            if (record.Record.TemperatureC is not null)
+            {
+                intakes.Add(record.ToReading());
+            }
         }
 
-        calls.Add(activity.TouchAsync(seen, cancellationToken));
-        await Task.WhenAll(calls);
         intakes.Sort(static (a, b) => a.EventTime.CompareTo(b.EventTime));
         foreach (var intake in intakes)
         {
@@ -72,7 +65,6 @@ public sealed class AlertReadingObserver(
         }
     }
 
-    /// <summary>Tanker milk on arrival: above the warning limit warns, above the rejection limit rejects; the tanker's next arrival within limits clears it.</summary>
     private Task CheckTankerAsync(PlantIntakeReading intake, CancellationToken cancellationToken)
     {
         var limits = options.Value.Alerts;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Dapper;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
@@ -118,9 +117,6 @@ public sealed class DeviceActivityStore(NpgsqlDataSource dataSource, AlertStore 
             _writtenAt[device.DeviceId] = now;
         }
     }
-
-    public Task TouchAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken) =>
-        TouchAsync(records.Select(r => new DeviceSeen(r.Key.DeviceId, r.Device.OwnerKind, r.Device.OwnerId, r.Device.CountyId, r.EventTime)).ToList(), cancellationToken);
 
     public Task<IReadOnlyList<(string DeviceId, string OwnerKind, string OwnerId, string CountyId, DateTime LastSeenAt)>> SilentSinceAsync(
         DateTimeOffset before, CancellationToken cancellationToken) =>

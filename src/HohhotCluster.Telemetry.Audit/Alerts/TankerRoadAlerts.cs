@@ -1,6 +1,5 @@
 using System.Globalization;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Traceability.Tanker;
 using Microsoft.Extensions.Options;
@@ -17,7 +16,7 @@ namespace HohhotCluster.Telemetry.Audit.Alerts;
 /// arrive in, and a redelivery raises nothing twice (raising is an upsert by the load's key).
 /// </summary>
 public sealed class TankerRoadAlerts(TankerLogStore roads, AlertStore alerts, IOptions<AuditOptions> options, TimeProvider clock)
-    : IAcceptedObserver<TankerLogRecord>, IAcceptedReadingObserver
+    : IAcceptedObserver<TankerLogRecord>, IAcceptedObserver<PlantIntakeDraft>
 {
     private const int ReadingsKept = 12;
 
@@ -33,23 +32,17 @@ public sealed class TankerRoadAlerts(TankerLogStore roads, AlertStore alerts, IO
     }
 
     /// <summary>Plant intakes: the route of their loads ends now (the chain may not have written the receipt yet).</summary>
-    public async Task OnAcceptedAsync(IReadOnlyList<object> readings, CancellationToken cancellationToken)
+    public async Task OnAcceptedAsync(IReadOnlyList<Accepted<PlantIntakeDraft>> records, CancellationToken cancellationToken)
     {
-        Dictionary<string, LoadContext>? loads = null;
-        Dictionary<string, DateTimeOffset>? intakes = null;
-        foreach (var reading in readings)
+        var loads = new Dictionary<string, LoadContext>(StringComparer.Ordinal);
+        var intakes = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var intake in records)
         {
-            if (reading is PlantIntakeReading intake)
-            {
-                (loads ??= new(StringComparer.Ordinal))[intake.TankerLoadId] = new LoadContext(intake.PlantId, intake.CountyId, intake.TankerPlate);
-                (intakes ??= new(StringComparer.Ordinal))[intake.TankerLoadId] = intake.EventTime;
-            }
+            loads[intake.Record.TankerLoadId] = new LoadContext(intake.Device.OwnerId, intake.Device.CountyId, intake.Record.TankerPlate);
+            intakes[intake.Record.TankerLoadId] = intake.EventTime;
         }
 
-        if (loads is not null)
-        {
-            await JudgeAsync(loads, intakes, cancellationToken);
-        }
+        await JudgeAsync(loads, intakes, cancellationToken);
     }
 
     private async Task JudgeAsync(Dictionary<string, LoadContext> loads, IReadOnlyDictionary<string, DateTimeOffset>? intakes, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Dapper;
 using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
+using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -16,7 +16,7 @@ namespace HohhotCluster.Telemetry.Audit.Farm;
 /// </summary>
 public sealed class FarmRecordStore(NpgsqlDataSource dataSource, AlertStore alerts, IOptions<AuditOptions> options, TimeProvider clock)
 {
-    public async Task<ApplyOutcome[]> AddManureAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    public async Task<ApplyOutcome[]> AddManureAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken)
     {
         var outcomes = new ApplyOutcome[records.Count];
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
@@ -25,7 +25,7 @@ public sealed class FarmRecordStore(NpgsqlDataSource dataSource, AlertStore aler
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];
-            var m = (ManureRecord)record.Record;
+            var m = record.Record;
             var inserted = await connection.ExecuteAsync(new CommandDefinition(
                 """
                 insert into manure_record (device_id, boot_epoch, seq, pasture_id, county_id, local_date, event_time,
@@ -103,7 +103,7 @@ public sealed class FarmRecordStore(NpgsqlDataSource dataSource, AlertStore aler
         }, now, cancellationToken);
     }
 
-    public async Task<ApplyOutcome[]> AddHealthAsync(IReadOnlyList<(AcceptedRecord Record, HealthRecord Health, string Species, int Protective)> rows, CancellationToken cancellationToken)
+    public async Task<ApplyOutcome[]> AddHealthAsync(IReadOnlyList<(Accepted<HealthRecord> Record, HealthRecord Health, string Species, int Protective)> rows, CancellationToken cancellationToken)
     {
         var outcomes = new ApplyOutcome[rows.Count];
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);

@@ -25,7 +25,14 @@ public sealed class ReadingPointEncoderTests
     private static string Encode(object reading)
     {
         var writer = new LineProtocolWriter();
-        ReadingPointEncoder.Write(writer, reading);
+        switch (reading)
+        {
+            case MilkingReading m: ReadingPointEncoder.Write(writer, m); break;
+            case BulkTankReading b: ReadingPointEncoder.Write(writer, b); break;
+            case PlantIntakeReading p: ReadingPointEncoder.Write(writer, p); break;
+            default: throw new ArgumentException(reading.GetType().Name, nameof(reading));
+        }
+
         return Encoding.UTF8.GetString(writer.WrittenMemory.Span);
     }
 

@@ -14,7 +14,7 @@ public sealed class TelemetryPayloadParserTests
 
     private static readonly DateTimeOffset Now = new(2026, 11, 29, 10, 0, 0, ChinaTime.Offset);
 
-    private readonly TelemetryPayloadParser _parser = new(new FakeTimeProvider(Now), new IngestionOptions());
+    private readonly TelemetryPayloadParser _parser = PlatformKinds.Parser(new FakeTimeProvider(Now));
 
     [Fact]
     public void Contract_milking_example_parses_to_its_values()

@@ -1,22 +1,24 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.TimeSeries;
 
 namespace HohhotCluster.Telemetry.Audit.Farm;
 
 /// <summary>The <c>manure</c> kind: a pasture's daily manure account (produced, collected, applied to fields, treated).</summary>
-public sealed class ManureRecordHandler(FarmRecordStore store, DeviceActivityStore activity) : IRecordKindHandler
+public sealed class ManureKind(FarmRecordStore store) : TelemetryKind<ManureRecord>
 {
     private const double MaxKg = 100_000_000;
 
-    public string Kind => "manure";
+    public override string Name => "manure";
 
-    public OwnerKind Owner => OwnerKind.Pasture;
+    /// <summary>A daily account: a day and a couple of hours without one is worth a look.</summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(26));
 
-    public bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override OwnerKind Owner => OwnerKind.Pasture;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out ManureRecord? record, out Rejection rejection)
     {
         try
         {
@@ -42,18 +44,14 @@ public sealed class ManureRecordHandler(FarmRecordStore store, DeviceActivitySto
         }
     }
 
-    public ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken) => ValueTask.FromResult<Rejection?>(null);
-
-    public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+        public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken)
     {
-        var outcomes = await store.AddManureAsync(records, cancellationToken);
-        await activity.TouchAsync(records, cancellationToken);
-        return outcomes;
+        return await store.AddManureAsync(records, cancellationToken);
     }
 
-    public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<ManureRecord> record)
     {
-        var m = (ManureRecord)record.Record;
+        var m = record.Record;
         writer.Measurement("manure", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("pasture", record.Device.OwnerId)
             .Field("produced_kg", m.ProducedKg).Field("collected_kg", m.CollectedKg)

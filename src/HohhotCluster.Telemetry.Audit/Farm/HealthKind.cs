@@ -1,7 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.TimeSeries;
 using Microsoft.Extensions.Options;
@@ -13,17 +12,22 @@ namespace HohhotCluster.Telemetry.Audit.Farm;
 /// due, the two immunisation-density denominators) or antibody titre tests (reciprocal titres, judged against the
 /// programme's protective titre from configuration).
 /// </summary>
-public sealed class HealthRecordHandler(
-    FarmRecordStore store, OwnerDirectory owners, DeviceActivityStore activity, IOptions<AuditOptions> options) : IRecordKindHandler
+public sealed class HealthKind(FarmRecordStore store, OwnerDirectory owners, IOptions<AuditOptions> options) : TelemetryKind<HealthRecord>
 {
     private const int MaxHead = 1_000_000;
     private const int MaxTitres = 500;
 
-    public string Kind => "health";
+    public override string Name => "health";
 
-    public OwnerKind Owner => OwnerKind.Pasture;
+    /// <summary>
+    /// Censuses, vaccination sessions and titre tests: noted as a device's activity like a daily account (a day and a
+    /// couple of hours), as they were before cadences were per kind; the programme's real rhythm is not verified here.
+    /// </summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(26));
 
-    public bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override OwnerKind Owner => OwnerKind.Pasture;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out HealthRecord? record, out Rejection rejection)
     {
         try
         {
@@ -95,9 +99,9 @@ public sealed class HealthRecordHandler(
     /// A programme is for the species it names (PPR: goats): a record of it for a pasture's other animals would count
     /// them in its stock, so it is refused naming the programme.
     /// </summary>
-    public async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    public override async ValueTask<Rejection?> CheckAsync(Accepted<HealthRecord> record, CancellationToken cancellationToken)
     {
-        var health = (HealthRecord)record.Record;
+        var health = record.Record;
         var programme = options.Value.EffectiveProgrammes.First(p => p.Id == health.Programme);
         var species = health.Species ?? await owners.SpeciesOfAsync("pasture", record.Device.OwnerId, cancellationToken) ?? "cow";
         return programme.Applies(species)
@@ -106,26 +110,24 @@ public sealed class HealthRecordHandler(
                 $"programme '{programme.Id}' is for {string.Join(" and ", programme.Species)}, not {species} (pasture '{record.Device.OwnerId}')");
     }
 
-    public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<HealthRecord>> records, CancellationToken cancellationToken)
     {
-        var rows = new List<(AcceptedRecord, HealthRecord, string Species, int Protective)>(records.Count);
+        var rows = new List<(Accepted<HealthRecord>, HealthRecord, string Species, int Protective)>(records.Count);
         foreach (var record in records)
         {
-            var health = (HealthRecord)record.Record;
+            var health = record.Record;
             var species = health.Species ?? await owners.SpeciesOfAsync("pasture", record.Device.OwnerId, cancellationToken) ?? "cow";
             var protectiveTitre = options.Value.EffectiveProgrammes.First(p => p.Id == health.Programme).ProtectiveTitre;
             var protective = health.Titres.Count(t => t >= protectiveTitre);
             rows.Add((record, health, species, protective));
         }
 
-        var outcomes = await store.AddHealthAsync(rows, cancellationToken);
-        await activity.TouchAsync(records, cancellationToken);
-        return outcomes;
+        return await store.AddHealthAsync(rows, cancellationToken);
     }
 
-    public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<HealthRecord> record)
     {
-        var h = (HealthRecord)record.Record;
+        var h = record.Record;
         writer.Measurement("health", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId).Tag("event", h.Event)
             .Tag("pasture", record.Device.OwnerId).Tag("programme", h.Programme)

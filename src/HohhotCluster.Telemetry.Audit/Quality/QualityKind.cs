@@ -1,8 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Audit.Rules;
 using HohhotCluster.Telemetry.Contracts;
-using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
@@ -15,19 +14,21 @@ namespace HohhotCluster.Telemetry.Audit.Quality;
 /// Items and units are checked against the rule table's catalogue; the sample is judged under the rule version
 /// in force on its sampling day for its species and stored once per (device, epoch, seq) and once per sample id.
 /// </summary>
-public sealed class QualityRecordHandler(
-    OwnerKind owner, QualityStore store, OwnerDirectory owners, DeviceActivityStore activity, TimeProvider clock) : IRecordKindHandler
+public class QualityKind(OwnerKind owner, QualityStore store, OwnerDirectory owners, TimeProvider clock) : TelemetryKind<QualitySample>
 {
     public const string KindName = "quality";
     private const int MaxItems = 40;
 
     private static readonly Lazy<RuleBook> Catalogue = new(() => new RuleBook(RuleBook.LoadEmbeddedCsv()));
 
-    public string Kind => KindName;
+    public override string Name => KindName;
 
-    public OwnerKind Owner => owner;
+    /// <summary>Samples are taken per collection, per delivery or by a regulator's visit: a day without one is worth a look.</summary>
+    public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromDays(1));
 
-    public bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, out object? record, out Rejection rejection)
+    public override OwnerKind Owner => owner;
+
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out QualitySample? record, out Rejection rejection)
     {
         try
         {
@@ -184,9 +185,9 @@ public sealed class QualityRecordHandler(
         };
     }
 
-    public async ValueTask<Rejection?> CheckAsync(AcceptedRecord record, CancellationToken cancellationToken)
+    public override async ValueTask<Rejection?> CheckAsync(Accepted<QualitySample> record, CancellationToken cancellationToken)
     {
-        var sample = (QualitySample)record.Record;
+        var sample = record.Record;
         var (auditedKind, auditedId) = Audited(record.Device, sample);
         var registered = await owners.SpeciesOfAsync(auditedKind, auditedId, cancellationToken);
         if (registered is null)
@@ -211,12 +212,12 @@ public sealed class QualityRecordHandler(
         : sample.SampledPastureId is { } pasture ? ("pasture", pasture)
         : ("plant", sample.SampledPlantId!);
 
-    public async Task<ApplyOutcome[]> StoreAsync(IReadOnlyList<AcceptedRecord> records, CancellationToken cancellationToken)
+    public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<QualitySample>> records, CancellationToken cancellationToken)
     {
         var results = new List<QualityResult>(records.Count);
         foreach (var record in records)
         {
-            var sample = (QualitySample)record.Record;
+            var sample = record.Record;
             var (auditedKind, auditedId) = Audited(record.Device, sample);
             var (registeredSpecies, auditedCounty) = await owners.FindAsync(auditedKind, auditedId, cancellationToken);
             var species = sample.Species ?? registeredSpecies ?? "cow";
@@ -233,14 +234,12 @@ public sealed class QualityRecordHandler(
             });
         }
 
-        var outcomes = await store.AddAsync(results, cancellationToken);
-        await activity.TouchAsync(records, cancellationToken);
-        return outcomes;
+        return await store.AddAsync(results, cancellationToken);
     }
 
-    public void WritePoints(LineProtocolWriter writer, AcceptedRecord record)
+    public override void WritePoints(LineProtocolWriter writer, Accepted<QualitySample> record)
     {
-        var sample = (QualitySample)record.Record;
+        var sample = record.Record;
         var (auditedKind, auditedId) = Audited(record.Device, sample);
         var writing = writer.Measurement("quality", record.Key)
             .Tag("county", record.Device.CountyId).Tag("device", record.Key.DeviceId)
@@ -267,3 +266,12 @@ public sealed class QualityRecordHandler(
             .Timestamp(LineProtocolWriter.TimestampFor(sample.SampledAt, record.Key.Sequence));
     }
 }
+
+/// <summary>The <c>quality</c> kind under a pasture's topics.</summary>
+public sealed class PastureQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Pasture, store, owners, clock);
+
+/// <summary>The <c>quality</c> kind under a plant's topics.</summary>
+public sealed class PlantQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Plant, store, owners, clock);
+
+/// <summary>The <c>quality</c> kind under a regulator's lab's topics: supervisory samples only.</summary>
+public sealed class LabQualityKind(QualityStore store, OwnerDirectory owners, TimeProvider clock) : QualityKind(OwnerKind.Lab, store, owners, clock);
