@@ -15,7 +15,8 @@ namespace HohhotCluster.Telemetry.Api;
 /// <see cref="MaxProblemTrailers"/> <c>epcis-problem</c> trailers), NOT_FOUND (also for what the caller may not see),
 /// PERMISSION_DENIED (a write across owners) or FAILED_PRECONDITION with a message the caller can act on.
 /// </summary>
-public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter importer, EpcisExporter exporter, RegistryStore registry)
+public sealed class TraceabilityGrpcService(
+    ChainQueries queries, EpcisImporter importer, EpcisExporter exporter, RegistryStore registry, Trace.Tanker.TankerLogStore tankerLogs)
     : TraceabilityService.TraceabilityServiceBase
 {
     public const int MaxProblemTrailers = 20;
@@ -27,6 +28,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
         var result = await queries.TraceBackAsync(caller, new Trace.LotRef(kind, RequireId(request.ProductLotId, "product_lot_id")), context.CancellationToken);
         var reply = new TraceBackReply { Root = ToLot(result.Root, result.Graph) };
         AddGraph(result.Graph, reply.Lots, reply.Edges);
+        await AttachRoadsAsync([reply.Root, .. reply.Lots], context.CancellationToken);
         return reply;
     });
 
@@ -63,6 +65,7 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
             reply.Sample = ToCheck(sample);
         }
 
+        await AttachRoadsAsync([.. reply.Sources, .. reply.Reached.Select(r => r.Lot)], ct);
         return reply;
     });
 
@@ -252,6 +255,67 @@ public sealed class TraceabilityGrpcService(ChainQueries queries, EpcisImporter 
                 return new Trace.CallerScope(Trace.CallerRole.Regulator, caller.OrganisationId,
                     plants.Select(p => p.Id).ToArray(), pastures.Select(p => p.Id).ToArray());
         }
+    }
+
+    /// <summary>Each tanker load's road (docs/traceability.md, "Road temperatures"), read in one round trip for the whole answer.</summary>
+    private async Task AttachRoadsAsync(IReadOnlyList<Proto.Lot> lots, CancellationToken cancellationToken)
+    {
+        var loads = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lot in lots)
+        {
+            if (lot.Ref.Kind == LotKind.TankerLoad)
+            {
+                loads.Add(lot.Ref.Id);
+            }
+        }
+
+        if (loads.Count == 0)
+        {
+            return;
+        }
+
+        var roads = await tankerLogs.RoadsAsync(loads, cancellationToken);
+        foreach (var lot in lots)
+        {
+            if (lot.Ref.Kind == LotKind.TankerLoad && roads.TryGetValue(lot.Ref.Id, out var road))
+            {
+                lot.Road = ToRoad(road);
+            }
+        }
+    }
+
+    public static Proto.TankerRoad ToRoad(Trace.Tanker.TankerRoad road)
+    {
+        var message = new Proto.TankerRoad
+        {
+            PickedUpAt = road.PickedUpAt is { } from ? EpcisExporter.Time(from) : "",
+            ReceivedAt = road.ReceivedAt is { } to ? EpcisExporter.Time(to) : "",
+            LimitC = road.AboveC,
+            Readings = road.Readings.Count,
+            ReadingsOutsideRoute = road.ReadingsOutsideRoute,
+            MaxMinutesAboveLimit = road.LongestAboveLimit.TotalMinutes,
+            ImplausibleSteps = road.ImplausibleSteps,
+        };
+        if (road.RouteTime is { } route)
+        {
+            message.RouteMinutes = route.TotalMinutes;
+        }
+
+        if (road.DistanceKm is { } km)
+        {
+            message.DistanceKm = Math.Round(km, 3);
+        }
+
+        foreach (var c in road.Compartments)
+        {
+            message.Compartments.Add(new Proto.CompartmentRoad
+            {
+                Compartment = c.Compartment, Readings = c.Readings, MinC = c.MinC, MaxC = c.MaxC, LastC = c.LastC,
+                LastAt = EpcisExporter.Time(c.LastAt), MinutesAboveLimit = c.AboveLimit.TotalMinutes,
+            });
+        }
+
+        return message;
     }
 
     private static string RequireId(string id, string field) =>

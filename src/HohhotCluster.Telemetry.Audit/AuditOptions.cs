@@ -107,6 +107,18 @@ public sealed class AlertOptions
     [Range(-5, 30)]
     public double TankerRejectC { get; set; } = 10;
 
+    /// <summary>
+    /// A tanker load whose warmest compartment spent longer than this above the road limit in transit
+    /// (<c>Traceability:TankerLog:AboveC</c>, 7 °C) raises <c>tanker_transit_temperature</c> (platform's judgement).
+    /// </summary>
+    public TimeSpan TankerTransitMaxAboveLimit { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A load's route (first pickup to intake) shorter than this raises <c>tanker_route_time</c>: load ids mixed up, or a clock off.</summary>
+    public TimeSpan TankerRouteMin { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A load's route longer than this raises <c>tanker_route_time</c> (platform's judgement: Hohhot's pastures are a few hours' drive from the plants at most).</summary>
+    public TimeSpan TankerRouteMax { get; set; } = TimeSpan.FromHours(6);
+
     /// <summary>Weight of the newest milking in a cow's conductivity baseline (EWMA).</summary>
     [Range(0.01, 1)]
     public double MastitisEwmaAlpha { get; set; } = 0.2;
@@ -159,6 +171,16 @@ public sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         if (alerts.TankerWarnC >= alerts.TankerRejectC)
         {
             problems.Add("Audit:Alerts:TankerWarnC must be below TankerRejectC.");
+        }
+
+        if (alerts.TankerTransitMaxAboveLimit <= TimeSpan.Zero || alerts.TankerTransitMaxAboveLimit > TimeSpan.FromDays(1))
+        {
+            problems.Add("Audit:Alerts:TankerTransitMaxAboveLimit must be between 0 and 1 day.");
+        }
+
+        if (alerts.TankerRouteMin < TimeSpan.Zero || alerts.TankerRouteMin >= alerts.TankerRouteMax || alerts.TankerRouteMax > TimeSpan.FromDays(2))
+        {
+            problems.Add("Audit:Alerts: TankerRouteMin must be >= 0 and below TankerRouteMax, which must be at most 2 days.");
         }
 
         if (alerts.BulkTankMaxDuration <= TimeSpan.Zero || alerts.BulkTankMaxDuration > TimeSpan.FromDays(1))

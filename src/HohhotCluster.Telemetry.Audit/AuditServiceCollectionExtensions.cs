@@ -8,6 +8,7 @@ using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -56,6 +57,11 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<FeedingRollups>();
         services.AddTelemetryKind<TmrKind>();
         services.AddTelemetryKind<FeedStockKind>();
+
+        // The road alerts: tanker_log records and plant intakes (the end of a route), over the chain's read model.
+        services.TryAddSingleton<Traceability.Tanker.TankerLogStore>();
+        services.AddAcceptedObserver<Traceability.Tanker.TankerLogRecord, TankerRoadAlerts>();
+        services.AddAcceptedObserver<PlantIntakeDraft, TankerRoadAlerts>();
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();

@@ -21,6 +21,8 @@ public static class CliCommands
                      register counties, pastures, herds, plants, labs and devices (protobuf JSON of RegistryDocument)
           health     the platform's health (PostgreSQL, InfluxDB, MQTT)
           trace back --lot PRODUCT_LOT_ID          where a product lot's milk came from (JSON)
+          trace back --tanker-load ID              a tanker load's pastures and its road: temperatures per compartment,
+                                                   minutes above 7 °C, route time, distance (JSON)
           trace forward --bulk-tank-lot ID | --tanker-load ID | --sample ID
                                                    every lot a source's milk reached, with kg and share (JSON)
           trace recall --sample ID | --silo-batch ID | --line-run PRODUCT_LOT
@@ -305,7 +307,10 @@ public static class CliCommands
         switch (verb)
         {
             case "back":
-                return await PrintAsync(stdout, client.TraceBackAsync(new TraceBackRequest { ProductLotId = Required(options, "lot") }));
+                // A tanker load's trace back: its pickups down to the pastures, and its road (tanker_log temperatures, route time).
+                return await PrintAsync(stdout, client.TraceBackAsync(options.GetValueOrDefault("tanker-load") is { } tankerLoad
+                    ? new TraceBackRequest { ProductLotId = tankerLoad, Kind = LotKind.TankerLoad }
+                    : new TraceBackRequest { ProductLotId = Required(options, "lot") }));
             case "forward":
                 var forward = new TraceForwardRequest();
                 if (options.GetValueOrDefault("bulk-tank-lot") is { } lot)

@@ -16,24 +16,44 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// time at +08:00; each event's id is its CBV 2.0 event hash (<see cref="EpcisEventHash"/>), so an export imported
 /// twice is recognised and a corrected event (another kg) has another id. Places and lots use GS1 keys where
 /// <see cref="TraceabilityOptions.Gs1Places"/> has them (<see cref="EpcisIds"/>); product lots carry their GTIN and
-/// best-before date in <c>ilmd</c> when the plant gave them.
+/// best-before date in <c>ilmd</c> when the plant gave them. A receiving event carries the load's road as sensor data
+/// after the arrival temperature: one sensor element per <c>tanker_log</c> reading on the route (the logger as its
+/// deviceID; a Temperature report in CEL per compartment, <c>hohhot:compartment</c> naming it; latitude and longitude
+/// as Angle in DD, WGS 84 being EPCIS's default reference system; Speed in KMH when given).
 /// </summary>
-public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOptions<TraceabilityOptions> options)
+public sealed class EpcisExporter(ChainQueries queries, Tanker.TankerLogStore tankerLogs, TimeProvider clock, IOptions<TraceabilityOptions> options)
 {
     public const int MaxWindowLots = 200_000;
     private const string Context = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
     private readonly EpcisIds _ids = new(options.Value.EpcisIdBase, options.Value.Gs1Places);
     private Dictionary<LotRef, LotNode> _byRef = [];
+    private IReadOnlyDictionary<string, Tanker.TankerRoad> _roads = new Dictionary<string, Tanker.TankerRoad>();
 
     public async Task<(string Json, int Events)> ExportLotAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
-        Write(await queries.HistoryAsync(caller, lot, cancellationToken));
+        await WithRoadsAsync(await queries.HistoryAsync(caller, lot, cancellationToken), cancellationToken);
 
     public async Task<(string Json, int Events)> ExportWindowAsync(CallerScope caller, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-        Write(await queries.WindowAsync(caller, from, to, MaxWindowLots, cancellationToken));
+        await WithRoadsAsync(await queries.WindowAsync(caller, from, to, MaxWindowLots, cancellationToken), cancellationToken);
 
-    public (string Json, int Events) Write(ChainGraph graph)
+    private async Task<(string Json, int Events)> WithRoadsAsync(ChainGraph graph, CancellationToken cancellationToken)
+    {
+        var loads = new List<string>();
+        foreach (var lot in graph.Lots.Values)
+        {
+            if (lot is { Kind: LotKinds.TankerLoad })
+            {
+                loads.Add(lot.LotId);
+            }
+        }
+
+        return Write(graph, loads.Count == 0 ? null : await tankerLogs.RoadsAsync(loads, cancellationToken));
+    }
+
+    /// <summary>The document of a graph; <paramref name="roads"/> (by tanker load id) adds each load's road to its receiving event.</summary>
+    public (string Json, int Events) Write(ChainGraph graph, IReadOnlyDictionary<string, Tanker.TankerRoad>? roads = null)
     {
         _byRef = [];
+        _roads = roads ?? new Dictionary<string, Tanker.TankerRoad>();
         foreach (var lot in graph.Lots.Values)
         {
             if (lot is not null)
@@ -251,7 +271,7 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
 
         Quantities(w, "quantityList", [(load.Ref, edge.Kg)]);
         BillOfLading(w, load.LotId);
-        Temperature(w, edge.TemperatureC ?? receipt.TemperatureC, time);
+        SensorElements(w, edge.TemperatureC ?? receipt.TemperatureC, time, _roads.GetValueOrDefault(load.LotId));
     }
 
     private void Transformation(Utf8JsonWriter w, ChainGraph graph, LotNode output, List<ChainEdge> inputs, DateTimeOffset time)
@@ -370,6 +390,12 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
         }
 
         w.WriteStartArray("sensorElementList");
+        ArrivalElement(w, c, time);
+        w.WriteEndArray();
+    }
+
+    private static void ArrivalElement(Utf8JsonWriter w, double celsius, DateTimeOffset time)
+    {
         w.WriteStartObject();
         w.WriteStartObject("sensorMetadata");
         w.WriteString("time", Time(time));
@@ -377,12 +403,74 @@ public sealed class EpcisExporter(ChainQueries queries, TimeProvider clock, IOpt
         w.WriteStartArray("sensorReport");
         w.WriteStartObject();
         w.WriteString("type", "Temperature");
-        w.WriteNumber("value", c);
+        w.WriteNumber("value", celsius);
         w.WriteString("uom", "CEL");
         w.WriteEndObject();
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The arrival temperature first (an importer takes the first Temperature report as the load's), then the road's
+    /// readings in time order, each its own element with the logger as deviceID.
+    /// </summary>
+    private void SensorElements(Utf8JsonWriter w, double? arrivalC, DateTimeOffset time, Tanker.TankerRoad? road)
+    {
+        if (arrivalC is null && (road is null || road.Readings.Count == 0))
+        {
+            return;
+        }
+
+        w.WriteStartArray("sensorElementList");
+        if (arrivalC is { } c)
+        {
+            ArrivalElement(w, c, time);
+        }
+
+        foreach (var reading in road?.Readings ?? [])
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("sensorMetadata");
+            w.WriteString("time", Time(reading.At));
+            w.WriteString("deviceID", _ids.Device(reading.DeviceId));
+            w.WriteEndObject();
+            w.WriteStartArray("sensorReport");
+            foreach (var compartment in reading.Compartments)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "Temperature");
+                w.WriteNumber("value", compartment.TemperatureC);
+                w.WriteString("uom", "CEL");
+                w.WriteNumber("hohhot:compartment", compartment.Compartment);
+                w.WriteEndObject();
+            }
+
+            Angle(w, "latitude", reading.Position.LatitudeDeg);
+            Angle(w, "longitude", reading.Position.LongitudeDeg);
+            if (reading.SpeedKmh is { } speed)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "Speed");
+                w.WriteNumber("value", speed);
+                w.WriteString("uom", "KMH");
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
         w.WriteEndArray();
+    }
+
+    private static void Angle(Utf8JsonWriter w, string component, double degrees)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "Angle");
+        w.WriteString("component", component);
+        w.WriteNumber("value", degrees);
+        w.WriteString("uom", "DD");
+        w.WriteEndObject();
     }
 
     public static string Time(DateTimeOffset time) =>

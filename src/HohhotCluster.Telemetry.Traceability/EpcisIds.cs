@@ -51,6 +51,9 @@ public sealed class EpcisIds(string baseUri, IReadOnlyDictionary<string, Gs1Plac
     private static bool IsGs1Lot(string id) =>
         id.Length is >= 1 and <= 20 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
 
+    /// <summary>A registered device (a tanker's logger) as a sensor's deviceID: <c>{base}device/{id}</c>.</summary>
+    public string Device(string id) => $"{Base}device/{Uri.EscapeDataString(id)}";
+
     public string TankerLoad(string id) => IsUri(id)
         ? id
         : $"{Base}tanker-load/{Uri.EscapeDataString(id)}";

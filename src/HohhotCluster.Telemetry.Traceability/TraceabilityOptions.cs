@@ -10,6 +10,9 @@ public sealed class TraceabilityOptions
     [Range(-5.0, 50.0, ErrorMessage = "Traceability:RejectAboveC must be between -5 and 50 °C.")]
     public double RejectAboveC { get; set; } = 10.0;
 
+    /// <summary>Tanker loggers on the road (<c>tanker_log</c>): the limit judged in transit and how readings are summed.</summary>
+    public Tanker.TankerLogOptions TankerLog { get; set; } = new();
+
     /// <summary>Relative difference (0.02 = 2 %) beyond which a mass-balance comparison is flagged.</summary>
     [Range(0.0, 0.5, ErrorMessage = "Traceability:MassBalanceTolerance must be a fraction between 0 and 0.5.")]
     public double MassBalanceTolerance { get; set; } = 0.02;

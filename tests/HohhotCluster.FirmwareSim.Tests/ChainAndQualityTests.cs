@@ -149,19 +149,19 @@ public class ChainAndQualityTests
     [Fact]
     public void New_devices_have_their_own_epoch_and_contiguous_sequence()
     {
-        foreach (var device in s_demo.Value.Where(m => m.Kind is MessageKind.Quality or MessageKind.Manure or MessageKind.Health or MessageKind.SiloTransfer or MessageKind.Production)
+        foreach (var device in s_demo.Value.Where(m => m.Kind is MessageKind.Quality or MessageKind.Manure or MessageKind.Health or MessageKind.SiloTransfer or MessageKind.Production or MessageKind.TankerLog)
             .GroupBy(m => m.DeviceId))
         {
             Assert.Equal(Enumerable.Range(1, device.Count()).Select(i => (long)i), device.Select(m => m.Seq));
             Assert.Single(device.Select(m => m.BootEpoch).Distinct());
         }
         var registry = HohhotCluster.FirmwareSim.Fleet.RegistryDocumentBuilder.Build(TestFleets.Generate("demo", seed: 3));
-        foreach (var kind in new[] { "quality_lab", "manure_meter", "health_records", "silo_controller", "production_system" })
+        foreach (var kind in new[] { "quality_lab", "manure_meter", "health_records", "silo_controller", "production_system", "tanker_logger" })
         {
             Assert.Contains(registry.Devices, d => d.Kind == kind);
         }
         Assert.Equal(3, registry.Devices.Count(d => d.Kind == "manure_meter"));
-        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock",
+        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock,tanker_log",
             string.Join(",", MessageKinds.All.Select(MessageKinds.Name)));
     }
 }

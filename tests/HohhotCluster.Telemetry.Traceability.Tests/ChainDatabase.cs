@@ -22,6 +22,7 @@ public sealed class ChainDatabase : IAsyncLifetime
     public ChainQueries Queries { get; private set; } = null!;
     public EpcisImporter Importer { get; private set; } = null!;
     public EpcisExporter Exporter { get; private set; } = null!;
+    public Tanker.TankerLogStore TankerLogs { get; private set; } = null!;
     public IOptions<TraceabilityOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new TraceabilityOptions());
 
     public async Task InitializeAsync()
@@ -43,9 +44,10 @@ public sealed class ChainDatabase : IAsyncLifetime
         }
 
         Store = new ChainStore(DataSource);
+        TankerLogs = new Tanker.TankerLogStore(DataSource, Options);
         Queries = new ChainQueries(DataSource, Options);
         Importer = new EpcisImporter(DataSource, new EpcisSchemaValidator(Options), Options);
-        Exporter = new EpcisExporter(Queries, TimeProvider.System, Options);
+        Exporter = new EpcisExporter(Queries, TankerLogs, TimeProvider.System, Options);
     }
 
     public async Task DisposeAsync() => await DataSource.DisposeAsync();
@@ -80,6 +82,26 @@ public sealed class ChainDatabase : IAsyncLifetime
         var accepted = new Accepted<TRecord>(k, time, device, "test", record);
         Assert.Null(await kind.CheckAsync(accepted, default));
         return (await kind.ApplyAsync([accepted], default))[0];
+    }
+
+    /// <summary>Sends a payload through a typed kind as ingestion does: parse, check, apply; a refusal is returned, not asserted.</summary>
+    public async Task<(ApplyOutcome? Outcome, Rejection? Rejection)> TryPublishAsync<TRecord>(TelemetryKind<TRecord> kind, DeviceContext device, DateTimeOffset time, string json, ReadingKey? key = null)
+        where TRecord : class
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var k = key ?? NextKey(device.DeviceId);
+        if (!kind.TryParse(document.RootElement, k, time, out var record, out var rejection))
+        {
+            return (null, rejection);
+        }
+
+        var accepted = new Accepted<TRecord>(k, time, device, "test", record);
+        if (await kind.CheckAsync(accepted, default) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        return ((await kind.ApplyAsync([accepted], default))[0], null);
     }
 
     public Task CollectAsync(string pasture, string lotId, double kg, DateTimeOffset time, string? tankerLoad = null) =>

@@ -193,7 +193,7 @@ public sealed partial class EpcisCorrectionsTests(ChainDatabase db) : IClassFixt
         var options = new TraceabilityOptions();
         options.Gs1Places[plant] = new Gs1Place { CompanyPrefix = "6901234", LocationReference = "00002" };
         options.Gs1Places[pasture] = new Gs1Place { CompanyPrefix = "6905678", LocationReference = "00001", MilkItemReference = "000001" };
-        var exporter = new EpcisExporter(db.Queries, TimeProvider.System, Options.Create(options));
+        var exporter = new EpcisExporter(db.Queries, db.TankerLogs, TimeProvider.System, Options.Create(options));
         var device = ChainDatabase.Device(plant, "plant");
         await db.CollectAsync(pasture, p + "-B", 10_000, HandBuiltChain.Day, tankerLoad: p + "-T");
         await db.IntakeAsync(plant, p + "-T", 10_000, HandBuiltChain.Day.AddHours(3));

@@ -29,7 +29,7 @@ public sealed class EpcisTests(ChainDatabase db) : IClassFixture<ChainDatabase>
     private static readonly Lazy<JsonSchema> OfficialSchema = new(() =>
         JsonSchema.FromFile(Path.Combine(EpcisRoot, "EPCIS-JSON-Schema.json"), new BuildOptions { SchemaRegistry = new SchemaRegistry() }));
 
-    private static EvaluationResults Validate(string json)
+    internal static EvaluationResults Validate(string json)
     {
         using var document = JsonDocument.Parse(json);
         return OfficialSchema.Value.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });

@@ -41,7 +41,7 @@ internal static class Commands
           --speed 1440 | max | 1              simulated seconds per real second (default max)
           --kinds milking,bulk_tank,...       narrow the kinds published (default: all of milking, bulk_tank,
                                               plant_intake, tanker_pickup, silo_transfer, production, quality,
-                                              manure, health)
+                                              manure, health, tanker_log)
           --boot-epoch N | now                boot epoch of every device (default: start, Unix seconds)
           --drift 30s                         largest per-device clock drift (seeded, +/-)
           --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R

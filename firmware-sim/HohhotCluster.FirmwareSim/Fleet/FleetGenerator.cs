@@ -81,6 +81,14 @@ internal static class FleetGenerator
             Gateway = labGateway,
             Analyser = AddDevice(fleet, labGateway.OwnerId + "-A1", DeviceKinds.LabAnalyser, labGateway, null, null),
         };
+        // The plants' tanker loggers, added after everything else for the same reason.
+        foreach (var plant in fleet.Plants)
+        {
+            for (var n = 1; n <= Math.Max(0, plant.Profile.TankerLoggers); n++)
+            {
+                plant.TankerLoggers.Add(AddDevice(fleet, $"{plant.Id}-TL{n}", DeviceKinds.TankerLogger, plant.Gateway, null, null));
+            }
+        }
         return fleet;
     }
 

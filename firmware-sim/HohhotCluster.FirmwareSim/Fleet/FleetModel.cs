@@ -43,6 +43,8 @@ internal static class DeviceKinds
     public const string TmrMixer = "tmr_mixer";
     /// <summary>A pasture's feed-store survey (<c>feed_stock</c>): clamps, hay barns, concentrate bins.</summary>
     public const string FeedStore = "feed_store";
+    /// <summary>A plant's tanker logger (<c>tanker_log</c>): compartment temperatures and GPS between pickup and intake.</summary>
+    public const string TankerLogger = "tanker_logger";
 }
 
 internal sealed record Device(int Index, string Id, string Kind, Gateway Gateway, string? HerdId, string? TankId)
@@ -128,6 +130,8 @@ internal sealed class Plant
     public Device Lab { get; set; } = null!;
     public Device SiloController { get; set; } = null!;
     public Device ProductionLine { get; set; } = null!;
+    /// <summary>The loggers of the plant's tankers (<c>tanker_log</c>).</summary>
+    public List<Device> TankerLoggers { get; } = [];
     public string Id => Profile.Id;
 }
 

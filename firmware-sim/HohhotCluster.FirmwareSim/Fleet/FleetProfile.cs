@@ -127,7 +127,7 @@ internal sealed class FleetProfile
         Require(Plants.Count > 0, $"{path}: a profile needs at least one plant");
         foreach (var forced in Incidents.Forced)
         {
-            Require(forced is "antibiotic" or "cooling_failure" or "aflatoxin" or "watered_load" or "lead", $"{path}: incidents.forced: unknown incident '{forced}'");
+            Require(forced is "antibiotic" or "cooling_failure" or "aflatoxin" or "watered_load" or "lead" or "tanker_cooling_fault", $"{path}: incidents.forced: unknown incident '{forced}'");
         }
         Require(Incidents.WateredShareMin is > 0 and < 0.2 && Incidents.WateredShareMax >= Incidents.WateredShareMin && Incidents.WateredShareMax < 0.2,
             $"{path}: incidents.wateredShareMin..wateredShareMax must lie in (0, 0.2)");
@@ -154,7 +154,7 @@ internal sealed class FleetProfile
         Require(LocalForageShare is >= 0 and <= 1, $"{path}: localForageShare must be 0-1");
         foreach (var kind in Promises)
         {
-            Require(kind is "milking" or "bulk_tank" or "plant_intake" or "tanker_pickup" or "silo_transfer" or "production" or "quality" or "manure" or "health" or "tmr" or "feed_stock",
+            Require(kind is "milking" or "bulk_tank" or "plant_intake" or "tanker_pickup" or "silo_transfer" or "production" or "quality" or "manure" or "health" or "tmr" or "feed_stock" or "tanker_log",
                 $"{path}: promises: unknown kind '{kind}'");
         }
         Require(TankerCapacityKg is > 0 and <= 60000, $"{path}: tankerCapacityKg must be in (0, 60000]");
@@ -228,6 +228,8 @@ internal sealed class PlantProfile
     public double DailyCapacityT { get; set; }
     public int Weighbridges { get; set; } = 1;
     public int Silos { get; set; } = 4;
+    /// <summary>Tanker loggers the plant's tankers carry (<c>tanker_log</c>), one per tanker; a load takes the next in turn.</summary>
+    public int TankerLoggers { get; set; } = 4;
     /// <summary>Local times ("HH:mm") at which the silos filled since the previous one go to the lines.</summary>
     public List<string> ProductionTimes { get; set; } = ["13:00", "23:00"];
     /// <summary>
@@ -326,6 +328,12 @@ internal sealed class IncidentProfile
     /// </summary>
     public double WateredShareMin { get; set; } = 0.01;
     public double WateredShareMax { get; set; } = 0.10;
+    /// <summary>
+    /// A tanker load with one compartment that reads warm on the road (8 °C, warming 1.5 °C an hour to at most
+    /// 9.8 °C: a compartment not cooled before loading, or a failing probe). Forced: <c>tanker_cooling_fault</c> on the
+    /// day's longest route. A rate and a profile the simulator chose (unverified).
+    /// </summary>
+    public double TankerCoolingFaultPerLoad { get; set; } = 0.005;
     /// <summary>
     /// Any of antibiotic, cooling_failure, aflatoxin, watered_load, lead (a bulk-tank lot with lead above GB 2762's
     /// limit: only the regulator's supervisory sample measures metals, so its milk is accepted and made into product

@@ -13,6 +13,7 @@ internal enum MessageKind : byte
     Health,
     Tmr,
     FeedStock,
+    TankerLog,
 }
 
 /// <summary>
@@ -56,6 +57,7 @@ internal static class MessageKinds
         MessageKind.Health => "health",
         MessageKind.Tmr => "tmr",
         MessageKind.FeedStock => "feed_stock",
+        MessageKind.TankerLog => "tanker_log",
     };
 #pragma warning restore CS8524
 

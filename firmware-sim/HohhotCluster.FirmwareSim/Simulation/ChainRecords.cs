@@ -279,3 +279,6 @@ internal static class QualityLab
         };
     }
 }
+
+/// <summary>One <c>tanker_log</c> reading of a load on the road: the filled compartments' temperatures and where the tanker is.</summary>
+internal sealed record TankerLogReading(TankerLoad Load, int[] Compartments, double[] TemperaturesC, double LatitudeDeg, double LongitudeDeg, double SpeedKmh);

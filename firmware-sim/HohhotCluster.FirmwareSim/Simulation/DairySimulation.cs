@@ -89,6 +89,8 @@ internal sealed partial class DairySimulation
             // A forced watered load is one of the last sweep's, away from the morning's incidents.
             PackSweep(sweepCollections[s], loads, mayWater: s == sweepCollections.Length - 1);
         }
+        var faultLoad = forcedToday && _fleet.Profile.Incidents.Forced.Contains("tanker_cooling_fault") ? LongestRoad(loads) : null;
+        var loggerTurn = new int[_fleet.Plants.Count];
         foreach (var load in loads)
         {
             var compartment = 0;
@@ -115,12 +117,33 @@ internal sealed partial class DairySimulation
                 Kg = (float)load.NetKg, Detail = load,
             });
             Receive(load, events);
+            if (load.Plant.TankerLoggers.Count > 0)
+            {
+                var logger = load.Plant.TankerLoggers[loggerTurn[load.Plant.Index]++ % load.Plant.TankerLoggers.Count];
+                var fault = load == faultLoad
+                    || new DeterministicRandom(_fleet.Seed, 43, DeterministicRandom.StableHash(load.Id)).Chance(_fleet.Profile.Incidents.TankerCoolingFaultPerLoad);
+                TankerRoadSimulation.Generate(load, logger, fault, _fleet.Seed, events, ref _order);
+            }
         }
         foreach (var plant in _plants)
         {
             Produce(plant, LocalDayStartMs(day.AddDays(1)), events);
         }
         return events;
+    }
+
+    /// <summary>The load with the longest road (first slip to weighbridge): the forced tanker cooling fault's, so it lasts.</summary>
+    private static TankerLoad? LongestRoad(List<TankerLoad> loads)
+    {
+        TankerLoad? longest = null;
+        foreach (var load in loads)
+        {
+            if (longest is null || load.DeliveryMs - TankerRoadSimulation.RoadStartMs(load) > longest.DeliveryMs - TankerRoadSimulation.RoadStartMs(longest))
+            {
+                longest = load;
+            }
+        }
+        return longest;
     }
 
     /// <summary>Milk a pasture's animals would give in a day: tests compare lactation yields with this.</summary>

@@ -63,6 +63,7 @@ internal sealed class MessageFactory
         SimEventType.Health => MessageKind.Health,
         SimEventType.Tmr => MessageKind.Tmr,
         SimEventType.FeedStock => MessageKind.FeedStock,
+        SimEventType.TankerLog => MessageKind.TankerLog,
         _ => MessageKind.BulkTank,
     };
 
@@ -191,6 +192,24 @@ internal sealed class MessageFactory
                 break;
             case SimEventType.FeedStock:
                 WriteFeedStock((FeedStockSimRecord)simEvent.Detail!);
+                break;
+            case SimEventType.TankerLog:
+                var log = (TankerLogReading)simEvent.Detail!;
+                lot = log.Load.Id;
+                _writer.WriteString("tankerLoadId", log.Load.Id);
+                _writer.WriteString("tankerPlate", log.Load.Plate);
+                _writer.WriteStartArray("compartments");
+                for (var c = 0; c < log.Compartments.Length; c++)
+                {
+                    _writer.WriteStartObject();
+                    _writer.WriteNumber("compartment", log.Compartments[c]);
+                    _writer.WriteNumber("temperatureC", Math.Round(log.TemperaturesC[c], 1));
+                    _writer.WriteEndObject();
+                }
+                _writer.WriteEndArray();
+                _writer.WriteNumber("latitude", Math.Round(log.LatitudeDeg, 5));
+                _writer.WriteNumber("longitude", Math.Round(log.LongitudeDeg, 5));
+                _writer.WriteNumber("speedKmh", Math.Round(log.SpeedKmh, 1));
                 break;
         }
         _writer.WriteEndObject();

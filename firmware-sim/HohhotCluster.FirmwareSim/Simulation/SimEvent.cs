@@ -16,6 +16,7 @@ internal enum SimEventType : byte
     Health,
     Tmr,
     FeedStock,
+    TankerLog,
 }
 
 internal enum MilkingRemark : byte

@@ -100,6 +100,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             else
             {
                 await CompareChainAsync(acked, cancellationToken).ConfigureAwait(false);
+                await CompareRoadsAsync(acked, cancellationToken).ConfigureAwait(false);
             }
             await ComparePassRatesAsync(acked, cancellationToken).ConfigureAwait(false);
         }
@@ -344,6 +345,61 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             }
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace back: {traced} product lots traced to their bulk-tank lots"));
+    }
+
+    /// <summary>
+    /// Tanker loggers: the road of each load (up to --list-limit of them) that the ledger's acknowledged tanker_log
+    /// readings name holds exactly those readings (on the route or outside it), and a route time once it was weighed in.
+    /// </summary>
+    private async Task CompareRoadsAsync(List<LedgerKey> acked, CancellationToken cancellationToken)
+    {
+        var readingsOfLoad = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var weighedIn = new HashSet<string>(StringComparer.Ordinal);
+        var pickedUp = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in acked)
+        {
+            switch (entry.Kind)
+            {
+                case "tanker_log" when entry.Lot is { } load:
+                    readingsOfLoad[load] = readingsOfLoad.GetValueOrDefault(load) + 1;
+                    break;
+                case "plant_intake" when entry.Lot is { } load:
+                    weighedIn.Add(load);
+                    break;
+                case "tanker_pickup" when entry.Lot is { } load:
+                    pickedUp.Add(load);
+                    break;
+            }
+        }
+        if (readingsOfLoad.Count == 0)
+        {
+            return;
+        }
+        using var connection = Connect();
+        var client = new TraceabilityService.TraceabilityServiceClient(connection.Channel);
+        var compared = 0;
+        foreach (var (load, readings) in readingsOfLoad)
+        {
+            if (compared >= options.ListLimit || !pickedUp.Contains(load))
+            {
+                continue; // enough compared, or its pickups are not in this ledger (warm-up, kinds narrowed): no lot to trace
+            }
+            compared++;
+            var trace = await client.TraceBackAsync(new TraceBackRequest { ProductLotId = load, Kind = LotKind.TankerLoad }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var road = trace.Root?.Road;
+            var held = road is null ? 0 : road.Readings + road.ReadingsOutsideRoute;
+            if (held != readings)
+            {
+                _differences++;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  road of tanker load {load}: platform holds {held} logger readings, ledger {readings}"));
+            }
+            if (weighedIn.Contains(load) && road?.RouteMinutes is null)
+            {
+                _differences++;
+                output.WriteLine($"  road of tanker load {load}: weighed in, but the platform has no route time");
+            }
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tanker roads: {compared} loads' logger readings compared ({readingsOfLoad.Count} loads logged)"));
     }
 
     private static bool ChainBeyond(double actual, double expected) => Math.Abs(actual - expected) > Math.Max(Math.Abs(expected) * 0.02, 0.5);

@@ -10,6 +10,12 @@ public static class AlertKinds
     public const string QualityFailure = "quality_failure";
     public const string BulkTankTemperature = "bulk_tank_temperature";
     public const string TankerTemperature = "tanker_temperature";
+
+    /// <summary>A tanker load longer above the road limit in transit than allowed (tanker_log readings).</summary>
+    public const string TankerTransitTemperature = "tanker_transit_temperature";
+
+    /// <summary>A tanker load's time from its first pickup to its intake outside the configured band.</summary>
+    public const string TankerRouteTime = "tanker_route_time";
     public const string MastitisSuspicion = "mastitis_suspicion";
     public const string DeviceSilent = "device_silent";
     public const string SequenceGap = "sequence_gap";
