@@ -25,7 +25,7 @@ public sealed record ProductionRecord(string ProductLotId, string Product, strin
 public abstract class ChainRecordKind<TRecord>(ChainStore store) : TelemetryKind<TRecord>
     where TRecord : class
 {
-    protected const int MaxIdLength = 128;
+    protected const int MaxIdLength = BodyFields.MaxIdLength;
 
     /// <summary>A chain event is sent when the milk moves (a pickup, a transfer, a production run), never on a clock.</summary>
     public override ReportingCadence Cadence => ReportingCadence.EventDriven;
@@ -76,53 +76,12 @@ public abstract class ChainRecordKind<TRecord>(ChainStore store) : TelemetryKind
         return null;
     }
 
-    protected static bool TryId(JsonElement payload, string name, bool required, out string? value, ref Rejection rejection)
-    {
-        value = null;
-        if (!payload.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
-            {
-                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
-                return false;
-            }
+    protected static bool TryId(JsonElement payload, string name, bool required, out string? value, ref Rejection rejection) =>
+        BodyFields.TryId(payload, name, required, out value, ref rejection);
 
-            return true;
-        }
-
-        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 and <= MaxIdLength } text)
-        {
-            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must be a string of 1-{MaxIdLength} characters");
-            return false;
-        }
-
-        value = text;
-        return true;
-    }
-
-    protected static bool TryNumber(JsonElement payload, string name, bool required, double min, double max, out double? value, ref Rejection rejection)
-    {
-        value = null;
-        if (!payload.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
-            {
-                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
-                return false;
-            }
-
-            return true;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out var number) || !(number > min && number <= max))
-        {
-            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must be a number in ({min}, {max}]");
-            return false;
-        }
-
-        value = number;
-        return true;
-    }
+    /// <summary>A number in (min, max]: the chain's quantities and limits exclude their lower bound.</summary>
+    protected static bool TryNumber(JsonElement payload, string name, bool required, double min, double max, out double? value, ref Rejection rejection) =>
+        BodyFields.TryNumber(payload, name, required, min, max, minInclusive: false, out value, ref rejection);
 
     /// <summary>Reads a 1-64 item array of { idName: string, kg: number }.</summary>
     protected static bool TryInputs(JsonElement payload, string name, string idName, double maxKg, out List<(string, double)> inputs, ref Rejection rejection)

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Kinds;
 
@@ -11,7 +10,7 @@ namespace HohhotCluster.Telemetry.Traceability.Tanker;
 /// </summary>
 public static class TankerLogPayload
 {
-    public const int MaxIdLength = 128;
+    public const int MaxIdLength = BodyFields.MaxIdLength;
     public const int MaxCompartments = 16;
 
     /// <summary>The same range as a pickup's or intake's temperature: below -5 °C the milk is frozen, above 50 °C the probe is broken.</summary>
@@ -101,53 +100,10 @@ public static class TankerLogPayload
         return true;
     }
 
-    private static bool TryId(JsonElement body, string name, bool required, out string? value, ref Rejection rejection)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
-            {
-                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
-                return false;
-            }
-
-            return true;
-        }
-
-        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 and <= MaxIdLength } text)
-        {
-            rejection = new Rejection(QuarantineReasons.InvalidField, $"{name} must be a string of 1-{MaxIdLength} characters");
-            return false;
-        }
-
-        value = text;
-        return true;
-    }
+    private static bool TryId(JsonElement body, string name, bool required, out string? value, ref Rejection rejection) =>
+        BodyFields.TryId(body, name, required, out value, ref rejection);
 
     /// <summary>A JSON number in [min, max] (both inclusive).</summary>
-    private static bool TryNumber(JsonElement body, string name, bool required, double min, double max, out double? value, ref Rejection rejection)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            if (required)
-            {
-                rejection = new Rejection(QuarantineReasons.MissingField, $"{name} is required");
-                return false;
-            }
-
-            return true;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDouble(out var number) || !double.IsFinite(number) || number < min || number > max)
-        {
-            rejection = new Rejection(QuarantineReasons.InvalidField,
-                $"{name} must be a number in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
-            return false;
-        }
-
-        value = number;
-        return true;
-    }
+    private static bool TryNumber(JsonElement body, string name, bool required, double min, double max, out double? value, ref Rejection rejection) =>
+        BodyFields.TryNumber(body, name, required, min, max, minInclusive: true, out value, ref rejection);
 }
