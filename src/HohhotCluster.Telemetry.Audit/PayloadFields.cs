@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using HohhotCluster.Telemetry.Kinds;
@@ -13,6 +14,24 @@ public sealed class PayloadRejectedException(Rejection rejection) : Exception(re
 /// <summary>Reads payload members with the contract's rules: JSON types are strict, ranges inclusive, field named in every rejection.</summary>
 internal static class PayloadFields
 {
+    /// <summary>Runs a reader that throws <see cref="PayloadRejectedException"/> the way a kind's <c>TryParse</c> answers: the record, or false with the rejection.</summary>
+    public static bool TryRead<T>(Func<T> read, [NotNullWhen(true)] out T? record, out Rejection rejection)
+        where T : class
+    {
+        try
+        {
+            record = read();
+            rejection = default;
+            return true;
+        }
+        catch (PayloadRejectedException rejected)
+        {
+            record = null;
+            rejection = rejected.Rejection;
+            return false;
+        }
+    }
+
     public static PayloadRejectedException Missing(string name) => new(new Rejection(QuarantineReasons.MissingField, name + " is required"));
 
     public static PayloadRejectedException Invalid(string name, string rule) => new(new Rejection(QuarantineReasons.InvalidField, name + " " + rule));

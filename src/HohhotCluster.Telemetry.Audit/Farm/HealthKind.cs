@@ -27,21 +27,8 @@ public sealed class HealthKind(FarmRecordStore store, OwnerDirectory owners, IOp
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out HealthRecord? record, out Rejection rejection)
-    {
-        try
-        {
-            record = Parse(payload, eventTime, options.Value);
-            rejection = default;
-            return true;
-        }
-        catch (PayloadRejectedException rejected)
-        {
-            record = null;
-            rejection = rejected.Rejection;
-            return false;
-        }
-    }
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out HealthRecord? record, out Rejection rejection) =>
+        PayloadFields.TryRead(() => Parse(payload, eventTime, options.Value), out record, out rejection);
 
     internal static HealthRecord Parse(JsonElement payload, DateTimeOffset eventTime, AuditOptions options)
     {

@@ -18,33 +18,25 @@ public sealed class ManureKind(FarmRecordStore store) : TelemetryKind<ManureReco
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out ManureRecord? record, out Rejection rejection)
-    {
-        try
-        {
-            var produced = PayloadFields.RequiredDouble(payload, "producedKg", 0, MaxKg);
-            var collected = PayloadFields.OptionalDouble(payload, "collectedKg", 0, MaxKg, 0);
-            var applied = PayloadFields.OptionalDouble(payload, "appliedKg", 0, MaxKg, 0);
-            var treated = PayloadFields.OptionalDouble(payload, "treatedKg", 0, MaxKg, 0);
-            var day = PayloadFields.OptionalDate(payload, "localDate") ?? ChinaTime.LocalDate(eventTime);
-            if (day > ChinaTime.LocalDate(eventTime) || day < ChinaTime.LocalDate(eventTime).AddDays(-31))
-            {
-                throw PayloadFields.Invalid("localDate", "must be the event's local day or up to 31 days before it");
-            }
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out ManureRecord? record, out Rejection rejection) =>
+        PayloadFields.TryRead(() => Parse(payload, eventTime), out record, out rejection);
 
-            record = new ManureRecord(day, produced, collected, applied, treated, PayloadFields.OptionalString(payload, "treatment", 32));
-            rejection = default;
-            return true;
-        }
-        catch (PayloadRejectedException rejected)
+    private static ManureRecord Parse(JsonElement payload, DateTimeOffset eventTime)
+    {
+        var produced = PayloadFields.RequiredDouble(payload, "producedKg", 0, MaxKg);
+        var collected = PayloadFields.OptionalDouble(payload, "collectedKg", 0, MaxKg, 0);
+        var applied = PayloadFields.OptionalDouble(payload, "appliedKg", 0, MaxKg, 0);
+        var treated = PayloadFields.OptionalDouble(payload, "treatedKg", 0, MaxKg, 0);
+        var day = PayloadFields.OptionalDate(payload, "localDate") ?? ChinaTime.LocalDate(eventTime);
+        if (day > ChinaTime.LocalDate(eventTime) || day < ChinaTime.LocalDate(eventTime).AddDays(-31))
         {
-            record = null;
-            rejection = rejected.Rejection;
-            return false;
+            throw PayloadFields.Invalid("localDate", "must be the event's local day or up to 31 days before it");
         }
+
+        return new ManureRecord(day, produced, collected, applied, treated, PayloadFields.OptionalString(payload, "treatment", 32));
     }
 
-        public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken)
+    public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken)
     {
         return await store.AddManureAsync(records, cancellationToken);
     }

@@ -19,21 +19,8 @@ public sealed class FeedStockKind(FeedingStore store, IOptions<AuditOptions> opt
     /// <summary>Stores are measured once a day (a clamp's face, a barn's bales): two days without a message is silent.</summary>
     public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(48));
 
-    public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out FeedStockRecord? record, out Rejection rejection)
-    {
-        try
-        {
-            record = FeedingPayloads.ParseFeedStock(body, eventTime, options.Value.Feeding);
-            rejection = default;
-            return true;
-        }
-        catch (PayloadRejectedException rejected)
-        {
-            record = null;
-            rejection = rejected.Rejection;
-            return false;
-        }
-    }
+    public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out FeedStockRecord? record, out Rejection rejection) =>
+        PayloadFields.TryRead(() => FeedingPayloads.ParseFeedStock(body, eventTime, options.Value.Feeding), out record, out rejection);
 
     public override Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<FeedStockRecord>> records, CancellationToken cancellationToken)
     {

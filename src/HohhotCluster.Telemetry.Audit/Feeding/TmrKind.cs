@@ -28,21 +28,8 @@ public sealed class TmrKind(FeedingStore store, HerdDirectory herds, NpgsqlDataS
     /// </summary>
     public override ReportingCadence Cadence => ReportingCadence.SilentAfterOf(TimeSpan.FromHours(12));
 
-    public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out TmrRecord? record, out Rejection rejection)
-    {
-        try
-        {
-            record = FeedingPayloads.ParseTmr(body, eventTime, options.Value.Feeding);
-            rejection = default;
-            return true;
-        }
-        catch (PayloadRejectedException rejected)
-        {
-            record = null;
-            rejection = rejected.Rejection;
-            return false;
-        }
-    }
+    public override bool TryParse(JsonElement body, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out TmrRecord? record, out Rejection rejection) =>
+        PayloadFields.TryRead(() => FeedingPayloads.ParseTmr(body, eventTime, options.Value.Feeding), out record, out rejection);
 
     public override async ValueTask<Rejection?> CheckAsync(Accepted<TmrRecord> record, CancellationToken cancellationToken)
     {

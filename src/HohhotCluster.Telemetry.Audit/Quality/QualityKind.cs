@@ -31,21 +31,8 @@ public class QualityKind(OwnerKind owner, QualityStore store, OwnerDirectory own
 
     public override OwnerKind Owner => owner;
 
-    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out QualitySample? record, out Rejection rejection)
-    {
-        try
-        {
-            record = Parse(payload, eventTime, owner, Catalogue.Value);
-            rejection = default;
-            return true;
-        }
-        catch (PayloadRejectedException rejected)
-        {
-            record = null;
-            rejection = rejected.Rejection;
-            return false;
-        }
-    }
+    public override bool TryParse(JsonElement payload, ReadingKey key, DateTimeOffset eventTime, [NotNullWhen(true)] out QualitySample? record, out Rejection rejection) =>
+        PayloadFields.TryRead(() => Parse(payload, eventTime, owner, Catalogue.Value), out record, out rejection);
 
     internal static QualitySample Parse(JsonElement root, DateTimeOffset eventTime, OwnerKind owner, RuleBook catalogue)
     {
