@@ -74,6 +74,7 @@ public sealed partial class IngestionPipeline : BackgroundService
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
+        metrics.ObserveQueueDepth(() => _queue.Reader.Count);
     }
 
     private long _unfinished;
@@ -145,6 +146,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                 }
 
                 Volatile.Write(ref _batchInProgress[slot], batch.Count);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     var verdicts = await ProcessWithRetryAsync(batch, stoppingToken);
@@ -154,6 +156,7 @@ public sealed partial class IngestionPipeline : BackgroundService
                     }
 
                     _metrics.RecordAcknowledged(batch.Count);
+                    _metrics.RecordBatch(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 }
                 finally
                 {
