@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -84,7 +85,10 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Serves <c>/metrics</c> on the scrape endpoint's port only (never on the API's).</summary>
+    /// <summary>
+    /// Serves <c>/metrics</c> and <c>/health</c> (every check's status and why, as JSON) on the scrape endpoint's
+    /// loopback port only, never on the API's.
+    /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         if (app.Services.GetRequiredService<IOptions<OperationsOptions>>().Value.MetricsAddress is { } address)
@@ -92,8 +96,37 @@ public static class ServiceDefaultsExtensions
             var port = address.Port;
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
                 context.Connection.LocalPort == port && context.Request.Path == "/metrics");
+            app.UseWhen(
+                context => context.Connection.LocalPort == port && context.Request.Path == "/health",
+                branch => branch.UseHealthChecks("/health", new HealthCheckOptions
+                {
+                    ResponseWriter = WriteHealthAsync,
+                    ResultStatusCodes = { [HealthStatus.Degraded] = 200, [HealthStatus.Unhealthy] = 503 },
+                }));
         }
 
         return app;
     }
+
+    private static Task WriteHealthAsync(Microsoft.AspNetCore.Http.HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var components = new Dictionary<string, HealthComponent>(StringComparer.Ordinal);
+        foreach (var (name, entry) in report.Entries)
+        {
+            components[name] = new HealthComponent(entry.Status.ToString(), entry.Description, entry.Duration.TotalMilliseconds);
+        }
+
+        return System.Text.Json.JsonSerializer.SerializeAsync(context.Response.Body, new HealthPage(report.Status.ToString(), components),
+            HealthPageJsonContext.Default.HealthPage, context.RequestAborted);
+    }
 }
+
+/// <summary>The operator's health page (<c>/health</c> on the scrape endpoint): the platform's status and each component's.</summary>
+public sealed record HealthPage(string Status, IReadOnlyDictionary<string, HealthComponent> Components);
+
+public sealed record HealthComponent(string Status, string? Description, double DurationMs);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(HealthPage))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+internal sealed partial class HealthPageJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

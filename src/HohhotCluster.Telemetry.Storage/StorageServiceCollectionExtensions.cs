@@ -31,6 +31,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayCredentialStore>();
         services.AddSingleton<QuarantineStore>();
+        services.AddSingleton<StoreWriteProbe>();
         services.AddOptions<ReadingDigestOptions>()
             .Bind(configuration.GetSection(ReadingDigestOptions.Section))
             .ValidateDataAnnotations()

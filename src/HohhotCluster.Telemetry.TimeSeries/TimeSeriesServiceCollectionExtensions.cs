@@ -13,6 +13,7 @@ public static class TimeSeriesServiceCollectionExtensions
             .ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<InfluxLineWriter>();
+        services.AddSingleton<InfluxHealthProbe>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxLineWriter>());
         return services;
     }
