@@ -14,7 +14,8 @@ namespace HohhotCluster.Telemetry.Api;
 /// Alerts from PostgreSQL, and a server stream of their changes read from the <c>alert_event</c> feed, so a
 /// subscriber sees alerts raised on any silo and can resume after a disconnect with the last event id it received.
 /// </summary>
-public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clock, ILogger<AlertGrpcService> logger) : AlertService.AlertServiceBase
+public sealed partial class AlertGrpcService(AlertStore alerts, Identity.IdentityStore identity, TimeProvider clock, ILogger<AlertGrpcService> logger)
+    : AlertService.AlertServiceBase
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
@@ -103,6 +104,83 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
         }
     }
 
+    public override Task<Alert> AcknowledgeAlert(AcknowledgeAlertRequest request, ServerCallContext context) =>
+        StepAsync(context, new AlertStep(AlertIdOf(request.AlertId), AlertActions.Acknowledged, "", ""));
+
+    public override async Task<Alert> AssignAlert(AssignAlertRequest request, ServerCallContext context)
+    {
+        var id = AlertIdOf(request.AlertId);
+        if (request.Assignee.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "assignee is required: the account id to assign the alert to."));
+        }
+
+        var caller = context.Caller();
+        var account = await identity.FindAccountAsync(request.Assignee, context.CancellationToken);
+        // Another organisation's account is answered as a missing one: its accounts are not the caller's to list.
+        if (account is not { } found || found.Account.DisabledAt is not null
+            || (caller.Kind != Identity.OrganisationKind.PlatformOperator && found.Account.OrganisationId != caller.OrganisationId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"assignee '{request.Assignee}' is not an enabled account of your organisation."));
+        }
+
+        return await StepAsync(context, new AlertStep(id, AlertActions.Assigned, "", "", request.Assignee));
+    }
+
+    public override Task<Alert> ResolveAlert(ResolveAlertRequest request, ServerCallContext context)
+    {
+        var id = AlertIdOf(request.AlertId);
+        var note = request.Note.Trim();
+        if (note.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "note is required: say what was done to resolve the alert."));
+        }
+
+        if (note.Length > 2000)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "note is longer than 2000 characters."));
+        }
+
+        return StepAsync(context, new AlertStep(id, AlertActions.Resolved, "", "", Note: note));
+    }
+
+    public override async Task<AlertHistory> GetAlertHistory(GetAlertHistoryRequest request, ServerCallContext context)
+    {
+        var found = await alerts.HistoryAsync(AlertIdOf(request.AlertId), VisibilityOf(context.Caller()), context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"alert {request.AlertId} not found."));
+        var reply = new AlertHistory { Alert = ToMessage(found.Alert) };
+        foreach (var action in found.Actions)
+        {
+            reply.Actions.Add(new AlertAction
+            {
+                Action = action.Action,
+                AccountId = action.AccountId,
+                OrganisationId = action.OrganisationId,
+                Assignee = action.Assignee ?? "",
+                Note = action.Note,
+                At = RequestValues.UtcText(action.At),
+            });
+        }
+
+        return reply;
+    }
+
+    private async Task<Alert> StepAsync(ServerCallContext context, AlertStep step)
+    {
+        var caller = context.Caller();
+        var result = await alerts.ActAsync(step with { Account = caller.AccountId, Organisation = caller.OrganisationId },
+            VisibilityOf(caller), clock.GetUtcNow(), context.CancellationToken);
+        return result.Outcome switch
+        {
+            AlertStepOutcome.Done => ToMessage(result.Alert!),
+            AlertStepOutcome.NotFound => throw new RpcException(new Status(StatusCode.NotFound, result.Detail + ".")),
+            _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Detail + ".")),
+        };
+    }
+
+    private static long AlertIdOf(long id) =>
+        id > 0 ? id : throw new RpcException(new Status(StatusCode.InvalidArgument, "alert_id is required (a positive alert id)."));
+
     /// <summary>A caller who sees the city sees every alert; others those of their counties, pastures or plants.</summary>
     private static AlertVisibility? VisibilityOf(Identity.Caller caller) =>
         caller.SeesCity ? null : new AlertVisibility(caller.CountyIds, caller.PastureIds, caller.PlantIds);
@@ -125,6 +203,12 @@ public sealed partial class AlertGrpcService(AlertStore alerts, TimeProvider clo
             Open = row.ClearedAt is null,
             ClearedAt = row.ClearedAt is { } cleared ? RequestValues.UtcText(cleared) : "",
             ClearReason = row.ClearReason ?? "",
+            AcknowledgedAt = row.AcknowledgedAt is { } acknowledged ? RequestValues.UtcText(acknowledged) : "",
+            AcknowledgedBy = row.AcknowledgedBy ?? "",
+            Assignee = row.Assignee ?? "",
+            ResolvedAt = row.ResolvedAt is { } resolved ? RequestValues.UtcText(resolved) : "",
+            ResolvedBy = row.ResolvedBy ?? "",
+            ResolutionNote = row.ResolutionNote ?? "",
         };
         foreach (var r in row.ParseReadings())
         {

@@ -35,6 +35,9 @@ public static class CliCommands
           kpi [--county ID | --pasture ID] [--date YYYY-MM-DD] [--from D] [--to D]
                                                    the plan's targets measured from the data, with coverage (JSON)
           alerts [--open]                          alerts, newest first (JSON)
+          alerts ack --id N | alerts assign --id N --to ACCOUNT | alerts resolve --id N --note TEXT
+                                                   the alert workflow (JSON of the alert after the step)
+          alerts history --id N                    an alert and who acknowledged, assigned and resolved it when (JSON)
 
         identity:
           login --user NAME [--password-file FILE]  log in (password from the file, $HOHHOT_PASSWORD or standard input);
@@ -127,6 +130,7 @@ public static class CliCommands
                     FromDate = options.GetValueOrDefault("from") ?? "",
                     ToDate = options.GetValueOrDefault("to") ?? "",
                 })),
+                "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
                 "alerts" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).ListAlertsAsync(new ListAlertsRequest
                 {
                     OpenOnly = options.ContainsKey("open"),
@@ -261,6 +265,23 @@ public static class CliCommands
         var reply = await new RegistryService.RegistryServiceClient(channel).UpsertRegistryAsync(document);
         stdout.WriteLine($"registered {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Labs} labs, {reply.Devices} devices");
         return 0;
+    }
+
+    private static async Task<int> AlertStepAsync(GrpcChannel channel, string step, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var client = new AlertService.AlertServiceClient(channel);
+        if (!long.TryParse(Required(options, "id"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            throw new ArgumentException("--id must be an alert id (a number).");
+        }
+
+        return step switch
+        {
+            "ack" => await PrintAsync(stdout, client.AcknowledgeAlertAsync(new AcknowledgeAlertRequest { AlertId = id })),
+            "assign" => await PrintAsync(stdout, client.AssignAlertAsync(new AssignAlertRequest { AlertId = id, Assignee = Required(options, "to") })),
+            "resolve" => await PrintAsync(stdout, client.ResolveAlertAsync(new ResolveAlertRequest { AlertId = id, Note = Required(options, "note") })),
+            _ => await PrintAsync(stdout, client.GetAlertHistoryAsync(new GetAlertHistoryRequest { AlertId = id })),
+        };
     }
 
     private static async Task<int> HealthAsync(GrpcChannel channel, TextWriter stdout)
