@@ -50,7 +50,7 @@ find_pg_bin() {
 missing_prerequisites() {
     local c missing=()
     find_pg_bin || missing+=(postgresql)
-    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl prometheus promtool setpriv; do
+    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl prometheus promtool setpriv aiosmtpd; do
         command -v "$c" >/dev/null 2>&1 || missing+=("$c")
     done
     id -u postgres  >/dev/null 2>&1 || missing+=(user:postgres)
@@ -71,8 +71,9 @@ ensure_packages() {
             log "missing: $missing -> installing packages"
             apt-get update
             DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql mosquitto mosquitto-clients influxdb curl
-            # Without its recommends: they are exporters with services of their own, which nothing here uses.
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+            # Without their recommends: exporters with services of their own, documentation. aiosmtpd is the SMTP
+            # sink the alert notification tests deliver e-mail to.
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus python3-aiosmtpd
         fi
     ) 7>/tmp/hohhot-servers-apt.lock
     missing="$(missing_prerequisites)"

@@ -14,7 +14,8 @@ namespace HohhotCluster.Telemetry.Api;
 /// Alerts from PostgreSQL, and a server stream of their changes read from the <c>alert_event</c> feed, so a
 /// subscriber sees alerts raised on any silo and can resume after a disconnect with the last event id it received.
 /// </summary>
-public sealed partial class AlertGrpcService(AlertStore alerts, Identity.IdentityStore identity, TimeProvider clock, ILogger<AlertGrpcService> logger)
+public sealed partial class AlertGrpcService(
+    AlertStore alerts, AlertSubscriptionStore subscriptions, Identity.IdentityStore identity, TimeProvider clock, ILogger<AlertGrpcService> logger)
     : AlertService.AlertServiceBase
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
@@ -176,6 +177,102 @@ public sealed partial class AlertGrpcService(AlertStore alerts, Identity.Identit
             AlertStepOutcome.NotFound => throw new RpcException(new Status(StatusCode.NotFound, result.Detail + ".")),
             _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Detail + ".")),
         };
+    }
+
+    public override async Task<Protos.V1.AlertSubscription> CreateAlertSubscription(CreateAlertSubscriptionRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
+        var severity = request.MinSeverity.Length == 0 ? "warning" : request.MinSeverity;
+        if (Audit.Alerts.AlertSubscription.Rank(severity) < 0)
+        {
+            throw Invalid($"min_severity '{severity}' is not one of info, warning, critical.");
+        }
+
+        if (request.EscalateAfterMinutes < 0 || request.EscalateAfterMinutes > 7 * 24 * 60)
+        {
+            throw Invalid("escalate_after_minutes must be 0 (told when raised) to 10080 (a week).");
+        }
+
+        switch (request.Channel)
+        {
+            case AlertChannels.Webhook:
+                if (!Uri.TryCreate(request.Target, UriKind.Absolute, out var url) || !(url.Scheme == Uri.UriSchemeHttps
+                    || (url.Scheme == Uri.UriSchemeHttp && System.Net.IPAddress.TryParse(url.Host, out var address) && System.Net.IPAddress.IsLoopback(address))))
+                {
+                    throw Invalid($"target '{request.Target}' is not an https:// URL (http:// only on a loopback address).");
+                }
+
+                if (request.Secret.Length < 16)
+                {
+                    throw Invalid("secret must be at least 16 characters: the webhook's HMAC key.");
+                }
+
+                break;
+            case AlertChannels.Email:
+                if (!System.Net.Mail.MailAddress.TryCreate(request.Target, out _))
+                {
+                    throw Invalid($"target '{request.Target}' is not an e-mail address.");
+                }
+
+                break;
+            default:
+                throw Invalid($"channel '{request.Channel}' is not one of webhook, email.");
+        }
+
+        var created = await subscriptions.CreateAsync(new Audit.Alerts.AlertSubscription
+        {
+            OrganisationId = caller.OrganisationId,
+            Channel = request.Channel,
+            Target = request.Target,
+            Secret = request.Channel == AlertChannels.Webhook ? request.Secret : null,
+            Kinds = [.. request.Kinds.Distinct(StringComparer.Ordinal)],
+            MinSeverity = severity,
+            EscalateAfterMinutes = request.EscalateAfterMinutes > 0 ? request.EscalateAfterMinutes : null,
+            // The organisation's sight now: a subscription is told only what its organisation may see.
+            SeesCity = caller.SeesCity,
+            CountyIds = [.. caller.CountyIds],
+            PastureIds = [.. caller.PastureIds],
+            PlantIds = [.. caller.PlantIds],
+            CreatedBy = caller.AccountId,
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+        }, context.CancellationToken);
+        return ToMessage(created);
+    }
+
+    public override async Task<AlertSubscriptionList> ListAlertSubscriptions(ListAlertSubscriptionsRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var reply = new AlertSubscriptionList();
+        var rows = await subscriptions.ListAsync(caller.Kind == Identity.OrganisationKind.PlatformOperator ? null : caller.OrganisationId, context.CancellationToken);
+        reply.Subscriptions.AddRange(rows.Select(ToMessage));
+        return reply;
+    }
+
+    public override async Task<DeleteAlertSubscriptionReply> DeleteAlertSubscription(DeleteAlertSubscriptionRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var id = request.Id > 0 ? request.Id : throw new RpcException(new Status(StatusCode.InvalidArgument, "id is required (a subscription id)."));
+        return await subscriptions.DeleteAsync(id, caller.Kind == Identity.OrganisationKind.PlatformOperator ? null : caller.OrganisationId, context.CancellationToken)
+            ? new DeleteAlertSubscriptionReply()
+            : throw new RpcException(new Status(StatusCode.NotFound, $"subscription {id} not found."));
+    }
+
+    private static Protos.V1.AlertSubscription ToMessage(Audit.Alerts.AlertSubscription row)
+    {
+        var message = new Protos.V1.AlertSubscription
+        {
+            Id = row.Id,
+            OrganisationId = row.OrganisationId,
+            Channel = row.Channel,
+            Target = row.Target,
+            MinSeverity = row.MinSeverity,
+            EscalateAfterMinutes = row.EscalateAfterMinutes ?? 0,
+            CreatedBy = row.CreatedBy,
+            CreatedAt = RequestValues.UtcText(row.CreatedAt),
+        };
+        message.Kinds.AddRange(row.Kinds);
+        return message;
     }
 
     private static long AlertIdOf(long id) =>
