@@ -30,6 +30,13 @@ public sealed class IngestionMetrics
         _batchSplits = meter.CreateCounter<long>("hohhot.ingest.batch.splits", "{split}");
         _batchSize = meter.CreateHistogram<int>("hohhot.ingest.batch.size", "{message}", "Readings in one processed batch",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 50, 100, 500, 1000, 2500, 5000] });
+        // Every counter exists from the start at 0: a series born at its first increment shows no increase to a
+        // rate() that sees that first sample, so a burst right after start would read as nothing received.
+        _received.Add(0);
+        _applied.Add(0);
+        _duplicates.Add(0);
+        _quarantined.Add(0);
+        _acknowledged.Add(0);
         _batchDuration = meter.CreateHistogram<double>("hohhot.ingest.batch.duration", "s", "From a batch taken off the queue to its readings durable (retries of an outage included)");
     }
 
