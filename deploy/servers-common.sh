@@ -14,6 +14,9 @@ PG_PORT="${HOHHOT_PG_PORT:-55432}"
 MQTT_PORT="${HOHHOT_MQTT_PORT:-18883}"
 INFLUX_PORT="${HOHHOT_INFLUX_PORT:-18086}"
 INFLUX_RPC_PORT="${HOHHOT_INFLUX_RPC_PORT:-18088}"
+# Prometheus is started with the others only when HOHHOT_PROM_PORT is set (or by `start-one prom`), so instances
+# that do not need it do not compete for one default port.
+PROM_PORT="${HOHHOT_PROM_PORT:-19090}"
 SECRETS_DIR="$DATA_DIR/secrets"               # root only (0700): this instance's generated passwords
 
 # A secret of this instance, generated at first use (192 random bits) and kept in $SECRETS_DIR: no installation
@@ -57,6 +60,16 @@ INFLUX_CONF="$INFLUX_DIR/influxdb.conf"
 INFLUX_LOG="$INFLUX_DIR/influxd.log"
 INFLUX_PID_FILE="$RUN_DIR/influxd.pid"
 
+PROM_DIR="$DATA_DIR/prometheus"                # owned by prometheus (the server runs as that user)
+PROM_CONF="$PROM_DIR/prometheus.yml"
+PROM_RULES="${HOHHOT_PROM_RULES:-$DEPLOY_DIR/prometheus/hohhot-alerts.yml}"
+PROM_SCRAPE_INTERVAL="${HOHHOT_PROM_SCRAPE_INTERVAL:-15s}"
+# host:port of each platform's scrape endpoint (Operations:MetricsUrl), comma separated; more can be added as
+# file_sd targets under $PROM_DIR/targets/*.json.
+PROM_TARGETS="${HOHHOT_METRICS_TARGETS:-127.0.0.1:19464}"
+PROM_LOG="$PROM_DIR/prometheus.log"
+PROM_PID_FILE="$RUN_DIR/prometheus.pid"
+
 SCRIPT_NAME="$(basename "$0")"
 START_TIMEOUT=60     # seconds to wait for a server to accept connections
 STOP_TIMEOUT=20      # seconds between SIGTERM and SIGKILL
@@ -74,6 +87,7 @@ check_port_var HOHHOT_PG_PORT "$PG_PORT"
 check_port_var HOHHOT_MQTT_PORT "$MQTT_PORT"
 check_port_var HOHHOT_INFLUX_PORT "$INFLUX_PORT"
 check_port_var HOHHOT_INFLUX_RPC_PORT "$INFLUX_RPC_PORT"
+check_port_var HOHHOT_PROM_PORT "$PROM_PORT"
 
 # Print the last lines of one or more log files (to stderr), for failure diagnostics.
 tail_logs() {
@@ -124,8 +138,10 @@ daemon_pid() {
 
 MQ_NEEDLE="-c $MQ_CONF"
 INFLUX_NEEDLE="-config $INFLUX_CONF"
+PROM_NEEDLE="--config.file=$PROM_CONF"
 mq_pid()     { daemon_pid "$MQ_PID_FILE" "$MQ_NEEDLE"; }
 influx_pid() { daemon_pid "$INFLUX_PID_FILE" "$INFLUX_NEEDLE"; }
+prom_pid()   { daemon_pid "$PROM_PID_FILE" "$PROM_NEEDLE"; }
 
 # True if something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

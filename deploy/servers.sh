@@ -6,7 +6,7 @@
 # and system services are never touched.
 #
 # Usage: deploy/servers.sh start|stop|restart|status|env
-#        deploy/servers.sh start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx
+#        deploy/servers.sh start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom
 #
 # Environment (defaults):
 #   HOHHOT_DATA_DIR          <repo>/.data/demo
@@ -14,6 +14,9 @@
 #   HOHHOT_MQTT_PORT         18883
 #   HOHHOT_INFLUX_PORT       18086
 #   HOHHOT_INFLUX_RPC_PORT   18088
+#   HOHHOT_PROM_PORT         19090 (Prometheus starts with `start` only when this is set; `start-one prom` always)
+#   HOHHOT_METRICS_TARGETS   127.0.0.1:19464 (the platforms' scrape endpoints, Operations:MetricsUrl; comma separated)
+#   HOHHOT_PROM_SCRAPE_INTERVAL 15s, HOHHOT_PROM_RULES deploy/prometheus/hohhot-alerts.yml
 #   HOHHOT_MQTT_INGEST_PASSWORD  generated at first start ($HOHHOT_DATA_DIR/secrets/mqtt-ingest.password)
 #
 # Must run as root (postgres runs via `runuser -u postgres`, mosquitto drops to 'mosquitto').
@@ -27,8 +30,8 @@ PG_BIN=""
 usage() {
     cat >&2 <<EOF
 usage: $SCRIPT_NAME start|stop|restart|status|env
-       $SCRIPT_NAME start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx
-instance: HOHHOT_DATA_DIR=$DATA_DIR pg=$PG_PORT mqtt=$MQTT_PORT influx=$INFLUX_PORT influx-rpc=$INFLUX_RPC_PORT
+       $SCRIPT_NAME start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom
+instance: HOHHOT_DATA_DIR=$DATA_DIR pg=$PG_PORT mqtt=$MQTT_PORT influx=$INFLUX_PORT influx-rpc=$INFLUX_RPC_PORT prom=$PROM_PORT
 EOF
     exit 2
 }
@@ -47,11 +50,12 @@ find_pg_bin() {
 missing_prerequisites() {
     local c missing=()
     find_pg_bin || missing+=(postgresql)
-    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl; do
+    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl prometheus promtool setpriv aiosmtpd; do
         command -v "$c" >/dev/null 2>&1 || missing+=("$c")
     done
     id -u postgres  >/dev/null 2>&1 || missing+=(user:postgres)
     id -u mosquitto >/dev/null 2>&1 || missing+=(user:mosquitto)
+    id -u prometheus >/dev/null 2>&1 || missing+=(user:prometheus)
     echo "${missing[*]}"
 }
 
@@ -67,6 +71,9 @@ ensure_packages() {
             log "missing: $missing -> installing packages"
             apt-get update
             DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql mosquitto mosquitto-clients influxdb curl
+            # Without their recommends: exporters with services of their own, documentation. aiosmtpd is the SMTP
+            # sink the alert notification tests deliver e-mail to.
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus python3-aiosmtpd
         fi
     ) 7>/tmp/hohhot-servers-apt.lock
     missing="$(missing_prerequisites)"
@@ -451,6 +458,80 @@ influx_start() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Prometheus (scrapes the platforms' /metrics, evaluates deploy/prometheus/hohhot-alerts.yml)
+# ---------------------------------------------------------------------------------------------
+
+prom_prepare() {
+    local t targets="" list
+    mkdir -p "$PROM_DIR/data" "$PROM_DIR/targets" "$PROM_DIR/rules"
+    [[ -r $PROM_RULES ]] || die "prom: rules file $PROM_RULES not found"
+    # A copy the prometheus user can read wherever the repository lives.
+    cp -f "$PROM_RULES" "$PROM_DIR/rules/hohhot-alerts.yml"
+    IFS=',' read -ra list <<<"$PROM_TARGETS"
+    for t in "${list[@]}"; do
+        [[ $t =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "prom: HOHHOT_METRICS_TARGETS entry '$t' is not host:port"
+        targets+="${targets:+, }'$t'"
+    done
+    cat > "$PROM_CONF" <<EOF
+# Managed by deploy/servers.sh - rewritten on every start.
+global:
+  scrape_interval: $PROM_SCRAPE_INTERVAL
+  evaluation_interval: $PROM_SCRAPE_INTERVAL
+rule_files:
+  - $PROM_DIR/rules/hohhot-alerts.yml
+scrape_configs:
+  - job_name: hohhot-platform
+    metrics_path: /metrics
+    static_configs:
+      - targets: [$targets]
+    file_sd_configs:
+      - files: ['$PROM_DIR/targets/*.json']
+EOF
+    touch "$PROM_LOG"
+    chown -R prometheus:prometheus "$PROM_DIR"
+    ensure_traversable prometheus "$PROM_DIR"
+    promtool check config "$PROM_CONF" >"$RUN_DIR/promtool.log" 2>&1 \
+        || { tail_logs "$RUN_DIR/promtool.log"; die "prom: promtool check config $PROM_CONF failed"; }
+}
+
+prom_ready() { curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PROM_PORT/-/ready"; }
+
+prom_start() {
+    local pid deadline
+    prom_prepare
+    if pid="$(prom_pid)"; then
+        log "prom: already running (pid $pid) - reloading its configuration"
+        kill -HUP "$pid"
+    else
+        port_open "$PROM_PORT" && die "prom: port 127.0.0.1:$PROM_PORT is already in use by another process"
+        rm -f "$PROM_PID_FILE"
+        log "prom: starting on 127.0.0.1:$PROM_PORT (conf $PROM_CONF)"
+        # setpriv execs (runuser would stay as the parent), so $! is prometheus' own PID.
+        setsid setpriv --reuid=prometheus --regid=prometheus --init-groups \
+            prometheus --config.file="$PROM_CONF" --storage.tsdb.path="$PROM_DIR/data" \
+            --storage.tsdb.retention.time=30d --web.listen-address="127.0.0.1:$PROM_PORT" \
+            </dev/null >>"$PROM_LOG" 2>&1 9>&- &
+        pid=$!
+        echo "$pid" > "$PROM_PID_FILE"
+    fi
+    deadline=$((SECONDS + START_TIMEOUT))
+    until prom_ready; do
+        if ! proc_matches "$pid" "$PROM_NEEDLE"; then
+            tail_logs "$PROM_LOG"; rm -f "$PROM_PID_FILE"; die "prom: prometheus exited during startup"
+        fi
+        if (( SECONDS >= deadline )); then
+            tail_logs "$PROM_LOG"; die "prom: not ready on 127.0.0.1:$PROM_PORT after ${START_TIMEOUT}s"
+        fi
+        sleep 0.3
+    done
+    log "prom: ready on 127.0.0.1:$PROM_PORT (pid $pid), scraping $PROM_TARGETS every $PROM_SCRAPE_INTERVAL"
+}
+
+prom_stop() { stop_daemon prom "$PROM_PID_FILE" "$PROM_NEEDLE"; }
+prom_kill() { kill_daemon prom "$PROM_PID_FILE" "$PROM_NEEDLE"; }
+
+
+# ---------------------------------------------------------------------------------------------
 # generic stop / kill for mosquitto and influxd
 # ---------------------------------------------------------------------------------------------
 
@@ -485,6 +566,7 @@ HOHHOT_INFLUX_RPC_PORT=$INFLUX_RPC_PORT
 HOHHOT_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
 HOHHOT_INFLUX_DATABASE=$INFLUX_DATABASE
 HOHHOT_INFLUX_PID_FILE=$INFLUX_PID_FILE
+HOHHOT_PROM_URL=http://127.0.0.1:$PROM_PORT
 EOF
 }
 
@@ -525,6 +607,12 @@ status_all() {
     else
         echo "influx: stopped"; all_up=3
     fi
+    if pid="$(prom_pid)"; then
+        if prom_ready; then echo "prom:   running (pid $pid) 127.0.0.1:$PROM_PORT, ready"
+        else echo "prom:   running (pid $pid) 127.0.0.1:$PROM_PORT, NOT ready"; all_up=3; fi
+    else
+        echo "prom:   stopped"
+    fi
     echo "data:   $DATA_DIR"
     return "$all_up"
 }
@@ -535,20 +623,20 @@ status_all() {
 
 one() {
     local action=$1 server=${2:-}
-    case $server in pg|mqtt|influx) ;; *) usage ;; esac
+    case $server in pg|mqtt|influx|prom) ;; *) usage ;; esac
     case $action in
         start) prepare_common; take_instance_lock; find_pg_bin
-               case $server in pg) pg_start ;; mqtt) mq_start ;; influx) influx_start ;; esac
+               case $server in pg) pg_start ;; mqtt) mq_start ;; influx) influx_start ;; prom) prom_start ;; esac
                write_env_file ;;
         stop)  require_root; take_instance_lock; find_pg_bin || true
-               case $server in pg) if [[ -n $PG_BIN ]]; then pg_stop; else log "pg: no PostgreSQL binaries - nothing to stop"; fi ;; mqtt) mq_stop ;; influx) influx_stop ;; esac ;;
+               case $server in pg) if [[ -n $PG_BIN ]]; then pg_stop; else log "pg: no PostgreSQL binaries - nothing to stop"; fi ;; mqtt) mq_stop ;; influx) influx_stop ;; prom) prom_stop ;; esac ;;
         kill)  require_root; take_instance_lock
-               case $server in pg) pg_kill ;; mqtt) mq_kill ;; influx) influx_kill ;; esac ;;
+               case $server in pg) pg_kill ;; mqtt) mq_kill ;; influx) influx_kill ;; prom) prom_kill ;; esac ;;
         freeze|thaw)
                # SIGSTOP / SIGCONT: the server keeps its sockets open and answers nothing (a hung disk, a stalled VM).
                require_root; local pid signal=STOP; [[ $action == thaw ]] && signal=CONT
                # (influx and mqtt are one process each; PostgreSQL's backends would go on without their postmaster)
-               case $server in pg) die "freeze/thaw: influx or mqtt" ;; mqtt) pid="$(mq_pid)" ;; influx) pid="$(influx_pid)" ;; esac \
+               case $server in pg|prom) die "freeze/thaw: influx or mqtt" ;; mqtt) pid="$(mq_pid)" ;; influx) pid="$(influx_pid)" ;; esac \
                    || die "$server: not running"
                kill "-$signal" "$pid"; log "$server: SIG$signal pid $pid" ;;
     esac
@@ -559,6 +647,7 @@ stop_all() {
     take_instance_lock
     find_pg_bin || true
     local rc=0
+    ( prom_stop ) || rc=1
     ( influx_stop ) || rc=1
     ( mq_stop ) || rc=1
     if [[ -n $PG_BIN ]]; then ( pg_stop ) || rc=1; else log "pg: no PostgreSQL binaries - nothing to stop"; fi
@@ -572,6 +661,7 @@ start_all() {
     pg_start
     mq_start
     influx_start
+    if [[ -n ${HOHHOT_PROM_PORT:-} ]]; then prom_start; fi
     write_env_file
     log "all servers ready - environment in $ENV_FILE"
 }

@@ -79,6 +79,8 @@ internal sealed class PlatformHost : IAsyncDisposable
         env["MqttEndpoint__DeviceReadingsPerSecond"] = "1000000";
         env["MqttEndpoint__DeviceBurst"] = "10000000";
         env["Platform__ApiUrl"] = ApiUrl;
+        // No scrape endpoint: nothing scrapes the benchmark, and the default port may be a running platform's.
+        env["Operations__MetricsUrl"] = "";
         env["Platform__SiloPort"] = _settings.SiloPort.ToString(inv);
         env["Platform__GatewayPort"] = _settings.GatewayPort.ToString(inv);
         env["Platform__ClusterId"] = "hohhot-bench";

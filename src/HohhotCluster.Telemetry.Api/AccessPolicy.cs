@@ -74,6 +74,13 @@ public static class AccessPolicy
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,
+        [Prefix + "AlertService/AcknowledgeAlert"] = new(E, E, E, E),
+        [Prefix + "AlertService/AssignAlert"] = new(E, E, E, E),
+        [Prefix + "AlertService/ResolveAlert"] = new(E, E, E, E),
+        [Prefix + "AlertService/GetAlertHistory"] = Everyone,
+        [Prefix + "AlertService/CreateAlertSubscription"] = new(A, A, A, A),
+        [Prefix + "AlertService/ListAlertSubscriptions"] = Everyone,
+        [Prefix + "AlertService/DeleteAlertSubscription"] = new(A, A, A, A),
 
         [Prefix + "IdentityService/WhoAmI"] = Everyone,
         [Prefix + "IdentityService/CreateOrganisation"] = new(null, null, null, A),

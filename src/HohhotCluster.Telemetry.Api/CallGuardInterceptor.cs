@@ -31,14 +31,16 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
 
     private readonly CallerDirectory _callers;
     private readonly AccessLog _log;
+    private readonly ApiMetrics _metrics;
     private readonly TimeProvider _clock;
     private readonly ILogger<CallGuardInterceptor> _logger;
     private readonly PartitionedRateLimiter<string> _rates;
 
-    public CallGuardInterceptor(CallerDirectory callers, AccessLog log, IOptions<IdentityOptions> options, TimeProvider clock, ILogger<CallGuardInterceptor> logger)
+    public CallGuardInterceptor(CallerDirectory callers, AccessLog log, ApiMetrics metrics, IOptions<IdentityOptions> options, TimeProvider clock, ILogger<CallGuardInterceptor> logger)
     {
         _callers = callers;
         _log = log;
+        _metrics = metrics;
         _clock = clock;
         _logger = logger;
         var rate = options.Value.CallsPerSecond;
@@ -175,6 +177,7 @@ public sealed partial class CallGuardInterceptor : Interceptor, IDisposable
 
     private async ValueTask RecordAsync(ServerCallContext context, object? request, StatusCode status, string detail, long started)
     {
+        _metrics.RecordCall(context.Method, StatusName(status), Stopwatch.GetElapsedTime(started));
         if (AccessPolicy.IsAnonymous(context.Method))
         {
             return;

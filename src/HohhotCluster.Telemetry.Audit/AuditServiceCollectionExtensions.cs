@@ -65,6 +65,16 @@ public static class AuditServiceCollectionExtensions
 
         services.AddHostedService<RuleTableLoader>();
         services.AddHostedService<DeviceWatchdog>();
+        services.AddOptions<AlertNotificationOptions>()
+            .Bind(configuration.GetSection(AlertNotificationOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<AlertSubscriptionStore>();
+        services.AddHostedService<AlertNotifier>();
+        // The alert change feed ages out (Retention:AlertEvents); the alerts themselves stay.
+        services.AddRetentionRule(new RetentionRule("alert_event",
+            "delete from alert_event where id in (select id from alert_event where at < $1 order by id limit $2)",
+            sp => sp.GetRequiredService<IOptions<RetentionOptions>>().Value.AlertEvents));
         return services;
     }
 

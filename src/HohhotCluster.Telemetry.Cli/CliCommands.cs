@@ -41,6 +41,13 @@ public static class CliCommands
                                                    TMR feeding of a pasture's herds (or one herd) on a local day (JSON)
           feeding stocks --pasture ID [--date YYYY-MM-DD]
                                                    a pasture's feed stores with each feed's days of use (JSON)
+          alerts ack --id N | alerts assign --id N --to ACCOUNT | alerts resolve --id N --note TEXT
+                                                   the alert workflow (JSON of the alert after the step)
+          alerts history --id N                    an alert and who acknowledged, assigned and resolved it when (JSON)
+          alerts subscribe --channel webhook|email --target URL|ADDRESS [--secret-file FILE] [--kinds K1,K2]
+                     [--min-severity info|warning|critical] [--escalate-after-minutes N]
+                                                   notify your organisation of its alerts (webhook signed with the secret)
+          alerts subscriptions | alerts unsubscribe --id N
 
         identity:
           login --user NAME [--password-file FILE]  log in (password from the file, $HOHHOT_PASSWORD or standard input);
@@ -144,6 +151,13 @@ public static class CliCommands
                     PastureId = options.GetValueOrDefault("pasture") ?? "",
                     LocalDate = options.GetValueOrDefault("date") ?? "",
                 })),
+                "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
+                "alerts" when args.Length > 1 && args[1] == "subscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).CreateAlertSubscriptionAsync(
+                    SubscriptionOf(options))),
+                "alerts" when args.Length > 1 && args[1] == "subscriptions" => await PrintAsync(stdout,
+                    new AlertService.AlertServiceClient(channel).ListAlertSubscriptionsAsync(new ListAlertSubscriptionsRequest())),
+                "alerts" when args.Length > 1 && args[1] == "unsubscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).DeleteAlertSubscriptionAsync(
+                    new DeleteAlertSubscriptionRequest { Id = long.Parse(Required(options, "id"), System.Globalization.CultureInfo.InvariantCulture) })),
                 "alerts" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).ListAlertsAsync(new ListAlertsRequest
                 {
                     OpenOnly = options.ContainsKey("open"),
@@ -278,6 +292,42 @@ public static class CliCommands
         var reply = await new RegistryService.RegistryServiceClient(channel).UpsertRegistryAsync(document);
         stdout.WriteLine($"registered {reply.Counties} counties, {reply.Pastures} pastures, {reply.Herds} herds, {reply.Plants} plants, {reply.Labs} labs, {reply.Devices} devices");
         return 0;
+    }
+
+    private static CreateAlertSubscriptionRequest SubscriptionOf(Dictionary<string, string?> options)
+    {
+        var request = new CreateAlertSubscriptionRequest
+        {
+            Channel = Required(options, "channel"),
+            Target = Required(options, "target"),
+            Secret = options.GetValueOrDefault("secret-file") is { } file ? File.ReadAllText(file).Trim() : "",
+            MinSeverity = options.GetValueOrDefault("min-severity") ?? "",
+            EscalateAfterMinutes = options.GetValueOrDefault("escalate-after-minutes") is { } minutes
+                ? int.Parse(minutes, System.Globalization.CultureInfo.InvariantCulture) : 0,
+        };
+        if (options.GetValueOrDefault("kinds") is { } kinds)
+        {
+            request.Kinds.AddRange(kinds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+
+        return request;
+    }
+
+    private static async Task<int> AlertStepAsync(GrpcChannel channel, string step, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var client = new AlertService.AlertServiceClient(channel);
+        if (!long.TryParse(Required(options, "id"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            throw new ArgumentException("--id must be an alert id (a number).");
+        }
+
+        return step switch
+        {
+            "ack" => await PrintAsync(stdout, client.AcknowledgeAlertAsync(new AcknowledgeAlertRequest { AlertId = id })),
+            "assign" => await PrintAsync(stdout, client.AssignAlertAsync(new AssignAlertRequest { AlertId = id, Assignee = Required(options, "to") })),
+            "resolve" => await PrintAsync(stdout, client.ResolveAlertAsync(new ResolveAlertRequest { AlertId = id, Note = Required(options, "note") })),
+            _ => await PrintAsync(stdout, client.GetAlertHistoryAsync(new GetAlertHistoryRequest { AlertId = id })),
+        };
     }
 
     private static async Task<int> HealthAsync(GrpcChannel channel, TextWriter stdout)

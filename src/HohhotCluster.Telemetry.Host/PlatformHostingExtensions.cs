@@ -2,6 +2,7 @@ using HohhotCluster.Telemetry.Api;
 using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Ingestion;
 using HohhotCluster.Telemetry.MqttEndpoint;
+using HohhotCluster.Telemetry.ServiceDefaults;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.TimeSeries;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -68,6 +69,7 @@ public static class PlatformHostingExtensions
             });
         });
 
+        builder.AddServiceDefaults("hohhot-platform");
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddTelemetryPostgres(configuration);
         builder.Services.AddTelemetryIdentity(configuration, allowPlaintext: host.Plaintext);
@@ -92,6 +94,7 @@ public static class PlatformHostingExtensions
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddSingleton<KnownScopes>();
+        builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddSingleton<CallGuardInterceptor>();
         builder.Services.AddGrpc(options =>
         {
@@ -127,6 +130,7 @@ public static class PlatformHostingExtensions
     {
         // Authentication runs OpenIddict's token endpoint (/connect/token) and reads bearer tokens; the gRPC call guard
         // decides what each caller may do.
+        app.MapServiceDefaults();
         app.UseAuthentication();
         app.MapGrpcService<ThroughputGrpcService>();
         app.MapGrpcService<IdentityGrpcService>();

@@ -36,15 +36,13 @@ public sealed record AccessLogQuery
 /// <summary>
 /// The access log in PostgreSQL: every call is queued as it ends and written in batches (one statement a batch, at
 /// most a second later); a full queue makes the caller wait rather than lose an entry. Entries older than
-/// <see cref="IdentityOptions.AccessLogRetention"/> are deleted every hour.
+/// <see cref="IdentityOptions.AccessLogRetention"/> are deleted by storage's <c>StoreRetention</c> (a rule registered with identity).
 /// </summary>
 public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<IdentityOptions> options, TimeProvider clock, ILogger<AccessLog> logger)
     : BackgroundService
 {
     private readonly Channel<AccessLogEntry> _queue = Channel.CreateBounded<AccessLogEntry>(
         new BoundedChannelOptions(50_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
-    private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
 
     public ValueTask RecordAsync(AccessLogEntry entry, CancellationToken cancellationToken) => _queue.Writer.WriteAsync(entry, cancellationToken);
 
@@ -81,7 +79,6 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
 
             await WriteWithRetryAsync(batch, stoppingToken);
             batch.Clear();
-            await PurgeIfDueAsync(stoppingToken);
         }
     }
 
@@ -137,27 +134,6 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
             }, cancellationToken: cancellationToken));
     }
 
-    private async Task PurgeIfDueAsync(CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        if (now < _nextPurge)
-        {
-            return;
-        }
-
-        _nextPurge = now + TimeSpan.FromHours(1);
-        try
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition("delete from access_log where at < @cutoff",
-                new { cutoff = (now - options.Value.AccessLogRetention).UtcDateTime }, cancellationToken: cancellationToken));
-        }
-        catch (NpgsqlException exception)
-        {
-            LogPurgeFailed(exception);
-        }
-    }
-
     public async Task<IReadOnlyList<AccessLogEntry>> QueryAsync(AccessLogQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
@@ -209,7 +185,4 @@ public sealed partial class AccessLog(NpgsqlDataSource dataSource, IOptions<Iden
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Writing {Count} access log entries failed; retrying")]
     private partial void LogWriteFailed(int count, Exception exception);
-
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Purging old access log entries failed")]
-    private partial void LogPurgeFailed(Exception exception);
 }

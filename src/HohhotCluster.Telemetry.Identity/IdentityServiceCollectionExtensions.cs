@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace HohhotCluster.Telemetry.Identity;
@@ -29,6 +30,10 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<CallerDirectory>();
         services.AddSingleton<AccessLog>();
         services.AddHostedService(sp => sp.GetRequiredService<AccessLog>());
+        // Pruned with the other tables by storage's retention, kept Identity:AccessLogRetention.
+        services.AddRetentionRule(new RetentionRule("access_log",
+            "delete from access_log where id in (select id from access_log where at < $1 order by id limit $2)",
+            sp => sp.GetRequiredService<IOptions<IdentityOptions>>().Value.AccessLogRetention));
         services.AddHostedService<BootstrapOperator>();
 
         var external = options.Authority.Length > 0;

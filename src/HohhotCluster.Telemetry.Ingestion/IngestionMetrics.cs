@@ -14,10 +14,13 @@ public sealed class IngestionMetrics
     private readonly Counter<long> _acknowledged;
     private readonly Counter<long> _batchRetries;
     private readonly Counter<long> _batchSplits;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Meter _meter;
 
     public IngestionMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
         _received = meter.CreateCounter<long>("hohhot.ingest.messages.received", "{message}");
         _applied = meter.CreateCounter<long>("hohhot.ingest.messages.applied", "{message}");
         _duplicates = meter.CreateCounter<long>("hohhot.ingest.messages.duplicate", "{message}");
@@ -25,6 +28,16 @@ public sealed class IngestionMetrics
         _acknowledged = meter.CreateCounter<long>("hohhot.ingest.messages.acknowledged", "{message}");
         _batchRetries = meter.CreateCounter<long>("hohhot.ingest.batch.retries", "{batch}");
         _batchSplits = meter.CreateCounter<long>("hohhot.ingest.batch.splits", "{split}");
+        _batchSize = meter.CreateHistogram<int>("hohhot.ingest.batch.size", "{message}", "Readings in one processed batch",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 50, 100, 500, 1000, 2500, 5000] });
+        // Every counter exists from the start at 0: a series born at its first increment shows no increase to a
+        // rate() that sees that first sample, so a burst right after start would read as nothing received.
+        _received.Add(0);
+        _applied.Add(0);
+        _duplicates.Add(0);
+        _quarantined.Add(0);
+        _acknowledged.Add(0);
+        _batchDuration = meter.CreateHistogram<double>("hohhot.ingest.batch.duration", "s", "From a batch taken off the queue to its readings durable (retries of an outage included)");
     }
 
     public void RecordReceived() => _received.Add(1);
@@ -40,4 +53,15 @@ public sealed class IngestionMetrics
     public void RecordBatchRetry() => _batchRetries.Add(1);
 
     public void RecordBatchSplit() => _batchSplits.Add(1);
+
+    /// <summary>A batch's readings are durable (or quarantined): its size and how long it took.</summary>
+    public void RecordBatch(int readings, TimeSpan duration)
+    {
+        _batchSize.Record(readings);
+        _batchDuration.Record(duration.TotalSeconds);
+    }
+
+    /// <summary>The pipeline's queue depth (readings waiting for a worker), read at each collection.</summary>
+    public void ObserveQueueDepth(Func<int> depth) =>
+        _meter.CreateObservableGauge("hohhot.ingest.queue.depth", depth, "{message}", "Readings queued for ingestion's workers");
 }

@@ -30,6 +30,7 @@ public sealed class IngestionPipeline : BackgroundService
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
+        metrics.ObserveQueueDepth(() => _queue.Reader.Count);
     }
 
     private long _unfinished;
@@ -99,9 +100,11 @@ public sealed class IngestionPipeline : BackgroundService
                 }
 
                 Volatile.Write(ref _batchInProgress[slot], batch.Count);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     _acknowledge.Run(batch, await _retry.ProcessAsync(batch, stoppingToken));
+                    _metrics.RecordBatch(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 }
                 finally
                 {

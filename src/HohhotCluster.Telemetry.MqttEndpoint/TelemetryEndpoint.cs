@@ -35,6 +35,7 @@ public sealed partial class TelemetryEndpoint : IHostedService
     private readonly ConcurrentDictionary<string, (GatewayIdentity Identity, long CheckedAt)> _gateways = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _abandon = new();
     private int _inFlight;
+    private int _connected;
     private volatile bool _draining;
     private Task _drained = Task.CompletedTask;
 
@@ -65,6 +66,9 @@ public sealed partial class TelemetryEndpoint : IHostedService
         _server.ValidatingConnectionAsync += ValidateConnectionAsync;
         _server.InterceptingPublishAsync += HandlePublishAsync;
         _server.InterceptingSubscriptionAsync += RefuseSubscriptionAsync;
+        _server.ClientConnectedAsync += _ => { Interlocked.Increment(ref _connected); return Task.CompletedTask; };
+        _server.ClientDisconnectedAsync += _ => { Interlocked.Decrement(ref _connected); return Task.CompletedTask; };
+        metrics.ObserveConnections(() => Volatile.Read(ref _connected), () => InFlight);
         lifetime.ApplicationStopping.Register(() => _drained = DrainAsync());
     }
 
@@ -223,6 +227,7 @@ public sealed partial class TelemetryEndpoint : IHostedService
         }
 
         Interlocked.Increment(ref _inFlight);
+        var handedOver = _clock.GetTimestamp();
         try
         {
             foreach (var reading in readings)
@@ -232,6 +237,7 @@ public sealed partial class TelemetryEndpoint : IHostedService
 
             var verdicts = await Task.WhenAll(readings.Select(r => r.Delivered)).WaitAsync(_abandon.Token).ConfigureAwait(false);
             Answer(args, verdicts);
+            _metrics.RecordPubackLatency(_clock.GetElapsedTime(handedOver));
         }
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
         {

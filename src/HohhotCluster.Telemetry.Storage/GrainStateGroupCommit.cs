@@ -45,6 +45,8 @@ public sealed class GrainStateGroupCommit : IAsyncDisposable
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> RowsCounter = Meter.CreateCounter<long>("hohhot.grain_state.rows_written", "{row}");
     private static readonly Counter<long> FlushesCounter = Meter.CreateCounter<long>("hohhot.grain_state.flushes", "{flush}");
+    private static readonly Histogram<double> CommitDuration = Meter.CreateHistogram<double>(
+        "hohhot.grain_state.commit.duration", "s", "PostgreSQL commit latency of one group-committed statement of grain state");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly int _maxGroup;
@@ -137,6 +139,7 @@ public sealed class GrainStateGroupCommit : IAsyncDisposable
                 (types[i], ids[i], states[i], expected[i]) = (group[i].GrainType, group[i].GrainId, group[i].Json, group[i].ExpectedVersion);
             }
 
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await using var connection = await _dataSource.OpenConnectionAsync();
             var written = new Dictionary<(string, string), long>(group.Count);
             foreach (var row in await connection.QueryAsync<(string Type, string Id, long Version)>(FlushSql, new { types, ids, states, expected }))
@@ -147,6 +150,7 @@ public sealed class GrainStateGroupCommit : IAsyncDisposable
             Interlocked.Increment(ref _flushCount);
             Interlocked.Add(ref _rowsWritten, written.Count);
             FlushesCounter.Add(1);
+            CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             RowsCounter.Add(written.Count);
             foreach (var write in group)
             {

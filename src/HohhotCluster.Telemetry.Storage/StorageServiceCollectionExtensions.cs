@@ -31,6 +31,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayCredentialStore>();
         services.AddSingleton<QuarantineStore>();
+        services.AddSingleton<StoreWriteProbe>();
         services.AddOptions<ReadingDigestOptions>()
             .Bind(configuration.GetSection(ReadingDigestOptions.Section))
             .ValidateDataAnnotations()
@@ -42,6 +43,16 @@ public static class StorageServiceCollectionExtensions
         services.AddHostedService<MigrationHostedService>();
         // After the migrations: hosted services start in registration order.
         services.AddHostedService<ReadingDigestRetention>();
+        services.AddOptions<RetentionOptions>()
+            .Bind(configuration.GetSection(RetentionOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<StoreRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreRetention>());
+        // The quarantine is storage's own table: raw payloads are kept Retention:Quarantine.
+        services.AddRetentionRule(new RetentionRule("quarantine",
+            "delete from quarantine where id in (select id from quarantine where received_at < $1 order by id limit $2)",
+            sp => sp.GetRequiredService<IOptions<RetentionOptions>>().Value.Quarantine));
         return services;
     }
 

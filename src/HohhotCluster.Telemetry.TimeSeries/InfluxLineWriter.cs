@@ -30,6 +30,8 @@ public sealed partial class InfluxLineWriter : BackgroundService
     private readonly Counter<long> _pointsWritten;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _pointsRejected;
+    private readonly Counter<long> _pointsQueued;
+    private readonly Counter<long> _pointsRetried;
 
     public InfluxLineWriter(IOptions<InfluxOptions> options, IMeterFactory meterFactory, ILogger<InfluxLineWriter> logger)
     {
@@ -50,6 +52,8 @@ public sealed partial class InfluxLineWriter : BackgroundService
         _pointsWritten = meter.CreateCounter<long>("hohhot.influx.points.written", "{point}");
         _writeFailures = meter.CreateCounter<long>("hohhot.influx.write.failures", "{request}");
         _pointsRejected = meter.CreateCounter<long>("hohhot.influx.points.rejected", "{point}");
+        _pointsQueued = meter.CreateCounter<long>("hohhot.influx.points.queued", "{point}", "Points handed to the writer");
+        _pointsRetried = meter.CreateCounter<long>("hohhot.influx.points.retried", "{point}", "Points of failed writes, sent again after a backoff");
         meter.CreateObservableGauge("hohhot.influx.queue.chunks", () => _queue.Reader.Count, "{chunk}");
     }
 
@@ -70,6 +74,7 @@ public sealed partial class InfluxLineWriter : BackgroundService
 
         var chunk = new PendingChunk(lines, pointCount);
         await _queue.Writer.WriteAsync(chunk, cancellationToken);
+        _pointsQueued.Add(pointCount);
         await chunk.Done.Task.WaitAsync(cancellationToken);
     }
 
@@ -213,6 +218,7 @@ public sealed partial class InfluxLineWriter : BackgroundService
             }
 
             _writeFailures.Add(1);
+            _pointsRetried.Add(points);
             LastError = error;
             var failures = Interlocked.Increment(ref _consecutiveFailures);
             LogRetrying(points, failures, delay, error);

@@ -72,6 +72,12 @@ public sealed record AlertRow
     public DateTime? ClearedAt { get; init; }
     public string? ClearReason { get; init; }
     public string Readings { get; init; } = "[]";
+    public DateTime? AcknowledgedAt { get; init; }
+    public string? AcknowledgedBy { get; init; }
+    public string? Assignee { get; init; }
+    public DateTime? ResolvedAt { get; init; }
+    public string? ResolvedBy { get; init; }
+    public string? ResolutionNote { get; init; }
 
     public IReadOnlyList<AlertReading> ParseReadings() => JsonSerializer.Deserialize<List<AlertReading>>(Readings, AlertStore.Json) ?? [];
 }
@@ -118,8 +124,12 @@ public sealed class AlertStore(NpgsqlDataSource dataSource, AuditMetrics metrics
         """
         a.id as Id, a.alert_key as AlertKey, a.kind as Kind, a.severity as Severity, a.subject as Subject, a.pasture_id as PastureId,
         a.plant_id as PlantId, a.county_id as CountyId, a.message as Message, a.since as Since, a.raised_at as RaisedAt,
-        a.updated_at as UpdatedAt, a.cleared_at as ClearedAt, a.clear_reason as ClearReason, a.readings::text as Readings
+        a.updated_at as UpdatedAt, a.cleared_at as ClearedAt, a.clear_reason as ClearReason, a.readings::text as Readings,
+        a.acknowledged_at as AcknowledgedAt, a.acknowledged_by as AcknowledgedBy, a.assignee as Assignee, a.resolved_at as ResolvedAt,
+        a.resolved_by as ResolvedBy, a.resolution_note as ResolutionNote
         """;
+
+    private const string Sight = "(not @Restricted or a.county_id = any(@Counties) or a.pasture_id = any(@Pastures) or a.plant_id = any(@Plants))";
 
     public async Task RaiseAsync(AlertDraft draft, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -245,10 +255,120 @@ public sealed class AlertStore(NpgsqlDataSource dataSource, AuditMetrics metrics
                 "select coalesce(max(id), 0) from alert_event", cancellationToken: ct));
         }, cancellationToken);
 
+    /// <summary>
+    /// One workflow step on an alert the caller sees, in one transaction with its history row and its feed event:
+    /// acknowledged (once), assigned (again to someone else), resolved (once, with a note; an open alert is cleared too).
+    /// </summary>
+    public async Task<AlertStepResult> ActAsync(AlertStep step, AlertVisibility? visibility, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var sight = SightOf(visibility);
+        var current = await connection.QuerySingleOrDefaultAsync<AlertRow>(new CommandDefinition(
+            $"select {Columns} from alert a where a.id = @Id and {Sight} for update",
+            new { step.Id, sight.Restricted, sight.Counties, sight.Pastures, sight.Plants }, transaction, cancellationToken: cancellationToken));
+        if (current is null)
+        {
+            return new AlertStepResult(AlertStepOutcome.NotFound, null, $"alert {step.Id} not found");
+        }
+
+        var refusal = step.Action switch
+        {
+            _ when current.ResolvedAt is { } resolved => $"alert {step.Id} was resolved by {current.ResolvedBy} at {resolved:O}",
+            AlertActions.Acknowledged when current.AcknowledgedAt is { } acknowledged => $"alert {step.Id} was acknowledged by {current.AcknowledgedBy} at {acknowledged:O}",
+            AlertActions.Assigned when current.Assignee == step.Assignee => $"alert {step.Id} is already assigned to {step.Assignee}",
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            return new AlertStepResult(AlertStepOutcome.AlreadyDone, current, refusal);
+        }
+
+        var at = now.UtcDateTime;
+        var update = step.Action switch
+        {
+            AlertActions.Acknowledged => "update alert set acknowledged_at = @at, acknowledged_by = @Account, updated_at = @at where id = @Id",
+            AlertActions.Assigned => "update alert set assignee = @Assignee, updated_at = @at where id = @Id",
+            AlertActions.Resolved =>
+                """
+                update alert set resolved_at = @at, resolved_by = @Account, resolution_note = @Note, updated_at = @at,
+                    cleared_at = coalesce(cleared_at, @at), clear_reason = coalesce(clear_reason, 'resolved: ' || @Note)
+                where id = @Id
+                """,
+            _ => throw new ArgumentOutOfRangeException(nameof(step), step.Action, "unknown alert action"),
+        };
+        var values = new { step.Id, step.Account, step.Organisation, step.Assignee, step.Note, step.Action, at };
+        await connection.ExecuteAsync(new CommandDefinition(update, values, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into alert_action (alert_id, action, account_id, organisation_id, assignee, note, at)
+            values (@Id, @Action, @Account, @Organisation, @Assignee, @Note, @at);
+            insert into alert_event (alert_id, change, at) values (@Id, @Action, @at);
+            """, values, transaction, cancellationToken: cancellationToken));
+        var after = await connection.QuerySingleAsync<AlertRow>(new CommandDefinition(
+            $"select {Columns} from alert a where a.id = @Id", new { step.Id }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new AlertStepResult(AlertStepOutcome.Done, after, "");
+    }
+
+    /// <summary>An alert the caller sees and its workflow steps, oldest first; null when it does not see it.</summary>
+    public Task<(AlertRow Alert, IReadOnlyList<AlertActionRow> Actions)?> HistoryAsync(long id, AlertVisibility? visibility, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync<(AlertRow, IReadOnlyList<AlertActionRow>)?>(async ct =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var sight = SightOf(visibility);
+            var alert = await connection.QuerySingleOrDefaultAsync<AlertRow>(new CommandDefinition(
+                $"select {Columns} from alert a where a.id = @id and {Sight}",
+                new { id, sight.Restricted, sight.Counties, sight.Pastures, sight.Plants }, cancellationToken: ct));
+            if (alert is null)
+            {
+                return null;
+            }
+
+            var actions = (await connection.QueryAsync<AlertActionRow>(new CommandDefinition(
+                """
+                select action as Action, account_id as AccountId, organisation_id as OrganisationId, assignee as Assignee, note as Note, at as At
+                from alert_action where alert_id = @id order by id
+                """, new { id }, cancellationToken: ct))).AsList();
+            return (alert, actions);
+        }, cancellationToken);
+
+    private static (bool Restricted, string[] Counties, string[] Pastures, string[] Plants) SightOf(AlertVisibility? visibility) =>
+        (visibility is not null, visibility?.CountyIds.ToArray() ?? [], visibility?.PastureIds.ToArray() ?? [], visibility?.PlantIds.ToArray() ?? []);
+
     private sealed record EventRow
     {
         public long EventId { get; init; }
         public string Change { get; init; } = "";
         public DateTime At { get; init; }
     }
+}
+
+public static class AlertActions
+{
+    public const string Acknowledged = "acknowledged";
+    public const string Assigned = "assigned";
+    public const string Resolved = "resolved";
+}
+
+/// <summary>A workflow step asked for by an account (<see cref="AlertActions"/>).</summary>
+public sealed record AlertStep(long Id, string Action, string Account, string Organisation, string? Assignee = null, string Note = "");
+
+public enum AlertStepOutcome
+{
+    Done,
+    NotFound,
+    AlreadyDone,
+}
+
+public sealed record AlertStepResult(AlertStepOutcome Outcome, AlertRow? Alert, string Detail);
+
+public sealed record AlertActionRow
+{
+    public string Action { get; init; } = "";
+    public string AccountId { get; init; } = "";
+    public string OrganisationId { get; init; } = "";
+    public string? Assignee { get; init; }
+    public string Note { get; init; } = "";
+    public DateTime At { get; init; }
 }

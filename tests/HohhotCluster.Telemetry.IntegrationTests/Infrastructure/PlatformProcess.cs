@@ -25,6 +25,7 @@ public sealed class PlatformProcess : IAsyncDisposable
         InfluxUrl = influxUrl ?? TestServers.InfluxUrl;
         ApiPort = FreePort();
         MqttPort = FreePort();
+        MetricsPort = FreePort();
         _logPath = Path.Combine(Path.GetTempPath(), $"hohhot-{name}.log");
         // Secrets made for this platform alone, as the deploy scripts make them at first start: the token signing key
         // (created by the host itself) and the first operator's password.
@@ -46,6 +47,8 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["Influx__Url"] = InfluxUrl,
             ["Influx__Database"] = influxDatabase,
             ["MqttEndpoint__Url"] = $"mqtt://127.0.0.1:{MqttPort}",
+            // Each host its own scrape endpoint: tests run two at once, and the default port is the operator's.
+            ["Operations__MetricsUrl"] = $"http://127.0.0.1:{MetricsPort}",
         };
     }
 
@@ -56,6 +59,9 @@ public sealed class PlatformProcess : IAsyncDisposable
     /// <summary>The InfluxDB the host writes to: the test servers', unless <see cref="StartAsync"/> was given other stores.</summary>
     public string InfluxUrl { get; }
     public int ApiPort { get; }
+
+    /// <summary>The Prometheus scrape endpoint (<c>http://127.0.0.1:{MetricsPort}/metrics</c>).</summary>
+    public int MetricsPort { get; }
 
     /// <summary>The platform's own MQTT endpoint (plaintext on loopback, or TLS with <see cref="TlsDirectory"/>'s certificate).</summary>
     public int MqttPort { get; }
