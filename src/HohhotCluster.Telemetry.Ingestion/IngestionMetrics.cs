@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using HohhotCluster.Telemetry.Kinds;
 
 namespace HohhotCluster.Telemetry.Ingestion;
 
@@ -35,7 +36,13 @@ public sealed class IngestionMetrics
         _received.Add(0);
         _applied.Add(0);
         _duplicates.Add(0);
-        _quarantined.Add(0);
+        // A labelled series too: Prometheus' rate() sees no increase in a series' first sample, so a reason first
+        // met in a burst (40 malformed readings within one scrape) would read as no quarantine at all.
+        foreach (var reason in QuarantineReasons.All)
+        {
+            _quarantined.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+
         _acknowledged.Add(0);
         _batchDuration = meter.CreateHistogram<double>("hohhot.ingest.batch.duration", "s", "From a batch taken off the queue to its readings durable (retries of an outage included)");
     }

@@ -6,6 +6,12 @@ public readonly record struct Rejection(string Reason, string Detail);
 /// <summary>The reasons a message is quarantined. Stable strings: they are stored, counted and shown to operators.</summary>
 public static class QuarantineReasons
 {
+    /// <summary>Every reason below, e.g. for a counter that must show each one from 0 before its first quarantine.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. typeof(QuarantineReasons)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)];
+
     public const string PayloadTooLarge = "payload_too_large";
     public const string InvalidUtf8 = "invalid_utf8";
     public const string MalformedJson = "malformed_json";
