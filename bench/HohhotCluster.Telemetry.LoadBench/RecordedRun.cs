@@ -12,14 +12,11 @@ internal sealed record RecordedMessage(
     public const byte BulkTank = 1;
     public const byte PlantIntake = 2;
 
-    /// <summary>The simulator's kinds, in its order (firmware-sim Publishing/OutboundMessage.cs, <c>MessageKind</c>).</summary>
-    public static readonly string[] KindNames =
-        ["milking", "bulk_tank", "plant_intake", "tanker_pickup", "silo_transfer", "production", "quality", "manure", "health"];
-
     /// <summary>The simulator's fault tags, in its order (<c>FaultTag</c>), as its ledger names them.</summary>
     public static readonly string[] FaultNames = ["none", "duplicate", "reordered", "late", "malformed", "oversized", "foreign_topic", "flood"];
 
-    public string KindName => KindNames[Kind];
+    /// <summary>The kind, as the topic's last segment names it (the simulator's own name; no second list of kinds here).</summary>
+    public string KindName => Topic[(Topic.LastIndexOf('/') + 1)..];
 
     /// <summary>The time of the message's InfluxDB point (a quality point is dated by its sampling time).</summary>
     public long PointTimeUnixMs => PointUnixMs ?? EventUnixMs;
