@@ -118,7 +118,7 @@ internal sealed class InfluxBench(string url) : IDisposable
         response.EnsureSuccessStatusCode();
     }
 
-    /// <summary>Points with a <c>seq</c> field (every point the platform writes) in [from, to), over every measurement.</summary>
+    /// <summary>Points with a <c>seq</c> field in [from, to), over every measurement but a TMR load's ingredient points: one per message.</summary>
     public async Task<long> CountAsync(string db, DateTimeOffset from, DateTimeOffset to)
     {
         var q = string.Create(CultureInfo.InvariantCulture,
@@ -136,6 +136,12 @@ internal sealed class InfluxBench(string url) : IDisposable
 
             foreach (var s in series.EnumerateArray())
             {
+                // A TMR load's ingredients are points of their own beside the load's one point per message.
+                if (s.GetProperty("name").GetString() == "tmr_ingredient")
+                {
+                    continue;
+                }
+
                 foreach (var row in s.GetProperty("values").EnumerateArray())
                 {
                     total += row[1].GetInt64();
