@@ -36,10 +36,8 @@ public sealed class ManureKind(FarmRecordStore store) : TelemetryKind<ManureReco
         return new ManureRecord(day, produced, collected, applied, treated, PayloadFields.OptionalString(payload, "treatment", 32));
     }
 
-    public override async Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken)
-    {
-        return await store.AddManureAsync(records, cancellationToken);
-    }
+    public override Task<ApplyOutcome[]> ApplyAsync(IReadOnlyList<Accepted<ManureRecord>> records, CancellationToken cancellationToken) =>
+        store.AddManureAsync(records, cancellationToken);
 
     public override void WritePoints(LineProtocolWriter writer, Accepted<ManureRecord> record)
     {
