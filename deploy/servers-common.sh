@@ -111,6 +111,16 @@ proc_matches() {
     [[ -n $cmd && " $cmd" == *" $needle "* ]]
 }
 
+# A daemon just started in the background: true while it runs, and also in the moment between the fork and its exec,
+# when its command line is still the starting shell's (so a slow exec is not taken for an exit). False once it is
+# gone or a zombie.
+daemon_starting() {
+    local pid=$1 needle=$2 state
+    proc_matches "$pid" "$needle" && return 0
+    state="$({ awk '{ print $3 }' "/proc/$pid/stat"; } 2>/dev/null)" || return 1
+    [[ -n $state && $state != Z && $state != X ]]
+}
+
 read_pid_file() { { head -n 1 -- "$1" | tr -d '[:space:]'; } 2>/dev/null || true; }
 
 # Last resort when a pid file is missing/stale: find the process by the exact

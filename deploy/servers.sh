@@ -352,7 +352,7 @@ mq_start() {
     fi
     deadline=$((SECONDS + START_TIMEOUT))
     until port_open "$MQTT_PORT" && mq_auth_check; do
-        if ! proc_matches "$pid" "$MQ_NEEDLE"; then
+        if ! daemon_starting "$pid" "$MQ_NEEDLE"; then
             tail_logs "$MQ_CONSOLE_LOG" "$MQ_LOG"
             rm -f "$MQ_PID_FILE"
             die "mqtt: mosquitto exited during startup"
@@ -440,7 +440,7 @@ influx_start() {
     fi
     deadline=$((SECONDS + START_TIMEOUT))
     until influx_ping; do
-        if ! proc_matches "$pid" "$INFLUX_NEEDLE"; then
+        if ! daemon_starting "$pid" "$INFLUX_NEEDLE"; then
             tail_logs "$INFLUX_LOG"
             rm -f "$INFLUX_PID_FILE"
             die "influx: influxd exited during startup"
@@ -516,7 +516,7 @@ prom_start() {
     fi
     deadline=$((SECONDS + START_TIMEOUT))
     until prom_ready; do
-        if ! proc_matches "$pid" "$PROM_NEEDLE"; then
+        if ! daemon_starting "$pid" "$PROM_NEEDLE"; then
             tail_logs "$PROM_LOG"; rm -f "$PROM_PID_FILE"; die "prom: prometheus exited during startup"
         fi
         if (( SECONDS >= deadline )); then

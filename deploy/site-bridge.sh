@@ -104,7 +104,7 @@ CONF
     echo "$pid" > "$SITE_PID_FILE"
     local deadline=$((SECONDS + START_TIMEOUT))
     until port_open "$SITE_PORT"; do
-        proc_matches "$pid" "$SITE_NEEDLE" || { tail_logs "$SITE_DIR/console.log" "$SITE_LOG"; die "site: mosquitto exited during startup"; }
+        daemon_starting "$pid" "$SITE_NEEDLE" || { tail_logs "$SITE_DIR/console.log" "$SITE_LOG"; die "site: mosquitto exited during startup"; }
         (( SECONDS < deadline )) || die "site: not listening on 127.0.0.1:$SITE_PORT after ${START_TIMEOUT}s"
         sleep 0.2
     done
