@@ -48,6 +48,15 @@ public static class CliCommands
                      [--min-severity info|warning|critical] [--escalate-after-minutes N]
                                                    notify your organisation of its alerts (webhook signed with the secret)
           alerts subscriptions | alerts unsubscribe --id N
+          reports download --kind audit|kpi [--scope city|county|pasture|plant --id ID] --from D --to D
+                     [--format xlsx|csv] [--table pass_rates|failing_samples|kpis] [--out FILE]
+                                                   a report of your organisation for a past period, now (docs/reports.md)
+          reports schedule --kind audit|kpi [--scope .. --id ..] --cadence daily|weekly [--hour 0-23] [--weekday 1-7]
+                     [--formats xlsx,csv] [--webhook URL --secret-file FILE] [--email A,B]
+                                                   a scheduled report, written to the report folder and delivered
+          reports schedules | reports unschedule --id N
+          reports run --schedule N --from D --to D re-run a schedule's report for a past period (JSON of the run)
+          reports runs [--schedule N] [--limit N]  runs with their files, digests and deliveries (JSON)
 
         identity:
           login --user NAME [--password-file FILE]  log in (password from the file, $HOHHOT_PASSWORD or standard input);
@@ -151,6 +160,7 @@ public static class CliCommands
                     PastureId = options.GetValueOrDefault("pasture") ?? "",
                     LocalDate = options.GetValueOrDefault("date") ?? "",
                 })),
+                "reports" when args.Length > 1 => await ReportCommands.RunAsync(channel, args[1], options, stdout),
                 "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
                 "alerts" when args.Length > 1 && args[1] == "subscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).CreateAlertSubscriptionAsync(
                     SubscriptionOf(options))),
