@@ -70,6 +70,24 @@ PROM_TARGETS="${HOHHOT_METRICS_TARGETS:-127.0.0.1:19464}"
 PROM_LOG="$PROM_DIR/prometheus.log"
 PROM_PID_FILE="$RUN_DIR/prometheus.pid"
 
+# Alertmanager (Debian's prometheus-alertmanager): started with the others only when HOHHOT_ALERTMANAGER_PORT is set
+# (or by `start-one alertmanager`); Prometheus sends its alerts there only then. It routes every alert to the
+# webhook HOHHOT_ALERTMANAGER_WEBHOOK_URL and, when HOHHOT_ALERTMANAGER_SMTP (host:port) and
+# HOHHOT_ALERTMANAGER_EMAIL_TO are set, by e-mail.
+AM_ENABLED="${HOHHOT_ALERTMANAGER_PORT:+1}"
+AM_PORT="${HOHHOT_ALERTMANAGER_PORT:-19093}"
+AM_DIR="$DATA_DIR/alertmanager"                # owned by prometheus (the server runs as that user)
+AM_CONF="$AM_DIR/alertmanager.yml"
+AM_LOG="$AM_DIR/alertmanager.log"
+AM_PID_FILE="$RUN_DIR/alertmanager.pid"
+AM_WEBHOOK_URL="${HOHHOT_ALERTMANAGER_WEBHOOK_URL:-}"
+AM_SMTP="${HOHHOT_ALERTMANAGER_SMTP:-}"
+AM_EMAIL_TO="${HOHHOT_ALERTMANAGER_EMAIL_TO:-}"
+AM_EMAIL_FROM="${HOHHOT_ALERTMANAGER_EMAIL_FROM:-hohhot-alertmanager@localhost}"
+AM_GROUP_WAIT="${HOHHOT_ALERTMANAGER_GROUP_WAIT:-30s}"
+AM_GROUP_INTERVAL="${HOHHOT_ALERTMANAGER_GROUP_INTERVAL:-5m}"
+AM_REPEAT_INTERVAL="${HOHHOT_ALERTMANAGER_REPEAT_INTERVAL:-4h}"
+
 SCRIPT_NAME="$(basename "$0")"
 START_TIMEOUT=60     # seconds to wait for a server to accept connections
 STOP_TIMEOUT=20      # seconds between SIGTERM and SIGKILL
@@ -88,6 +106,7 @@ check_port_var HOHHOT_MQTT_PORT "$MQTT_PORT"
 check_port_var HOHHOT_INFLUX_PORT "$INFLUX_PORT"
 check_port_var HOHHOT_INFLUX_RPC_PORT "$INFLUX_RPC_PORT"
 check_port_var HOHHOT_PROM_PORT "$PROM_PORT"
+check_port_var HOHHOT_ALERTMANAGER_PORT "$AM_PORT"
 
 # Print the last lines of one or more log files (to stderr), for failure diagnostics.
 tail_logs() {
@@ -152,6 +171,8 @@ PROM_NEEDLE="--config.file=$PROM_CONF"
 mq_pid()     { daemon_pid "$MQ_PID_FILE" "$MQ_NEEDLE"; }
 influx_pid() { daemon_pid "$INFLUX_PID_FILE" "$INFLUX_NEEDLE"; }
 prom_pid()   { daemon_pid "$PROM_PID_FILE" "$PROM_NEEDLE"; }
+AM_NEEDLE="--config.file=$AM_CONF"
+am_pid()     { daemon_pid "$AM_PID_FILE" "$AM_NEEDLE"; }
 
 # True if something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

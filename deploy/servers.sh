@@ -6,7 +6,7 @@
 # and system services are never touched.
 #
 # Usage: deploy/servers.sh start|stop|restart|status|env
-#        deploy/servers.sh start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom
+#        deploy/servers.sh start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom|alertmanager
 #
 # Environment (defaults):
 #   HOHHOT_DATA_DIR          <repo>/.data/demo
@@ -17,6 +17,10 @@
 #   HOHHOT_PROM_PORT         19090 (Prometheus starts with `start` only when this is set; `start-one prom` always)
 #   HOHHOT_METRICS_TARGETS   127.0.0.1:19464 (the platforms' scrape endpoints, Operations:MetricsUrl; comma separated)
 #   HOHHOT_PROM_SCRAPE_INTERVAL 15s, HOHHOT_PROM_RULES deploy/prometheus/hohhot-alerts.yml
+#   HOHHOT_ALERTMANAGER_PORT 19093 (Alertmanager starts with `start`, and Prometheus alerts it, only when this is set)
+#   HOHHOT_ALERTMANAGER_WEBHOOK_URL (the receiver every alert is POSTed to), HOHHOT_ALERTMANAGER_SMTP host:port with
+#   HOHHOT_ALERTMANAGER_EMAIL_TO (and _EMAIL_FROM) for e-mail; HOHHOT_ALERTMANAGER_GROUP_WAIT 30s, _GROUP_INTERVAL 5m,
+#   _REPEAT_INTERVAL 4h
 #   HOHHOT_MQTT_INGEST_PASSWORD  generated at first start ($HOHHOT_DATA_DIR/secrets/mqtt-ingest.password)
 #
 # Must run as root (postgres runs via `runuser -u postgres`, mosquitto drops to 'mosquitto').
@@ -30,7 +34,7 @@ PG_BIN=""
 usage() {
     cat >&2 <<EOF
 usage: $SCRIPT_NAME start|stop|restart|status|env
-       $SCRIPT_NAME start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom
+       $SCRIPT_NAME start-one|stop-one|kill-one|freeze-one|thaw-one pg|mqtt|influx|prom|alertmanager
 instance: HOHHOT_DATA_DIR=$DATA_DIR pg=$PG_PORT mqtt=$MQTT_PORT influx=$INFLUX_PORT influx-rpc=$INFLUX_RPC_PORT prom=$PROM_PORT
 EOF
     exit 2
@@ -50,7 +54,7 @@ find_pg_bin() {
 missing_prerequisites() {
     local c missing=()
     find_pg_bin || missing+=(postgresql)
-    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl prometheus promtool setpriv aiosmtpd; do
+    for c in mosquitto mosquitto_passwd mosquitto_sub mosquitto_pub influxd curl prometheus promtool prometheus-alertmanager amtool setpriv aiosmtpd; do
         command -v "$c" >/dev/null 2>&1 || missing+=("$c")
     done
     id -u postgres  >/dev/null 2>&1 || missing+=(user:postgres)
@@ -73,7 +77,7 @@ ensure_packages() {
             DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql mosquitto mosquitto-clients influxdb curl
             # Without their recommends: exporters with services of their own, documentation. aiosmtpd is the SMTP
             # sink the alert notification tests deliver e-mail to.
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus python3-aiosmtpd
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus prometheus-alertmanager python3-aiosmtpd
         fi
     ) 7>/tmp/hohhot-servers-apt.lock
     missing="$(missing_prerequisites)"
@@ -487,6 +491,14 @@ scrape_configs:
     file_sd_configs:
       - files: ['$PROM_DIR/targets/*.json']
 EOF
+    if [[ -n $AM_ENABLED ]]; then
+        cat >> "$PROM_CONF" <<EOF
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:$AM_PORT']
+EOF
+    fi
     touch "$PROM_LOG"
     chown -R prometheus:prometheus "$PROM_DIR"
     ensure_traversable prometheus "$PROM_DIR"
@@ -530,6 +542,88 @@ prom_start() {
 prom_stop() { stop_daemon prom "$PROM_PID_FILE" "$PROM_NEEDLE"; }
 prom_kill() { kill_daemon prom "$PROM_PID_FILE" "$PROM_NEEDLE"; }
 
+# ---------------------------------------------------------------------------------------------
+# Alertmanager (receives Prometheus' alerts, routes them to the webhook and e-mail receivers)
+# ---------------------------------------------------------------------------------------------
+
+am_prepare() {
+    mkdir -p "$AM_DIR/data"
+    local smtp_global="" email="" webhook=""
+    if [[ -n $AM_SMTP && -n $AM_EMAIL_TO ]]; then
+        [[ $AM_SMTP =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "alertmanager: HOHHOT_ALERTMANAGER_SMTP '$AM_SMTP' is not host:port"
+        smtp_global="  smtp_smarthost: '$AM_SMTP'
+  smtp_from: '$AM_EMAIL_FROM'
+  smtp_require_tls: false"
+        email="    email_configs:
+      - to: '$AM_EMAIL_TO'
+        send_resolved: true"
+    fi
+    if [[ -n $AM_WEBHOOK_URL ]]; then
+        [[ $AM_WEBHOOK_URL =~ ^https?://[^[:space:]\']+$ ]] || die "alertmanager: HOHHOT_ALERTMANAGER_WEBHOOK_URL '$AM_WEBHOOK_URL' is not an http(s) URL"
+        webhook="    webhook_configs:
+      - url: '$AM_WEBHOOK_URL'
+        send_resolved: true"
+    fi
+    [[ -n $webhook || -n $email ]] || log "alertmanager: no webhook URL and no e-mail configured - alerts reach nobody"
+    cat > "$AM_CONF" <<EOF
+# Managed by deploy/servers.sh - rewritten on every start.
+global:
+  resolve_timeout: 5m
+$smtp_global
+route:
+  receiver: hohhot-duty
+  group_by: ['alertname', 'instance']
+  group_wait: $AM_GROUP_WAIT
+  group_interval: $AM_GROUP_INTERVAL
+  repeat_interval: $AM_REPEAT_INTERVAL
+receivers:
+  - name: hohhot-duty
+$webhook
+$email
+EOF
+    touch "$AM_LOG"
+    chown -R prometheus:prometheus "$AM_DIR"
+    ensure_traversable prometheus "$AM_DIR"
+    amtool check-config "$AM_CONF" >"$RUN_DIR/amtool.log" 2>&1 \
+        || { tail_logs "$RUN_DIR/amtool.log"; die "alertmanager: amtool check-config $AM_CONF failed"; }
+}
+
+am_ready() { curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$AM_PORT/-/ready"; }
+
+am_start() {
+    local pid deadline
+    am_prepare
+    if pid="$(am_pid)"; then
+        log "alertmanager: already running (pid $pid) - reloading its configuration"
+        kill -HUP "$pid"
+    else
+        port_open "$AM_PORT" && die "alertmanager: port 127.0.0.1:$AM_PORT is already in use by another process"
+        rm -f "$AM_PID_FILE"
+        log "alertmanager: starting on 127.0.0.1:$AM_PORT (conf $AM_CONF)"
+        # No cluster (an empty --cluster.listen-address): one Alertmanager per instance, no gossip port.
+        setsid setpriv --reuid=prometheus --regid=prometheus --init-groups \
+            prometheus-alertmanager --config.file="$AM_CONF" --storage.path="$AM_DIR/data" \
+            --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
+            </dev/null >>"$AM_LOG" 2>&1 9>&- &
+        pid=$!
+        echo "$pid" > "$AM_PID_FILE"
+    fi
+    deadline=$((SECONDS + START_TIMEOUT))
+    until am_ready; do
+        if ! daemon_starting "$pid" "$AM_NEEDLE"; then
+            tail_logs "$AM_LOG"; rm -f "$AM_PID_FILE"; die "alertmanager: exited during startup"
+        fi
+        if (( SECONDS >= deadline )); then
+            tail_logs "$AM_LOG"; die "alertmanager: not ready on 127.0.0.1:$AM_PORT after ${START_TIMEOUT}s"
+        fi
+        sleep 0.3
+    done
+    log "alertmanager: ready on 127.0.0.1:$AM_PORT (pid $pid), webhook ${AM_WEBHOOK_URL:-none}, e-mail ${AM_EMAIL_TO:-none}"
+}
+
+am_stop() { stop_daemon alertmanager "$AM_PID_FILE" "$AM_NEEDLE"; }
+am_kill() { kill_daemon alertmanager "$AM_PID_FILE" "$AM_NEEDLE"; }
+
 
 # ---------------------------------------------------------------------------------------------
 # generic stop / kill for mosquitto and influxd
@@ -567,6 +661,7 @@ HOHHOT_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
 HOHHOT_INFLUX_DATABASE=$INFLUX_DATABASE
 HOHHOT_INFLUX_PID_FILE=$INFLUX_PID_FILE
 HOHHOT_PROM_URL=http://127.0.0.1:$PROM_PORT
+HOHHOT_ALERTMANAGER_URL=http://127.0.0.1:$AM_PORT
 EOF
 }
 
@@ -613,6 +708,12 @@ status_all() {
     else
         echo "prom:   stopped"
     fi
+    if pid="$(am_pid)"; then
+        if am_ready; then echo "alertmanager: running (pid $pid) 127.0.0.1:$AM_PORT, ready"
+        else echo "alertmanager: running (pid $pid) 127.0.0.1:$AM_PORT, NOT ready"; all_up=3; fi
+    else
+        echo "alertmanager: stopped"
+    fi
     echo "data:   $DATA_DIR"
     return "$all_up"
 }
@@ -623,20 +724,20 @@ status_all() {
 
 one() {
     local action=$1 server=${2:-}
-    case $server in pg|mqtt|influx|prom) ;; *) usage ;; esac
+    case $server in pg|mqtt|influx|prom|alertmanager) ;; *) usage ;; esac
     case $action in
         start) prepare_common; take_instance_lock; find_pg_bin
-               case $server in pg) pg_start ;; mqtt) mq_start ;; influx) influx_start ;; prom) prom_start ;; esac
+               case $server in pg) pg_start ;; mqtt) mq_start ;; influx) influx_start ;; prom) prom_start ;; alertmanager) am_start ;; esac
                write_env_file ;;
         stop)  require_root; take_instance_lock; find_pg_bin || true
-               case $server in pg) if [[ -n $PG_BIN ]]; then pg_stop; else log "pg: no PostgreSQL binaries - nothing to stop"; fi ;; mqtt) mq_stop ;; influx) influx_stop ;; prom) prom_stop ;; esac ;;
+               case $server in pg) if [[ -n $PG_BIN ]]; then pg_stop; else log "pg: no PostgreSQL binaries - nothing to stop"; fi ;; mqtt) mq_stop ;; influx) influx_stop ;; prom) prom_stop ;; alertmanager) am_stop ;; esac ;;
         kill)  require_root; take_instance_lock
-               case $server in pg) pg_kill ;; mqtt) mq_kill ;; influx) influx_kill ;; prom) prom_kill ;; esac ;;
+               case $server in pg) pg_kill ;; mqtt) mq_kill ;; influx) influx_kill ;; prom) prom_kill ;; alertmanager) am_kill ;; esac ;;
         freeze|thaw)
                # SIGSTOP / SIGCONT: the server keeps its sockets open and answers nothing (a hung disk, a stalled VM).
                require_root; local pid signal=STOP; [[ $action == thaw ]] && signal=CONT
                # (influx and mqtt are one process each; PostgreSQL's backends would go on without their postmaster)
-               case $server in pg|prom) die "freeze/thaw: influx or mqtt" ;; mqtt) pid="$(mq_pid)" ;; influx) pid="$(influx_pid)" ;; esac \
+               case $server in pg|prom|alertmanager) die "freeze/thaw: influx or mqtt" ;; mqtt) pid="$(mq_pid)" ;; influx) pid="$(influx_pid)" ;; esac \
                    || die "$server: not running"
                kill "-$signal" "$pid"; log "$server: SIG$signal pid $pid" ;;
     esac
@@ -648,6 +749,7 @@ stop_all() {
     find_pg_bin || true
     local rc=0
     ( prom_stop ) || rc=1
+    ( am_stop ) || rc=1
     ( influx_stop ) || rc=1
     ( mq_stop ) || rc=1
     if [[ -n $PG_BIN ]]; then ( pg_stop ) || rc=1; else log "pg: no PostgreSQL binaries - nothing to stop"; fi
@@ -661,6 +763,7 @@ start_all() {
     pg_start
     mq_start
     influx_start
+    if [[ -n $AM_ENABLED ]]; then am_start; fi
     if [[ -n ${HOHHOT_PROM_PORT:-} ]]; then prom_start; fi
     write_env_file
     log "all servers ready - environment in $ENV_FILE"

@@ -33,7 +33,10 @@ public sealed partial class PrometheusServer : IAsyncDisposable
     public static string ShortenedRules() =>
         ForClause().Replace(RangeVector().Replace(File.ReadAllText(ShippedRules), "[15s]"), "for: 2s");
 
-    public static async Task<PrometheusServer> StartAsync(params string[] targets)
+    public static Task<PrometheusServer> StartAsync(params string[] targets) => StartAsync(null, targets);
+
+    /// <summary>As <see cref="StartAsync(string[])"/>, sending its alerts to the Alertmanager on <paramref name="alertmanagerPort"/>.</summary>
+    public static async Task<PrometheusServer> StartAsync(int? alertmanagerPort, params string[] targets)
     {
         var name = TestServers.UniqueName("prom");
         var directory = System.IO.Directory.CreateDirectory(Path.Combine(TestServers.DataDir, name)).FullName;
@@ -48,6 +51,11 @@ public sealed partial class PrometheusServer : IAsyncDisposable
             ["HOHHOT_PROM_SCRAPE_INTERVAL"] = "1s",
             ["HOHHOT_PROM_RULES"] = rules,
         };
+        if (alertmanagerPort is { } alertmanager)
+        {
+            instance["HOHHOT_ALERTMANAGER_PORT"] = alertmanager.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var server = new PrometheusServer(instance, port, directory);
         await ChildProcess.RequireDeployScriptAsync("servers.sh", ["start-one", "prom"], instance);
         return server;
@@ -87,6 +95,13 @@ public sealed partial class PrometheusServer : IAsyncDisposable
             $"{alertName} did not fire within {timeout.TotalSeconds} s; alerts: " +
             string.Join("; ", alerts.Select(a => $"{a.Name} {a.State} {string.Join(',', a.Labels.Select(l => l.Key + "=" + l.Value))}")));
         return firing!;
+    }
+
+    /// <summary>The Alertmanagers Prometheus sends to (<c>/api/v1/alertmanagers</c>, the active ones' URLs).</summary>
+    public async Task<IReadOnlyList<string>> AlertmanagersAsync()
+    {
+        var reply = await Http.GetFromJsonAsync<JsonElement>(Url + "/api/v1/alertmanagers");
+        return reply.GetProperty("data").GetProperty("activeAlertmanagers").EnumerateArray().Select(a => a.GetProperty("url").GetString() ?? "").ToList();
     }
 
     /// <summary>An instant query's result as (labels, value) pairs.</summary>
