@@ -5,6 +5,7 @@ using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Identity;
 using HohhotCluster.Telemetry.Reports;
+using Microsoft.Extensions.Options;
 using HohhotCluster.Telemetry.Protos.V1;
 using ReportScope = HohhotCluster.Telemetry.Reports.ReportScope;
 using ProtoScope = HohhotCluster.Telemetry.Protos.V1.ReportScope;
@@ -29,7 +30,8 @@ public sealed class KnownScopesReportGuard(KnownScopes scopes) : IReportScopeGua
 /// for a past period, and their runs. A KPI report is for those who may read KPIs (<see cref="AccessPolicy"/>'s
 /// GetKpis row); what a report covers is decided as the Audit and KPI services decide it.
 /// </summary>
-public sealed class ReportGrpcService(ReportRunner runner, ReportStore store, TimeProvider clock) : ReportService.ReportServiceBase
+public sealed class ReportGrpcService(ReportRunner runner, ReportStore store, IOptions<AlertNotificationOptions> notifications, TimeProvider clock)
+    : ReportService.ReportServiceBase
 {
     private const int MaxEmailAddresses = 20;
 
@@ -100,6 +102,12 @@ public sealed class ReportGrpcService(ReportRunner runner, ReportStore store, Ti
         if (request.EmailTo.Count > MaxEmailAddresses)
         {
             throw Invalid($"email_to holds at most {MaxEmailAddresses} addresses.");
+        }
+
+        if (request.EmailTo.Count > 0 && notifications.Value.SmtpHost.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "email_to: e-mail is not configured on this platform (Audit:Notifications:SmtpHost); use webhook_url or ask the operator."));
         }
 
         foreach (var address in request.EmailTo)

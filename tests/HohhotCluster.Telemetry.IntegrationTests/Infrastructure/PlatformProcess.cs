@@ -49,6 +49,8 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["MqttEndpoint__Url"] = $"mqtt://127.0.0.1:{MqttPort}",
             // Each host its own scrape endpoint: tests run two at once, and the default port is the operator's.
             ["Operations__MetricsUrl"] = $"http://127.0.0.1:{MetricsPort}",
+            // Each host its own report folder (docs/reports.md), beside its secrets.
+            ["Reports__Folder"] = ReportFolder = Path.Combine(Path.GetTempPath(), "hohhot-reports-" + name),
         };
     }
 
@@ -70,6 +72,9 @@ public sealed class PlatformProcess : IAsyncDisposable
     public string? TrustedCaFile => CaFile;
     /// <summary>http://127.0.0.1:port (plaintext on loopback), or https:// with <see cref="TlsDirectory"/>'s certificate.</summary>
     public string ApiUrl => _environment["Platform__ApiUrl"];
+
+    /// <summary>Where this host writes its reports (Reports:Folder).</summary>
+    public string ReportFolder { get; }
 
     /// <summary>The folder of deploy/certs.sh's CA and server certificate when the API serves TLS, else null.</summary>
     public string? TlsDirectory { get; private set; }
