@@ -139,6 +139,7 @@ public sealed partial class AccessMatrixTests(IdentityPlatform fixture) : IClass
             "AssignHoldings" => $$"""{"organisationId":"{{fixture.Organisations["pasture_operator"]}}","pastureIds":["{{f.PastureB}}"]}""",
             "CreateAccount" => $$"""{"organisationId":"platform","id":"{{f.Prefix}}-intruder","kind":"ACCOUNT_KIND_USER","role":"ACCOUNT_ROLE_ADMIN"}""",
             "UpdateAccount" => """{"id":"operator","role":"ACCOUNT_ROLE_VIEWER","disabled":true}""",
+            "CreateReportSchedule" => """{"kind":"audit","cadence":"REPORT_CADENCE_DAILY","localHour":6}""",
             _ => "{}",
         };
         return JsonParser.Default.Parse(json, method.Descriptor.InputType).ToByteArray();
@@ -175,7 +176,7 @@ public sealed partial class AccessMatrixTests(IdentityPlatform fixture) : IClass
     private static async Task<string> DatabaseDigestAsync(PlatformProcess platform)
     {
         string[] tables = ["county", "pasture", "herd", "plant", "device", "organisation", "organisation_pasture", "organisation_plant",
-            "organisation_county", "account", "trace_lot", "trace_edge", "epcis_event", "quality_result"];
+            "organisation_county", "account", "trace_lot", "trace_edge", "epcis_event", "quality_result", "report_schedule", "report_run"];
         await using var connection = new NpgsqlConnection(platform.PostgresConnection);
         await connection.OpenAsync();
         var digest = new System.Text.StringBuilder();
