@@ -26,7 +26,7 @@ internal static class ReportCommands
                     LocalHour = Number(options.GetValueOrDefault("hour") ?? "6", "hour"),
                     Weekday = options.GetValueOrDefault("weekday") is { } weekday ? Number(weekday, "weekday") : 0,
                     WebhookUrl = options.GetValueOrDefault("webhook") ?? "",
-                    WebhookSecret = options.GetValueOrDefault("secret-file") is { } file ? (await File.ReadAllTextAsync(file)).Trim() : "",
+                    WebhookSecret = options.GetValueOrDefault("secret-file") is { } secretFile ? (await File.ReadAllTextAsync(secretFile)).Trim() : "",
                 };
                 request.Formats.AddRange(List(options, "formats").Select(FormatOf));
                 request.EmailTo.AddRange(List(options, "email"));
