@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Grpc.Core;
 using HohhotCluster.Telemetry.IntegrationTests.Identity;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Protos.V1;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Operations;
