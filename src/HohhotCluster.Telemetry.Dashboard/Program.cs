@@ -10,6 +10,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddOptions<DashboardOptions>().Bind(builder.Configuration.GetSection(DashboardOptions.Section));
 var options = builder.Configuration.GetSection(DashboardOptions.Section).Get<DashboardOptions>() ?? new DashboardOptions();
 
+// The build's static web assets (wwwroot, the vendored ECharts, blazor.web.js) are served from the build output in
+// every environment, not only Development: the demo and the tests run the built dashboard as it is.
+builder.WebHost.UseStaticWebAssets();
+
 var listen = new Uri(options.Url);
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
