@@ -83,6 +83,13 @@ public static class AccessPolicy
         [Prefix + "AlertService/ListAlertSubscriptions"] = Everyone,
         [Prefix + "AlertService/DeleteAlertSubscription"] = new(A, A, A, A),
 
+        [Prefix + "ReportService/RenderReport"] = Everyone,
+        [Prefix + "ReportService/CreateReportSchedule"] = new(A, A, A, A),
+        [Prefix + "ReportService/ListReportSchedules"] = Everyone,
+        [Prefix + "ReportService/DeleteReportSchedule"] = new(A, A, A, A),
+        [Prefix + "ReportService/RunReport"] = new(E, E, E, E),
+        [Prefix + "ReportService/ListReportRuns"] = Everyone,
+
         [Prefix + "IdentityService/WhoAmI"] = Everyone,
         [Prefix + "IdentityService/CreateOrganisation"] = new(null, null, null, A),
         [Prefix + "IdentityService/ListOrganisations"] = new(null, null, null, V),
@@ -108,6 +115,8 @@ public static class AccessPolicy
         Prefix + "TraceabilityService/ExportEpcis",
         Prefix + "TraceabilityService/DeclareRecall",
         Prefix + "AuditService/ExportCsv",
+        Prefix + "ReportService/RenderReport",
+        Prefix + "ReportService/RunReport",
         Prefix + "RegistryService/IssueGatewayCredential",
         Prefix + "RegistryService/RotateGatewayCredential",
         Prefix + "RegistryService/DisableGatewayCredential",

@@ -197,8 +197,7 @@ public sealed partial class AlertGrpcService(
         switch (request.Channel)
         {
             case AlertChannels.Webhook:
-                if (!Uri.TryCreate(request.Target, UriKind.Absolute, out var url) || !(url.Scheme == Uri.UriSchemeHttps
-                    || (url.Scheme == Uri.UriSchemeHttp && System.Net.IPAddress.TryParse(url.Host, out var address) && System.Net.IPAddress.IsLoopback(address))))
+                if (!NotificationTargets.IsWebhookUrl(request.Target))
                 {
                     throw Invalid($"target '{request.Target}' is not an https:// URL (http:// only on a loopback address).");
                 }
@@ -210,7 +209,7 @@ public sealed partial class AlertGrpcService(
 
                 break;
             case AlertChannels.Email:
-                if (!System.Net.Mail.MailAddress.TryCreate(request.Target, out _))
+                if (!NotificationTargets.IsEmailAddress(request.Target))
                 {
                     throw Invalid($"target '{request.Target}' is not an e-mail address.");
                 }

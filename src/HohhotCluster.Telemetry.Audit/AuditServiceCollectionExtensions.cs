@@ -70,6 +70,7 @@ public static class AuditServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<AlertSubscriptionStore>();
+        services.TryAddSingleton<NotificationSender>();
         services.AddHostedService<AlertNotifier>();
         // The alert change feed ages out (Retention:AlertEvents); the alerts themselves stay.
         services.AddRetentionRule(new RetentionRule("alert_event",

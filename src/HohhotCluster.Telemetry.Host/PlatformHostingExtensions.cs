@@ -91,6 +91,8 @@ public static class PlatformHostingExtensions
         // Components beyond the spine register here (their services, migrations, telemetry kinds, observers):
         HohhotCluster.Telemetry.Traceability.TraceabilityServiceCollectionExtensions.AddTraceability(builder.Services, configuration);
         HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);
+        HohhotCluster.Telemetry.Reports.ReportServiceCollectionExtensions.AddTelemetryReports(builder.Services, configuration);
+        builder.Services.AddSingleton<HohhotCluster.Telemetry.Reports.IReportScopeGuard, KnownScopesReportGuard>();
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddSingleton<KnownScopes>();
@@ -140,6 +142,7 @@ public static class PlatformHostingExtensions
         app.MapGrpcService<KpiGrpcService>();
         app.MapGrpcService<FeedingGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
+        app.MapGrpcService<ReportGrpcService>();
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
         {

@@ -1,8 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Net.Mail;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,13 +50,13 @@ public sealed class AlertNotificationOptions
 public sealed partial class AlertNotifier(
     AlertStore alerts,
     AlertSubscriptionStore subscriptions,
+    NotificationSender sender,
     IOptions<AlertNotificationOptions> options,
     TimeProvider clock,
     ILogger<AlertNotifier> logger) : BackgroundService
 {
-    public const string SignatureHeader = "X-Hohhot-Signature";
+    public const string SignatureHeader = NotificationSender.SignatureHeader;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly HttpClient _http = new() { Timeout = options.Value.RequestTimeout };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -125,24 +122,9 @@ public sealed partial class AlertNotifier(
             return;
         }
 
-        var o = options.Value;
-        var delay = o.FirstRetryDelay;
-        string? error = null;
-        var attempt = 0;
-        while (++attempt <= o.Attempts)
-        {
-            error = await SendAsync(subscription, alert, trigger, cancellationToken);
-            if (error is null || attempt == o.Attempts)
-            {
-                break;
-            }
-
-            LogRetrying(subscription.Id, alert.Id, attempt, error);
-            await Task.Delay(delay, clock, cancellationToken);
-            delay += delay;
-        }
-
-        await subscriptions.RecordOutcomeAsync(subscription.Id, alert.Id, trigger, Math.Min(attempt, o.Attempts), error, clock.GetUtcNow(), cancellationToken);
+        var (attempts, error) = await sender.WithRetriesAsync(ct => SendAsync(subscription, alert, trigger, ct),
+            (attempt, failure) => LogRetrying(subscription.Id, alert.Id, attempt, failure), cancellationToken);
+        await subscriptions.RecordOutcomeAsync(subscription.Id, alert.Id, trigger, attempts, error, clock.GetUtcNow(), cancellationToken);
         if (error is null)
         {
             LogSent(trigger, alert.Id, subscription.Id, subscription.Channel);
@@ -154,48 +136,23 @@ public sealed partial class AlertNotifier(
     }
 
     /// <summary>One attempt: null when delivered, else why not.</summary>
-    private async Task<string?> SendAsync(AlertSubscription subscription, AlertRow alert, string trigger, CancellationToken cancellationToken)
+    private Task<string?> SendAsync(AlertSubscription subscription, AlertRow alert, string trigger, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.Serialize(new AlertNotification(trigger, subscription.Id, clock.GetUtcNow(), new NotifiedAlert(
             alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.CountyId, alert.PastureId, alert.PlantId, alert.Message,
             new DateTimeOffset(DateTime.SpecifyKind(alert.Since, DateTimeKind.Utc)), new DateTimeOffset(DateTime.SpecifyKind(alert.RaisedAt, DateTimeKind.Utc)))), Json);
-        try
+        if (subscription.Channel == AlertChannels.Webhook)
         {
-            if (subscription.Channel == AlertChannels.Webhook)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Target) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                request.Headers.Add(SignatureHeader, Sign(subscription.Secret ?? "", body));
-                using var response = await _http.SendAsync(request, cancellationToken);
-                return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
-            }
-
-            var o = options.Value;
-            if (o.SmtpHost.Length == 0)
-            {
-                return "e-mail is not configured (Audit:Notifications:SmtpHost)";
-            }
-
-            using var smtp = new SmtpClient(o.SmtpHost, o.SmtpPort) { EnableSsl = o.SmtpTls, Timeout = (int)o.RequestTimeout.TotalMilliseconds };
-            using var mail = new MailMessage(o.SmtpFrom, subscription.Target)
-            {
-                Subject = $"[hohhot {alert.Severity}] {(trigger == "escalation" ? "unacknowledged: " : "")}{alert.Kind} {alert.Subject}",
-                Body = $"{alert.Message}\n\nalert {alert.Id.ToString(CultureInfo.InvariantCulture)}, raised {alert.RaisedAt:O}\n\n{body}\n",
-                BodyEncoding = Encoding.UTF8,
-                SubjectEncoding = Encoding.UTF8,
-            };
-            await smtp.SendMailAsync(mail, cancellationToken);
-            return null;
+            return sender.PostSignedAsync(subscription.Target, subscription.Secret ?? "", body, cancellationToken);
         }
-        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or SmtpException or IOException
-            && !cancellationToken.IsCancellationRequested)
-        {
-            return exception.Message;
-        }
+
+        return sender.SendMailAsync([subscription.Target],
+            $"[hohhot {alert.Severity}] {(trigger == "escalation" ? "unacknowledged: " : "")}{alert.Kind} {alert.Subject}",
+            $"{alert.Message}\n\nalert {alert.Id.ToString(CultureInfo.InvariantCulture)}, raised {alert.RaisedAt:O}\n\n{body}\n", [], cancellationToken);
     }
 
-    /// <summary>The signature a receiver recomputes: <c>sha256=</c> and the hex HMAC-SHA256 of the body with the subscription's secret.</summary>
-    public static string Sign(string secret, string body) =>
-        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
+    /// <summary>The signature a receiver recomputes (<see cref="NotificationSender.Sign"/>).</summary>
+    public static string Sign(string secret, string body) => NotificationSender.Sign(secret, body);
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Notified {Trigger} of alert {AlertId} to subscription {SubscriptionId} ({Channel})")]
     private partial void LogSent(string trigger, long alertId, long subscriptionId, string channel);
