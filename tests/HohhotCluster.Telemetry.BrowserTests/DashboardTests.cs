@@ -182,6 +182,28 @@ public sealed class DashboardTests(DashboardFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task The_audits_XLSX_download_opens_and_holds_the_days_failing_sample()
+    {
+        await using var browser = await fixture.BrowserAsync();
+        var week = $"from={ThroughputProbe.ChinaDay(7):yyyy-MM-dd}&to={fixture.Yesterday}";
+        var page = await fixture.LoginAsync(browser, fixture.Regulator, "/audits?" + week);
+        await page.WaitForSelectorAsync("[data-testid=failing]");
+        Assert.Equal(1, await page.Locator($"[data-testid=failing] tr[data-sample='{fixture.FailingSample}']").CountAsync());
+        await ScreenshotAsync(page, "audits");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=xlsx-download]"));
+        var path = Path.Combine(DashboardFixture.ScreenshotDirectory, "audits.xlsx");
+        await download.SaveAsAsync(path);
+        output.WriteLine("downloaded: " + path);
+        Assert.EndsWith(".xlsx", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.Contains("failing_samples", MiniExcelLibs.MiniExcel.GetSheetNames(path));
+        var rows = MiniExcelLibs.MiniExcel.Query(path, useHeaderRow: true, sheetName: "failing_samples").Cast<IDictionary<string, object?>>().ToList();
+        Assert.Contains(rows, r => Equals(r["sample_id"]?.ToString(), fixture.FailingSample));
+        var rates = MiniExcelLibs.MiniExcel.Query(path, useHeaderRow: true, sheetName: "pass_rates").Cast<IDictionary<string, object?>>().ToList();
+        Assert.NotEmpty(rates);
+    }
+
+    [Fact]
     public async Task Every_page_has_no_serious_or_critical_accessibility_violation()
     {
         var pages = new (DashboardFixture.Account? Account, string Path, string Name)[]
