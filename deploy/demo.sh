@@ -27,6 +27,22 @@ seed="${HOHHOT_DEMO_SEED:-1}"
 
 platform_running() { [[ -f $pid_file ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
+# The web dashboard (hohhot-dashboard): HTTPS with the platform's certificate, calling the API as the signed-in user.
+dashboard_url="${HOHHOT_DASHBOARD_URL:-https://127.0.0.1:19280}"
+dashboard_pid_file="$HOHHOT_DATA_DIR/run/dashboard.pid"
+dashboard_log="$HOHHOT_DATA_DIR/dashboard.log"
+dashboard_running() { [[ -f $dashboard_pid_file ]] && kill -0 "$(cat "$dashboard_pid_file")" 2>/dev/null; }
+stop_dashboard() {
+    if dashboard_running; then
+        local pid; pid="$(cat "$dashboard_pid_file")"
+        echo "stopping the dashboard (pid $pid)"
+        kill -TERM "$pid"
+        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$dashboard_pid_file"
+}
+
 stop_platform() {
     if platform_running; then
         local pid; pid="$(cat "$pid_file")"
@@ -40,6 +56,7 @@ stop_platform() {
 
 if [[ ${1:-} == stop ]]; then
     [[ -f $site_dir/site.env ]] && bash deploy/site-bridge.sh stop "$site_dir"
+    stop_dashboard
     stop_platform
     bash deploy/servers.sh stop
     exit 0
@@ -65,6 +82,7 @@ fi
 # The demo starts from empty demo databases each time, so that the verify below compares this run's ledger
 # with exactly this run's data (HOHHOT_DEMO_KEEP_DATA=1 keeps what an earlier run left).
 if [[ ${HOHHOT_DEMO_KEEP_DATA:-0} != 1 ]]; then
+    stop_dashboard
     stop_platform
     echo "resetting the demo databases (PostgreSQL 'hohhot', InfluxDB '$HOHHOT_INFLUX_DATABASE')"
     PGPASSWORD="$HOHHOT_PG_PASSWORD" psql -q -h 127.0.0.1 -p "$HOHHOT_PG_PORT" -U hohhot -d postgres \
@@ -167,6 +185,21 @@ if [[ -n $site_tank ]]; then
     echo "a tank level of $site_tank went through the site broker on 127.0.0.1:$site_port and its bridge"
 fi
 
+if ! dashboard_running; then
+    echo "starting the dashboard at $dashboard_url (log: $dashboard_log)"
+    mkdir -p "$HOHHOT_DATA_DIR/run"
+    Dashboard__Url="$dashboard_url" Dashboard__ApiUrl="$HOHHOT_API" Dashboard__ApiCaFile="$HOHHOT_CA" \
+    Dashboard__TlsCertificateFile="$tls_dir/server.pem" Dashboard__TlsKeyFile="$tls_dir/server.key" \
+    Dashboard__DataProtectionKeysDir="$HOHHOT_SECRETS_DIR/dashboard-keys" \
+        setsid dotnet src/HohhotCluster.Telemetry.Dashboard/bin/Debug/net10.0/hohhot-dashboard.dll >>"$dashboard_log" 2>&1 < /dev/null &
+    echo $! > "$dashboard_pid_file"
+fi
+for _ in $(seq 1 120); do
+    curl -sf --cacert "$HOHHOT_CA" -o /dev/null "$dashboard_url/login" && break
+    dashboard_running || { tail -n 40 "$dashboard_log"; echo "the dashboard exited" >&2; break; }
+    sleep 0.5
+done
+
 echo
 deploy/hohhot throughput --date "$yesterday" --scope city
 
@@ -191,6 +224,10 @@ if [[ -n $incident_sample ]]; then
 fi
 cat <<MSG
 
+The dashboard: open $dashboard_url (its certificate is from the demo's CA, $HOHHOT_CA: trust it or accept the
+browser's warning), log in with one of the accounts below, e.g. the regulator, and see yesterday ($yesterday)
+at $dashboard_url/city?date=$yesterday, the trace of ${traced_lot:-a product lot} at
+$dashboard_url/trace?what=product&id=${traced_lot:-PRODUCT_LOT}, and the day's alerts at $dashboard_url/alerts.
 The platform is running (gRPC over TLS at $HOHHOT_API, MQTT over TLS at mqtts://$mqtt_endpoint, CA $HOHHOT_CA,
 pid $(cat "$pid_file"), log $log_file). A site broker bridged to it (pasture $site_pasture) listens on
 127.0.0.1:$site_port for devices (user site-devices, password in $site_dir/secrets/site.password).
@@ -209,5 +246,5 @@ Try:
   deploy/hohhot gateway list                           # the gateways' MQTT credentials (never their secrets)
   deploy/hohhot access-log --limit 20                  # operator and regulator
   deploy/hohhot health
-Stop everything with: deploy/demo.sh stop
+Stop everything (the dashboard too, pid $(cat "$dashboard_pid_file" 2>/dev/null || echo '?')) with: deploy/demo.sh stop
 MSG

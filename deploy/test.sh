@@ -14,6 +14,16 @@ export HOHHOT_INFLUX_RPC_PORT="${HOHHOT_TEST_INFLUX_RPC_PORT:-18098}"
 
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
+# The dashboard's browser tests drive Debian's Chromium by its path (tests/HohhotCluster.Telemetry.BrowserTests);
+# without it they fail, never skip. fonts-noto-cjk: the pages are Chinese first, and their screenshots need the glyphs.
+if [[ ! -x /usr/bin/chromium || ! -d /usr/share/fonts/opentype/noto ]]; then
+    (
+        flock -w 900 7 || { echo "timed out waiting for the apt lock" >&2; exit 1; }
+        [[ -x /usr/bin/chromium && -d /usr/share/fonts/opentype/noto ]] ||
+            { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; }
+    ) 7>/tmp/hohhot-servers-apt.lock
+fi
+
 bash deploy/servers.sh start
 trap 'bash deploy/servers.sh stop || true' EXIT
 eval "$(bash deploy/servers.sh env)"

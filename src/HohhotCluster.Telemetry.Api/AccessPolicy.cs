@@ -36,6 +36,7 @@ public static class AccessPolicy
     public static readonly FrozenDictionary<string, Rule> Rules = new Dictionary<string, Rule>
     {
         [Prefix + "ThroughputService/GetDailyThroughput"] = Everyone,
+        [Prefix + "ThroughputService/GetThroughputHistory"] = Everyone,
 
         [Prefix + "RegistryService/UpsertRegistry"] = new(A, A, null, E),
         [Prefix + "RegistryService/ListCounties"] = Everyone,

@@ -71,7 +71,98 @@ public sealed class ThroughputGrpcService(
         return reply;
     }
 
-    private async Task<DailyTotals> TotalsAsync(Scope scope, Identity.Caller caller, DateOnly date, CancellationToken cancellationToken)
+    /// <summary>The longest range <see cref="GetThroughputHistory"/> answers, in days.</summary>
+    public const int MaxHistoryDays = 400;
+
+    public override async Task<ThroughputHistory> GetThroughputHistory(GetThroughputHistoryRequest request, ServerCallContext context)
+    {
+        var granularity = request.Granularity switch
+        {
+            ThroughputGranularity.Unspecified or ThroughputGranularity.Day => ThroughputGranularity.Day,
+            ThroughputGranularity.Month => ThroughputGranularity.Month,
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "granularity must be DAY or MONTH.")),
+        };
+        var to = ParseDate(request.ToDate, "to_date") ?? ChinaTime.Today(clock);
+        var from = ParseDate(request.FromDate, "from_date")
+            ?? (granularity == ThroughputGranularity.Day ? to.AddDays(-29) : new DateOnly(to.Year, to.Month, 1).AddMonths(-11));
+        if (from > to)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "from_date must not be after to_date."));
+        }
+
+        if (to.DayNumber - from.DayNumber + 1 > MaxHistoryDays)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"from_date..to_date spans more than {MaxHistoryDays} days."));
+        }
+
+        var scope = request.Scope ?? new Scope { Kind = ScopeKind.City };
+        var source = await SourceAsync(scope, context.Caller(), context.CancellationToken);
+        // One grain call for the whole range: the scope's daily totals as the rollup (or plant) holds them.
+        var days = await source.GetAllDaysAsync();
+        var reply = new ThroughputHistory
+        {
+            Scope = new Scope { Kind = scope.Kind == ScopeKind.Unspecified ? ScopeKind.City : scope.Kind, Id = scope.Id },
+            FromDate = Format(from),
+            ToDate = Format(to),
+            Granularity = granularity,
+        };
+        for (var start = from; start <= to;)
+        {
+            var end = granularity == ThroughputGranularity.Day ? start : new DateOnly(start.Year, start.Month, 1).AddMonths(1).AddDays(-1);
+            if (end > to)
+            {
+                end = to;
+            }
+
+            reply.Periods.Add(Period(start, end, days));
+            start = end.AddDays(1);
+        }
+
+        return reply;
+    }
+
+    /// <summary>A period's sums and its mean per reported day (a day with any intake, collection or milking).</summary>
+    public static ThroughputPeriod Period(DateOnly start, DateOnly end, IReadOnlyDictionary<DateOnly, DailyTotals> days)
+    {
+        var sum = default(DailyTotals);
+        var reported = 0;
+        for (var day = start; day <= end; day = day.AddDays(1))
+        {
+            if (days.TryGetValue(day, out var totals) && totals.IntakeCount + totals.CollectionCount + totals.MilkingCount > 0)
+            {
+                sum += totals;
+                reported++;
+            }
+        }
+
+        double PerDay(double kg) => reported == 0 ? 0 : kg / 1000.0 / reported;
+        return new ThroughputPeriod
+        {
+            PeriodStart = Format(start),
+            PeriodEnd = Format(end),
+            ProcessedT = sum.ProcessedKg / 1000.0,
+            ProducedT = sum.CollectedKg / 1000.0,
+            MilkedT = sum.MilkedKg / 1000.0,
+            Days = end.DayNumber - start.DayNumber + 1,
+            DaysReported = reported,
+            ProcessedTPerDay = PerDay(sum.ProcessedKg),
+            ProducedTPerDay = PerDay(sum.CollectedKg),
+            MilkedTPerDay = PerDay(sum.MilkedKg),
+        };
+    }
+
+    private static string Format(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static DateOnly? ParseDate(string value, string field) =>
+        value.Length == 0 ? null
+        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date
+        : throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field} must be YYYY-MM-DD (China Standard Time), or empty."));
+
+    private async Task<DailyTotals> TotalsAsync(Scope scope, Identity.Caller caller, DateOnly date, CancellationToken cancellationToken) =>
+        await (await SourceAsync(scope, caller, cancellationToken)).GetDayAsync(date);
+
+    /// <summary>The grain holding a scope's daily totals, once the caller may see the scope.</summary>
+    private async Task<IDailyTotalsSource> SourceAsync(Scope scope, Identity.Caller caller, CancellationToken cancellationToken)
     {
         if (scope.Kind is not (ScopeKind.Unspecified or ScopeKind.City or ScopeKind.County or ScopeKind.Pasture or ScopeKind.Plant))
         {
@@ -81,10 +172,10 @@ public sealed class ThroughputGrpcService(
         await scopes.RequireAsync(caller, scope.Kind, scope.Id, cancellationToken);
         return scope.Kind switch
         {
-            ScopeKind.County => await grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)).GetDayAsync(date),
-            ScopeKind.Pasture => await grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)).GetDayAsync(date),
-            ScopeKind.Plant => await grains.GetGrain<IPlantGrain>(scope.Id).GetDayAsync(date),
-            _ => await grains.GetGrain<IRollupGrain>(RollupKeys.City).GetDayAsync(date),
+            ScopeKind.County => grains.GetGrain<IRollupGrain>(RollupKeys.County(scope.Id)),
+            ScopeKind.Pasture => grains.GetGrain<IRollupGrain>(RollupKeys.Pasture(scope.Id)),
+            ScopeKind.Plant => grains.GetGrain<IPlantGrain>(scope.Id),
+            _ => grains.GetGrain<IRollupGrain>(RollupKeys.City),
         };
     }
 }
