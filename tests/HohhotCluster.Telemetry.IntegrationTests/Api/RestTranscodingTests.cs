@@ -140,13 +140,13 @@ public sealed class RestTranscodingTests(RestPlatform fixture) : IClassFixture<R
         Assert.Equal(HttpStatusCode.OK, document.StatusCode);
         using var openApi = JsonDocument.Parse(await document.Content.ReadAsStringAsync());
         var paths = openApi.RootElement.GetProperty("paths");
-        foreach (var path in new[] { "/v1/throughput", "/v1/kpis", "/v1/series", "/v1/alerts", "/v1/alerts/{alert_id}/acknowledge", "/v1/audits/pass-rates",
-                     "/v1/traceability/lots/{product_lot_id}/trace-back", "/v1/registry/pastures", "/v1/feeding/daily" })
+        foreach (var path in new[] { "/v1/throughput", "/v1/kpis", "/v1/series", "/v1/alerts", "/v1/alerts/{alertId}/acknowledge", "/v1/audits/pass-rates",
+                     "/v1/traceability/lots/{productLotId}/trace-back", "/v1/registry/pastures", "/v1/feeding/daily" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"the OpenAPI document lacks {path}; it has " + string.Join(", ", paths.EnumerateObject().Select(p => p.Name)));
         }
 
-        Assert.True(paths.GetProperty("/v1/alerts/{alert_id}/resolve").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/v1/alerts/{alertId}/resolve").TryGetProperty("post", out _));
         using var ui = await fixture.Http.GetAsync("/swagger/index.html");
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Contains("swagger-ui", await ui.Content.ReadAsStringAsync(), StringComparison.Ordinal);
