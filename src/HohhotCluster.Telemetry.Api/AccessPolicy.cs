@@ -73,6 +73,8 @@ public static class AccessPolicy
         [Prefix + "FeedingService/GetDailyFeeding"] = new(V, null, V, V),
         [Prefix + "FeedingService/ListFeedStocks"] = new(V, null, V, V),
 
+        [Prefix + "SeriesService/GetSeries"] = Everyone,
+
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,
         [Prefix + "AlertService/AcknowledgeAlert"] = new(E, E, E, E),

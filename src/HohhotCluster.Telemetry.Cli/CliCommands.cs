@@ -41,6 +41,10 @@ public static class CliCommands
                                                    TMR feeding of a pasture's herds (or one herd) on a local day (JSON)
           feeding stocks --pasture ID [--date YYYY-MM-DD]
                                                    a pasture's feed stores with each feed's days of use (JSON)
+          series --metric milk|bulk-tank-temperature|bulk-tank-volume|plant-intake|tmr-loaded
+                 --pasture ID | --herd ID | --plant ID [--tank ID] --from RFC3339 [--to RFC3339] --interval 15m|1h|1d
+                 [--aggregation sum|mean|min|max] [--json]
+                                                   a time series for a chart, with the retention policy it was read from and why
           alerts ack --id N | alerts assign --id N --to ACCOUNT | alerts resolve --id N --note TEXT
                                                    the alert workflow (JSON of the alert after the step)
           alerts history --id N                    an alert and who acknowledged, assigned and resolved it when (JSON)
@@ -161,6 +165,7 @@ public static class CliCommands
                     LocalDate = options.GetValueOrDefault("date") ?? "",
                 })),
                 "reports" when args.Length > 1 => await ReportCommands.RunAsync(channel, args[1], options, stdout),
+                "series" => await SeriesCommands.RunAsync(channel, options, stdout),
                 "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
                 "alerts" when args.Length > 1 && args[1] == "subscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).CreateAlertSubscriptionAsync(
                     SubscriptionOf(options))),

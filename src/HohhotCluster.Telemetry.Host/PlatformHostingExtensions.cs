@@ -105,7 +105,17 @@ public static class PlatformHostingExtensions
             options.Interceptors.Add<RpcExceptionInterceptor>();
             options.EnableDetailedErrors = false;
             options.MaxReceiveMessageSize = 16 * 1024 * 1024;
-        });
+        }).AddJsonTranscoding();
+        // REST: the google.api.http mappings of the protos, transcoded to the same gRPC methods (so the same interceptors,
+        // the call guard first, decide every call); their OpenAPI document and Swagger UI at /swagger (anonymous: the
+        // contract, never data). docs/api.md.
+        builder.Services.AddGrpcSwagger();
+        builder.Services.AddSwaggerGen(swagger => swagger.SwaggerDoc("v1", new Microsoft.OpenApi.Models.OpenApiInfo
+        {
+            Title = "Hohhot dairy telemetry REST API",
+            Version = "v1",
+            Description = "gRPC JSON transcoding of the platform's API. Every call needs authorization: Bearer <token> from POST /connect/token.",
+        }));
         builder.Services.AddGrpcReflection();
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresReachableHealthCheck>("postgres-reachable")
@@ -143,6 +153,9 @@ public static class PlatformHostingExtensions
         app.MapGrpcService<FeedingGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
         app.MapGrpcService<ReportGrpcService>();
+        app.MapGrpcService<SeriesGrpcService>();
+        app.UseSwagger();
+        app.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Hohhot telemetry v1"));
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
         {
