@@ -55,6 +55,9 @@ public sealed class OrleansClusterOptions : IValidatableObject
     /// <summary>How long a silo may miss I-am-alive probes before the others vote it dead (Orleans' default is 10 s per probe, 3 missed).</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>On SIGTERM, how long the host fails its health check before it stops taking work (postgres clustering): two of HAProxy's checks.</summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(3);
+
     public bool SiloTls => SiloCertificateFile.Length > 0;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -85,6 +88,11 @@ public sealed class OrleansClusterOptions : IValidatableObject
             yield return new ValidationResult(
                 "Silo-to-silo traffic off loopback must be TLS: set Orleans:SiloCertificateFile, Orleans:SiloKeyFile and Orleans:SiloCaFile (deploy/cluster.sh makes them).",
                 [nameof(SiloCertificateFile)]);
+        }
+
+        if (DrainDelay < TimeSpan.Zero || DrainDelay > TimeSpan.FromSeconds(30))
+        {
+            yield return new ValidationResult("Orleans:DrainDelay must be between 0 and 30 s (the shutdown waits it out).", [nameof(DrainDelay)]);
         }
 
         if (ProbeTimeout <= TimeSpan.Zero)
@@ -224,4 +232,26 @@ public static class ClusterHosting
 
         return services;
     }
+}
+
+/// <summary>
+/// A host of a cluster on SIGTERM: its health (the scrape endpoint's <c>/health</c>, which HAProxy checks) fails at once,
+/// and the shutdown waits <see cref="OrleansClusterOptions.DrainDelay"/> before the MQTT endpoint and the API stop, so
+/// the balancer has taken the host out before its connections close. Registered last: it stops first.
+/// </summary>
+public sealed class DrainingHealthCheck(IHostApplicationLifetime lifetime) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("This host is stopping: it drains and takes no new connections.")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+}
+
+/// <summary>Waits the drain delay on stop, before anything else stops (see <see cref="DrainingHealthCheck"/>).</summary>
+public sealed class DrainDelay(OrleansClusterOptions options, TimeProvider clock) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.Delay(options.DrainDelay, clock, cancellationToken);
 }

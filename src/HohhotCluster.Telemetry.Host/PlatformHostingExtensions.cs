@@ -124,6 +124,9 @@ public static class PlatformHostingExtensions
         {
             // Last: every component's hosted services are registered by now.
             builder.Services.RunSingleHostWorkOnOneHost(configuration);
+            builder.Services.AddSingleton(cluster);
+            builder.Services.AddHealthChecks().AddCheck<DrainingHealthCheck>("draining");
+            builder.Services.AddHostedService<DrainDelay>();
         }
 
         return builder;

@@ -25,7 +25,8 @@ public sealed partial class PostgresMembershipTable(NpgsqlDataSource dataSource,
         s.i_am_alive_time as IAmAliveTime, s.row_etag as RowEtag
         """;
 
-    private string ClusterId => cluster.Value.ClusterId;
+    /// <summary>The cluster id whose rows this table reads and writes (Orleans' <c>ClusterOptions.ClusterId</c>).</summary>
+    public string ClusterId => cluster.Value.ClusterId;
 
     public Task InitializeMembershipTable(bool tryInitTableVersion) => InitializeMembershipTableAsync(tryInitTableVersion, CancellationToken.None);
 
