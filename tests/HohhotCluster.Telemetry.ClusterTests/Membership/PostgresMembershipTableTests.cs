@@ -85,7 +85,7 @@ public sealed class PostgresMembershipTableTests : IAsyncLifetime
         Assert.Equal((entry.HostName, entry.SiloName, entry.RoleName, entry.Status, entry.ProxyPort, 3, 4),
             (read.HostName, read.SiloName, read.RoleName, read.Status, read.ProxyPort, read.UpdateZone, read.FaultZone));
         Assert.Equal((entry.StartTime, entry.IAmAliveTime), (read.StartTime, read.IAmAliveTime));
-        Assert.Equal(entry.SuspectTimes[0], Assert.Single(read.SuspectTimes));
+        Assert.Equal(entry.SuspectTimes[0], Assert.Single(read.SuspectTimes!));
         Assert.Equal("0", etag);
         Assert.Equal((1, "1"), (data.Version.Version, data.Version.VersionEtag));
     }
