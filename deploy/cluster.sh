@@ -66,10 +66,9 @@ write_haproxy_config() {
     {
         cat <<EOF
 # Written by deploy/cluster.sh: TCP in front of $hosts platform hosts. A host is in while its /health (metrics port)
-# answers 200: a host that is stopping answers 503 first (Orleans:DrainDelay), then drains.
+# answers 200: a host that is stopping answers 503 first (Cluster:DrainDelay), then drains.
 global
-    pidfile $dir/haproxy.pid
-    maxconn 20000
+    maxconn 4000
 defaults
     mode tcp
     timeout connect 2s
@@ -124,8 +123,8 @@ start_host() {
         Platform__SiloPort="$(port_of "$i" 2)" Platform__GatewayPort="$(port_of "$i" 3)" \
         Platform__ClusterId="${HOHHOT_CLUSTER_ID:-hohhot-cluster}" \
         Operations__MetricsUrl="http://127.0.0.1:$(port_of "$i" 4)" \
-        Orleans__Clustering=postgres Orleans__AdvertisedAddress=127.0.0.1 \
-        Orleans__SiloCertificateFile="$certs/silo.pem" Orleans__SiloKeyFile="$certs/silo.key" Orleans__SiloCaFile="$certs/ca.pem" \
+        Cluster__Membership=postgres Cluster__AdvertisedAddress=127.0.0.1 \
+        Cluster__SiloCertificateFile="$certs/silo.pem" Cluster__SiloKeyFile="$certs/silo.key" Cluster__SiloCaFile="$certs/ca.pem" \
         Identity__SigningKeyFile="$dir/token-signing-key.pem" \
         Identity__BootstrapOperatorPasswordFile="$dir/operator.password" \
         setsid dotnet "$dll" >>"$dir/host-$i.log" 2>&1 < /dev/null &

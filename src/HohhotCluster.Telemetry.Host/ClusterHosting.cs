@@ -22,14 +22,15 @@ public enum ClusteringMode
 }
 
 /// <summary>
-/// How this host joins the cluster (section <c>Orleans</c>). The cluster id, the silo and gateway ports stay in
+/// How this host joins the cluster (section <c>Cluster</c>; not <c>Orleans</c>, which Orleans reads itself for its
+/// configuration-named providers). The cluster id, the silo and gateway ports stay in
 /// <see cref="PlatformHostOptions"/> (<c>Platform:ClusterId</c>, <c>Platform:SiloPort</c>, <c>Platform:GatewayPort</c>).
 /// </summary>
 public sealed class OrleansClusterOptions : IValidatableObject
 {
-    public const string Section = "Orleans";
+    public const string Section = "Cluster";
 
-    public ClusteringMode Clustering { get; set; } = ClusteringMode.Localhost;
+    public ClusteringMode Membership { get; set; } = ClusteringMode.Localhost;
 
     [Required]
     public string ServiceId { get; set; } = "hohhot-telemetry";
@@ -62,42 +63,42 @@ public sealed class OrleansClusterOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Clustering != ClusteringMode.Postgres)
+        if (Membership != ClusteringMode.Postgres)
         {
             yield break;
         }
 
         if (!IPAddress.TryParse(AdvertisedAddress, out var advertised))
         {
-            yield return new ValidationResult("Orleans:AdvertisedAddress must be an IP address the other hosts reach this one at.", [nameof(AdvertisedAddress)]);
+            yield return new ValidationResult("Cluster:AdvertisedAddress must be an IP address the other hosts reach this one at.", [nameof(AdvertisedAddress)]);
             yield break;
         }
 
         if (ListenAddress.Length > 0 && !IPAddress.TryParse(ListenAddress, out _))
         {
-            yield return new ValidationResult("Orleans:ListenAddress must be an IP address (or empty: the advertised one).", [nameof(ListenAddress)]);
+            yield return new ValidationResult("Cluster:ListenAddress must be an IP address (or empty: the advertised one).", [nameof(ListenAddress)]);
         }
 
         if (SiloTls && (SiloKeyFile.Length == 0 || SiloCaFile.Length == 0))
         {
-            yield return new ValidationResult("Orleans:SiloCertificateFile needs Orleans:SiloKeyFile and Orleans:SiloCaFile (PEM).", [nameof(SiloKeyFile)]);
+            yield return new ValidationResult("Cluster:SiloCertificateFile needs Cluster:SiloKeyFile and Cluster:SiloCaFile (PEM).", [nameof(SiloKeyFile)]);
         }
 
         if (!SiloTls && !IPAddress.IsLoopback(advertised))
         {
             yield return new ValidationResult(
-                "Silo-to-silo traffic off loopback must be TLS: set Orleans:SiloCertificateFile, Orleans:SiloKeyFile and Orleans:SiloCaFile (deploy/cluster.sh makes them).",
+                "Silo-to-silo traffic off loopback must be TLS: set Cluster:SiloCertificateFile, Cluster:SiloKeyFile and Cluster:SiloCaFile (deploy/cluster.sh makes them).",
                 [nameof(SiloCertificateFile)]);
         }
 
         if (DrainDelay < TimeSpan.Zero || DrainDelay > TimeSpan.FromSeconds(30))
         {
-            yield return new ValidationResult("Orleans:DrainDelay must be between 0 and 30 s (the shutdown waits it out).", [nameof(DrainDelay)]);
+            yield return new ValidationResult("Cluster:DrainDelay must be between 0 and 30 s (the shutdown waits it out).", [nameof(DrainDelay)]);
         }
 
         if (ProbeTimeout <= TimeSpan.Zero)
         {
-            yield return new ValidationResult("Orleans:ProbeTimeout must be positive.", [nameof(ProbeTimeout)]);
+            yield return new ValidationResult("Cluster:ProbeTimeout must be positive.", [nameof(ProbeTimeout)]);
         }
     }
 }
@@ -132,7 +133,7 @@ public static class ClusterHosting
     /// <summary>Membership, endpoints and silo TLS of one host.</summary>
     public static void ConfigureClustering(this ISiloBuilder silo, PlatformHostOptions host, OrleansClusterOptions cluster)
     {
-        if (cluster.Clustering == ClusteringMode.Localhost)
+        if (cluster.Membership == ClusteringMode.Localhost)
         {
             silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort);
         }

@@ -76,7 +76,7 @@ public static class PlatformHostingExtensions
         var cluster = ClusterHosting.ReadClusterOptions(configuration);
         builder.UseOrleans(silo =>
         {
-            // Orleans:Clustering: localhost (one silo) or postgres (every host on the database is one cluster); ClusterHosting.cs.
+            // Cluster:Membership: localhost (one silo) or postgres (every host on the database is one cluster); ClusterHosting.cs.
             silo.ConfigureClustering(host, cluster);
             silo.Services.AddPostgresGrainStorage();
         });
@@ -120,7 +120,7 @@ public static class PlatformHostingExtensions
                 options.Services.Map(component, result => result.Name == component);
             }
         });
-        if (cluster.Clustering == ClusteringMode.Postgres)
+        if (cluster.Membership == ClusteringMode.Postgres)
         {
             // Last: every component's hosted services are registered by now.
             builder.Services.RunSingleHostWorkOnOneHost(configuration);
