@@ -93,6 +93,23 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>SIGKILL: the host gets no chance to drain, close its sessions or leave the membership table.</summary>
     public void Kill(int host) => Process.GetProcessById(HostPid(host)).Kill();
 
+    /// <summary>SIGTERM, and waits until the host has drained and exited.</summary>
+    public async Task StopHostAsync(int host)
+    {
+        using var process = Process.GetProcessById(HostPid(host));
+        var (exitCode, text) = await RunAsync("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        Assert.True(exitCode == 0, text);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(deadline.Token);
+    }
+
+    /// <summary>Starts whichever hosts are not running (deploy/cluster.sh start skips the running ones).</summary>
+    public async Task StartMissingHostsAsync()
+    {
+        var (exitCode, text) = await ScriptAsync("start", "--hosts", Hosts.ToString(CultureInfo.InvariantCulture));
+        Assert.True(exitCode == 0, "deploy/cluster.sh start failed:\n" + text);
+    }
+
     /// <summary>hohhot-sim with the cluster's CA trusted.</summary>
     public Task<(int ExitCode, string Output)> SimulatorAsync(params string[] args) =>
         RunAsync("dotnet", [Path.Combine(TestServers.RepoRoot, "firmware-sim", "HohhotCluster.FirmwareSim", "bin", TestServers.Configuration, "net10.0", "hohhot-sim.dll"), .. args],
