@@ -73,14 +73,11 @@ public static class PlatformHostingExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddTelemetryPostgres(configuration);
         builder.Services.AddTelemetryIdentity(configuration, allowPlaintext: host.Plaintext);
+        var cluster = ClusterHosting.ReadClusterOptions(configuration);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort);
-            silo.Configure<ClusterOptions>(options =>
-            {
-                options.ClusterId = host.ClusterId;
-                options.ServiceId = "hohhot-telemetry";
-            });
+            // Cluster:Membership: localhost (one silo) or postgres (every host on the database is one cluster); ClusterHosting.cs.
+            silo.ConfigureClustering(host, cluster);
             silo.Services.AddPostgresGrainStorage();
         });
         builder.Services.AddTelemetryInflux(configuration);
@@ -135,6 +132,15 @@ public static class PlatformHostingExtensions
                 options.Services.Map(component, result => result.Name == component);
             }
         });
+        if (cluster.Membership == ClusteringMode.Postgres)
+        {
+            // Last: every component's hosted services are registered by now.
+            builder.Services.RunSingleHostWorkOnOneHost(configuration);
+            builder.Services.AddSingleton(cluster);
+            builder.Services.AddHealthChecks().AddCheck<DrainingHealthCheck>("draining");
+            builder.Services.AddHostedService<DrainDelay>();
+        }
+
         return builder;
     }
 
