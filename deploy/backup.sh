@@ -158,6 +158,13 @@ def entry(rel):
     path = os.path.join(root, rel)
     return {"path": rel, "bytes": os.path.getsize(path), "sha256": digest(path)}
 influx = sorted(os.path.join("influxdb", n) for n in os.listdir(os.path.join(root, "influxdb")))
+# A database without a shard (no point yet) has only its meta data: influxd restore -portable refuses such a backup
+# ("DB metadata not changed"), so restore creates the database instead.
+shards = 0
+for n in influx:
+    if n.endswith(".manifest"):
+        with open(os.path.join(root, n)) as f:
+            shards += len(json.load(f).get("files") or [])
 latest, name, count = (os.environ["SCHEMA"].split("|") + ["", "", ""])[:3]
 manifest = {
     "format": int(os.environ["FORMAT"]),
@@ -171,7 +178,7 @@ manifest = {
     "postgres": {"database": os.environ["DB"], "server_version": os.environ["PG_VERSION"], "format": "custom",
                  "file": entry("postgres.dump")},
     "influxdb": {"database": os.environ["DB"], "version": os.environ["INFLUX_VERSION"], "format": "portable",
-                 "files": [entry(p) for p in influx]},
+                 "shard_files": shards, "files": [entry(p) for p in influx]},
 }
 manifest["total_bytes"] = manifest["postgres"]["file"]["bytes"] + sum(f["bytes"] for f in manifest["influxdb"]["files"])
 with open(os.path.join(root, "manifest.json"), "w") as f:
@@ -257,8 +264,13 @@ restore() {
     log "influx: restoring '$source_db' as '$db' (rpc 127.0.0.1:$INFLUX_RPC_PORT)"
     # influxd restore -portable creates the database itself and refuses an existing one.
     influx_ql "DROP DATABASE \"$db\"" >/dev/null
-    influxd restore -portable -host "127.0.0.1:$INFLUX_RPC_PORT" -db "$source_db" -newdb "$db" "$folder/influxdb" > "$RUN_DIR/influxdb-restore.log" 2>&1 \
-        || { tail_logs "$RUN_DIR/influxdb-restore.log"; die "influx: restore into '$db' failed"; }
+    if [[ "$(manifest_get "$folder" 'm["influxdb"]["shard_files"]')" == 0 ]]; then
+        # No point was backed up (see backup): an empty database; the platform creates its retention policies at start.
+        influx_ql "CREATE DATABASE \"$db\"" >/dev/null
+    else
+        influxd restore -portable -host "127.0.0.1:$INFLUX_RPC_PORT" -db "$source_db" -newdb "$db" "$folder/influxdb" > "$RUN_DIR/influxdb-restore.log" 2>&1 \
+            || { tail_logs "$RUN_DIR/influxdb-restore.log"; die "influx: restore into '$db' failed"; }
+    fi
 
     local restored expected
     restored="$(schema_version "$db")"

@@ -8,7 +8,7 @@ namespace HohhotCluster.Telemetry.Storage;
 public sealed record SchemaMigration(int Version, string Name, string Sql)
 {
     /// <summary>Lower-case hex SHA-256 of the script's UTF-8 text with CRLF line ends read as LF (a checkout's line ends do not change it).</summary>
-    public string Checksum { get; } = ChecksumOf(Sql);
+    public string Checksum => ChecksumOf(Sql);
 
     public static string ChecksumOf(string sql) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql.Replace("\r\n", "\n", StringComparison.Ordinal))));
@@ -58,9 +58,9 @@ public sealed class SchemaRelease
             }
 
             var parts = line.Split("  ", 2, StringSplitOptions.TrimEntries);
-            if (parts.Length != 2 || parts[0].Length != 64 || !parts[0].All(Uri.IsHexDigit) || !checksums.TryAdd(parts[1], parts[0].ToLowerInvariant()))
+            if (parts.Length != 2 || parts[0].Length != 64 || !parts[0].All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) || !checksums.TryAdd(parts[1], parts[0]))
             {
-                throw new FormatException($"Schema release {name}, line {lineNumber}: expected '<sha256>  NNNN_name' once per script, got '{line}'.");
+                throw new FormatException($"Schema release {name}, line {lineNumber}: expected '<lower-case hex sha256>  NNNN_name' once per script, got '{line}'.");
             }
         }
 

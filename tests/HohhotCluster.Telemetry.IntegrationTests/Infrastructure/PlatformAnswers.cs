@@ -20,7 +20,7 @@ public sealed record PlatformAnswers(DailyThroughput Throughput, TraceBackReply 
 
         // A product lot the ledger holds, traced back through silo batches and tanker loads to bulk-tank lots.
         var productLot = (await File.ReadAllLinesAsync(ledger)).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(l => l.TryGetProperty("k", out var k) && k.GetString() == "production" && l.GetProperty("rc").GetInt32() is >= 0 and < 128)
+            .Where(l => !l.TryGetProperty("f", out _) && l.TryGetProperty("k", out var k) && k.GetString() == "production" && l.GetProperty("rc").GetInt32() is >= 0 and < 128)
             .Select(l => l.GetProperty("lot").GetString()!).First();
         var trace = await new TraceabilityService.TraceabilityServiceClient(platform.Channel).TraceBackAsync(new TraceBackRequest { ProductLotId = productLot });
 

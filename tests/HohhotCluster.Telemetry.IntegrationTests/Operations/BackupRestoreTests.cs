@@ -53,7 +53,7 @@ public sealed class BackupRestoreTests(ITestOutputHelper log) : IAsyncLifetime
 
             // Online: the platform keeps running while both stores are backed up.
             var output = await ChildProcess.RequireDeployScriptAsync("backup.sh", ["backup", "--database", source.InfluxDatabase, "--to", _work], TestServerInstance());
-            folder = output.TrimEnd().Split('\n')[^1].Trim();
+            folder = BackupFolder(output);
             log.WriteLine(output);
             operatorPassword = source.OperatorPassword;
         }
@@ -92,7 +92,7 @@ public sealed class BackupRestoreTests(ITestOutputHelper log) : IAsyncLifetime
         }
 
         var instance = TestServerInstance();
-        var folder = (await ChildProcess.RequireDeployScriptAsync("backup.sh", ["backup", "--database", name, "--to", _work], instance)).TrimEnd().Split('\n')[^1].Trim();
+        var folder = BackupFolder(await ChildProcess.RequireDeployScriptAsync("backup.sh", ["backup", "--database", name, "--to", _work], instance));
 
         // The database still holds its table: refused, and left as it was.
         var (exitCode, output) = await RunBackupScriptAsync(instance, "restore", folder, "--database", name);
@@ -130,6 +130,10 @@ public sealed class BackupRestoreTests(ITestOutputHelper log) : IAsyncLifetime
         (exitCode, output) = await RunBackupScriptAsync(instance, "restore", folder, "--database", name, "--force");
         Assert.True(exitCode != 0 && output.Contains("checksums do not match", StringComparison.Ordinal), output);
     }
+
+    /// <summary>The folder backup.sh printed on its standard output (its log lines went to standard error).</summary>
+    private static string BackupFolder(string output) =>
+        output.Split('\n').Select(l => l.Trim()).Last(l => l.StartsWith('/') && Directory.Exists(l));
 
     private static Task<(int ExitCode, string Output)> RunBackupScriptAsync(IReadOnlyDictionary<string, string> instance, params string[] arguments) =>
         ChildProcess.RunAsync("bash", [Path.Combine(TestServers.RepoRoot, "deploy", "backup.sh"), .. arguments], instance);

@@ -33,7 +33,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
     public async Task Database_populated_by_release_0_14_is_upgraded_by_this_binary_and_answers_the_same()
     {
         var built = await ChildProcess.RequireDeployScriptAsync("release-build.sh", ["0.14"]);
-        var releaseHost = built.TrimEnd().Split('\n')[^1].Trim();
+        var releaseHost = built.Split('\n').Select(l => l.Trim()).Last(l => l.EndsWith("hohhot-platform.dll", StringComparison.Ordinal) && File.Exists(l));
         log.WriteLine("release 0.14's host: " + releaseHost);
 
         const string seed = "4260";
