@@ -14,6 +14,14 @@ public sealed record PlatformAnswers(DailyThroughput Throughput, TraceBackReply 
     public override string ToString() =>
         $"throughput {Throughput}, trace {Trace.Lots.Count} lots, pass rates {PassRates.Overall}, points {string.Join(", ", PointCounts.Select(p => $"{p.Key}={p.Value}"))}";
 
+    /// <summary>
+    /// The trace as a set: its root, then its lots and edges each sorted by their text. The reply's order is not part
+    /// of its meaning (the recursive query has no ORDER BY), and a restored database lays its rows out anew.
+    /// </summary>
+    public string TraceAsSet() =>
+        $"root {Trace.Root}\nlots\n{string.Join('\n', Trace.Lots.Select(l => l.ToString()).Order(StringComparer.Ordinal))}\n" +
+        $"edges\n{string.Join('\n', Trace.Edges.Select(e => e.ToString()).Order(StringComparer.Ordinal))}";
+
     public static async Task<PlatformAnswers> ReadAsync(PlatformProcess platform, DateOnly day, string ledger)
     {
         var throughput = await ThroughputProbe.GetAsync(platform, day, ScopeKind.City);

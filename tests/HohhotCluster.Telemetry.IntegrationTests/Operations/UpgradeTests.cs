@@ -68,7 +68,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
 
         var after = await PlatformAnswers.ReadAsync(upgraded, day, ledger);
         Assert.Equal(before.Throughput.ToString(), after.Throughput.ToString());
-        Assert.Equal(before.Trace.ToString(), after.Trace.ToString());
+        Assert.Equal(before.TraceAsSet(), after.TraceAsSet());
         Assert.Equal(before.PassRates.ToString(), after.PassRates.ToString());
         Assert.Equal(before.PointCounts, after.PointCounts);
         var (exitCode, verifyOutput) = await Simulator.VerifyAsync(ledger, upgraded, profile: "demo");

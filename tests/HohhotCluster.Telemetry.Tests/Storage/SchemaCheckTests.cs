@@ -120,8 +120,8 @@ public sealed class SchemaCheckTests
         var release = SchemaRelease.Load(SchemaMigrator.ChecksumBaselineRelease);
         var embedded = SchemaMigrator.LoadMigrations(
         [
-            typeof(SchemaMigrator).Assembly, typeof(Traceability.ChainStore).Assembly,
-            typeof(Audit.AuditServiceCollectionExtensions).Assembly, typeof(Identity.IdentityStore).Assembly,
+            typeof(SchemaMigrator).Assembly, typeof(global::HohhotCluster.Telemetry.Traceability.ChainStore).Assembly,
+            typeof(global::HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions).Assembly, typeof(global::HohhotCluster.Telemetry.Identity.IdentityStore).Assembly,
         ]).ToDictionary(m => m.Name);
         Assert.Equal(24, release.Checksums.Count);
         foreach (var (name, checksum) in release.Checksums)
