@@ -74,7 +74,8 @@ public static class StorageServiceCollectionExtensions
     private sealed class MigrationHostedService(SchemaMigrator migrator, IOptions<PostgresOptions> options) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken) =>
-            options.Value.MigrateOnStart ? migrator.MigrateAsync(cancellationToken) : Task.CompletedTask;
+            // Without migrating, the schema is still checked: a changed script, a newer schema or a missing script refuses the start.
+            options.Value.MigrateOnStart ? migrator.MigrateAsync(cancellationToken) : migrator.VerifyAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

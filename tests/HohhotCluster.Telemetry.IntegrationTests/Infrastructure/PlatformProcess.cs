@@ -16,8 +16,9 @@ public sealed class PlatformProcess : IAsyncDisposable
     private readonly Dictionary<string, string> _environment;
     private readonly string _logPath;
     private Process? _process;
+    private string? _hostDll;
 
-    private PlatformProcess(string name, string postgres, string influxDatabase, string timeZone, string? influxUrl = null)
+    private PlatformProcess(string name, string postgres, string influxDatabase, string timeZone, string? influxUrl = null, string? operatorPassword = null)
     {
         Name = name;
         PostgresConnection = postgres;
@@ -30,7 +31,7 @@ public sealed class PlatformProcess : IAsyncDisposable
         // Secrets made for this platform alone, as the deploy scripts make them at first start: the token signing key
         // (created by the host itself) and the first operator's password.
         var secrets = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "hohhot-secrets-" + name)).FullName;
-        OperatorPassword = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        OperatorPassword = operatorPassword ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         File.WriteAllText(Path.Combine(secrets, "operator.password"), OperatorPassword);
         _environment = new Dictionary<string, string>
         {
@@ -112,17 +113,20 @@ public sealed class PlatformProcess : IAsyncDisposable
     /// <summary>
     /// Creates fresh databases and starts a host in the given time zone, with optional configuration overrides
     /// (<c>Section__Key</c> environment variables); returns once it answers health checks. Given <paramref name="stores"/>,
-    /// the host uses those (another server instance's) instead of fresh databases on the test servers.
+    /// the host uses those (another server instance's) instead of fresh databases on the test servers. Given
+    /// <paramref name="operatorPassword"/>, the operator's password is that one (a platform on restored or upgraded
+    /// databases, whose operator exists already); given <paramref name="hostDll"/>, that build of the host runs
+    /// (another release's).
     /// </summary>
     public static async Task<PlatformProcess> StartAsync(
         string timeZone = "Asia/Shanghai", IReadOnlyDictionary<string, string>? settings = null, string? tlsDirectory = null,
-        PlatformStores? stores = null)
+        PlatformStores? stores = null, string? operatorPassword = null, string? hostDll = null)
     {
         var name = TestServers.UniqueName("it");
         var (postgres, influx) = stores is null
             ? await TestServers.CreateDatabasesAsync(name)
             : (stores.PostgresConnection, stores.InfluxDatabase);
-        var platform = new PlatformProcess(name, postgres, influx, timeZone, stores?.InfluxUrl);
+        var platform = new PlatformProcess(name, postgres, influx, timeZone, stores?.InfluxUrl, operatorPassword) { _hostDll = hostDll };
         if (tlsDirectory is not null)
         {
             platform.TlsDirectory = tlsDirectory;
@@ -145,7 +149,7 @@ public sealed class PlatformProcess : IAsyncDisposable
     /// <summary>(Re)starts the process on the same databases and ports.</summary>
     public async Task StartAgainAsync()
     {
-        var hostDll = Path.Combine(TestServers.RepoRoot, "src", "HohhotCluster.Telemetry.Host", "bin", TestServers.Configuration, "net10.0", "hohhot-platform.dll");
+        var hostDll = _hostDll ?? HostDll();
         if (!File.Exists(hostDll))
         {
             throw new FileNotFoundException("Build the solution first: the host was not found", hostDll);

@@ -34,7 +34,7 @@ public static class Simulator
         {
             await Task.Delay(attempt == 0 ? 500 : 2000);
             string[] arguments = ["verify", "--ledger", ledger, "--api", $"http://127.0.0.1:{platform.ApiPort}",
-                "--api-token", await platform.OperatorTokenAsync(), "--influx", TestServers.InfluxUrl, "--db", platform.InfluxDatabase];
+                "--api-token", await platform.OperatorTokenAsync(), "--influx", platform.InfluxUrl, "--db", platform.InfluxDatabase];
             (exitCode, output) = await RunAsync(profile is null ? arguments : [.. arguments, "--profile", profile]);
         }
 
