@@ -72,6 +72,10 @@ public static class AccessPolicy
         [Prefix + "FeedingService/GetDailyFeeding"] = new(V, null, V, V),
         [Prefix + "FeedingService/ListFeedStocks"] = new(V, null, V, V),
 
+        [Prefix + "AnimalService/ImportAnimals"] = new(E, null, null, E),
+        [Prefix + "AnimalService/GetAnimal"] = new(V, null, V, V),
+        [Prefix + "AnimalService/ListAnimals"] = new(V, null, V, V),
+
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,
         [Prefix + "AlertService/AcknowledgeAlert"] = new(E, E, E, E),

@@ -91,6 +91,7 @@ public static class PlatformHostingExtensions
         // Components beyond the spine register here (their services, migrations, telemetry kinds, observers):
         HohhotCluster.Telemetry.Traceability.TraceabilityServiceCollectionExtensions.AddTraceability(builder.Services, configuration);
         HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);
+        HohhotCluster.Telemetry.Animals.AnimalsServiceCollectionExtensions.AddTelemetryAnimals(builder.Services);
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddSingleton<KnownScopes>();
@@ -140,6 +141,7 @@ public static class PlatformHostingExtensions
         app.MapGrpcService<KpiGrpcService>();
         app.MapGrpcService<FeedingGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
+        app.MapGrpcService<AnimalGrpcService>();
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
         {
