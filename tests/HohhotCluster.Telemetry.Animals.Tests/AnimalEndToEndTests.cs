@@ -59,31 +59,33 @@ public sealed class AnimalEndToEndTests(PlatformFixture platform) : IClassFixtur
 
         await using var gateway = await Gateway.ConnectAsync(platform.Platform, pasture, fleet.PasswordOf(pasture));
         var topic = Payloads.Topic("pasture", pasture, fms, "animal_event");
-        var at = DateTimeOffset.UtcNow.AddDays(-2);
+        // After the import: the import is the stock as of its call, and an event older than an animal's registration is
+        // animal_event_out_of_order.
+        var at = DateTimeOffset.UtcNow.AddSeconds(1);
         // The cow calves (a calf is born and tagged), the heifer moves herd, the cow is dried off... in the batch form.
         var batch = Payloads.Batch("animal_event", [
             Envelope(fms, 1, at, AnimalBodies.Calving(Tag(1))),
-            Envelope(fms, 2, at.AddMinutes(5), AnimalBodies.Birth(Tag(3), herd2)),
-            Envelope(fms, 3, at.AddHours(1), AnimalBodies.HerdMove(Tag(2), herd1)),
+            Envelope(fms, 2, at.AddSeconds(5), AnimalBodies.Birth(Tag(3), herd2)),
+            Envelope(fms, 3, at.AddSeconds(10), AnimalBodies.HerdMove(Tag(2), herd1)),
         ]);
         Assert.True(await gateway.PublishAsync(Payloads.BatchTopic("pasture", pasture), batch));
-        var departure = Envelope(fms, 4, at.AddHours(2), AnimalBodies.Departure(Tag(2), "Sale"));
+        var departure = Envelope(fms, 4, at.AddSeconds(20), AnimalBodies.Departure(Tag(2), "Sale"));
         Assert.True(await gateway.PublishAsync(topic, departure));
         Assert.True(await gateway.PublishAsync(topic, departure)); // a redelivery: once in the history
 
         // Refused by the rules: answered 0x99, quarantined with the reason, nothing changed.
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 5, at.AddHours(3), AnimalBodies.Departure(Tag(2)))));
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 6, at.AddHours(3), AnimalBodies.DryOff(Tag(9)))));
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 7, at.AddHours(3), AnimalBodies.Birth("2150123" + Tag(4)[7..], herd1))));
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 8, at.AddHours(3), AnimalBodies.Arrival("3150121" + Tag(5)[7..], herd1, AnimalBodies.Detail(specie: "Goat")))));
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 9, at.AddHours(3), AnimalBodies.HerdMove(Tag(1), fleet.HerdA1))));
-        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 10, at.AddHours(3), AnimalBodies.DryOff(Tag(3)))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 5, at.AddSeconds(30), AnimalBodies.Departure(Tag(2)))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 6, at.AddSeconds(30), AnimalBodies.DryOff(Tag(9)))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 7, at.AddSeconds(30), AnimalBodies.Birth("2150123" + Tag(4)[7..], herd1))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 8, at.AddSeconds(30), AnimalBodies.Arrival("3150121" + Tag(5)[7..], herd1, AnimalBodies.Detail(specie: "Goat")))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 9, at.AddSeconds(30), AnimalBodies.HerdMove(Tag(1), fleet.HerdA1))));
+        Assert.False(await gateway.PublishAsync(topic, Envelope(fms, 10, at.AddSeconds(30), AnimalBodies.DryOff(Tag(3)))));
 
         var cow = await animals.GetAnimalAsync(new GetAnimalRequest { EarTag = Tag(1) });
-        Assert.Equal((3, "Fresh", AnimalStatus.Alive, herd1), (cow.Animal.Parity, cow.Animal.LactationStatus, cow.Animal.Status, cow.Animal.HerdId));
+        Assert.Equal((3, "Fresh", Protos.V1.AnimalStatus.Alive, herd1), (cow.Animal.Parity, cow.Animal.LactationStatus, cow.Animal.Status, cow.Animal.HerdId));
         Assert.Equal(["registration", "calving"], cow.History.Select(h => h.Event));
         var heifer = await animals.GetAnimalAsync(new GetAnimalRequest { EarTag = Tag(2) });
-        Assert.Equal(AnimalStatus.OffFarm, heifer.Animal.Status);
+        Assert.Equal(Protos.V1.AnimalStatus.OffFarm, heifer.Animal.Status);
         Assert.Equal(["registration", "herd_move", "departure"], heifer.History.Select(h => h.Event));
         Assert.Equal("Sale", heifer.History[^1].Reason);
         var calf = await animals.GetAnimalAsync(new GetAnimalRequest { EarTag = Tag(3) });
