@@ -74,6 +74,9 @@ public static class AccessPolicy
         [Prefix + "FeedingService/ListFeedStocks"] = new(V, null, V, V),
 
         [Prefix + "SeriesService/GetSeries"] = Everyone,
+        [Prefix + "AnimalService/ImportAnimals"] = new(E, null, null, E),
+        [Prefix + "AnimalService/GetAnimal"] = new(V, null, V, V),
+        [Prefix + "AnimalService/ListAnimals"] = new(V, null, V, V),
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,

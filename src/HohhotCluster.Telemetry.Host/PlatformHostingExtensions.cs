@@ -90,6 +90,7 @@ public static class PlatformHostingExtensions
         HohhotCluster.Telemetry.Audit.AuditServiceCollectionExtensions.AddTelemetryAudits(builder.Services, configuration);
         HohhotCluster.Telemetry.Reports.ReportServiceCollectionExtensions.AddTelemetryReports(builder.Services, configuration);
         builder.Services.AddSingleton<HohhotCluster.Telemetry.Reports.IReportScopeGuard, KnownScopesReportGuard>();
+        HohhotCluster.Telemetry.Animals.AnimalsServiceCollectionExtensions.AddTelemetryAnimals(builder.Services);
 
         builder.Services.AddOptions<PlanTargetOptions>().Bind(configuration.GetSection(PlanTargetOptions.Section));
         builder.Services.AddSingleton<KnownScopes>();
@@ -162,6 +163,7 @@ public static class PlatformHostingExtensions
         app.MapGrpcService<SeriesGrpcService>();
         app.UseSwagger();
         app.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Hohhot telemetry v1"));
+        app.MapGrpcService<AnimalGrpcService>();
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
         {

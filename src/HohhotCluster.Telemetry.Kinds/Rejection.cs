@@ -28,6 +28,38 @@ public static class QuarantineReasons
     public const string TooLate = "too_late";
     public const string InfluxRejected = "influx_rejected";
 
+    // The animal registry's (src/HohhotCluster.Telemetry.Animals, docs/animals.md "Rules").
+
+    /// <summary>An animal event for an ear tag the registry does not hold (its birth, arrival or import comes first).</summary>
+    public const string UnknownAnimal = "unknown_animal";
+
+    /// <summary>A birth, arrival or import of an ear tag already registered alive (or a birth of a departed one).</summary>
+    public const string AnimalAlreadyRegistered = "animal_already_registered";
+
+    /// <summary>A calf's ear tag whose county code is not the county of the pasture it was born on.</summary>
+    public const string TagCountyMismatch = "tag_county_mismatch";
+
+    /// <summary>An ear tag's species code (or the animal's ICAR specie) is not the pasture's species.</summary>
+    public const string SpeciesMismatch = "species_mismatch";
+
+    /// <summary>An event of an animal that has departed (off farm).</summary>
+    public const string AnimalDeparted = "animal_departed";
+
+    /// <summary>An event of an animal that has died.</summary>
+    public const string AnimalDead = "animal_dead";
+
+    /// <summary>An event from a pasture for an animal registered alive on another.</summary>
+    public const string AnimalNotOnPasture = "animal_not_on_pasture";
+
+    /// <summary>A calving or dry-off of an animal not registered as female.</summary>
+    public const string AnimalNotFemale = "animal_not_female";
+
+    /// <summary>A dry-off of an animal not in milk.</summary>
+    public const string AnimalNotLactating = "animal_not_lactating";
+
+    /// <summary>An event older than the animal's newest one: the registry takes an animal's events in time order.</summary>
+    public const string AnimalEventOutOfOrder = "animal_event_out_of_order";
+
     /// <summary>A <c>supervisory</c> quality sample from a device of the audited party (a pasture or plant), not a regulator's lab.</summary>
     public const string SupervisoryNotFromLab = "supervisory_not_from_lab";
 

@@ -134,6 +134,7 @@ public sealed partial class AccessMatrixTests(IdentityPlatform fixture) : IClass
             "UpsertRegistry" => $$"""{"pastures":[{"id":"{{f.Prefix}}-P9","countyId":"{{f.CountyA}}","name":"intruder","species":"SPECIES_COW","capacityHead":1}],"devices":[{"id":"{{f.MeterA}}","ownerKind":"OWNER_KIND_PASTURE","ownerId":"{{f.PastureB}}","kind":"milk_meter"}]}""",
             "DeactivateDevice" => $$"""{"deviceId":"{{f.MeterA}}","reason":"matrix"}""",
             "MoveDevice" => $$"""{"deviceId":"{{f.MeterA}}","ownerKind":"OWNER_KIND_PASTURE","ownerId":"{{f.PastureB}}","reason":"matrix"}""",
+            "ImportAnimals" => $$"""{"pastureId":"{{f.PastureA}}","importId":"matrix","animals":[{"earTag":"215012199999999","specie":"Cattle","gender":"Female","herdId":"{{f.HerdA1}}"}]}""",
             "RejudgeSamples" => """{"fromDate":"2020-01-01","toDate":"2030-12-31","reason":"matrix"}""",
             "CreateOrganisation" => $$"""{"id":"{{f.Prefix}}-intruder","kind":"ORGANISATION_KIND_PLATFORM_OPERATOR","name":"intruder"}""",
             "AssignHoldings" => $$"""{"organisationId":"{{fixture.Organisations["pasture_operator"]}}","pastureIds":["{{f.PastureB}}"]}""",

@@ -1,0 +1,22 @@
+using HohhotCluster.Telemetry.Kinds;
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HohhotCluster.Telemetry.Animals;
+
+public static class AnimalsServiceCollectionExtensions
+{
+    /// <summary>
+    /// The animal registry: migrations 0400-0499, its store, the <c>animal_event</c> telemetry kind and its gate. Needs
+    /// <c>AddTelemetryPostgres</c> (the data source, the registry) and a <see cref="TimeProvider"/>.
+    /// </summary>
+    public static IServiceCollection AddTelemetryAnimals(this IServiceCollection services)
+    {
+        services.AddSchemaMigrations(typeof(AnimalRegistryStore).Assembly);
+        services.AddSingleton<AnimalRegistryStore>();
+        services.AddSingleton<PastureDirectory>();
+        services.AddTelemetryKind<AnimalEventKind>();
+        services.AddAcceptedGate<AnimalEventRecord, AnimalEventGate>();
+        return services;
+    }
+}
