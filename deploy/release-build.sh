@@ -37,6 +37,12 @@ rm -rf -- "$root"
 mkdir -p "$root"
 log "release $release: extracting $commit into $root"
 git -C "$repo" archive --format=tar "$commit" | tar -x -C "$root"
+# The folder lies inside this checkout, and MSBuild takes the nearest Directory.Build.props/.targets above a project:
+# where the release has none of its own, an empty one stops the search, so this checkout's build files (packages the
+# release does not declare) never reach the release's build.
+for build_file in Directory.Build.props Directory.Build.targets; do
+    [[ -e $root/$build_file ]] || printf '<Project />\n' > "$root/$build_file"
+done
 log "release $release: building the host ($configuration)"
 (cd "$root" && DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 nice -n 10 dotnet build src/HohhotCluster.Telemetry.Host -c "$configuration" -nologo -v q) >&2
 [[ -f $dll ]] || { echo "$0: the build of release $release wrote no $dll" >&2; exit 1; }

@@ -84,7 +84,7 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
     public async Task Scripts_applied_by_release_0_14_get_their_checksums_recorded_once_and_only_the_new_ones_run()
     {
         // Release 0.14's migrator: its bookkeeping table had no checksum column. Its scripts are ours byte for byte
-        // (SchemaReleases/0.14.sha256, checked by the unit tests), here storage's first nine, 0010 to come.
+        // (SchemaReleases/0.14.sha256, checked by the unit tests), here storage's first nine; 0010 and every storage script after it are to come.
         var release = SchemaRelease.Load("0.14");
         await ExecuteAsync("create table schema_migration (version integer primary key, name text not null, applied_at timestamptz not null default now())");
         foreach (var script in StorageScripts.Where(s => s.Version < 10))
@@ -94,7 +94,7 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
             await ExecuteAsync("insert into schema_migration (version, name) values (@Version, @Name)", new { script.Version, script.Name });
         }
 
-        Assert.Equal(1, await Migrator().MigrateAsync());
+        Assert.Equal(StorageScripts.Count(s => s.Version >= 10), await Migrator().MigrateAsync());
 
         Assert.Equal(StorageScripts.Select(s => (s.Version, s.Name, (string?)s.Checksum)), await BookkeepingAsync());
         Assert.Equal(0, await Migrator().MigrateAsync());
