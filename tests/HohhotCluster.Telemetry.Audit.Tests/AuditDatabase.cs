@@ -1,7 +1,5 @@
 using HohhotCluster.Telemetry.Audit.Alerts;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
-using HohhotCluster.Telemetry.Storage;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
@@ -14,24 +12,8 @@ public sealed class AuditDatabase : IAsyncLifetime
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero));
 
-    public async Task InitializeAsync()
-    {
-        var name = TestServers.UniqueName("audit");
-        var admin = new NpgsqlConnectionStringBuilder(TestServers.PostgresConnection);
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        admin.Database = name;
-        DataSource = NpgsqlDataSource.Create(admin.ConnectionString);
-        await new SchemaMigrator(DataSource,
-            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(Traceability.ChainStore).Assembly),
-             new MigrationSource(typeof(AuditServiceCollectionExtensions).Assembly)],
-            NullLogger<SchemaMigrator>.Instance).MigrateAsync();
-    }
+    public async Task InitializeAsync() =>
+        DataSource = await TestServers.CreateMigratedDatabaseAsync("audit", typeof(Traceability.ChainStore), typeof(AuditServiceCollectionExtensions));
 
     public AlertStore Alerts() => new(DataSource, new AuditMetrics(new TestMeterFactory()));
 

@@ -41,22 +41,8 @@ public sealed class ReportWorld : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var name = TestServers.UniqueName("reports");
-        var admin = new NpgsqlConnectionStringBuilder(TestServers.PostgresConnection);
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        admin.Database = name;
-        DataSource = NpgsqlDataSource.Create(admin.ConnectionString);
-        await new SchemaMigrator(DataSource,
-            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(Traceability.ChainStore).Assembly),
-             new MigrationSource(typeof(Audit.AuditServiceCollectionExtensions).Assembly), new MigrationSource(typeof(IdentityStore).Assembly),
-             new MigrationSource(typeof(ReportStore).Assembly)],
-            NullLogger<SchemaMigrator>.Instance).MigrateAsync();
+        DataSource = await TestServers.CreateMigratedDatabaseAsync("reports",
+            typeof(Traceability.ChainStore), typeof(Audit.AuditServiceCollectionExtensions), typeof(IdentityStore), typeof(ReportStore));
 
         var registry = new RegistryStore(DataSource);
         await registry.UpsertAsync(new RegistryBatch

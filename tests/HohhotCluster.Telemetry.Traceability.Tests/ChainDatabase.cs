@@ -3,7 +3,6 @@ using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Traceability;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -27,12 +26,7 @@ public sealed class ChainDatabase : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var (connection, _) = await CreateDatabaseAsync(TestServers.UniqueName("trace"));
-        DataSource = NpgsqlDataSource.Create(connection);
-        var migrator = new SchemaMigrator(DataSource,
-            [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(ChainStore).Assembly)],
-            NullLogger<SchemaMigrator>.Instance);
-        await migrator.MigrateAsync();
+        DataSource = await TestServers.CreateMigratedDatabaseAsync("trace", typeof(ChainStore));
         await using (var command = DataSource.CreateCommand(
             """
             create table quality_result (
@@ -51,21 +45,6 @@ public sealed class ChainDatabase : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await DataSource.DisposeAsync();
-
-    /// <summary>Only the PostgreSQL half of TestServers.CreateDatabasesAsync: these tests need no InfluxDB.</summary>
-    private static async Task<(string, string)> CreateDatabaseAsync(string name)
-    {
-        var admin = new NpgsqlConnectionStringBuilder(TestServers.PostgresConnection);
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        admin.Database = name;
-        return (admin.ConnectionString, name);
-    }
 
     public ReadingKey NextKey(string device) => new(device, 1, Interlocked.Increment(ref _seq));
 

@@ -1,3 +1,5 @@
+using HohhotCluster.Telemetry.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
@@ -22,6 +24,14 @@ public static class TestServers
     /// <summary>A fresh PostgreSQL database and InfluxDB database for one platform under test.</summary>
     public static async Task<(string PostgresConnection, string InfluxDatabase)> CreateDatabasesAsync(string name)
     {
+        var connection = await CreatePostgresDatabaseAsync(name);
+        await new InfluxQuery(name).ExecuteAsync($"CREATE DATABASE \"{name}\"");
+        return (connection, name);
+    }
+
+    /// <summary>A fresh PostgreSQL database only (for tests that need no InfluxDB); its connection string.</summary>
+    public static async Task<string> CreatePostgresDatabaseAsync(string name)
+    {
         var admin = new NpgsqlConnectionStringBuilder(PostgresConnection) { Pooling = false };
         await using (var connection = new NpgsqlConnection(admin.ConnectionString))
         {
@@ -30,10 +40,22 @@ public static class TestServers
             await command.ExecuteNonQueryAsync();
         }
 
-        await new InfluxQuery(name).ExecuteAsync($"CREATE DATABASE \"{name}\"");
         admin.Database = name;
         admin.Pooling = true;
-        return (admin.ConnectionString, name);
+        return admin.ConnectionString;
+    }
+
+    /// <summary>
+    /// A fresh PostgreSQL database named after <paramref name="prefix"/>, migrated as the host migrates it: Storage's
+    /// scripts and those of each component whose assembly holds one of <paramref name="components"/>, in that order.
+    /// </summary>
+    public static async Task<NpgsqlDataSource> CreateMigratedDatabaseAsync(string prefix, params Type[] components)
+    {
+        var dataSource = NpgsqlDataSource.Create(await CreatePostgresDatabaseAsync(UniqueName(prefix)));
+        MigrationSource[] sources =
+            [new MigrationSource(typeof(SchemaMigrator).Assembly), .. components.Select(c => new MigrationSource(c.Assembly))];
+        await new SchemaMigrator(dataSource, sources, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
+        return dataSource;
     }
 
     public static string UniqueName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
