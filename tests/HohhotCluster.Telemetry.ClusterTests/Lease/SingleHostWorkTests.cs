@@ -76,7 +76,7 @@ public sealed class SingleHostWorkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task When_the_holder_s_session_dies_the_other_host_takes_the_work_over_and_the_holder_stops_its_own()
+    public async Task When_the_holder_s_session_dies_it_stops_its_work_and_exactly_one_host_holds_and_runs_it_again()
     {
         var (a, workA) = Host("host-a");
         await a.StartAsync(CancellationToken.None);

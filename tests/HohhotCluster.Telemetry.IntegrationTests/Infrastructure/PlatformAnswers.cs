@@ -22,6 +22,15 @@ public sealed record PlatformAnswers(DailyThroughput Throughput, TraceBackReply 
         $"root {Trace.Root}\nlots\n{string.Join('\n', Trace.Lots.Select(l => l.ToString()).Order(StringComparer.Ordinal))}\n" +
         $"edges\n{string.Join('\n', Trace.Edges.Select(e => e.ToString()).Order(StringComparer.Ordinal))}";
 
+    /// <summary>Asserts that <paramref name="after"/> (another platform on the same data) answers as this one did.</summary>
+    public void AssertAnsweredAgainBy(PlatformAnswers after)
+    {
+        Assert.Equal(Throughput.ToString(), after.Throughput.ToString());
+        Assert.Equal(TraceAsSet(), after.TraceAsSet());
+        Assert.Equal(PassRates.ToString(), after.PassRates.ToString());
+        Assert.Equal(PointCounts, after.PointCounts);
+    }
+
     public static async Task<PlatformAnswers> ReadAsync(PlatformProcess platform, DateOnly day, string ledger)
     {
         var throughput = await ThroughputProbe.GetAsync(platform, day, ScopeKind.City);

@@ -23,6 +23,14 @@ public static class Simulator
         await RequireAsync("register", "--profile", profile, "--seed", seed, "--api", platform.ApiUrl, "--api-token", await platform.OperatorTokenAsync());
 
     /// <summary>
+    /// Publishes one China day of the demo profile's readings into <paramref name="platform"/> over MQTT (boot epoch
+    /// now), recording them in <paramref name="ledger"/>; the run must succeed.
+    /// </summary>
+    public static Task RunDemoDayAsync(PlatformProcess platform, string seed, DateOnly day, string ledger, string spool) =>
+        RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T00:00:00+08:00",
+            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{platform.MqttPort}", "--ledger", ledger, "--spool", spool);
+
+    /// <summary>
     /// Runs <c>hohhot-sim verify</c> against the platform until it finds no difference (up to a minute: the last
     /// PUBACKs may still be on their way to the ledger's readers); returns the last exit code and output.
     /// </summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Dapper;
 using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Storage;
@@ -45,8 +44,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         await using (var previous = await PlatformProcess.StartAsync(hostDll: releaseHost))
         {
             await Simulator.RegisterFleetAsync("demo", seed, previous, _work);
-            await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-                "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{previous.MqttPort}", "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
+            await Simulator.RunDemoDayAsync(previous, seed, day, ledger, Path.Combine(_work, "spool"));
             var (verified, output) = await Simulator.VerifyAsync(ledger, previous, profile: "demo");
             Assert.True(verified == 0, "release 0.14 does not verify its own day:\n" + output);
             before = await PlatformAnswers.ReadAsync(previous, day, ledger);
@@ -67,10 +65,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         await using var upgraded = await PlatformProcess.StartAsync(stores: stores, operatorPassword: operatorPassword);
 
         var after = await PlatformAnswers.ReadAsync(upgraded, day, ledger);
-        Assert.Equal(before.Throughput.ToString(), after.Throughput.ToString());
-        Assert.Equal(before.TraceAsSet(), after.TraceAsSet());
-        Assert.Equal(before.PassRates.ToString(), after.PassRates.ToString());
-        Assert.Equal(before.PointCounts, after.PointCounts);
+        before.AssertAnsweredAgainBy(after);
         var (exitCode, verifyOutput) = await Simulator.VerifyAsync(ledger, upgraded, profile: "demo");
         Assert.True(exitCode == 0, "the ledger does not verify after the upgrade:\n" + verifyOutput + "\n" + upgraded.LogTail());
 
@@ -88,8 +83,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         // And the new day goes on: the upgraded platform takes readings (a second day over MQTT) and verifies them.
         var nextDay = ThroughputProbe.ChinaDay(1);
         var nextLedger = Path.Combine(_work, "next.jsonl");
-        await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", nextDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{upgraded.MqttPort}", "--ledger", nextLedger, "--spool", Path.Combine(_work, "spool-next"));
+        await Simulator.RunDemoDayAsync(upgraded, seed, nextDay, nextLedger, Path.Combine(_work, "spool-next"));
         var (nextExit, nextOutput) = await Simulator.VerifyAsync(nextLedger, upgraded);
         Assert.True(nextExit == 0, "the upgraded platform does not verify a new day:\n" + nextOutput);
     }
