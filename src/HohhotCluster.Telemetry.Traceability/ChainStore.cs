@@ -55,6 +55,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var outcomes = new ApplyOutcome[writes.Count];
+            var changed = new HashSet<long>();
             for (var i = 0; i < writes.Count; i++)
             {
                 var (key, write) = writes[i];
@@ -67,10 +68,11 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
                     continue;
                 }
 
-                await WriteAsync(connection, transaction, write, ct);
+                await WriteAsync(connection, transaction, write, ct, changed);
                 outcomes[i] = ApplyOutcome.Applied;
             }
 
+            await ChainLineage.RefreshAsync(connection, transaction, changed, ct);
             await transaction.CommitAsync(ct);
             return outcomes;
         }, cancellationToken);
@@ -81,16 +83,23 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
+            var changed = new HashSet<long>();
             foreach (var write in writes)
             {
-                await WriteAsync(connection, transaction, write, ct);
+                await WriteAsync(connection, transaction, write, ct, changed);
             }
 
+            await ChainLineage.RefreshAsync(connection, transaction, changed, ct);
             await transaction.CommitAsync(ct);
             return 0;
         }, cancellationToken);
 
-    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, CancellationToken ct)
+    /// <summary>
+    /// Writes one record's lots and edges. The product lots below its edges have their lineage recomputed here, or,
+    /// when <paramref name="lineageChanges"/> is given, the edges' children are added to it and the caller refreshes
+    /// the lineage once for all its writes before it commits (<see cref="ChainLineage.RefreshAsync"/>).
+    /// </summary>
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, CancellationToken ct, HashSet<long>? lineageChanges = null)
     {
         var keys = new Dictionary<LotRef, long>();
         foreach (var lot in write.Lots)
@@ -121,7 +130,14 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         }
 
         // The product lots below the new or changed edges have their lineage recomputed in this transaction.
-        await ChainLineage.RefreshAsync(connection, transaction, children, ct);
+        if (lineageChanges is null)
+        {
+            await ChainLineage.RefreshAsync(connection, transaction, children, ct);
+        }
+        else
+        {
+            lineageChanges.UnionWith(children);
+        }
 
         // A tanker load and a silo batch hold what was pumped into them: the sum of their in-edges, dated by the first.
         foreach (var load in touchedLoads)
