@@ -115,7 +115,7 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
     {
         await using var command = db.DataSource.CreateCommand(
             """
-            select p.lot_id, a.lot_id, l.depth, l.kg from trace_lineage l join trace_lot p on p.id = l.product join trace_lot a on a.id = l.ancestor
+            select p.lot_id, a.kind || ':' || a.lot_id, l.depth, l.kg from trace_lineage l join trace_lot p on p.id = l.product join trace_lot a on a.id = l.ancestor
             where p.lot_id like $1 || '%'
             """);
         command.Parameters.AddWithValue(prefix);
@@ -152,7 +152,7 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
             Assert.True(back.Graph.Lots.Values.Count(l => l.Kind == LotKinds.BulkTank) > 0);
             var lineage = await LineageOfAsync(p);
             Assert.All(chain.Products, x => Assert.Contains(lineage.Keys, k => k.Product == x));
-            Assert.Contains(lineage.Keys, k => k.Ancestor.Contains("-B", StringComparison.Ordinal));
+            Assert.Contains(lineage.Keys, k => k.Ancestor.StartsWith("bulk_tank:", StringComparison.Ordinal));
         }
     }
 
@@ -173,14 +173,14 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
             var forward = await db.Queries.TraceForwardAsync(Regulator, new LotRef(LotKinds.BulkTank, bulk), default);
             foreach (var reached in forward.Reached.Where(r => r.Lot.Kind == LotKinds.Product))
             {
-                Assert.True(lineage.TryGetValue((reached.Lot.LotId, bulk), out var row), $"{bulk} -> {reached.Lot.LotId} is not in the lineage");
+                Assert.True(lineage.TryGetValue((reached.Lot.LotId, "bulk_tank:" + bulk), out var row), $"{bulk} -> {reached.Lot.LotId} is not in the lineage");
                 Assert.Equal(reached.SourceKg, row.Kg, 6);
                 Assert.Equal(4, row.Depth);
                 compared++;
             }
         }
 
-        Assert.Equal(lineage.Keys.Count(k => k.Ancestor.Contains("-B", StringComparison.Ordinal)), compared);
+        Assert.Equal(lineage.Keys.Count(k => k.Ancestor.StartsWith("bulk_tank:", StringComparison.Ordinal)), compared);
         await using (var connection = await db.DataSource.OpenConnectionAsync())
         {
             await ChainLineage.RebuildAllAsync(connection, 3, default);
@@ -212,7 +212,7 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
         // T1 now holds 24,000 kg (B1 10,000, B2 8,000, late 6,000) and went all into S1 (18,000 of 24,000 kg: its
         // receipt still says 18,000): X1 took 12,000 of S1's 24,000, so 12,000 x 18/24 of T1's receipt, a quarter of it late milk.
         var lineage = await LineageOfAsync(c.X1[..^3]);
-        Assert.Equal(12_000.0 * 18_000 / 24_000 * 6_000 / 24_000, lineage[(c.X1, late)].Kg, 6);
+        Assert.Equal(12_000.0 * 18_000 / 24_000 * 6_000 / 24_000, lineage[(c.X1, "bulk_tank:" + late)].Kg, 6);
     }
 
     [Fact]
@@ -241,9 +241,9 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
         Assert.Equal(1, (await db.Importer.ImportAsync(dairy, declaration, default)).Retracted);
         var after = await LineageOfAsync(p + "-X1");
 
-        Assert.Contains((p + "-X1", wrongLot), before.Keys);
-        Assert.DoesNotContain((p + "-X1", wrongLot), after.Keys);
-        Assert.Contains((p + "-X1", goodLot), after.Keys);
+        Assert.Contains((p + "-X1", "bulk_tank:" + wrongLot), before.Keys);
+        Assert.DoesNotContain((p + "-X1", "bulk_tank:" + wrongLot), after.Keys);
+        Assert.Contains((p + "-X1", "bulk_tank:" + goodLot), after.Keys);
         await AssertEveryPathAgreesAsync([p + "-X1"]);
         var back = await db.Queries.TraceBackAsync(Regulator, new LotRef(LotKinds.Product, p + "-X1"), default);
         Assert.DoesNotContain(back.Graph.Lots.Values, l => l.LotId == wrongLot);
@@ -255,10 +255,17 @@ public sealed class LineageTraceTests(ChainDatabase db) : IClassFixture<ChainDat
         var c = new HandBuiltChain(Prefix());
         await c.BuildAsync(db);
         var x2 = new LotRef(LotKinds.Product, c.X2);
-        await using (var command = db.DataSource.CreateCommand(
+        await using (var create = db.DataSource.CreateCommand(
             """
             create table if not exists test_lot_animals (bulk_tank_lot_id text primary key, animals int not null, milk_kg numeric not null,
-                under_withdrawal text[] not null, colostrum boolean not null, samples text[] not null);
+                under_withdrawal text[] not null, colostrum boolean not null, samples text[] not null)
+            """))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using (var command = db.DataSource.CreateCommand(
+            """
             insert into test_lot_animals values ($1, 310, 10000, '{}', false, '{150121000000001}'), ($2, 402, 12000, '{150121000000777}', false, '{150121000000777}');
             """))
         {
