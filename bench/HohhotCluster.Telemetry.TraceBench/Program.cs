@@ -5,20 +5,20 @@ using HohhotCluster.Telemetry.Traceability;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
-// Usage: hohhot-tracebench [--scale 1.0] [--days 365] [--queries 4000] [--callers 16] [--rounds 1] [--verify 100]
-//   [--reuse] [--no-prepare] [--no-quality] [--new-only | --old-only]
-// Needs HOHHOT_PG_CONNECTION; creates (or with --reuse keeps) a database named tracebench_<scale>.
-var scale = Arg("--scale", 1.0);
+// Usage: hohhot-tracebench [--days 365] [--tonnes 10000] [--queries 4000] [--callers 16] [--rounds 1] [--verify 200]
+//   [--reuse] [--no-prepare] [--no-quality] [--profile firmware-sim/profiles/city-2023.json]
+// Needs HOHHOT_PG_CONNECTION; creates (or with --reuse keeps) a database named tracebench_city_<days>.
 var days = (int)Arg("--days", 365);
+var tonnes = Arg("--tonnes", 10_000);
 var queries = (int)Arg("--queries", 4000);
 var callers = (int)Arg("--callers", 16);
 var reuse = args.Contains("--reuse");
-var shape = new ChainShape(scale);
+var profilePath = ArgText("--profile") ?? FindProfile();
+var shape = new CityChain(profilePath, tonnes);
 var admin = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("HOHHOT_PG_CONNECTION")
     ?? throw new InvalidOperationException("HOHHOT_PG_CONNECTION is not set (deploy/servers.sh env prints it)."));
-var database = "tracebench_" + scale.ToString("0.###", CultureInfo.InvariantCulture).Replace('.', '_');
+var database = FormattableString.Invariant($"tracebench_city_{days}_{tonnes:0}");
 
 await using (var connection = new NpgsqlConnection(admin.ConnectionString))
 {
@@ -46,13 +46,14 @@ if (!reuse)
     await new SchemaMigrator(dataSource, [new MigrationSource(typeof(SchemaMigrator).Assembly), new MigrationSource(typeof(ChainStore).Assembly)],
         NullLogger<SchemaMigrator>.Instance).MigrateAsync();
     var load = Stopwatch.StartNew();
-    await LoadAsync(dataSource, shape, days);
-    Console.WriteLine($"loaded in {load.Elapsed.TotalSeconds:0} s (COPY, then ANALYZE)");
+    // Through the chain's owner: ChainStore's bulk load (COPY of lots, edges by natural key, lineage rebuilt set-wise).
+    var (lots, edges, lineage) = await new ChainStore(dataSource).BulkLoadAsync(AllLots(), AllEdges(), default);
+    Console.WriteLine($"loaded {lots:N0} lots, {edges:N0} edges, {lineage:N0} lineage rows in {load.Elapsed.TotalSeconds:0} s (ChainStore.BulkLoadAsync)");
+    await LoadAnimalsAsync(dataSource);
 }
 
 if (args.Contains("--no-quality"))
 {
-    // As before the audits component: no quality_result table (each trace checks for it and reads no checks).
     await using var drop = dataSource.CreateCommand("drop table if exists quality_result");
     await drop.ExecuteNonQueryAsync();
 }
@@ -61,44 +62,50 @@ else
     await EnsureQualityResultsAsync(dataSource);
 }
 
+var productIds = new List<string>();
+var bulkIds = new List<string>();
 await using (var command = dataSource.CreateCommand(
-    "select (select count(*) from trace_lot), (select count(*) from trace_edge), pg_size_pretty(pg_database_size(current_database()))"))
+    "select (select count(*) from trace_lot), (select count(*) from trace_edge), (select count(*) from trace_lineage), pg_size_pretty(pg_database_size(current_database())), pg_size_pretty(pg_total_relation_size('trace_lineage'))"))
 await using (var reader = await command.ExecuteReaderAsync())
 {
     await reader.ReadAsync();
-    Console.WriteLine($"scale {scale}: {reader.GetInt64(0):N0} lots, {reader.GetInt64(1):N0} edges, database {reader.GetString(2)}");
+    Console.WriteLine($"{days} days at {tonnes:N0} t/day ({shape.Pastures} pastures, {shape.Plants} plants): {reader.GetInt64(0):N0} lots, {reader.GetInt64(1):N0} edges, {reader.GetInt64(2):N0} lineage rows ({reader.GetString(4)}), database {reader.GetString(3)}");
 }
 
-var trace = new ChainQueries(dataSource, Options.Create(new TraceabilityOptions()));
-var regulator = CallerScope.CityRegulator;
-var rows = 0L;
-LotRef RandomProduct(Random random) => new(LotKinds.Product, shape.ProductId(random.Next(days), random.Next(shape.ProductsPerDay)));
-LotRef RandomBulk(Random random) => new(LotKinds.BulkTank, shape.BulkId(random.Next(days), random.Next(shape.BulkPerDay)));
-
-// Both paths must give the same answers before their times mean anything.
-var verify = (int)Arg("--verify", 100);
-for (var i = 0; i < verify; i++)
+await using (var command = dataSource.CreateCommand("select kind, lot_id from trace_lot where kind in ('product', 'bulk_tank')"))
+await using (var reader = await command.ExecuteReaderAsync())
 {
-    var random = new Random(77 + i);
-    var product = RandomProduct(random);
-    var bulk = RandomBulk(random);
-    var back1 = await trace.TraceBackAsync(regulator, product, default);
-    var back0 = await trace.StepwiseTraceBackAsync(regulator, product, default);
-    var forward1 = await trace.TraceForwardAsync(regulator, bulk, default);
-    var forward0 = await trace.StepwiseTraceForwardAsync(regulator, bulk, default);
-    if (Describe(back0.Graph) != Describe(back1.Graph) || Describe(forward0.Graph) != Describe(forward1.Graph)
-        || string.Join(";", forward0.Reached.Select(r => FormattableString.Invariant($"{r.Lot.Key}:{r.SourceKg:0.######}:{r.Share:0.########}")))
-           != string.Join(";", forward1.Reached.Select(r => FormattableString.Invariant($"{r.Lot.Key}:{r.SourceKg:0.######}:{r.Share:0.########}"))))
+    while (await reader.ReadAsync())
     {
-        throw new InvalidOperationException($"The one-statement and stepwise answers differ for {product} or {bulk}.");
+        (reader.GetString(0) == LotKinds.Product ? productIds : bulkIds).Add(reader.GetString(1));
     }
 }
 
-Console.WriteLine($"verified: {verify} trace backs and {verify} trace forwards answer the same on both paths");
+var trace = new ChainQueries(dataSource, Options.Create(new TraceabilityOptions()));
+var traceWithAnimals = new ChainQueries(dataSource, Options.Create(new TraceabilityOptions()), new TableLotAnimalSource(dataSource));
+var regulator = CallerScope.CityRegulator;
+var rows = 0L;
+LotRef RandomProduct(Random random) => new(LotKinds.Product, productIds[random.Next(productIds.Count)]);
+LotRef RandomBulk(Random random) => new(LotKinds.BulkTank, bulkIds[random.Next(bulkIds.Count)]);
 
-// Old (stepwise: 4-5 statements) and new (one statement) paths in the same session, each round with its own baseline,
-// so a change in the machine's load shows as a change of the baseline too.
-var paths = args.Contains("--new-only") ? new[] { true } : args.Contains("--old-only") ? [false] : [false, true];
+// Both paths must give the same answers before their times mean anything.
+var verify = (int)Arg("--verify", 200);
+var animalsSeen = 0;
+for (var i = 0; i < verify; i++)
+{
+    var product = RandomProduct(new Random(77 + i));
+    var byLineage = await traceWithAnimals.TraceBackAsync(regulator, product, default);
+    var recursive = await trace.RecursiveTraceBackAsync(regulator, product, default);
+    if (Describe(byLineage.Graph) != Describe(recursive.Graph))
+    {
+        throw new InvalidOperationException($"The lineage and recursive answers differ for {product}.");
+    }
+
+    animalsSeen += byLineage.Animals!.Count;
+}
+
+Console.WriteLine($"verified: {verify} trace backs answer the same by lineage and by the recursive walk ({animalsSeen / (double)Math.Max(1, verify):0.0} bulk-tank lots with animals per answer)");
+
 var rounds = (int)Arg("--rounds", 1);
 for (var round = 1; round <= rounds; round++)
 {
@@ -109,29 +116,67 @@ for (var round = 1; round <= rounds; round++)
         var lot = await ChainQueries.FindLotAsync(connection, RandomProduct(random), default);
         Interlocked.Add(ref rows, lot is null ? 0 : 1);
     });
-    foreach (var oneStatement in paths)
+    var recursive = await MeasureAsync("trace back, recursive walk", async random =>
+        Interlocked.Add(ref rows, (await trace.RecursiveTraceBackAsync(regulator, RandomProduct(random), default)).Graph.Edges.Count));
+    var lineage = await MeasureAsync("trace back, lineage", async random =>
+        Interlocked.Add(ref rows, (await trace.TraceBackAsync(regulator, RandomProduct(random), default)).Graph.Edges.Count));
+    var animals = await MeasureAsync("trace back, lineage + animals", async random =>
+        Interlocked.Add(ref rows, (await traceWithAnimals.TraceBackAsync(regulator, RandomProduct(random), default)).Graph.Edges.Count));
+    var forward = await MeasureAsync("trace forward (recursive walk)", async random =>
+        Interlocked.Add(ref rows, (await trace.TraceForwardAsync(regulator, RandomBulk(random), default)).Graph.Edges.Count));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  p99 / baseline p99: recursive {recursive.P99 / baseline.P99:0.0}x, lineage {lineage.P99 / baseline.P99:0.0}x, lineage + animals {animals.P99 / baseline.P99:0.0}x, forward {forward.P99 / baseline.P99:0.0}x; lineage / recursive: p50 {lineage.P50 / recursive.P50:0.00}, p99 {lineage.P99 / recursive.P99:0.00}"));
+}
+
+// The write path's price: a late pickup into a tanker load already blended and bottled (its product lots' lineage is
+// recomputed in the write's transaction), one at a time, against the same pickup into a load with nothing below it yet.
+var store = new ChainStore(dataSource);
+var writes = (int)Arg("--writes", 200);
+double late = 0, fresh = 0;
+for (var i = 0; i < writes; i++)
+{
+    var random = new Random(500 + i);
+    var load = new LotRef(LotKinds.TankerLoad, $"T{random.Next(days):000}-{random.Next(300):00000}");
+    var write = new ChainWrite();
+    write.Lots.Add(new LotNode { Kind = LotKinds.BulkTank, LotId = $"LATE-{i}", PastureId = "P-LATE", Kg = 100, At = DateTimeOffset.UtcNow });
+    write.Edges.Add(new EdgeWrite(new LotRef(LotKinds.BulkTank, $"LATE-{i}"), load, 100, DateTimeOffset.UtcNow, 3.9));
+    var start = Stopwatch.GetTimestamp();
+    await store.ApplyAsync([write], default);
+    late += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+
+    var alone = new ChainWrite();
+    alone.Lots.Add(new LotNode { Kind = LotKinds.BulkTank, LotId = $"NEW-{i}", PastureId = "P-LATE", Kg = 100, At = DateTimeOffset.UtcNow });
+    alone.Edges.Add(new EdgeWrite(new LotRef(LotKinds.BulkTank, $"NEW-{i}"), new LotRef(LotKinds.TankerLoad, $"NEWLOAD-{i}"), 100, DateTimeOffset.UtcNow, 3.9));
+    start = Stopwatch.GetTimestamp();
+    await store.ApplyAsync([alone], default);
+    fresh += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"write path, one caller: a late pickup into a bottled load {late / writes:0.00} ms, a pickup into a new load {fresh / writes:0.00} ms (mean of {writes})"));
+Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+
+IEnumerable<LotNode> AllLots()
+{
+    for (var d = 0; d < days; d++)
     {
-        var path = oneStatement ? "one statement" : "stepwise";
-        var back = await MeasureAsync($"trace back ({path})", async random =>
+        foreach (var lot in shape.Day(d).Lots)
         {
-            var result = oneStatement
-                ? await trace.TraceBackAsync(regulator, RandomProduct(random), default)
-                : await trace.StepwiseTraceBackAsync(regulator, RandomProduct(random), default);
-            Interlocked.Add(ref rows, result.Graph.Edges.Count);
-        });
-        var forward = await MeasureAsync($"trace forward ({path})", async random =>
-        {
-            var result = oneStatement
-                ? await trace.TraceForwardAsync(regulator, RandomBulk(random), default)
-                : await trace.StepwiseTraceForwardAsync(regulator, RandomBulk(random), default);
-            Interlocked.Add(ref rows, result.Graph.Edges.Count);
-        });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {path}: p99 / pk-lookup p99: trace back {back.P99 / baseline.P99:0.0}x, trace forward {forward.P99 / baseline.P99:0.0}x; p50 / pk-lookup p50: {back.P50 / baseline.P50:0.0}x, {forward.P50 / baseline.P50:0.0}x"));
+            yield return lot;
+        }
     }
 }
 
-Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+IEnumerable<EdgeWrite> AllEdges()
+{
+    for (var d = 0; d < days; d++)
+    {
+        foreach (var edge in shape.Day(d).Edges)
+        {
+            yield return edge;
+        }
+    }
+}
 
 static string Describe(ChainGraph graph) =>
     string.Join("\n", graph.Lots.OrderBy(l => l.Key).Select(l => l.Value.ToString()))
@@ -172,6 +217,29 @@ async Task<(double P50, double P99)> MeasureAsync(string name, Func<Random, Task
     return (p50, p99);
 }
 
+// The animal hop's table, of the shape the animals component's lot source reads (one row per bulk-tank lot: animals
+// milked into it, their milk, ear tags under withdrawal, colostrum, sample ear tags), filled for every bulk-tank lot:
+// about 30 kg a cow a day, so a half-day's tank of N kg holds N / 15 animals; one lot in 200 with an animal under
+// withdrawal. A bench table, not the animals component's (issue 17's helper C owns that).
+static async Task LoadAnimalsAsync(NpgsqlDataSource dataSource)
+{
+    await using var command = dataSource.CreateCommand(
+        """
+        create table bench_lot_animals (
+            bulk_tank_lot_id text primary key, animals int not null, milk_kg numeric not null,
+            under_withdrawal text[] not null, colostrum boolean not null, sample_ear_tags text[] not null);
+        insert into bench_lot_animals
+        select lot_id, greatest(1, (kg / 15)::int), kg::numeric,
+               case when id % 200 = 0 then array['150121' || lpad((id % 1000000000)::text, 9, '0')] else '{}' end,
+               id % 997 = 0,
+               array['150121' || lpad(((id * 7) % 1000000000)::text, 9, '0'), '150121' || lpad(((id * 13) % 1000000000)::text, 9, '0')]
+        from trace_lot where kind = 'bulk_tank';
+        analyze bench_lot_animals;
+        """);
+    command.CommandTimeout = 0;
+    await command.ExecuteNonQueryAsync();
+}
+
 // Quality checks as the audits component (issue 5, migration 0200) stores them, so the traces' quality lookup reads a
 // real table: a plant acceptance test of every tanker load and a check of every tenth bulk-tank and product lot.
 static async Task EnsureQualityResultsAsync(NpgsqlDataSource dataSource)
@@ -206,110 +274,18 @@ static async Task EnsureQualityResultsAsync(NpgsqlDataSource dataSource)
     Console.WriteLine($"quality_result filled in {clock.Elapsed.TotalSeconds:0} s");
 }
 
-static async Task LoadAsync(NpgsqlDataSource dataSource, ChainShape shape, int days)
+static string FindProfile()
 {
-    await using var connection = await dataSource.OpenConnectionAsync();
-    var origin = new DateTimeOffset(2023, 1, 1, 0, 0, 0, TimeSpan.FromHours(8));
-    // Identity values are handed out in COPY order on a fresh table, so lot d/offset has key base(d) + offset.
-    await using (var lots = await connection.BeginBinaryImportAsync(
-        "copy trace_lot (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product) from stdin (format binary)"))
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
     {
-        for (var d = 0; d < days; d++)
+        var candidate = Path.Combine(dir.FullName, "firmware-sim", "profiles", "city-2023.json");
+        if (File.Exists(candidate))
         {
-            var day = origin.AddDays(d).ToUniversalTime();
-            for (var i = 0; i < shape.BulkPerDay; i++)
-            {
-                await Row(lots, LotKinds.BulkTank, shape.BulkId(d, i), "P" + (i % 1000), null, "T1", shape.BulkKg, 3.5, day.AddMinutes(i % 720), null, null);
-            }
-
-            for (var j = 0; j < shape.LoadsPerDay; j++)
-            {
-                await Row(lots, LotKinds.TankerLoad, shape.LoadId(d, j), null, null, "蒙A" + j, shape.LoadKg, null, day.AddHours(13), null, null);
-            }
-
-            for (var j = 0; j < shape.LoadsPerDay; j++)
-            {
-                await Row(lots, LotKinds.Receipt, shape.LoadId(d, j), null, shape.Plant(j), null, shape.LoadKg, 4.2, day.AddHours(15), true, null);
-            }
-
-            for (var k = 0; k < shape.SilosPerDay; k++)
-            {
-                await Row(lots, LotKinds.SiloBatch, shape.SiloId(d, k), null, shape.Plant(k), "S" + (k / ChainShape.Plants), null, null, day.AddHours(16), null, null);
-            }
-
-            for (var x = 0; x < shape.ProductsPerDay; x++)
-            {
-                await Row(lots, LotKinds.Product, shape.ProductId(d, x), null, shape.Plant(x), "L" + (x % 7), shape.ProductKg, null, day.AddHours(20), null, "UHT milk");
-            }
+            return candidate;
         }
-
-        await lots.CompleteAsync();
     }
 
-    await using (var edges = await connection.BeginBinaryImportAsync("copy trace_edge (parent, child, kg, at, temperature_c) from stdin (format binary)"))
-    {
-        for (var d = 0; d < days; d++)
-        {
-            var day = origin.AddDays(d).ToUniversalTime();
-            var b = shape.Base(d);
-            for (var i = 0; i < shape.BulkPerDay; i++)
-            {
-                await Edge(edges, b + i, b + shape.BulkPerDay + (i / ChainShape.BulkPerLoad), shape.BulkKg, day.AddHours(12), 3.8);
-            }
-
-            var receipts = b + shape.BulkPerDay + shape.LoadsPerDay;
-            var silos = receipts + shape.LoadsPerDay;
-            var products = silos + shape.SilosPerDay;
-            for (var j = 0; j < shape.LoadsPerDay; j++)
-            {
-                await Edge(edges, b + shape.BulkPerDay + j, receipts + j, shape.LoadKg, day.AddHours(15), 4.2);
-                foreach (var k in shape.SilosOfReceipt(j))
-                {
-                    await Edge(edges, receipts + j, silos + k, shape.LoadKg / ChainShape.SilosPerReceipt, day.AddHours(16), null);
-                }
-            }
-
-            for (var x = 0; x < shape.ProductsPerDay; x++)
-            {
-                foreach (var k in shape.SilosOfProduct(x))
-                {
-                    await Edge(edges, silos + k, products + x, shape.ProductKg / ChainShape.SilosPerProduct, day.AddHours(20), null);
-                }
-            }
-        }
-
-        await edges.CompleteAsync();
-    }
-
-    await new NpgsqlCommand("analyze trace_lot; analyze trace_edge", connection).ExecuteNonQueryAsync();
-
-    static async Task Row(NpgsqlBinaryImporter w, string kind, string id, string? pasture, string? plant, string? unit, double? kg, double? temperature, DateTimeOffset at, bool? accepted, string? product)
-    {
-        await w.StartRowAsync();
-        await w.WriteAsync(kind, NpgsqlDbType.Text);
-        await w.WriteAsync(id, NpgsqlDbType.Text);
-        await WriteOrNull(w, pasture, NpgsqlDbType.Text);
-        await WriteOrNull(w, plant, NpgsqlDbType.Text);
-        await WriteOrNull(w, unit, NpgsqlDbType.Text);
-        await WriteOrNull(w, kg, NpgsqlDbType.Double);
-        await WriteOrNull(w, temperature, NpgsqlDbType.Double);
-        await w.WriteAsync(at, NpgsqlDbType.TimestampTz);
-        await WriteOrNull(w, accepted, NpgsqlDbType.Boolean);
-        await WriteOrNull(w, product, NpgsqlDbType.Text);
-    }
-
-    static async Task Edge(NpgsqlBinaryImporter w, long parent, long child, double kg, DateTimeOffset at, double? temperature)
-    {
-        await w.StartRowAsync();
-        await w.WriteAsync(parent, NpgsqlDbType.Bigint);
-        await w.WriteAsync(child, NpgsqlDbType.Bigint);
-        await w.WriteAsync(kg, NpgsqlDbType.Double);
-        await w.WriteAsync(at, NpgsqlDbType.TimestampTz);
-        await WriteOrNull(w, temperature, NpgsqlDbType.Double);
-    }
-
-    static Task WriteOrNull<T>(NpgsqlBinaryImporter w, T? value, NpgsqlDbType type) =>
-        value is null ? w.WriteNullAsync() : w.WriteAsync(value, type);
+    throw new FileNotFoundException("firmware-sim/profiles/city-2023.json not found above the binaries; pass --profile.");
 }
 
 double Arg(string name, double fallback)
@@ -318,59 +294,28 @@ double Arg(string name, double fallback)
     return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-/// <summary>
-/// One day of city-2023-like chain at scale 1: 8,000 bulk-tank lots of 1.25 t (about 4,000 collection points
-/// collecting twice a day, 10,000 t/day), tankers of 20 pickups (400 loads of 25 t), each load weighed in at one of ten
-/// plants and pumped into three silo batches of its plant (300 batches), 8,000 product lots each made from three silo
-/// batches of its plant. A year: about 6.2 million lots and 12.3 million edges.
-/// </summary>
-internal sealed class ChainShape(double scale)
+string? ArgText(string name)
 {
-    public const int Plants = 10;
-    public const int BulkPerLoad = 20;
-    public const int SilosPerReceipt = 3;
-    public const int SilosPerProduct = 3;
+    var at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+}
 
-    public int LoadsPerDay { get; } = Math.Max(Plants, (int)(400 * scale) / Plants * Plants);
-    public int BulkPerDay => LoadsPerDay * BulkPerLoad;
-    public int SilosPerDay { get; } = Math.Max(Plants * 3, (int)(300 * scale) / Plants * Plants);
-    public int ProductsPerDay { get; } = Math.Max(Plants, (int)(8000 * scale) / Plants * Plants);
-    public double BulkKg => 1_250;
-    public double LoadKg => BulkKg * BulkPerLoad;
-    public double ProductKg => LoadKg * LoadsPerDay / ProductsPerDay;
-    public int PerDay => BulkPerDay + (2 * LoadsPerDay) + SilosPerDay + ProductsPerDay;
-
-    public long Base(int day) => ((long)day * PerDay) + 1;
-
-    public string BulkId(int day, int i) => $"B{day:000}-{i:00000}";
-
-    public string LoadId(int day, int j) => $"T{day:000}-{j:0000}";
-
-    public string SiloId(int day, int k) => $"S{day:000}-{k:0000}";
-
-    public string ProductId(int day, int x) => $"X{day:000}-{x:00000}";
-
-    public string Plant(int index) => "PL" + (index % Plants);
-
-    /// <summary>Silo batches of the receipt's own plant (index % Plants), spread over the day's batches.</summary>
-    public IEnumerable<int> SilosOfReceipt(int j)
+/// <summary>The bench's animal hop: one indexed read of <c>bench_lot_animals</c> by the answer's bulk-tank lot ids.</summary>
+internal sealed class TableLotAnimalSource(NpgsqlDataSource dataSource) : ILotAnimalSource
+{
+    public async Task<IReadOnlyDictionary<string, LotAnimals>> ReadAsync(IReadOnlyCollection<string> bulkTankLotIds, CancellationToken cancellationToken)
     {
-        var perPlant = SilosPerDay / Plants;
-        for (var s = 0; s < SilosPerReceipt; s++)
+        await using var command = dataSource.CreateCommand(
+            "select bulk_tank_lot_id, animals, milk_kg, under_withdrawal, colostrum, sample_ear_tags from bench_lot_animals where bulk_tank_lot_id = any($1)");
+        command.Parameters.AddWithValue(bulkTankLotIds.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var found = new Dictionary<string, LotAnimals>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            yield return (j % Plants) + (Plants * (((j / Plants * SilosPerReceipt) + s) % perPlant));
+            found[reader.GetString(0)] = new LotAnimals(reader.GetString(0), reader.GetInt32(1), reader.GetDecimal(2),
+                reader.GetFieldValue<string[]>(3), reader.GetBoolean(4), reader.GetFieldValue<string[]>(5));
         }
-    }
 
-    public IEnumerable<int> SilosOfProduct(int x)
-    {
-        var perPlant = SilosPerDay / Plants;
-        for (var s = 0; s < SilosPerProduct; s++)
-        {
-            // Steps of 7 batches (as at scale 1), or 1 where 7 or 14 is a multiple of the plant's batches (scale 0.25:
-            // 7 batches a plant), so a product's three batches stay distinct.
-            var step = 14 % perPlant == 0 ? 1 : 7;
-            yield return (x % Plants) + (Plants * (((x / Plants) + (s * step)) % perPlant));
-        }
+        return found;
     }
 }

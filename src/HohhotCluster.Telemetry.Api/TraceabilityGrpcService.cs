@@ -29,6 +29,7 @@ public sealed class TraceabilityGrpcService(
         var reply = new TraceBackReply { Root = ToLot(result.Root, result.Graph) };
         AddGraph(result.Graph, reply.Lots, reply.Edges);
         await AttachRoadsAsync([reply.Root, .. reply.Lots], context.CancellationToken);
+        AttachAnimals(reply, result.Animals);
         return reply;
     });
 
@@ -280,6 +281,43 @@ public sealed class TraceabilityGrpcService(
             if (lot.Ref.Kind == LotKind.TankerLoad && roads.TryGetValue(lot.Ref.Id, out var road))
             {
                 lot.Road = ToRoad(road);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each bulk-tank lot's animals, when an animal source is registered; without one the reply says the animals are
+    /// not known (never zero animals). A lot the source has no milkings for carries none.
+    /// </summary>
+    public static void AttachAnimals(TraceBackReply reply, IReadOnlyDictionary<string, Trace.LotAnimals>? animals)
+    {
+        if (animals is null)
+        {
+            reply.Animals = AnimalsKnowledge.NotKnown;
+            reply.AnimalsNote = "animals: not known (no animal source is registered on this platform)";
+            return;
+        }
+
+        reply.Animals = AnimalsKnowledge.Known;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lot in reply.Lots.Prepend(reply.Root))
+        {
+            if (lot.Ref.Kind != LotKind.BulkTank || !animals.TryGetValue(lot.Ref.Id, out var found))
+            {
+                continue;
+            }
+
+            lot.Animals = new Proto.LotAnimals
+            {
+                Animals = found.Animals,
+                MilkKg = (double)found.MilkKg,
+                UnderWithdrawalEarTags = { found.UnderWithdrawalEarTags },
+                ColostrumIncluded = found.ColostrumIncluded,
+                SampleEarTags = { found.SampleEarTags },
+            };
+            if (found.UnderWithdrawalEarTags.Count > 0 && seen.Add(lot.Ref.Id))
+            {
+                reply.BulkTankLotsUnderWithdrawal++;
             }
         }
     }

@@ -64,7 +64,14 @@ public sealed class ChainGraph
     public List<(long Lot, string EventId, string? BizStep, string? Disposition, DateTimeOffset At)> LotEvents { get; } = [];
 }
 
-public sealed record TraceBackResult(LotNode Root, ChainGraph Graph);
+public sealed record TraceBackResult(LotNode Root, ChainGraph Graph)
+{
+    /// <summary>
+    /// Each bulk-tank lot's animals by lot id, as the registered <see cref="ILotAnimalSource"/> knows them (a lot it has
+    /// no milkings for is absent); null when no source is registered: the animals are not known, which is not zero.
+    /// </summary>
+    public IReadOnlyDictionary<string, LotAnimals>? Animals { get; init; }
+}
 
 /// <summary>A lot reached from the source, with how much of the source's milk is in it.</summary>
 public sealed record ReachedLot(LotNode Lot, double SourceKg, double Share);

@@ -14,7 +14,7 @@ namespace HohhotCluster.Telemetry.Traceability;
 /// <c>bulk_tank_lot</c> and <c>product_lot</c> read as this chain's <c>bulk_tank</c> and <c>product</c>; looked up with
 /// <c>to_regclass</c>; a database without it simply has no checks to show).
 /// </summary>
-public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<TraceabilityOptions> options)
+public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<TraceabilityOptions> options, ILotAnimalSource? animals = null)
 {
     private const string LotColumns =
         "id, kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details::text, source";
@@ -40,6 +40,24 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
             select id, 0 from root
             union
             select e.parent, w.depth + 1 from walk w join trace_edge e on e.child = w.id where w.depth < @depth),
+        edges as materialized (
+            select e.* from (select distinct id from walk where depth < @depth) w
+            cross join lateral (select e.parent, e.child, e.kg, e.at, e.temperature_c from trace_edge e where e.child = w.id offset 0) e),
+        lots as materialized (
+            select l.*, k.id in (select id from root) as is_root, null::double precision as inflow
+            from (select id from root union select parent from edges) k
+            cross join lateral (select * from trace_lot t where t.id = k.id offset 0) l)
+        """;
+
+    // Up from a product lot by its precomputed lineage (trace_lineage, ChainLineage): the lots upstream of it in one
+    // range of the (product, ancestor) key, each at the fewest edges from it, instead of the recursive walk; the rest
+    // (edges of the reached lots below @depth, lots by key, checks) is the walk-up's, so the answers are the same.
+    private const string LineageUp =
+        """
+        walk(id, depth) as (
+            select id, 0 from root
+            union all
+            select l.ancestor, l.depth from root r cross join lateral (select * from trace_lineage l where l.product = r.id offset 0) l),
         edges as materialized (
             select e.* from (select distinct id from walk where depth < @depth) w
             cross join lateral (select e.parent, e.child, e.kg, e.at, e.temperature_c from trace_edge e where e.child = w.id offset 0) e),
@@ -95,20 +113,53 @@ public sealed partial class ChainQueries(NpgsqlDataSource dataSource, IOptions<T
 
     private const string TraceBackSql = "with recursive " + RootByNaturalKey + ",\n" + WalkUp + "\n" + TraceRows;
     private const string TraceBackWithQualitySql = TraceBackSql + "\n" + QualityRows;
+    private const string LineageBackSql = "with recursive " + RootByNaturalKey + ",\n" + LineageUp + "\n" + TraceRows;
+    private const string LineageBackWithQualitySql = LineageBackSql + "\n" + QualityRows;
     private const string ForwardFromLotSql = "with recursive " + RootByNaturalKey + ",\n" + WalkDown + "\n" + TraceRows;
     private const string ForwardFromLotWithQualitySql = ForwardFromLotSql + "\n" + QualityRows;
     private const string ForwardFromKeysSql = "with recursive " + RootByKeys + ",\n" + WalkDown + "\n" + TraceRows;
     private const string ForwardFromKeysWithQualitySql = ForwardFromKeysSql + "\n" + QualityRows;
     private volatile bool _qualityTableSeen;
 
-    public Task<TraceBackResult> TraceBackAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The whole tree down to the pastures: from a product lot by its precomputed lineage, from any other lot by the
+    /// recursive walk; with each bulk-tank lot's animals when an <see cref="ILotAnimalSource"/> is registered.
+    /// </summary>
+    public async Task<TraceBackResult> TraceBackAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken)
+    {
+        var result = await TraceBackCoreAsync(caller, lot, lot.Kind == LotKinds.Product, cancellationToken);
+        return animals is null ? result : result with { Animals = await ReadAnimalsAsync(animals, result.Graph, cancellationToken) };
+    }
+
+    /// <summary>Trace back by the recursive walk of the edges whatever the lot (the path before the lineage; kept to hold the lineage's answers to it).</summary>
+    public Task<TraceBackResult> RecursiveTraceBackAsync(CallerScope caller, LotRef lot, CancellationToken cancellationToken) =>
+        TraceBackCoreAsync(caller, lot, false, cancellationToken);
+
+    /// <summary>The animals of the graph's bulk-tank lots, by lot id, as the source knows them (one call for the whole answer).</summary>
+    public static async Task<IReadOnlyDictionary<string, LotAnimals>> ReadAnimalsAsync(ILotAnimalSource source, ChainGraph graph, CancellationToken ct)
+    {
+        var ids = new List<string>();
+        foreach (var lot in graph.Lots.Values)
+        {
+            if (lot.Kind == LotKinds.BulkTank)
+            {
+                ids.Add(lot.LotId);
+            }
+        }
+
+        return ids.Count == 0 ? new Dictionary<string, LotAnimals>() : await source.ReadAsync(ids, ct);
+    }
+
+    private Task<TraceBackResult> TraceBackCoreAsync(CallerScope caller, LotRef lot, bool byLineage, CancellationToken cancellationToken) =>
         PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             var quality = await QualityTableExistsAsync(connection, ct);
             var graph = new ChainGraph();
             LotNode? root;
-            var command = new NpgsqlBatchCommand(quality ? TraceBackWithQualitySql : TraceBackSql);
+            var command = new NpgsqlBatchCommand(byLineage
+                ? quality ? LineageBackWithQualitySql : LineageBackSql
+                : quality ? TraceBackWithQualitySql : TraceBackSql);
             command.Parameters.AddWithValue("kind", lot.Kind);
             command.Parameters.AddWithValue("id", lot.Id);
             command.Parameters.AddWithValue("depth", _options.MaxTraceDepth);

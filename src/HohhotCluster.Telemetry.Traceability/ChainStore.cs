@@ -55,6 +55,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var outcomes = new ApplyOutcome[writes.Count];
+            var changed = new HashSet<long>();
             for (var i = 0; i < writes.Count; i++)
             {
                 var (key, write) = writes[i];
@@ -67,10 +68,11 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
                     continue;
                 }
 
-                await WriteAsync(connection, transaction, write, ct);
+                await WriteAsync(connection, transaction, write, ct, changed);
                 outcomes[i] = ApplyOutcome.Applied;
             }
 
+            await ChainLineage.RefreshAsync(connection, transaction, changed, ct);
             await transaction.CommitAsync(ct);
             return outcomes;
         }, cancellationToken);
@@ -81,16 +83,23 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
+            var changed = new HashSet<long>();
             foreach (var write in writes)
             {
-                await WriteAsync(connection, transaction, write, ct);
+                await WriteAsync(connection, transaction, write, ct, changed);
             }
 
+            await ChainLineage.RefreshAsync(connection, transaction, changed, ct);
             await transaction.CommitAsync(ct);
             return 0;
         }, cancellationToken);
 
-    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, CancellationToken ct)
+    /// <summary>
+    /// Writes one record's lots and edges. The product lots below its edges have their lineage recomputed here, or,
+    /// when <paramref name="lineageChanges"/> is given, the edges' children are added to it and the caller refreshes
+    /// the lineage once for all its writes before it commits (<see cref="ChainLineage.RefreshAsync"/>).
+    /// </summary>
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ChainWrite write, CancellationToken ct, HashSet<long>? lineageChanges = null)
     {
         var keys = new Dictionary<LotRef, long>();
         foreach (var lot in write.Lots)
@@ -99,6 +108,7 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
         }
 
         var touchedLoads = new HashSet<long>();
+        var children = new HashSet<long>();
         foreach (var edge in write.Edges)
         {
             var parent = keys.TryGetValue(edge.Parent, out var p) ? p : keys[edge.Parent] = await UpsertLotAsync(connection, transaction, Placeholder(edge.Parent, write), write, ct);
@@ -112,10 +122,21 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
                       """
                     : "insert into trace_edge (parent, child, kg, at, temperature_c, epcis_event_id) values (@parent, @child, @Kg, @at, @TemperatureC, @eventId) on conflict do nothing",
                 new { parent, child, edge.Kg, at = edge.At?.ToUniversalTime(), edge.TemperatureC, eventId = write.EpcisEventId }, transaction, cancellationToken: ct));
+            children.Add(child);
             if (edge.Child.Kind is LotKinds.TankerLoad or LotKinds.SiloBatch)
             {
                 touchedLoads.Add(child);
             }
+        }
+
+        // The product lots below the new or changed edges have their lineage recomputed in this transaction.
+        if (lineageChanges is null)
+        {
+            await ChainLineage.RefreshAsync(connection, transaction, children, ct);
+        }
+        else
+        {
+            lineageChanges.UnionWith(children);
         }
 
         // A tanker load and a silo batch hold what was pumped into them: the sum of their in-edges, dated by the first.
@@ -157,6 +178,97 @@ public sealed class ChainStore(NpgsqlDataSource dataSource)
             Owner = write.ImportedBy,
             EventId = write.EpcisEventId,
         }, transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// Loads a chain of new lots and their edges in bulk (a benchmark's year, a backfill): binary COPY of the lots,
+    /// the edges by natural keys through a temporary table, tanker loads and silo batches summed from their in-edges
+    /// as <see cref="WriteAsync"/> does, the lineage rebuilt set-wise, then ANALYZE. Every lot must be new (a natural
+    /// key already held fails the load: it is not an upsert), and every edge must name lots of this load or already held.
+    /// Returns the lots, edges and lineage rows written.
+    /// </summary>
+    public async Task<(long Lots, long Edges, long Lineage)> BulkLoadAsync(IEnumerable<LotNode> lots, IEnumerable<EdgeWrite> edges, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        long lotCount = 0, edgeCount = 0;
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "copy trace_lot (kind, lot_id, pasture_id, plant_id, unit_id, kg, temperature_c, at, accepted, product, details, source) from stdin (format binary)", ct))
+        {
+            foreach (var lot in lots)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(lot.Kind, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(lot.LotId, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await WriteOrNullAsync(copy, lot.PastureId, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await WriteOrNullAsync(copy, lot.PlantId, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await WriteOrNullAsync(copy, lot.UnitId, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await WriteOrNullAsync(copy, lot.Kg, NpgsqlTypes.NpgsqlDbType.Double, ct);
+                await WriteOrNullAsync(copy, lot.TemperatureC, NpgsqlTypes.NpgsqlDbType.Double, ct);
+                await WriteOrNullAsync(copy, lot.At?.ToUniversalTime(), NpgsqlTypes.NpgsqlDbType.TimestampTz, ct);
+                await WriteOrNullAsync(copy, lot.Accepted, NpgsqlTypes.NpgsqlDbType.Boolean, ct);
+                await WriteOrNullAsync(copy, lot.Product, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(lot.Details, NpgsqlTypes.NpgsqlDbType.Jsonb, ct);
+                await copy.WriteAsync(lot.Source, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                lotCount++;
+            }
+
+            await copy.CompleteAsync(ct);
+        }
+
+        await using (var create = new NpgsqlCommand(
+            "create temporary table bulk_edge (parent_kind text, parent_id text, child_kind text, child_id text, kg float8, at timestamptz, temperature_c float8) on commit drop",
+            connection))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            create.Transaction = transaction;
+            await create.ExecuteNonQueryAsync(ct);
+            await using (var copy = await connection.BeginBinaryImportAsync(
+                "copy bulk_edge (parent_kind, parent_id, child_kind, child_id, kg, at, temperature_c) from stdin (format binary)", ct))
+            {
+                foreach (var edge in edges)
+                {
+                    await copy.StartRowAsync(ct);
+                    await copy.WriteAsync(edge.Parent.Kind, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(edge.Parent.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(edge.Child.Kind, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(edge.Child.Id, NpgsqlTypes.NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(edge.Kg, NpgsqlTypes.NpgsqlDbType.Double, ct);
+                    await WriteOrNullAsync(copy, edge.At?.ToUniversalTime(), NpgsqlTypes.NpgsqlDbType.TimestampTz, ct);
+                    await WriteOrNullAsync(copy, edge.TemperatureC, NpgsqlTypes.NpgsqlDbType.Double, ct);
+                    edgeCount++;
+                }
+
+                await copy.CompleteAsync(ct);
+            }
+
+            await using var insert = new NpgsqlCommand(
+                """
+                analyze trace_lot;
+                insert into trace_edge (parent, child, kg, at, temperature_c)
+                select p.id, c.id, b.kg, b.at, b.temperature_c
+                from bulk_edge b
+                join trace_lot p on p.kind = b.parent_kind and p.lot_id = b.parent_id
+                join trace_lot c on c.kind = b.child_kind and c.lot_id = b.child_id;
+                update trace_lot t set kg = s.kg, at = coalesce(t.at, s.at)
+                from (select e.child, sum(e.kg) as kg, min(e.at) as at from trace_edge e group by e.child) s
+                where s.child = t.id and t.kind in ('tanker_load', 'silo_batch') and t.kg is distinct from s.kg;
+                """, connection, transaction);
+            insert.CommandTimeout = 0;
+            await insert.ExecuteNonQueryAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        await using (var analyze = new NpgsqlCommand("analyze trace_lot; analyze trace_edge", connection))
+        {
+            analyze.CommandTimeout = 0;
+            await analyze.ExecuteNonQueryAsync(ct);
+        }
+
+        var lineage = await ChainLineage.RebuildAllAsync(connection, 2_000, ct);
+        return (lotCount, edgeCount, lineage);
+    }
+
+    private static Task WriteOrNullAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlTypes.NpgsqlDbType type, CancellationToken ct) =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, type, ct);
 
     /// <summary>The owner of an existing lot (pasture for bulk-tank lots, plant for plant-side lots), or null.</summary>
     public Task<LotOwner?> FindOwnerAsync(LotRef lot, CancellationToken cancellationToken) =>

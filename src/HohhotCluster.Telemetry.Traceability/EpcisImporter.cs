@@ -435,6 +435,7 @@ public sealed class EpcisImporter(NpgsqlDataSource dataSource, EpcisSchemaValida
         // One statement at a time: a data-modifying CTE's other parts would still see the deleted edges.
         var children = (await connection.QueryAsync<long>(new CommandDefinition(
             "delete from trace_edge where epcis_event_id = @id returning child", new { id = target.EventId }, transaction, cancellationToken: ct))).Distinct().ToArray();
+        await ChainLineage.RefreshAsync(connection, transaction, children, ct);
         var marks = await connection.ExecuteAsync(new CommandDefinition(
             "delete from trace_lot_event where event_id = @id", new { id = target.EventId }, transaction, cancellationToken: ct));
         await connection.ExecuteAsync(new CommandDefinition(

@@ -56,6 +56,19 @@ public sealed class EndToEndChainTests(PlatformFixture fixture) : IClassFixture<
             back.Edges.Select(e => $"{e.From.Kind}:{e.From.Id}>{e.To.Kind}:{e.To.Id} {e.Kg.ToString("0", CultureInfo.InvariantCulture)}").Order(StringComparer.Ordinal));
         Assert.Equal(fleet.PastureA, back.Lots.Single(l => l.Ref.Id == p + "-B1").PastureId);
         Assert.True(back.Lots.Single(l => l.Ref.Kind == LotKind.Receipt).Accepted);
+        // Issue 17: the answer says whether the platform knows the animals; without an animal source: not known, and no
+        // lot carries animals (never zeros). With one, the note is empty and only bulk-tank lots carry them.
+        Assert.NotEqual(AnimalsKnowledge.Unspecified, back.Animals);
+        if (back.Animals == AnimalsKnowledge.NotKnown)
+        {
+            Assert.Contains("not known", back.AnimalsNote, StringComparison.Ordinal);
+            Assert.All(back.Lots, l => Assert.Null(l.Animals));
+        }
+        else
+        {
+            Assert.Empty(back.AnimalsNote);
+            Assert.All(back.Lots.Where(l => l.Animals is not null), l => Assert.Equal(LotKind.BulkTank, l.Ref.Kind));
+        }
 
         var forward = await client.TraceForwardAsync(new TraceForwardRequest { BulkTankLotId = p + "-B1" });
         var product = forward.Reached.Single(r => r.Lot.Ref.Kind == LotKind.Product);

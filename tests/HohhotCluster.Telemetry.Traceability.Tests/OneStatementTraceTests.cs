@@ -161,7 +161,7 @@ public sealed class OneStatementTraceTests(ChainDatabase db) : IClassFixture<Cha
     }
 
     /// <summary>The answer as text, or the kind of exception it was refused with.</summary>
-    private static async Task<string> Answer<T>(Func<Task<T>> call, Func<T, string> describe)
+    internal static async Task<string> Answer<T>(Func<Task<T>> call, Func<T, string> describe)
     {
         try
         {
@@ -187,7 +187,7 @@ public sealed class OneStatementTraceTests(ChainDatabase db) : IClassFixture<Cha
     }
 
     /// <summary>Everything in a graph, in an order of its own (the order rows come in is not part of the answer).</summary>
-    private static string Describe(LotNode? root, ChainGraph graph)
+    internal static string Describe(LotNode? root, ChainGraph graph)
     {
         var text = new StringBuilder();
         text.AppendLine("root " + (root is null ? "-" : Describe(root)));
