@@ -158,14 +158,24 @@ public sealed class LocalCluster : IAsyncDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    /// <summary>A port block (HAProxy's three, each host's five) nobody listens on.</summary>
+    /// <summary>
+    /// A port block (HAProxy's three, each host's five) nobody listens on: <c>HOHHOT_CLUSTER_TEST_PORT_BASE</c> when set
+    /// (an engineer's own block on a shared machine; it must be free), else a random free one.
+    /// </summary>
     private static int FreePortBase(int hosts)
     {
+        if (Environment.GetEnvironmentVariable("HOHHOT_CLUSTER_TEST_PORT_BASE") is { Length: > 0 } fixedBase)
+        {
+            var chosen = int.Parse(fixedBase, CultureInfo.InvariantCulture);
+            return BlockOf(chosen, hosts).All(IsFree)
+                ? chosen
+                : throw new InvalidOperationException($"HOHHOT_CLUSTER_TEST_PORT_BASE={chosen}: a port of its block is in use.");
+        }
+
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var candidate = Random.Shared.Next(200, 640) * 100;
-            var ports = Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => candidate + p);
-            if (ports.All(IsFree))
+            if (BlockOf(candidate, hosts).All(IsFree))
             {
                 return candidate;
             }
@@ -173,6 +183,9 @@ public sealed class LocalCluster : IAsyncDisposable
 
         throw new InvalidOperationException("No free block of ports for a cluster.");
     }
+
+    private static IEnumerable<int> BlockOf(int portBase, int hosts) =>
+        Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => portBase + p);
 
     private static bool IsFree(int port)
     {
