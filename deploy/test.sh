@@ -24,6 +24,17 @@ if [[ ! -x /usr/bin/chromium || ! -d /usr/share/fonts/opentype/noto ]]; then
     ) 7>/tmp/hohhot-servers-apt.lock
 fi
 
+# The cluster's partition proof (tests/HohhotCluster.Telemetry.ClusterTests, PartitionProofTests) runs a host inside a
+# network namespace it creates (ip netns, a veth pair) and cuts it off with iptables DROP; it needs root (CAP_NET_ADMIN)
+# and fails, never skips, without them.
+if ! command -v iptables >/dev/null || ! command -v ip >/dev/null; then
+    (
+        flock -w 900 7 || { echo "timed out waiting for the apt lock" >&2; exit 1; }
+        { command -v iptables >/dev/null && command -v ip >/dev/null; } ||
+            { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2; }
+    ) 7>/tmp/hohhot-servers-apt.lock
+fi
+
 bash deploy/servers.sh start
 trap 'bash deploy/servers.sh stop || true' EXIT
 eval "$(bash deploy/servers.sh env)"
