@@ -14,6 +14,12 @@
 #   host i (1..N): base+10*i + 0 API, 1 MQTT, 2 silo, 3 Orleans gateway, 4 metrics and /health.
 # Everything lives under $HOHHOT_DATA_DIR/cluster: certs/, haproxy.cfg, haproxy.pid, host-I.pid, host-I.log.
 # The platform binary is the built one (dotnet build); HOHHOT_PLATFORM_DLL names another.
+# One host in a network namespace (the partition proof, tests/HohhotCluster.Telemetry.ClusterTests): with
+# HOHHOT_CLUSTER_NETNS_HOST=N, host N runs inside namespace HOHHOT_CLUSTER_NETNS (which must exist) at
+# HOHHOT_CLUSTER_NETNS_ADDRESS and reaches PostgreSQL and InfluxDB at HOHHOT_CLUSTER_NETNS_PG (host:port) and
+# HOHHOT_CLUSTER_NETNS_INFLUX (URL); the other silos advertise HOHHOT_CLUSTER_SILO_ADDRESS (an address of this
+# namespace the host inside reaches), and HAProxy checks every host by a TCP connect to its port (it cannot reach the
+# namespace's loopback /health).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -48,7 +54,18 @@ live_pid() {
     pid_alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" && echo "$pid" || true
 }
 
-host_healthy() { curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"; }
+netns_host=${HOHHOT_CLUSTER_NETNS_HOST:-0}
+in_netns() { [[ $1 == "$netns_host" ]]; }
+host_address() { if in_netns "$1"; then echo "$HOHHOT_CLUSTER_NETNS_ADDRESS"; else echo 127.0.0.1; fi; }
+silo_address() { if in_netns "$1"; then echo "$HOHHOT_CLUSTER_NETNS_ADDRESS"; else echo "${HOHHOT_CLUSTER_SILO_ADDRESS:-127.0.0.1}"; fi; }
+host_healthy() {
+    if in_netns "$1"; then ip netns exec "$HOHHOT_CLUSTER_NETNS" curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"
+    else curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"; fi
+}
+# HAProxy's check of host $1: /health on its metrics port, or a TCP connect to the server's port when a host is in a
+# namespace (HAProxy cannot reach that namespace's loopback).
+check_of() { if (( netns_host )); then echo "check"; else echo "check port $(port_of "$1" 4)"; fi; }
+httpchk() { (( netns_host )) || echo "    option httpchk GET /health"; }
 
 # A certificate each silo presents both as TLS server and as client (serverAuth and clientAuth), from certs.sh's CA.
 silo_certificate() {
@@ -86,18 +103,18 @@ frontend mqtt
     default_backend mqtt_hosts
 backend api_hosts
     balance roundrobin
-    option httpchk GET /health
+$(httpchk)
 EOF
         for i in $(seq 1 "$hosts"); do
-            echo "    server host$i 127.0.0.1:$(port_of "$i" 0) check port $(port_of "$i" 4)"
+            echo "    server host$i $(host_address "$i"):$(port_of "$i" 0) $(check_of "$i")"
         done
         cat <<EOF
 backend mqtt_hosts
     balance leastconn
-    option httpchk GET /health
+$(httpchk)
 EOF
         for i in $(seq 1 "$hosts"); do
-            echo "    server host$i 127.0.0.1:$(port_of "$i" 1) check port $(port_of "$i" 4)"
+            echo "    server host$i $(host_address "$i"):$(port_of "$i" 1) $(check_of "$i")"
         done
         cat <<EOF
 listen stats
@@ -111,19 +128,26 @@ EOF
 }
 
 start_host() {
-    local i=$1 pid
+    local i=$1 pid pg=$HOHHOT_PG_CONNECTION influx=$HOHHOT_INFLUX_URL address inside=()
     pid="$(live_pid "$dir/host-$i.pid" hohhot-platform)"
     if [[ -n $pid ]]; then log "host $i already running (pid $pid)"; return 0; fi
+    address="$(host_address "$i")"
+    if in_netns "$i"; then
+        inside=(ip netns exec "$HOHHOT_CLUSTER_NETNS")
+        pg="${pg/Host=127.0.0.1;Port=$HOHHOT_PG_PORT/Host=${HOHHOT_CLUSTER_NETNS_PG%:*};Port=${HOHHOT_CLUSTER_NETNS_PG##*:}}"
+        influx=$HOHHOT_CLUSTER_NETNS_INFLUX
+        log "host $i: in network namespace $HOHHOT_CLUSTER_NETNS at $address"
+    fi
     log "host $i: API $(port_of "$i" 0), MQTT $(port_of "$i" 1), silo $(port_of "$i" 2), gateway $(port_of "$i" 3), metrics $(port_of "$i" 4)"
-    env Postgres__ConnectionString="$HOHHOT_PG_CONNECTION;Maximum Pool Size=40" \
-        Influx__Url="$HOHHOT_INFLUX_URL" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
-        Platform__ApiUrl="https://127.0.0.1:$(port_of "$i" 0)" \
+    "${inside[@]}" env Postgres__ConnectionString="$pg;Maximum Pool Size=40" \
+        Influx__Url="$influx" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
+        Platform__ApiUrl="https://$address:$(port_of "$i" 0)" \
         Platform__TlsCertificateFile="$certs/server.pem" Platform__TlsKeyFile="$certs/server.key" \
-        MqttEndpoint__Url="mqtts://127.0.0.1:$(port_of "$i" 1)" \
+        MqttEndpoint__Url="mqtts://$address:$(port_of "$i" 1)" \
         Platform__SiloPort="$(port_of "$i" 2)" Platform__GatewayPort="$(port_of "$i" 3)" \
         Platform__ClusterId="${HOHHOT_CLUSTER_ID:-hohhot-cluster}" \
         Operations__MetricsUrl="http://127.0.0.1:$(port_of "$i" 4)" \
-        Cluster__Membership=postgres Cluster__AdvertisedAddress=127.0.0.1 \
+        Cluster__Membership=postgres Cluster__AdvertisedAddress="$(silo_address "$i")" \
         Cluster__SiloCertificateFile="$certs/silo.pem" Cluster__SiloKeyFile="$certs/silo.key" Cluster__SiloCaFile="$certs/ca.pem" \
         Identity__SigningKeyFile="$dir/token-signing-key.pem" \
         Identity__BootstrapOperatorPasswordFile="$dir/operator.password" \
@@ -163,7 +187,7 @@ start() {
         HOHHOT_INFLUX_DATABASE=$HOHHOT_CLUSTER_DATABASE
     fi
     mkdir -p "$dir"; chmod 0700 "$dir"
-    bash deploy/certs.sh "$certs" >/dev/null
+    bash deploy/certs.sh "$certs" 127.0.0.1 ::1 localhost ${HOHHOT_CLUSTER_NETNS_ADDRESS:-} >/dev/null
     silo_certificate
     [[ -s $dir/operator.password ]] || (umask 077; openssl rand -hex 24 > "$dir/operator.password")
     start_host 1

@@ -6,8 +6,8 @@ namespace HohhotCluster.Telemetry.Ingestion;
 
 /// <summary>
 /// Whether a failure means a store is away or out of room (PostgreSQL down, restarting, its disk full; InfluxDB
-/// unreachable; a grain call timing out), which is waited out however long it lasts, rather than something in the
-/// batch itself, which splitting the batch can isolate.
+/// unreachable; a grain call timing out or not reaching a silo that died), which is waited out however long it lasts,
+/// rather than something in the batch itself, which splitting the batch can isolate.
 /// </summary>
 public static class StoreOutage
 {
@@ -32,6 +32,15 @@ public static class StoreOutage
                 case NpgsqlException { InnerException: IOException or SocketException or TimeoutException }:
                 case TimeoutException or IOException or SocketException or HttpRequestException:
                 case Orleans.Runtime.SiloUnavailableException or Orleans.Storage.InconsistentStateException:
+                    return true;
+
+                // A grain call that never reached its activation: the silo it is on does not answer. Between a silo's
+                // death (SIGKILL, a partition) and the others voting it dead, Orleans fails such calls with this (a
+                // ConnectionFailedException inside: "Unable to connect to S127.0.0.1:..."), not with
+                // SiloUnavailableException (which derives from it); then the grain moves to a live silo. Taken for a
+                // reading that breaks its batch, it split the batch and quarantined good readings as processing_failed,
+                // one of them already counted by a grain that committed just before the kill (issue 15's kill proof).
+                case Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException:
                     return true;
             }
         }

@@ -16,7 +16,7 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly Dictionary<string, string> _environment;
     private readonly List<PlatformConnection> _connections = [];
 
-    private LocalCluster(string name, int portBase, int hosts)
+    private LocalCluster(string name, int portBase, int hosts, IReadOnlyDictionary<string, string>? environment)
     {
         Name = name;
         PortBase = portBase;
@@ -30,6 +30,10 @@ public sealed class LocalCluster : IAsyncDisposable
             ["HOHHOT_CLUSTER_ID"] = name,
             ["HOHHOT_PLATFORM_DLL"] = Path.Combine(TestServers.RepoRoot, "src", "HohhotCluster.Telemetry.Host", "bin", TestServers.Configuration, "net10.0", "hohhot-platform.dll"),
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            _environment[key] = value;
+        }
     }
 
     public string Name { get; }
@@ -73,9 +77,10 @@ public sealed class LocalCluster : IAsyncDisposable
         return connection;
     }
 
-    public static async Task<LocalCluster> StartAsync(int hosts = 3)
+    /// <param name="environment">More of deploy/cluster.sh's environment (e.g. a host in a network namespace).</param>
+    public static async Task<LocalCluster> StartAsync(int hosts = 3, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var cluster = new LocalCluster(TestServers.UniqueName("cl"), FreePortBase(hosts), hosts);
+        var cluster = new LocalCluster(TestServers.UniqueName("cl"), FreePortBase(hosts), hosts, environment);
         var (exitCode, output) = await cluster.ScriptAsync("start", "--hosts", hosts.ToString(CultureInfo.InvariantCulture));
         if (exitCode != 0)
         {
@@ -92,6 +97,20 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>SIGKILL: the host gets no chance to drain, close its sessions or leave the membership table.</summary>
     public void Kill(int host) => Process.GetProcessById(HostPid(host)).Kill();
+
+    /// <summary>Whether host <paramref name="host"/>'s process (by its PID file) is still running.</summary>
+    public bool HostRunning(int host)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(HostPid(host));
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>SIGTERM, and waits until the host has drained and exited.</summary>
     public async Task StopHostAsync(int host)
@@ -158,14 +177,24 @@ public sealed class LocalCluster : IAsyncDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    /// <summary>A port block (HAProxy's three, each host's five) nobody listens on.</summary>
+    /// <summary>
+    /// A port block (HAProxy's three, each host's five) nobody listens on: <c>HOHHOT_CLUSTER_TEST_PORT_BASE</c> when set
+    /// (an engineer's own block on a shared machine; it must be free), else a random free one.
+    /// </summary>
     private static int FreePortBase(int hosts)
     {
+        if (Environment.GetEnvironmentVariable("HOHHOT_CLUSTER_TEST_PORT_BASE") is { Length: > 0 } fixedBase)
+        {
+            var chosen = int.Parse(fixedBase, CultureInfo.InvariantCulture);
+            return BlockOf(chosen, hosts).All(IsFree)
+                ? chosen
+                : throw new InvalidOperationException($"HOHHOT_CLUSTER_TEST_PORT_BASE={chosen}: a port of its block is in use.");
+        }
+
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var candidate = Random.Shared.Next(200, 640) * 100;
-            var ports = Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => candidate + p);
-            if (ports.All(IsFree))
+            if (BlockOf(candidate, hosts).All(IsFree))
             {
                 return candidate;
             }
@@ -173,6 +202,9 @@ public sealed class LocalCluster : IAsyncDisposable
 
         throw new InvalidOperationException("No free block of ports for a cluster.");
     }
+
+    private static IEnumerable<int> BlockOf(int portBase, int hosts) =>
+        Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => portBase + p);
 
     private static bool IsFree(int port)
     {
