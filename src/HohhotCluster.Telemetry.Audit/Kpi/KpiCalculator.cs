@@ -754,7 +754,9 @@ public sealed partial class KpiCalculator(NpgsqlDataSource dataSource, IMilkTota
                 new("immune_by_antibody_test_per_animal", perAnimal.ByAntibodyTest, "head"),
             ];
             values.Add(Value(scope, "health.group_immunisation_density", Percent(immune, inStock),
-                $"head immune (vaccinated within the {period}, at most the head in stock, per pasture) / head in stock (latest census, else capacity) × 100; {species} pastures",
+                $"head immune (vaccinated within the {period}, at most the head in stock, per pasture; per animal where the pasture keeps per-animal records: "
+                + "a vaccination or protective antibody test within the period) / head in stock (registered animals alive at the day's end where per animal, else latest census, else capacity) × 100; "
+                + $"{species} pastures",
                 [new("immune", immune, "head"), new("in_stock", inStock, "head"), .. common], programme: programme.Id, estimate: health, coverage: coverage));
             values.Add(Value(scope, "health.required_immunisation_density", Percent(immuneOfDue, due),
                 $"head immune (vaccinated within the {period}, at most the head due, per pasture) / head due for vaccination (latest census: excludes too young, recently vaccinated, sick, late pregnancy) × 100; {species} pastures",
