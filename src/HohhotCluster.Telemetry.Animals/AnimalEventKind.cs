@@ -12,7 +12,7 @@ namespace HohhotCluster.Telemetry.Animals;
 /// it names must be the pasture's; whether the event may follow the animal's state is the gate's
 /// (<see cref="AnimalEventGate"/>), which sees a batch's events in order.
 /// </summary>
-public sealed class AnimalEventKind(AnimalRegistryStore store, PastureDirectory pastures) : TelemetryKind<AnimalEventRecord>
+public sealed class AnimalEventKind(PastureDirectory pastures, AnimalCareApply stores) : TelemetryKind<AnimalEventRecord>
 {
     public const string KindName = "animal_event";
 
@@ -47,7 +47,8 @@ public sealed class AnimalEventKind(AnimalRegistryStore store, PastureDirectory 
             messages[i] = new AnimalEventMessage(r.Key, r.EventTime, await pastures.RequireAsync(r.Device.OwnerId, cancellationToken), r.Record);
         }
 
-        return await store.ApplyEventsAsync(messages, cancellationToken);
+        // Registry events to the registry, health and breeding events to their stores (AnimalCareApply.cs).
+        return await stores.ApplyAsync(messages, cancellationToken);
     }
 
     /// <summary>One point per event; the animal is no tag (600,000 series), so the point counts events per pasture and herd.</summary>
@@ -68,7 +69,7 @@ public sealed class AnimalEventKind(AnimalRegistryStore store, PastureDirectory 
 /// calf's herd move in one batch both pass and a second departure does not. A key already recorded passes untouched
 /// (its apply is a duplicate), so a redelivery is answered the same way as the first delivery.
 /// </summary>
-public sealed class AnimalEventGate(AnimalRegistryStore store, PastureDirectory pastures) : IAcceptedGate<AnimalEventRecord>
+public sealed class AnimalEventGate(AnimalRegistryStore store, PastureDirectory pastures, AnimalCareApply care) : IAcceptedGate<AnimalEventRecord>
 {
     public async Task<IReadOnlyList<(int Index, Rejection Rejection)>> CheckAsync(IReadOnlyList<Accepted<AnimalEventRecord>> records, CancellationToken cancellationToken)
     {
@@ -86,6 +87,7 @@ public sealed class AnimalEventGate(AnimalRegistryStore store, PastureDirectory 
         }
 
         var recorded = await store.RecordedKeysAsync(keys, cancellationToken);
+        recorded.UnionWith(await care.RecordedKeysAsync(keys, cancellationToken));
         var states = await store.FindAsync(tags, cancellationToken);
         var rejections = new List<(int, Rejection)>();
         var seen = new HashSet<ReadingKey>();

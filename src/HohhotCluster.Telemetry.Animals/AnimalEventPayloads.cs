@@ -44,13 +44,15 @@ public static class AnimalEventPayloads
         }
 
         var resourceType = String(resource, "animalEvent.", "resourceType", 64) ?? throw Missing("animalEvent.resourceType");
+        // Health and breeding events (AnimalCarePayloads.cs) are told apart by their resource type and top-level members.
+        var care = AnimalCarePayloads.TypeOf(resourceType, body, resource);
         var index = Array.IndexOf(AnimalNames.ResourceTypes, resourceType);
-        if (index <= 0)
+        if (care is null && index <= 0)
         {
-            throw Invalid("animalEvent.resourceType", "must be one of " + string.Join(", ", AnimalNames.ResourceTypes[1..]));
+            throw Invalid("animalEvent.resourceType", "must be one of " + string.Join(", ", AnimalNames.ResourceTypes[1..].Concat(AnimalCarePayloads.ResourceTypes).Distinct()));
         }
 
-        var type = (AnimalEventType)index;
+        var type = care ?? (AnimalEventType)index;
         var animal = Member(resource, "animal", "animalEvent.") ?? throw Missing("animalEvent.animal");
         if (animal.ValueKind != JsonValueKind.Object)
         {
@@ -71,10 +73,19 @@ public static class AnimalEventPayloads
 
         var sourceId = String(resource, "animalEvent.", "id", BodyFields.MaxIdLength);
         var herdId = String(body, "", "herdId", RegistryIds.MaxLength);
+        if (care is not null)
+        {
+            return AnimalCarePayloads.Parse(type, body, resource, tag, sourceId);
+        }
+
         AnimalDetail? detail = null;
         string? reason = null;
+        BreedingFacts? breeding = null;
         switch (type)
         {
+            case AnimalEventType.Calving:
+                breeding = AnimalCarePayloads.ParseProgeny(resource);
+                break;
             case AnimalEventType.Birth:
             case AnimalEventType.Arrival:
                 if (herdId is null)
@@ -107,7 +118,7 @@ public static class AnimalEventPayloads
                 break;
         }
 
-        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason };
+        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason, Breeding = breeding };
     }
 
     /// <summary>ICAR <c>animalDetail</c> (an <c>icarAnimalCoreResource</c>): specie, gender, birth date, breed, lactation status, parity.</summary>

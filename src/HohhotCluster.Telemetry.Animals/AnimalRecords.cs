@@ -44,6 +44,29 @@ public enum AnimalEventType
 
     /// <summary><c>icarReproParturitionEventResource</c>: parity + 1, a lactation starts.</summary>
     Calving,
+
+    // Health and breeding (AnimalCareRecords.cs): from 20 on, so other additions above do not renumber them.
+
+    /// <summary><c>icarTreatmentEventResource</c> with a top-level <c>programme</c>: a compulsory-immunisation vaccination.</summary>
+    Vaccination = 20,
+
+    /// <summary><c>icarDiagnosisEventResource</c> with a top-level <c>programme</c> and <c>antibodyTest</c>.</summary>
+    AntibodyTest,
+
+    /// <summary><c>icarReproHeatEventResource</c>.</summary>
+    Heat,
+
+    /// <summary><c>icarReproInseminationEventResource</c>, <c>inseminationType</c> Insemination, NaturalService or RunWithBull.</summary>
+    Insemination,
+
+    /// <summary><c>icarReproInseminationEventResource</c>, <c>inseminationType</c> Implantation: an embryo transfer.</summary>
+    EmbryoTransfer,
+
+    /// <summary><c>icarReproPregnancyCheckEventResource</c>.</summary>
+    PregnancyCheck,
+
+    /// <summary><c>icarReproAbortionEventResource</c>.</summary>
+    Abortion,
 }
 
 public static class AnimalNames
@@ -75,7 +98,7 @@ public static class AnimalNames
     public static readonly string[] DeathReasons =
         ["Missing", "Parturition", "Disease", "Accident", "Consumption", "Culled", "Other", "Unknown", "Age", "Mastitis", "Production", "LegOrClaw", "MilkingAbility", "Nutrition", "Fertility"];
 
-    public static string Name(AnimalEventType type) => EventNames[(int)type];
+    public static string Name(AnimalEventType type) => (int)type < EventNames.Length ? EventNames[(int)type] : AnimalCareNames.Name(type);
 
     public static string Name(AnimalSpecies species) => species == AnimalSpecies.Cow ? "cow" : "goat";
 
@@ -156,6 +179,12 @@ public sealed record AnimalEventRecord
 
     /// <summary>The ICAR reason or kind (arrivalReason, departureKind, deathReason), when given.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>A vaccination or antibody test: what the health records keep (AnimalCareRecords.cs).</summary>
+    public ImmunisationFacts? Immunisation { get; init; }
+
+    /// <summary>A reproduction event, or a calving's progeny: what the breeding records keep (AnimalCareRecords.cs).</summary>
+    public BreedingFacts? Breeding { get; init; }
 }
 
 /// <summary>A pasture as the animal rules need it.</summary>

@@ -33,7 +33,7 @@ public sealed record AnimalImportResult(int Registered, int Unchanged);
 /// Events from telemetry are written once per message key, imports once per (import id, ear tag), each in one
 /// transaction with the animal's new state, which <see cref="AnimalRules"/> computes from the locked current row.
 /// </summary>
-public sealed class AnimalRegistryStore(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed partial class AnimalRegistryStore(NpgsqlDataSource dataSource, TimeProvider clock)
 {
     public const int MaxImportRows = 10_000;
     public const int MaxPageSize = 1_000;

@@ -87,6 +87,15 @@ public static class AnimalRules
 
                 next = current with { Parity = current.Parity + 1, LactationStatus = "Fresh", LactationStart = day, LastEventTime = eventTime };
                 break;
+            case var care when AnimalCareNames.IsCareEvent(care):
+                // A health or breeding event changes no registry state (AnimalCareRules.cs).
+                if (!AnimalCareRules.TryFollow(current, e, out rejection))
+                {
+                    return false;
+                }
+
+                next = current;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(e), e.Event, "not an event of an animal in the registry");
         }

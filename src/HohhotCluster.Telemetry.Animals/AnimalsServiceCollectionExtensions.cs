@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,8 +16,15 @@ public static class AnimalsServiceCollectionExtensions
         services.AddSchemaMigrations(typeof(AnimalRegistryStore).Assembly);
         services.AddSingleton<AnimalRegistryStore>();
         services.AddSingleton<PastureDirectory>();
+        // Health and breeding per animal (migrations 0420-0439): their stores, the KPIs' reads, the programme gate.
+        // The programmes (IImmunisationProgrammes) are Audit's table: AddTelemetryAudit registers them.
+        services.AddSingleton<AnimalHealthStore>();
+        services.AddSingleton<AnimalBreedingStore>();
+        services.AddSingleton<AnimalCareApply>();
+        services.AddSingleton<IAnimalRegistryFigures, AnimalRegistryFigures>();
         services.AddTelemetryKind<AnimalEventKind>();
         services.AddAcceptedGate<AnimalEventRecord, AnimalEventGate>();
+        services.AddAcceptedGate<AnimalEventRecord, AnimalProgrammeGate>();
         return services;
     }
 }

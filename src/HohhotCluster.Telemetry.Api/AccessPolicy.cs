@@ -77,6 +77,8 @@ public static class AccessPolicy
         [Prefix + "AnimalService/ImportAnimals"] = new(E, null, null, E),
         [Prefix + "AnimalService/GetAnimal"] = new(V, null, V, V),
         [Prefix + "AnimalService/ListAnimals"] = new(V, null, V, V),
+        [Prefix + "AnimalHealthService/ListImmunisations"] = new(V, null, V, V),
+        [Prefix + "AnimalHealthService/ListWithoutValidImmunity"] = new(V, null, V, V),
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,

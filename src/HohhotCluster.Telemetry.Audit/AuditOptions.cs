@@ -10,6 +10,9 @@ public sealed class AuditOptions
 
     public AlertOptions Alerts { get; set; } = new();
 
+    /// <summary>The breeding KPIs' definitions (goat breeding stock).</summary>
+    public Kpi.BreedingOptions Breeding { get; set; } = new();
+
     /// <summary>Vaccination programmes accepted in <c>health</c> messages; empty means <see cref="DefaultProgrammes"/>.</summary>
     public List<HealthProgramme> Programmes { get; set; } = [];
 

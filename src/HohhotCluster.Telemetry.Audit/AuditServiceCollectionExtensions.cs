@@ -39,6 +39,8 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<AuditQueries>();
         services.AddSingleton<IMilkTotalsSource, GrainMilkTotalsSource>();
         services.AddSingleton<KpiCalculator>();
+        // The programme table as the animal registry reads it (per-animal vaccinations name one of them).
+        services.AddSingleton<HohhotCluster.Telemetry.Contracts.IImmunisationProgrammes, AuditProgrammes>();
 
         services.AddTelemetryKind<PastureQualityKind>();
         services.AddTelemetryKind<PlantQualityKind>();

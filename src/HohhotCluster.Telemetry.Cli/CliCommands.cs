@@ -37,6 +37,10 @@ public static class CliCommands
           kpi [--county ID | --pasture ID] [--date YYYY-MM-DD] [--from D] [--to D]
                                                    the plan's targets measured from the data, with coverage (JSON)
           alerts [--open]                          alerts, newest first (JSON)
+          animals immunisations --tag EAR_TAG [--programme fmd|brucellosis|ppr] [--date YYYY-MM-DD]
+                                                   an animal's vaccinations and antibody tests, and its immunity per programme (JSON)
+          animals unprotected --pasture ID --programme fmd|brucellosis|ppr [--date YYYY-MM-DD] [--page-size N] [--page-token T]
+                                                   a pasture's animals without valid immunity at the day's end (JSON)
           feeding day --pasture ID | --herd ID [--date YYYY-MM-DD]
                                                    TMR feeding of a pasture's herds (or one herd) on a local day (JSON)
           feeding stocks --pasture ID [--date YYYY-MM-DD]
@@ -166,6 +170,18 @@ public static class CliCommands
                 })),
                 "reports" when args.Length > 1 => await ReportCommands.RunAsync(channel, args[1], options, stdout),
                 "series" => await SeriesCommands.RunAsync(channel, options, stdout),
+                "animals" when args.Length > 1 && args[1] == "immunisations" => await PrintAsync(stdout,
+                    new AnimalHealthService.AnimalHealthServiceClient(channel).ListImmunisationsAsync(new ListImmunisationsRequest
+                    {
+                        EarTag = Required(options, "tag"), Programme = options.GetValueOrDefault("programme") ?? "", LocalDate = options.GetValueOrDefault("date") ?? "",
+                    })),
+                "animals" when args.Length > 1 && args[1] == "unprotected" => await PrintAsync(stdout,
+                    new AnimalHealthService.AnimalHealthServiceClient(channel).ListWithoutValidImmunityAsync(new ListWithoutValidImmunityRequest
+                    {
+                        PastureId = Required(options, "pasture"), Programme = Required(options, "programme"), LocalDate = options.GetValueOrDefault("date") ?? "",
+                        PageSize = int.Parse(options.GetValueOrDefault("page-size") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
+                        PageToken = options.GetValueOrDefault("page-token") ?? "",
+                    })),
                 "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
                 "alerts" when args.Length > 1 && args[1] == "subscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).CreateAlertSubscriptionAsync(
                     SubscriptionOf(options))),

@@ -43,8 +43,9 @@ public sealed class AnimalRegistryStoreTests(AnimalRegistryStoreTests.Fixture fi
             });
             Store = new AnimalRegistryStore(Db.DataSource, Db.Clock);
             Pastures = new PastureDirectory(registry, Db.Clock);
-            Kind = new AnimalEventKind(Store, Pastures);
-            Gate = new AnimalEventGate(Store, Pastures);
+            var care = new AnimalCareApply(Store, new AnimalHealthStore(Db.DataSource), new AnimalBreedingStore(Db.DataSource));
+            Kind = new AnimalEventKind(Pastures, care);
+            Gate = new AnimalEventGate(Store, Pastures, care);
         }
 
         public Task DisposeAsync() => Db.DisposeAsync();

@@ -13,7 +13,12 @@ public sealed class AuditDatabase : IAsyncLifetime
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero));
 
     public async Task InitializeAsync() =>
-        DataSource = await TestServers.CreateMigratedDatabaseAsync("audit", typeof(Traceability.ChainStore), typeof(AuditServiceCollectionExtensions));
+        DataSource = await TestServers.CreateMigratedDatabaseAsync("audit", typeof(Traceability.ChainStore), typeof(AuditServiceCollectionExtensions),
+            typeof(Animals.AnimalRegistryStore));
+
+    /// <summary>The animal registry's reads the KPIs make, over this database.</summary>
+    public Animals.AnimalRegistryFigures AnimalFigures() =>
+        new(new Animals.AnimalRegistryStore(DataSource, Clock), new Animals.AnimalHealthStore(DataSource), new Animals.AnimalBreedingStore(DataSource));
 
     public AlertStore Alerts() => new(DataSource, new AuditMetrics(new TestMeterFactory()));
 

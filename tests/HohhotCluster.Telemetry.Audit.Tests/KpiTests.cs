@@ -72,7 +72,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
             var manure = new ManureKind(farm);
             var health = Health = new HealthKind(farm, owners, options);
             Queries = new AuditQueries(Db.DataSource);
-            Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options);
+            Kpis = new KpiCalculator(Db.DataSource, Milk, Queries, options, Db.AnimalFigures());
 
             var feed = new HandlerFeed("-KPI");
             var counties = new Dictionary<string, string> { ["PA"] = "cA", ["PB"] = "cB", ["PG"] = "cA", ["PS"] = "cA", ["PX"] = "cX", ["PL"] = "cA", ["LAB"] = "cA" };
@@ -296,7 +296,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
     {
         var options = new AuditOptions();
         options.Programmes.Add(new HealthProgramme { Id = "fmd", ProtectiveTitre = 128, ProtectionDays = 10 }); // 3/22-3/31: only the 3/25 campaign
-        var calculator = new KpiCalculator(fixture.Db.DataSource, fixture.Milk, fixture.Queries, Options.Create(options));
+        var calculator = new KpiCalculator(fixture.Db.DataSource, fixture.Milk, fixture.Queries, Options.Create(options), fixture.Db.AnimalFigures());
         var city = await MeasureAsync("city", calculator: calculator);
         Assert.Equal(880.0 / 1900 * 100, city["health.group_immunisation_density/fmd"].Actual!.Value, 9); // PA 500 + PB 380
     }
@@ -324,7 +324,7 @@ public sealed class KpiTests(KpiTests.Fixture fixture) : IClassFixture<KpiTests.
         Assert.Contains("TMR", smart.Note, StringComparison.Ordinal);
 
         var relaxed = new AuditOptions { SmartPasture = new SmartPastureOptions { QualityEveryDays = 31, ManureEveryDays = 31 } };
-        var monthly = await MeasureAsync("city", calculator: new KpiCalculator(fixture.Db.DataSource, fixture.Milk, fixture.Queries, Options.Create(relaxed)));
+        var monthly = await MeasureAsync("city", calculator: new KpiCalculator(fixture.Db.DataSource, fixture.Milk, fixture.Queries, Options.Create(relaxed), fixture.Db.AnimalFigures()));
         Assert.Equal(1, monthly["pastures.smart_demo"].Actual);
         Assert.Equal(["PA"], monthly["pastures.smart_demo"].Subjects.Where(s => s.Qualified).Select(s => s.Id));
         Assert.Contains("collections on 1 of 31 days", monthly["pastures.smart_demo"].Subjects.Single(s => s.Id == "PB").Reason, StringComparison.Ordinal);

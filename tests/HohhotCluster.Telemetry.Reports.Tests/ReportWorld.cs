@@ -42,7 +42,8 @@ public sealed class ReportWorld : IAsyncLifetime
     public async Task InitializeAsync()
     {
         DataSource = await TestServers.CreateMigratedDatabaseAsync("reports",
-            typeof(Traceability.ChainStore), typeof(Audit.AuditServiceCollectionExtensions), typeof(IdentityStore), typeof(ReportStore));
+            typeof(Traceability.ChainStore), typeof(Audit.AuditServiceCollectionExtensions), typeof(IdentityStore), typeof(ReportStore),
+            typeof(Animals.AnimalRegistryStore));
 
         var registry = new RegistryStore(DataSource);
         await registry.UpsertAsync(new RegistryBatch
@@ -86,7 +87,9 @@ public sealed class ReportWorld : IAsyncLifetime
         await feed.SendAsync(pastureLab, "PA", "cA", Day(10), Sample("R6", "pasture_self_check", "bulk_tank_lot", "LA2", [N("protein", 2.5m, "g/100g")]));
 
         Queries = new AuditQueries(DataSource);
-        Kpis = new KpiCalculator(DataSource, new NoMilk(), Queries, Options.Create(new Audit.AuditOptions()));
+        Kpis = new KpiCalculator(DataSource, new NoMilk(), Queries, Options.Create(new Audit.AuditOptions()),
+            new Animals.AnimalRegistryFigures(new Animals.AnimalRegistryStore(DataSource, TimeProvider.System), new Animals.AnimalHealthStore(DataSource),
+                new Animals.AnimalBreedingStore(DataSource)));
         Identity = new IdentityStore(DataSource);
         Store = new ReportStore(DataSource);
         Scopes = new ReportScopes(new KnownScopesReportGuard(new KnownScopes(registry, Clock)));

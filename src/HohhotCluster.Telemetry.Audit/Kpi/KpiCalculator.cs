@@ -89,7 +89,8 @@ public sealed record KpiRequest
 /// and health records. Targets are data (Kpi/plan-targets.json); a county or pasture is never compared with a goal
 /// the plan sets for the whole city. Every measure says which pastures or plants in scope reported.
 /// </summary>
-public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource milk, AuditQueries audits, IOptions<AuditOptions> options)
+public sealed partial class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource milk, AuditQueries audits, IOptions<AuditOptions> options,
+    IAnimalRegistryFigures animals)
 {
     /// <summary>The city whose plan the targets are: only its counties (<c>county.city</c>) count toward them.</summary>
     public const string PlanCity = "Hohhot";
@@ -147,6 +148,7 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
         values.Add(Value(scope, "feed.forage_base", null, "registry of forage fields", [], "Not measurable: the platform has no field registry."));
         values.Add(await ManureAsync(connection, scope, cancellationToken));
         values.AddRange(await HealthAsync(connection, scope, cancellationToken));
+        values.AddRange(await BreedingAsync(scope, cancellationToken));
         values.Add(await SupervisoryAsync(connection, scope, cancellationToken));
         values.Add(Value(scope, "chain.output_value", null, "", [], "Out of scope for telemetry: shown as a target only."));
         return values;
@@ -339,8 +341,15 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
 
     private async Task<List<KpiValue>> HerdAsync(NpgsqlConnection connection, Scope scope, CancellationToken cancellationToken)
     {
-        // Stock: the latest census a pasture reported (any programme, any age) up to the window's end, else its registered capacity.
+        // Stock: registered animals alive at the day's end (the registry's count) on every pasture that keeps per-animal
+        // records; elsewhere the latest census a pasture reported (any programme, any age) up to the window's end, else
+        // its registered capacity. Each basis is summed apart in the inputs; only a count wholly from the registry is
+        // not an estimate.
         var ids = scope.Pastures.Concat(scope.Bases).Select(p => p.Id).ToArray();
+        var dayEnd = ChinaTime.StartOfDay(scope.Request.To.AddDays(1));
+        var breeding = options.Value.Breeding;
+        var registered = await animals.PasturesWithAnimalsAsync(ids, dayEnd, cancellationToken);
+        var stock = await animals.StockAsync(ids, dayEnd, breeding.GoatBreedingAgeMonths, breeding.EffectiveHerdBookGoatBreeds, cancellationToken);
         var census = (await connection.QueryAsync<(string PastureId, int InStock)>(new CommandDefinition(
             """
             select distinct on (pasture_id) pasture_id, in_stock from health_record
@@ -348,16 +357,23 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             order by pasture_id, local_date desc, event_time desc
             """, new { to = scope.Request.To.ToDateTime(TimeOnly.MinValue), ids }, cancellationToken: cancellationToken)))
             .ToDictionary(r => r.PastureId, r => r.InStock, StringComparer.Ordinal);
+        double Head(PastureRow p) => registered.Contains(p.Id) ? stock.GetValueOrDefault(p.Id)?.Alive ?? 0 : census.TryGetValue(p.Id, out var h) ? h : p.Capacity;
         var values = new List<KpiValue>();
         foreach (var (species, key) in new[] { ("cow", "herd.dairy_cows"), ("goat", "herd.dairy_goats") })
         {
-            double fromCensus = 0, fromCapacity = 0;
+            double fromRegistry = 0, fromCensus = 0, fromCapacity = 0;
+            var fromRegistryPastures = new HashSet<string>(StringComparer.Ordinal);
             var censused = new HashSet<string>(StringComparer.Ordinal);
             var all = new List<string>();
             foreach (var pasture in scope.Pastures.Where(p => p.Species == species))
             {
                 all.Add(pasture.Id);
-                if (census.TryGetValue(pasture.Id, out var head))
+                if (registered.Contains(pasture.Id))
+                {
+                    fromRegistry += Head(pasture);
+                    fromRegistryPastures.Add(pasture.Id);
+                }
+                else if (census.TryGetValue(pasture.Id, out var head))
                 {
                     fromCensus += head;
                     censused.Add(pasture.Id);
@@ -370,28 +386,38 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
 
             var inputs = new List<KpiInput>
             {
+                new("head_from_registry", fromRegistry, "head"), new("pastures_from_registry", fromRegistryPastures.Count, "pastures"),
                 new("head_from_census", fromCensus, "head"), new("pastures_with_census", censused.Count, "pastures"),
-                new("head_from_registered_capacity", fromCapacity, "head"), new("pastures_without_census", all.Count - censused.Count, "pastures"),
+                new("head_from_registered_capacity", fromCapacity, "head"),
+                new("pastures_without_census", all.Count - censused.Count - fromRegistryPastures.Count, "pastures"),
             };
             if (scope.IsCity)
             {
-                double basesHead = 0;
-                foreach (var pasture in scope.Bases.Where(p => p.Species == species))
-                {
-                    basesHead += census.TryGetValue(pasture.Id, out var head) ? head : pasture.Capacity;
-                }
-
-                inputs.Add(new("milk_source_bases_head", basesHead, "head"));
+                inputs.Add(new("milk_source_bases_head", scope.Bases.Where(p => p.Species == species).Sum(Head), "head"));
             }
 
-            values.Add(Value(scope, key, fromCensus + fromCapacity,
-                $"sum over {species} pastures in {Describe(scope)} of the latest census head in stock (to {Iso(scope.Request.To)}), else the registered capacity",
+            var estimated = all.Count - fromRegistryPastures.Count;
+            values.Add(Value(scope, key, fromRegistry + fromCensus + fromCapacity,
+                $"sum over {species} pastures in {Describe(scope)} of the registered animals alive at the end of {Iso(scope.Request.To)} (pastures with per-animal records), "
+                + "else the latest census head in stock to that day, else the registered capacity",
                 inputs, scope.IsCity ? "The milk-source bases in other cities are reported beside (milk_source_bases_head), never inside." : "",
-                estimate: "A self-reported census of animals of any age (heifers and calves included), or the registered capacity where a pasture reports none; "
-                    + "an estimate until the animals issue's per-animal registry replaces it.",
-                coverage: Coverage($"{species} pastures (census)", all, censused)));
+                estimate: estimated == 0 ? "" : $"{fromRegistryPastures.Count} of {all.Count} pastures counted from the registry (head_from_registry, a count); "
+                    + $"{censused.Count} from a self-reported census of animals of any age (heifers and calves included) and {estimated - censused.Count} at "
+                    + "their registered capacity (head_from_census, head_from_registered_capacity): an estimate until every pasture keeps per-animal records.",
+                coverage: Coverage($"{species} pastures (registry or census)", all, [.. fromRegistryPastures, .. censused])));
         }
 
+        var goats = scope.Pastures.Where(p => p.Species == "goat").ToList();
+        var breedingGoats = goats.Sum(p => stock.GetValueOrDefault(p.Id)?.BreedingAgeHerdBookGoats ?? 0);
+        var goatRegistry = goats.Where(p => registered.Contains(p.Id)).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        values.Add(Value(scope, "goats.breeding_stock", goatRegistry.Count == 0 ? null : breedingGoats,
+            $"registered goats alive at the end of {Iso(scope.Request.To)} on goat pastures in {Describe(scope)}, at least {breeding.GoatBreedingAgeMonths} months old, "
+            + $"of a herd-book dairy breed ({string.Join(", ", breeding.EffectiveHerdBookGoatBreeds)}; Audit:Breeding)",
+            [new("breeding_goats", breedingGoats, "head"), new("goat_pastures_from_registry", goatRegistry.Count, "pastures"),
+             new("breeding_age_months", breeding.GoatBreedingAgeMonths, "months")],
+            "The plan's 引进优质种羊 1,500 (2021) and 3,000 (by 2023) are quality breeding goats brought in, with herd-book registration (良种登记); "
+            + "the registry counts the breeding stock kept. Only pastures with per-animal records can count: a goat pasture without them is in the coverage's silent list.",
+            coverage: Coverage("goat pastures (registry)", goats.Select(p => p.Id).ToList(), goatRegistry)));
         return values;
     }
 
@@ -663,8 +689,27 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             long tested = 0, protective = 0;
             var censused = new HashSet<string>(StringComparer.Ordinal);
             var tests = new HashSet<string>(StringComparer.Ordinal);
+
+            // Per animal where the pasture keeps per-animal records of the programme and registered animals: immune =
+            // alive at the day's end with a vaccination or a protective antibody test within the protection period;
+            // every registered animal is due (the registry cannot tell the exempt). Those pastures' aggregate records
+            // are not read. (HealthPerAnimal in KpiCalculator.Registry.cs.)
+            var perAnimal = await PerAnimalImmunityAsync(ids, programme, scope.Request.From, to, cancellationToken);
+            inStock += perAnimal.InStock;
+            due += perAnimal.InStock;
+            immune += perAnimal.Immune;
+            immuneOfDue += perAnimal.Immune;
+            tested += perAnimal.Tested;
+            protective += perAnimal.Protective;
+            censused.UnionWith(perAnimal.Pastures);
+            tests.UnionWith(perAnimal.TestedPastures);
             foreach (var r in rows)
             {
+                if (perAnimal.Pastures.Contains(r.PastureId))
+                {
+                    continue;
+                }
+
                 // No census for the programme: the registered capacity stands in for both stock and due, which can only lower the rate.
                 var capacity = pastures.First(p => p.Id == r.PastureId).Capacity;
                 var stock = r.InStock ?? capacity;
@@ -697,18 +742,25 @@ public sealed class KpiCalculator(NpgsqlDataSource dataSource, IMilkTotalsSource
             const string basis = "Health records are aggregate counts per pasture and day, not per animal: head immune is estimated per pasture as the head "
                 + "vaccinated within the protection period, capped at the head in stock (due), so repeated doses never count twice over the stock; "
                 + "the largest single session (immune_lower_bound) bounds it from below. Until the animals issue brings per-animal records.";
-            var coverage = Coverage($"{species} pastures (census)", ids, censused);
+            var coverage = Coverage($"{species} pastures (per-animal records or census)", ids, censused);
+            var estimated = ids.Length - perAnimal.Pastures.Count;
+            var health = estimated == 0 ? "" : $"{perAnimal.Pastures.Count} of {ids.Length} pastures from per-animal records (counts); {estimated} from the pasture-level health aggregate: " + basis;
             IReadOnlyList<KpiInput> common =
             [
                 new("vaccinated_in_protection_period", vaccinated, "head"), new("immune_lower_bound", lowerBound, "head"),
                 new("protection_days", programme.ProtectionDays, "days"), new("pastures_without_census_at_capacity", atCapacity, "pastures"),
+                new("pastures_per_animal", perAnimal.Pastures.Count, "pastures"), new("immune_per_animal", perAnimal.Immune, "head"),
+                new("in_stock_per_animal", perAnimal.InStock, "head"), new("immune_by_vaccination_per_animal", perAnimal.ByVaccination, "head"),
+                new("immune_by_antibody_test_per_animal", perAnimal.ByAntibodyTest, "head"),
             ];
             values.Add(Value(scope, "health.group_immunisation_density", Percent(immune, inStock),
-                $"head immune (vaccinated within the {period}, at most the head in stock, per pasture) / head in stock (latest census, else capacity) × 100; {species} pastures",
-                [new("immune", immune, "head"), new("in_stock", inStock, "head"), .. common], programme: programme.Id, estimate: basis, coverage: coverage));
+                $"head immune (vaccinated within the {period}, at most the head in stock, per pasture; per animal where the pasture keeps per-animal records: "
+                + "a vaccination or protective antibody test within the period) / head in stock (registered animals alive at the day's end where per animal, else latest census, else capacity) × 100; "
+                + $"{species} pastures",
+                [new("immune", immune, "head"), new("in_stock", inStock, "head"), .. common], programme: programme.Id, estimate: health, coverage: coverage));
             values.Add(Value(scope, "health.required_immunisation_density", Percent(immuneOfDue, due),
                 $"head immune (vaccinated within the {period}, at most the head due, per pasture) / head due for vaccination (latest census: excludes too young, recently vaccinated, sick, late pregnancy) × 100; {species} pastures",
-                [new("immune", immuneOfDue, "head"), new("due", due, "head"), .. common], programme: programme.Id, estimate: basis, coverage: coverage));
+                [new("immune", immuneOfDue, "head"), new("due", due, "head"), .. common], programme: programme.Id, estimate: health, coverage: coverage));
             if (programme.ProtectiveTitre > 0)
             {
                 values.Add(Value(scope, "health.antibody_pass_rate", Percent(protective, tested),
