@@ -11,7 +11,8 @@
 # the servers' own "hohhot"). Ports, all on 127.0.0.1:
 #   HAProxy: base+0 the API (TLS passed through: HTTP/2 for gRPC and HTTP/1.1 for REST by ALPN at the host),
 #            base+1 the MQTT endpoint (mqtts, passed through), base+2 HAProxy's stats page (HTTP, loopback).
-#   host i (1..N): base+10*i + 0 API, 1 MQTT, 2 silo, 3 Orleans gateway, 4 metrics and /health.
+#   host i (1..N): base+10*i + 0 API, 1 MQTT, 2 silo, 3 Orleans gateway, 4 metrics and the operator's /health page,
+#   5 the balancer's health listener (GET /health only, 200 or 503; on HOHHOT_CLUSTER_HEALTH_ADDRESS, default 127.0.0.1).
 # Everything lives under $HOHHOT_DATA_DIR/cluster: certs/, haproxy.cfg, haproxy.pid, host-I.pid, host-I.log.
 # The platform binary is the built one (dotnet build); HOHHOT_PLATFORM_DLL names another.
 set -euo pipefail
@@ -35,6 +36,7 @@ dir="${HOHHOT_CLUSTER_DIR:-$HOHHOT_DATA_DIR/cluster}"
 certs="$dir/certs"
 dll="${HOHHOT_PLATFORM_DLL:-$repo/src/HohhotCluster.Telemetry.Host/bin/Debug/net10.0/hohhot-platform.dll}"
 api_port=$base; mqtt_port=$((base + 1)); stats_port=$((base + 2))
+health_address="${HOHHOT_CLUSTER_HEALTH_ADDRESS:-127.0.0.1}"
 
 log() { printf '[%s] cluster: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'cluster.sh: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -48,7 +50,7 @@ live_pid() {
     pid_alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" && echo "$pid" || true
 }
 
-host_healthy() { curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"; }
+host_healthy() { curl -sf -o /dev/null "http://$health_address:$(port_of "$1" 5)/health"; }
 
 # A certificate each silo presents both as TLS server and as client (serverAuth and clientAuth), from certs.sh's CA.
 silo_certificate() {
@@ -65,8 +67,8 @@ write_haproxy_config() {
     local cfg="$dir/haproxy.cfg" i
     {
         cat <<EOF
-# Written by deploy/cluster.sh: TCP in front of $hosts platform hosts. A host is in while its /health (metrics port)
-# answers 200: a host that is stopping answers 503 first (Cluster:DrainDelay), then drains.
+# Written by deploy/cluster.sh: TCP in front of $hosts platform hosts. A host is in while its health listener
+# (Operations:HealthUrl, GET /health only) answers 200: a host that is stopping answers 503 first (Cluster:DrainDelay), then drains.
 global
     maxconn 4000
 defaults
@@ -89,7 +91,7 @@ backend api_hosts
     option httpchk GET /health
 EOF
         for i in $(seq 1 "$hosts"); do
-            echo "    server host$i 127.0.0.1:$(port_of "$i" 0) check port $(port_of "$i" 4)"
+            echo "    server host$i 127.0.0.1:$(port_of "$i" 0) check addr $health_address port $(port_of "$i" 5)"
         done
         cat <<EOF
 backend mqtt_hosts
@@ -97,7 +99,7 @@ backend mqtt_hosts
     option httpchk GET /health
 EOF
         for i in $(seq 1 "$hosts"); do
-            echo "    server host$i 127.0.0.1:$(port_of "$i" 1) check port $(port_of "$i" 4)"
+            echo "    server host$i 127.0.0.1:$(port_of "$i" 1) check addr $health_address port $(port_of "$i" 5)"
         done
         cat <<EOF
 listen stats
@@ -114,7 +116,7 @@ start_host() {
     local i=$1 pid
     pid="$(live_pid "$dir/host-$i.pid" hohhot-platform)"
     if [[ -n $pid ]]; then log "host $i already running (pid $pid)"; return 0; fi
-    log "host $i: API $(port_of "$i" 0), MQTT $(port_of "$i" 1), silo $(port_of "$i" 2), gateway $(port_of "$i" 3), metrics $(port_of "$i" 4)"
+    log "host $i: API $(port_of "$i" 0), MQTT $(port_of "$i" 1), silo $(port_of "$i" 2), gateway $(port_of "$i" 3), metrics $(port_of "$i" 4), health $health_address:$(port_of "$i" 5)"
     env Postgres__ConnectionString="$HOHHOT_PG_CONNECTION;Maximum Pool Size=40" \
         Influx__Url="$HOHHOT_INFLUX_URL" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
         Platform__ApiUrl="https://127.0.0.1:$(port_of "$i" 0)" \
@@ -123,6 +125,7 @@ start_host() {
         Platform__SiloPort="$(port_of "$i" 2)" Platform__GatewayPort="$(port_of "$i" 3)" \
         Platform__ClusterId="${HOHHOT_CLUSTER_ID:-hohhot-cluster}" \
         Operations__MetricsUrl="http://127.0.0.1:$(port_of "$i" 4)" \
+        Operations__HealthUrl="http://$health_address:$(port_of "$i" 5)" \
         Cluster__Membership=postgres Cluster__AdvertisedAddress=127.0.0.1 \
         Cluster__SiloCertificateFile="$certs/silo.pem" Cluster__SiloKeyFile="$certs/silo.key" Cluster__SiloCaFile="$certs/ca.pem" \
         Identity__SigningKeyFile="$dir/token-signing-key.pem" \
