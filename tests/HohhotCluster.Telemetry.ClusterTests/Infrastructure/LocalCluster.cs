@@ -158,13 +158,13 @@ public sealed class LocalCluster : IAsyncDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    /// <summary>A port block (HAProxy's three, each host's five) nobody listens on.</summary>
+    /// <summary>A port block (HAProxy's three, each host's six: API, MQTT, silo, gateway, metrics, health listener) nobody listens on.</summary>
     private static int FreePortBase(int hosts)
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var candidate = Random.Shared.Next(200, 640) * 100;
-            var ports = Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => candidate + p);
+            var ports = Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 6))).Select(p => candidate + p);
             if (ports.All(IsFree))
             {
                 return candidate;

@@ -77,7 +77,7 @@ public sealed class InfluxRetentionOncePerClusterTests : IAsyncLifetime
         go.Set();
         var outcomes = await Task.WhenAll(starts);
 
-        Assert.Equal([RetentionSetupOutcome.AlreadyDone, RetentionSetupOutcome.Applied], outcomes.Order());
+        Assert.Equal([RetentionSetupOutcome.Applied, RetentionSetupOutcome.AlreadyDone], outcomes.Order());
         var policies = await PoliciesAsync();
         Assert.Equal(("2160h0m0s", true), policies["raw"]);
         Assert.Equal(("17520h0m0s", false), policies["hourly"]);
