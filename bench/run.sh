@@ -8,9 +8,14 @@
 #   (5) host memory after the demo profile and the city day, (6) a whole city's hour held during an outage (host down),
 #       drained after the host restarts (and into the raw endpoint); then the BenchmarkDotNet hot-path benchmarks.
 # Prints one table (also in $work/table.md). Every figure is meant to be read as a ratio to a baseline of the same run.
+# With --cluster instead (issue 15): the same recorded load into a 1-host and then a 3-host cluster by deploy/cluster.sh
+# behind HAProxy, on databases of their own on the same servers, then the 3 hosts with one SIGKILLed mid-stream (the
+# failover time at the gateways); table in $work/table-cluster.md.
 #
-# Usage: bench/run.sh [--smoke] [--keep-servers] [--no-micro]
-#   --smoke         a tiny run (~5,000 readings of the demo fleet, BenchmarkDotNet dry job in-process), a few minutes
+# Usage: bench/run.sh [--smoke] [--cluster] [--keep-servers] [--no-micro]
+#   --smoke         a tiny run (~5,000 readings of the demo fleet, BenchmarkDotNet dry job in-process), a few minutes;
+#                   it runs the cluster bench too, at the same tiny size
+#   --cluster       the cluster bench only (HOHHOT_BENCH_MESSAGES samples its load as the day's)
 #   --keep-servers  leave the bench servers running at the end (stop: same env + deploy/servers.sh stop)
 #   --no-micro      skip the BenchmarkDotNet part
 #
@@ -21,18 +26,21 @@
 #   HOHHOT_BENCH_BATCH=200 (readings per batch publish, 1-500; each batch also at most 60 KiB)
 #   HOHHOT_BENCH_INFLIGHT=8 (publishes awaiting PUBACK per gateway)
 #   HOHHOT_BENCH_MESSAGES=0 (0 = the whole recorded day; N = an N-reading stride sample of it, same mix)
+#   HOHHOT_BENCH_CLUSTER_PORT_BASE=16600 (deploy/cluster.sh's HOHHOT_CLUSTER_PORT_BASE: HAProxy base+0..2, host i base+10i+0..5)
+#   HOHHOT_BENCH_FAILOVER_MESSAGES=0 (a stride sample of the failover hour; 0 = all of it)
 # Must run as root (deploy/servers.sh does). The server data of the instance is wiped at every start.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
-smoke=0 keep=0 micro=1
+smoke=0 keep=0 micro=1 cluster=0
 for arg in "$@"; do
     case $arg in
         --smoke) smoke=1 ;;
+        --cluster) cluster=1 ;;
         --keep-servers) keep=1 ;;
         --no-micro) micro=0 ;;
-        *) echo "usage: bench/run.sh [--smoke] [--keep-servers] [--no-micro]" >&2; exit 64 ;;
+        *) echo "usage: bench/run.sh [--smoke] [--cluster] [--keep-servers] [--no-micro]" >&2; exit 64 ;;
     esac
 done
 
@@ -81,6 +89,13 @@ cleanup() {
         fi
         rm -f "$work/raw-endpoint.pid"
     fi
+    # The cluster bench stops its clusters itself; this is for an interrupted run (by their PID files only).
+    local cdir
+    for cdir in "$work"/cluster-*; do
+        [[ -d $cdir ]] || continue
+        HOHHOT_CLUSTER_DIR="$cdir" HOHHOT_CLUSTER_PORT_BASE="${HOHHOT_BENCH_CLUSTER_PORT_BASE:-16600}" \
+            bash deploy/cluster.sh stop --keep-servers >/dev/null 2>&1 || true
+    done
     if (( keep == 0 )); then
         bash deploy/servers.sh stop >/dev/null 2>&1 || say "deploy/servers.sh stop failed (HOHHOT_DATA_DIR=$HOHHOT_DATA_DIR)"
     fi
@@ -145,7 +160,7 @@ sim registry --profile "$city_profile" --seed "$seed" --out "$work/registry-city
 animals() { sim profile show "$1" --seed "$seed" | awk '/Hohhot cows|Hohhot goats/ { gsub(",", "", $3); n += $3 } /bases/ { gsub(",", "", $5); gsub(",", "", $7); n += $5 + $7 } END { print n + 0 }'; }
 city_animals="$(animals "$city_profile")"
 demo_args=()
-if (( ! smoke )); then
+if (( ! smoke && ! cluster )); then
     demo_start="$(day_ago 3)"
     demo_file="$work/demo-$demo_start-1d-s$seed.bin"
     [[ -s $demo_file ]] || sim record --profile demo --seed "$seed" --start "${demo_start}T00:00:00+08:00" --duration 1d \
@@ -171,10 +186,40 @@ while read -r user pass; do
 done < "$work/credentials.txt"
 bash deploy/broker-user.sh add "$last_user" "$last_pass" 2>>"$work/servers.log"   # the last one reloads the broker and waits
 
-# -- the load bench (every phase on these servers; it starts and stops the host itself) ------------------------
-say "running the load bench (details: $work/loadbench.log)"
 smoke_args=()
 (( smoke )) && smoke_args=(--smoke)
+
+# -- the cluster bench: 1 and 3 hosts by deploy/cluster.sh on these servers, then a failover -------------------
+cluster_bench() {
+    local failover_day failover_file
+    failover_day="$(TZ=Asia/Shanghai date -d "$city_start 1 day ago" +%F)"
+    if (( smoke )); then
+        failover_file="$work/failover-$city_profile-${failover_day}-12h-s$seed.bin"
+        [[ -s $failover_file ]] || sim record --profile "$city_profile" --seed "$seed" --start "${failover_day}T06:00:00+08:00" --duration 12h \
+            --out "$failover_file" 2>>"$work/record.log"
+    else
+        # A busy morning hour of the day before the recorded day: its own keys and day, so its totals are checked exactly.
+        failover_file="$work/failover-$city_profile-${failover_day}T06-1h-s$seed.bin"
+        [[ -s $failover_file ]] || sim record --profile "$city_profile" --seed "$seed" --start "${failover_day}T06:00:00+08:00" --duration 1h \
+            --out "$failover_file" 2>>"$work/record.log"
+    fi
+    say "running the cluster bench (details: $work/cluster-bench.log)"
+    dotnet "$loadbench_dll" cluster "${smoke_args[@]}" \
+        --work "$work" --data-dir "$HOHHOT_DATA_DIR" --repo "$repo" --sim "$sim_dll" --host "$host_dll" \
+        --credentials "$work/credentials.txt" --city-file "$city_file" --city-profile "$city_profile" --failover-file "$failover_file" --seed "$seed" \
+        --messages "${HOHHOT_BENCH_MESSAGES:-0}" --failover-messages "${HOHHOT_BENCH_FAILOVER_MESSAGES:-0}" --batch "$batch" --inflight "$inflight" \
+        --influx-url "$HOHHOT_INFLUX_URL" --pg-conn "$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
+        --port-base "${HOHHOT_BENCH_CLUSTER_PORT_BASE:-16600}" > "$work/table-cluster.txt"
+}
+if (( cluster && ! smoke )); then
+    cluster_bench
+    say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    cat "$work/table-cluster.txt"
+    exit 0
+fi
+
+# -- the load bench (every phase on these servers; it starts and stops the host itself) ------------------------
+say "running the load bench (details: $work/loadbench.log)"
 dotnet "$loadbench_dll" run "${smoke_args[@]}" \
     --work "$work" --data-dir "$HOHHOT_DATA_DIR" --sim "$sim_dll" --host "$host_dll" \
     --credentials "$work/credentials.txt" --city-file "$city_file" --city-registry "$work/registry-city.json" --city-profile "$city_profile" --city-animals "$city_animals" \
@@ -183,6 +228,9 @@ dotnet "$loadbench_dll" run "${smoke_args[@]}" \
     --messages "${HOHHOT_BENCH_MESSAGES:-0}" --batch "$batch" --inflight "$inflight" \
     --influx-url "$HOHHOT_INFLUX_URL" --pg-conn "$HOHHOT_PG_CONNECTION;Maximum Pool Size=50" \
     --api-port "$api_port" --silo-port "$silo_port" --gateway-port "$gateway_port" > "$work/table.txt"
+
+# The smoke run keeps the cluster bench's code running too, at the same tiny size.
+(( smoke )) && cluster_bench
 
 # -- hot-path micro-benchmarks (servers stopped first: less noise) --------------------------------------------
 if (( micro )); then
@@ -195,6 +243,7 @@ fi
 
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$work/table.txt"
+if (( smoke )); then echo; cat "$work/table-cluster.txt"; fi
 if (( micro )); then
     echo
     for f in "$work"/micro/results/*-report-github.md; do

@@ -11,7 +11,8 @@
 # the servers' own "hohhot"). Ports, all on 127.0.0.1:
 #   HAProxy: base+0 the API (TLS passed through: HTTP/2 for gRPC and HTTP/1.1 for REST by ALPN at the host),
 #            base+1 the MQTT endpoint (mqtts, passed through), base+2 HAProxy's stats page (HTTP, loopback).
-#   host i (1..N): base+10*i + 0 API, 1 MQTT, 2 silo, 3 Orleans gateway, 4 metrics and /health.
+#   host i (1..N): base+10*i + 0 API, 1 MQTT, 2 silo, 3 Orleans gateway, 4 metrics and the operator's /health page,
+#   5 the balancer's health listener (GET /health only, 200 or 503; on HOHHOT_CLUSTER_HEALTH_ADDRESS, default 127.0.0.1).
 # Everything lives under $HOHHOT_DATA_DIR/cluster: certs/, haproxy.cfg, haproxy.pid, host-I.pid, host-I.log.
 # The platform binary is the built one (dotnet build); HOHHOT_PLATFORM_DLL names another.
 # One host in a network namespace (the partition proof, tests/HohhotCluster.Telemetry.ClusterTests): with
@@ -41,6 +42,7 @@ dir="${HOHHOT_CLUSTER_DIR:-$HOHHOT_DATA_DIR/cluster}"
 certs="$dir/certs"
 dll="${HOHHOT_PLATFORM_DLL:-$repo/src/HohhotCluster.Telemetry.Host/bin/Debug/net10.0/hohhot-platform.dll}"
 api_port=$base; mqtt_port=$((base + 1)); stats_port=$((base + 2))
+health_address="${HOHHOT_CLUSTER_HEALTH_ADDRESS:-127.0.0.1}"
 
 log() { printf '[%s] cluster: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'cluster.sh: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -58,13 +60,14 @@ netns_host=${HOHHOT_CLUSTER_NETNS_HOST:-0}
 in_netns() { [[ $1 == "$netns_host" ]]; }
 host_address() { if in_netns "$1"; then echo "$HOHHOT_CLUSTER_NETNS_ADDRESS"; else echo 127.0.0.1; fi; }
 silo_address() { if in_netns "$1"; then echo "$HOHHOT_CLUSTER_NETNS_ADDRESS"; else echo "${HOHHOT_CLUSTER_SILO_ADDRESS:-127.0.0.1}"; fi; }
+# Host $1's health listener (Operations:HealthUrl: GET /health only), inside its namespace when it is in one.
 host_healthy() {
-    if in_netns "$1"; then ip netns exec "$HOHHOT_CLUSTER_NETNS" curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"
-    else curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 4)/health"; fi
+    if in_netns "$1"; then ip netns exec "$HOHHOT_CLUSTER_NETNS" curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$1" 5)/health"
+    else curl -sf -o /dev/null "http://$health_address:$(port_of "$1" 5)/health"; fi
 }
-# HAProxy's check of host $1: /health on its metrics port, or a TCP connect to the server's port when a host is in a
-# namespace (HAProxy cannot reach that namespace's loopback).
-check_of() { if (( netns_host )); then echo "check"; else echo "check port $(port_of "$1" 4)"; fi; }
+# HAProxy's check of host $1: /health on its health listener, or a TCP connect to the server's port when a host is in
+# a namespace (HAProxy cannot reach that namespace's loopback).
+check_of() { if (( netns_host )); then echo "check"; else echo "check addr $health_address port $(port_of "$1" 5)"; fi; }
 httpchk() { (( netns_host )) || echo "    option httpchk GET /health"; }
 
 # A certificate each silo presents both as TLS server and as client (serverAuth and clientAuth), from certs.sh's CA.
@@ -82,8 +85,8 @@ write_haproxy_config() {
     local cfg="$dir/haproxy.cfg" i
     {
         cat <<EOF
-# Written by deploy/cluster.sh: TCP in front of $hosts platform hosts. A host is in while its /health (metrics port)
-# answers 200: a host that is stopping answers 503 first (Cluster:DrainDelay), then drains.
+# Written by deploy/cluster.sh: TCP in front of $hosts platform hosts. A host is in while its health listener
+# (Operations:HealthUrl, GET /health only) answers 200: a host that is stopping answers 503 first (Cluster:DrainDelay), then drains.
 global
     maxconn 4000
 defaults
@@ -128,7 +131,7 @@ EOF
 }
 
 start_host() {
-    local i=$1 pid pg=$HOHHOT_PG_CONNECTION influx=$HOHHOT_INFLUX_URL address inside=()
+    local i=$1 pid pg=$HOHHOT_PG_CONNECTION influx=$HOHHOT_INFLUX_URL address health inside=()
     pid="$(live_pid "$dir/host-$i.pid" hohhot-platform)"
     if [[ -n $pid ]]; then log "host $i already running (pid $pid)"; return 0; fi
     address="$(host_address "$i")"
@@ -138,7 +141,8 @@ start_host() {
         influx=$HOHHOT_CLUSTER_NETNS_INFLUX
         log "host $i: in network namespace $HOHHOT_CLUSTER_NETNS at $address"
     fi
-    log "host $i: API $(port_of "$i" 0), MQTT $(port_of "$i" 1), silo $(port_of "$i" 2), gateway $(port_of "$i" 3), metrics $(port_of "$i" 4)"
+    health="$health_address"; in_netns "$i" && health=127.0.0.1
+    log "host $i: API $(port_of "$i" 0), MQTT $(port_of "$i" 1), silo $(port_of "$i" 2), gateway $(port_of "$i" 3), metrics $(port_of "$i" 4), health $health:$(port_of "$i" 5)"
     "${inside[@]}" env Postgres__ConnectionString="$pg;Maximum Pool Size=40" \
         Influx__Url="$influx" Influx__Database="$HOHHOT_INFLUX_DATABASE" \
         Platform__ApiUrl="https://$address:$(port_of "$i" 0)" \
@@ -147,6 +151,7 @@ start_host() {
         Platform__SiloPort="$(port_of "$i" 2)" Platform__GatewayPort="$(port_of "$i" 3)" \
         Platform__ClusterId="${HOHHOT_CLUSTER_ID:-hohhot-cluster}" \
         Operations__MetricsUrl="http://127.0.0.1:$(port_of "$i" 4)" \
+        Operations__HealthUrl="http://$health:$(port_of "$i" 5)" \
         Cluster__Membership=postgres Cluster__AdvertisedAddress="$(silo_address "$i")" \
         Cluster__SiloCertificateFile="$certs/silo.pem" Cluster__SiloKeyFile="$certs/silo.key" Cluster__SiloCaFile="$certs/ca.pem" \
         Identity__SigningKeyFile="$dir/token-signing-key.pem" \

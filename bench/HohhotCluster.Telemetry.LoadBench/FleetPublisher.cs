@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Exceptions;
@@ -11,9 +12,25 @@ namespace HohhotCluster.Telemetry.LoadBench;
 /// <summary>
 /// Where the replay publishes: the platform's endpoint, the raw MQTTnet endpoint or Mosquitto. Mosquitto answers a
 /// publish nobody subscribes to with 0x10 (no matching subscribers): that is its success; any other code but 0x00 is a
-/// failure wherever it comes from.
+/// failure wherever it comes from. With a <c>CaFile</c> the connection is mqtts, the server's certificate checked against that CA only (the cluster's
+/// HAProxy passes TLS through to the hosts).
 /// </summary>
-internal sealed record MqttTarget(string Name, string Host, int Port, bool NoSubscribersIsSuccess = false);
+internal sealed record MqttTarget(string Name, string Host, int Port, bool NoSubscribersIsSuccess = false, string? CaFile = null);
+
+/// <summary>
+/// The failover as the gateways saw it: from <see cref="KilledAt"/> (a host SIGKILLed), each gateway that lost its
+/// connection afterwards (it was connected to that host: HAProxy closes the client side when the host's side dies) and
+/// the time of its first success PUBACK after that, on the new connection HAProxy gave it to a survivor.
+/// </summary>
+internal sealed class FailoverWatch
+{
+    public long KilledAt { get; private set; }
+
+    public void MarkKill() => KilledAt = Stopwatch.GetTimestamp();
+
+    /// <summary>Per moved gateway: seconds from the kill to its first acknowledged reading after it lost its connection (NaN: none came).</summary>
+    public List<(string Gateway, double Seconds)> Moved { get; } = [];
+}
 
 /// <summary>
 /// What a replay did. Seconds: first CONNECT to last PUBACK; PublishSeconds: first publish to last PUBACK; ConnectSeconds
@@ -40,7 +57,8 @@ internal sealed record PublishResult(
 /// lost is sent again on a new connection (the readings' keys make that safe), and counted. Writes hohhot-sim's ledger
 /// format (one line per reading, <c>b</c> = readings of its batch), so <c>hohhot-sim verify</c> can check the run.
 /// </summary>
-internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<string, string> passwords, int inflightPerGateway, string? ledgerPath)
+internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<string, string> passwords, int inflightPerGateway, string? ledgerPath,
+    FailoverWatch? failover = null)
 {
     private const int MaxAttempts = 20;
     private readonly Dictionary<int, long> _failed = [];
@@ -139,6 +157,11 @@ internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<stri
             var end = Stopwatch.GetTimestamp();
             foreach (var gateway in gateways)
             {
+                if (failover is { KilledAt: > 0 } f && gateway.LostAt != 0)
+                {
+                    f.Moved.Add((gateway.Plan.GatewayId, gateway.MovedAckAt != 0 ? Stopwatch.GetElapsedTime(f.KilledAt, gateway.MovedAckAt).TotalSeconds : double.NaN));
+                }
+
                 await gateway.DisposeAsync();
             }
 
@@ -198,6 +221,10 @@ internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<stri
                     {
                         Interlocked.Add(ref _readings, publication.Readings.Length);
                         Interlocked.CompareExchange(ref _firstAckAt, Stopwatch.GetTimestamp(), 0);
+                        if (Interlocked.Read(ref gateway.LostAt) != 0)
+                        {
+                            Interlocked.CompareExchange(ref gateway.MovedAckAt, Stopwatch.GetTimestamp(), 0);
+                        }
                     }
                     else
                     {
@@ -212,6 +239,10 @@ internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<stri
                 {
                     // The connection went (or the PUBACK timed out): no answer, so the publish is sent again on a new one.
                     Interlocked.Increment(ref _transportFailures);
+                    if (failover is { KilledAt: > 0 })
+                    {
+                        Interlocked.CompareExchange(ref gateway.LostAt, Stopwatch.GetTimestamp(), 0);
+                    }
                     if (attempt >= MaxAttempts)
                     {
                         Fail(-1, publication, $"no PUBACK after {MaxAttempts} attempts: {exception.Message}");
@@ -245,7 +276,28 @@ internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<stri
     private async Task ConnectAsync(Gateway gateway, CancellationToken cancellationToken)
     {
         var client = new MqttClientFactory().CreateMqttClient();
-        var result = await client.ConnectAsync(new MqttClientOptionsBuilder()
+        var builder = new MqttClientOptionsBuilder();
+        if (target.CaFile is { } caFile)
+        {
+            var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
+            builder.WithTlsOptions(tls => tls.UseTls().WithCertificateValidationHandler(e =>
+            {
+                // The platform's CA is the only root trusted; the name must match.
+                if ((e.SslPolicyErrors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using var server = X509CertificateLoader.LoadCertificate(e.Certificate.GetRawCertData());
+                return chain.Build(server);
+            }));
+        }
+
+        var result = await client.ConnectAsync(builder
             .WithTcpServer(target.Host, target.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId("gw-" + gateway.Plan.GatewayId)
@@ -361,6 +413,10 @@ internal sealed class FleetPublisher(MqttTarget target, IReadOnlyDictionary<stri
         public IMqttClient? Client { get; set; }
         public SemaphoreSlim? Slots { get; set; }
         public SemaphoreSlim ConnectLock { get; } = new(1, 1);
+
+        /// <summary>When its connection was first lost after a kill (<see cref="FailoverWatch"/>), and its first success PUBACK after that.</summary>
+        public long LostAt;
+        public long MovedAckAt;
 
         public async ValueTask DisposeAsync()
         {

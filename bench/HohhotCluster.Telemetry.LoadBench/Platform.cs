@@ -155,14 +155,19 @@ internal sealed class PlatformHost : IAsyncDisposable
     /// <c>GatewayCredentials.Password</c>); checking each again would cost a PBKDF2 verification per gateway, and a wrong
     /// one fails the run loudly at its CONNECT (0x86) anyway.
     /// </summary>
-    public async Task<(int Issued, int Existing)> IssueGatewayCredentialsAsync(
+    public Task<(int Issued, int Existing)> IssueGatewayCredentialsAsync(
+        IReadOnlyDictionary<string, OwnerKind> gateways, IReadOnlyDictionary<string, string> passwords, CancellationToken cancellationToken) =>
+        IssueGatewayCredentialsAsync(Registry, gateways, passwords, cancellationToken);
+
+    /// <summary>The same through any platform's registry service (the cluster bench's, through HAProxy).</summary>
+    public static async Task<(int Issued, int Existing)> IssueGatewayCredentialsAsync(RegistryService.RegistryServiceClient registry,
         IReadOnlyDictionary<string, OwnerKind> gateways, IReadOnlyDictionary<string, string> passwords, CancellationToken cancellationToken)
     {
         var existing = new HashSet<string>(StringComparer.Ordinal);
         var page = new RegistryPageRequest { PageSize = 1000 };
         while (true)
         {
-            var reply = await Registry.ListGatewayCredentialsAsync(page, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+            var reply = await registry.ListGatewayCredentialsAsync(page, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
             foreach (var c in reply.Credentials)
             {
                 existing.Add(c.GatewayId);
@@ -178,7 +183,7 @@ internal sealed class PlatformHost : IAsyncDisposable
 
         var missing = gateways.Where(g => !existing.Contains(g.Key)).ToList();
         await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (gateway, ct) =>
-            await Registry.IssueGatewayCredentialAsync(new IssueGatewayCredentialRequest
+            await registry.IssueGatewayCredentialAsync(new IssueGatewayCredentialRequest
             {
                 GatewayId = gateway.Key,
                 OwnerKind = gateway.Value,

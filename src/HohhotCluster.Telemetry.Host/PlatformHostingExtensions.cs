@@ -81,6 +81,8 @@ public static class PlatformHostingExtensions
             silo.Services.AddPostgresGrainStorage();
         });
         builder.Services.AddTelemetryInflux(configuration);
+        // The retention policies are set up once per cluster, recorded in PostgreSQL (ClusterSetupLedger).
+        builder.Services.AddSingleton<HohhotCluster.Telemetry.TimeSeries.IRetentionSetupGate, HohhotCluster.Telemetry.TimeSeries.PostgresRetentionSetupGate>();
         builder.Services.AddTelemetryIngestion(configuration);
         // After ingestion: the endpoint stops first, so what it has in flight is made durable and acknowledged.
         builder.Services.AddMqttEndpoint(configuration);

@@ -15,6 +15,14 @@ public sealed class OperationsOptions : IValidatableObject
     /// </summary>
     public string MetricsUrl { get; set; } = "http://127.0.0.1:19464";
 
+    /// <summary>
+    /// A listener of its own that answers <c>GET /health</c> and nothing else (200 serving, 503 not ready or draining,
+    /// no detail; every other path 404), plaintext HTTP/1.1: what a balancer checks. Unlike the scrape endpoint it may
+    /// listen off loopback (an HAProxy on another machine), because it tells nothing but the status. Empty: no such
+    /// listener. deploy/cluster.sh sets it on loopback (<c>HOHHOT_CLUSTER_HEALTH_ADDRESS</c> to change the address).
+    /// </summary>
+    public string HealthUrl { get; set; } = "";
+
     /// <summary>How often the health checks run in the background, their results published as <c>hohhot.health.status</c>.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan HealthPublishPeriod { get; set; } = TimeSpan.FromSeconds(15);
@@ -24,8 +32,27 @@ public sealed class OperationsOptions : IValidatableObject
 
     public Uri? MetricsAddress => MetricsUrl.Length == 0 ? null : new Uri(MetricsUrl);
 
+    public Uri? HealthAddress => HealthUrl.Length == 0 ? null : new Uri(HealthUrl);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (HealthUrl.Length > 0)
+        {
+            if (!Uri.TryCreate(HealthUrl, UriKind.Absolute, out var health) || health.Scheme != Uri.UriSchemeHttp || health.AbsolutePath != "/"
+                || !IPAddress.TryParse(health.Host, out _))
+            {
+                yield return new ValidationResult(
+                    $"Operations:HealthUrl '{HealthUrl}' must be http://<IP address>:<port> (e.g. http://127.0.0.1:19465, or this host's address for a balancer on another machine).",
+                    [nameof(HealthUrl)]);
+            }
+            else if (MetricsUrl.Length > 0 && Uri.TryCreate(MetricsUrl, UriKind.Absolute, out var metrics) && metrics.Port == health.Port)
+            {
+                yield return new ValidationResult(
+                    $"Operations:HealthUrl and Operations:MetricsUrl need ports of their own (both are {health.Port}): the health listener answers /health only.",
+                    [nameof(HealthUrl)]);
+            }
+        }
+
         if (MetricsUrl.Length == 0)
         {
             yield break;

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -82,6 +83,12 @@ public static class ServiceDefaultsExtensions
                 kestrel.Listen(IPAddress.Parse(address.Host), address.Port, listen => listen.Protocols = HttpProtocols.Http1));
         }
 
+        if (options.HealthAddress is { } health)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel =>
+                kestrel.Listen(IPAddress.Parse(health.Host), health.Port, listen => listen.Protocols = HttpProtocols.Http1));
+        }
+
         return builder;
     }
 
@@ -91,7 +98,16 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
-        if (app.Services.GetRequiredService<IOptions<OperationsOptions>>().Value.MetricsAddress is { } address)
+        var operations = app.Services.GetRequiredService<IOptions<OperationsOptions>>().Value;
+        if (operations.HealthAddress is { } health)
+        {
+            // First in the pipeline and terminal: a request on the health listener's port reaches nothing but this (no
+            // API, no token endpoint, no metrics), whatever its path.
+            var port = health.Port;
+            app.MapWhen(context => context.Connection.LocalPort == port, branch => branch.Run(AnswerBalancerAsync));
+        }
+
+        if (operations.MetricsAddress is { } address)
         {
             var port = address.Port;
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
@@ -106,6 +122,39 @@ public static class ServiceDefaultsExtensions
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// The balancer's check: <c>GET</c> (or <c>HEAD</c>) <c>/health</c> runs every health check and answers 200 when the
+    /// host serves (healthy or degraded, as the operator's page counts them) and 503 when it does not (a store it cannot
+    /// write, or draining on SIGTERM); the body says only which. Any other path is 404, any other method 405.
+    /// </summary>
+    private static async Task AnswerBalancerAsync(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        var response = context.Response;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.Headers.CacheControl = "no-store";
+        if (context.Request.Path != "/health")
+        {
+            response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status404NotFound;
+            await response.WriteAsync("not found: this listener answers GET /health only\n", context.RequestAborted);
+            return;
+        }
+
+        if (!Microsoft.AspNetCore.Http.HttpMethods.IsGet(context.Request.Method) && !Microsoft.AspNetCore.Http.HttpMethods.IsHead(context.Request.Method))
+        {
+            response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+
+        var report = await context.RequestServices.GetRequiredService<HealthCheckService>().CheckHealthAsync(context.RequestAborted);
+        var serving = report.Status != HealthStatus.Unhealthy;
+        response.StatusCode = serving ? Microsoft.AspNetCore.Http.StatusCodes.Status200OK : Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable;
+        if (!Microsoft.AspNetCore.Http.HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.WriteAsync(serving ? "serving\n" : "not serving\n", context.RequestAborted);
+        }
     }
 
     private static Task WriteHealthAsync(Microsoft.AspNetCore.Http.HttpContext context, HealthReport report)

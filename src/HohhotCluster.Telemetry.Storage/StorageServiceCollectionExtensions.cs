@@ -30,6 +30,7 @@ public static class StorageServiceCollectionExtensions
         // The host registers the clock first; a host that does not gets the system's.
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayCredentialStore>();
+        services.AddSingleton<Cluster.ClusterSetupLedger>();
         services.AddSingleton<QuarantineStore>();
         services.AddSingleton<StoreWriteProbe>();
         services.AddOptions<ReadingDigestOptions>()

@@ -15,6 +15,15 @@ public sealed class InfluxRetentionOptions : IValidatableObject
     /// <summary>The policies and continuous queries are created at start (off: the database is left as it is).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// The revision of these settings. The set-up is done once per cluster and recorded with its revision: a host
+    /// starting with the recorded revision or an older one leaves the policies as they are (it only creates what is
+    /// missing, with the recorded durations), so a host with a stale configuration never reverts a change. To change
+    /// the durations, raise the revision with them (on one host is enough; the others should follow).
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int Revision { get; set; } = 1;
+
     /// <summary>Every raw point (policy <c>raw</c>, the database's default): 90 days.</summary>
     public TimeSpan Raw { get; set; } = TimeSpan.FromDays(90);
 
@@ -53,8 +62,11 @@ public sealed class InfluxRetentionOptions : IValidatableObject
 /// start: <c>raw</c> (default, where every point is written), <c>hourly</c> and <c>daily</c> (sum, mean, min, max and
 /// count of every numeric field per series, from the raw points; a day is China Standard Time's, UTC+8). Continuous
 /// queries only aggregate what arrives from their creation on: <see cref="BackfillAsync"/> aggregates a past range.
+/// At start the set-up runs once per cluster (<see cref="StartOnceAsync"/> through an <see cref="IRetentionSetupGate"/>);
+/// <see cref="ApplyAsync"/> applies this host's configuration unconditionally.
 /// </summary>
-public sealed partial class InfluxRetention(IOptions<InfluxOptions> influx, IOptions<InfluxRetentionOptions> options, ILogger<InfluxRetention> logger) : BackgroundService
+public sealed partial class InfluxRetention(
+    IOptions<InfluxOptions> influx, IOptions<InfluxRetentionOptions> options, ILogger<InfluxRetention> logger, IRetentionSetupGate? gate = null) : BackgroundService
 {
     public const string RawPolicy = "raw";
     public const string HourlyPolicy = "hourly";
@@ -64,10 +76,11 @@ public sealed partial class InfluxRetention(IOptions<InfluxOptions> influx, IOpt
     private readonly string _database = influx.Value.Database;
     private readonly Uri _query = new(new Uri(influx.Value.Url.TrimEnd('/') + "/"), "query");
 
-    /// <summary>Done once the policies and queries are in place (tests and the backfill wait for it).</summary>
-    public Task Applied => _applied.Task;
+    /// <summary>Done once the policies and queries are in place (tests and the backfill wait for it), with what this host's start did.</summary>
+    public Task<RetentionSetupOutcome> Applied => _applied.Task;
 
-    private readonly TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RetentionSetupOutcome> _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IRetentionSetupGate _gate = gate ?? new UnsharedRetentionSetupGate();
 
     // In the background, retried: a platform that starts while InfluxDB is away serves (and holds its readings) and sets
     // the policies up once InfluxDB is back; until then points go to the database's default policy.
@@ -83,11 +96,10 @@ public sealed partial class InfluxRetention(IOptions<InfluxOptions> influx, IOpt
         {
             try
             {
-                await ApplyAsync(cancellationToken);
-                _applied.TrySetResult();
+                _applied.TrySetResult(await StartOnceAsync(cancellationToken));
                 return;
             }
-            catch (HttpRequestException exception) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception exception) when (exception is HttpRequestException or RetentionSetupUnavailableException && !cancellationToken.IsCancellationRequested)
             {
                 LogWaiting(exception.Message);
                 await Task.Delay(delay, cancellationToken);
@@ -96,7 +108,62 @@ public sealed partial class InfluxRetention(IOptions<InfluxOptions> influx, IOpt
         }
     }
 
-    /// <summary>Creates or alters the three policies (raw the default) and recreates the two continuous queries.</summary>
+    /// <summary>
+    /// The start's set-up, once per cluster: alone (through the gate), it applies this host's configuration when nothing
+    /// is recorded for the database or the record's revision is older than this host's; otherwise another host (or an
+    /// earlier start) did it, and only a policy or continuous query that is missing (an InfluxDB restored or replaced)
+    /// is created, with the recorded durations. Nothing existing is altered or dropped then.
+    /// </summary>
+    public async Task<RetentionSetupOutcome> StartOnceAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var outcome = RetentionSetupOutcome.AlreadyDone;
+        await _gate.RunAloneAsync(_database, async (recorded, ct) =>
+        {
+            if (recorded is { } done && done.Revision >= o.Revision)
+            {
+                var created = await CreateMissingAsync(done, ct);
+                LogAlreadyDone(_database, done.Revision, done.AppliedBy, o.Revision, created);
+                return null;
+            }
+
+            await ApplyAsync(ct);
+            outcome = RetentionSetupOutcome.Applied;
+            return new RetentionSetupRecord(o.Revision, o.Raw, o.Hourly, o.Daily);
+        }, cancellationToken);
+        return outcome;
+    }
+
+    /// <summary>The recorded set-up's policies and queries that are not in InfluxDB, created; returns how many.</summary>
+    private async Task<int> CreateMissingAsync(RetentionSetupRecord done, CancellationToken cancellationToken)
+    {
+        var db = Identifier(_database);
+        var created = 0;
+        await ExecuteAsync($"CREATE DATABASE {db}", cancellationToken);
+        var existing = await PolicyNamesAsync(cancellationToken);
+        foreach (var (policy, duration, isDefault) in new[] { (RawPolicy, done.Raw, true), (HourlyPolicy, done.Hourly, false), (DailyPolicy, done.Daily, false) })
+        {
+            if (!existing.Contains(policy))
+            {
+                await ExecuteAsync($"CREATE RETENTION POLICY {Identifier(policy)} ON {db} DURATION {Hours(duration)} REPLICATION 1{(isDefault ? " DEFAULT" : "")}", cancellationToken);
+                created++;
+            }
+        }
+
+        var queries = await ContinuousQueryNamesAsync(cancellationToken);
+        foreach (var (name, policy, interval) in ContinuousQueries)
+        {
+            if (!queries.Contains(name))
+            {
+                await ExecuteAsync($"CREATE CONTINUOUS QUERY {Identifier(name)} ON {db} BEGIN {Downsample(policy, interval, null)} END", cancellationToken);
+                created++;
+            }
+        }
+
+        return created;
+    }
+
+    /// <summary>Creates or alters the three policies (raw the default) and recreates the two continuous queries: this host's configuration, unconditionally.</summary>
     public async Task ApplyAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
@@ -216,6 +283,9 @@ public sealed partial class InfluxRetention(IOptions<InfluxOptions> influx, IOpt
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "InfluxDB {Database}: retention raw {Raw} (default), hourly {Hourly}, daily {Daily}; continuous queries hohhot_hourly and hohhot_daily")]
     private partial void LogApplied(string database, string raw, string hourly, string daily);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "InfluxDB {Database}: retention set up already (revision {Revision}, by {AppliedBy}); this host's revision {Own} leaves it as it is; {Created} missing policies or queries created")]
+    private partial void LogAlreadyDone(string database, int revision, string appliedBy, int own, int created);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "InfluxDB retention set-up waits for InfluxDB: {Error}")]
     private partial void LogWaiting(string error);

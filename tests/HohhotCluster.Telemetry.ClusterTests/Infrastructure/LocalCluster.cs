@@ -178,8 +178,9 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// A port block (HAProxy's three, each host's five) nobody listens on: <c>HOHHOT_CLUSTER_TEST_PORT_BASE</c> when set
-    /// (an engineer's own block on a shared machine; it must be free), else a random free one.
+    /// A port block (HAProxy's three, each host's six: API, MQTT, silo, gateway, metrics, health listener) nobody
+    /// listens on: <c>HOHHOT_CLUSTER_TEST_PORT_BASE</c> when set (an engineer's own block on a shared machine; it must
+    /// be free), else a random free one.
     /// </summary>
     private static int FreePortBase(int hosts)
     {
@@ -204,7 +205,7 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     private static IEnumerable<int> BlockOf(int portBase, int hosts) =>
-        Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 5))).Select(p => portBase + p);
+        Enumerable.Range(0, 3).Concat(Enumerable.Range(1, hosts).SelectMany(h => Enumerable.Range(10 * h, 6))).Select(p => portBase + p);
 
     private static bool IsFree(int port)
     {
