@@ -17,6 +17,10 @@ public static class AnimalsServiceCollectionExtensions
         services.AddSingleton<PastureDirectory>();
         services.AddTelemetryKind<AnimalEventKind>();
         services.AddAcceptedGate<AnimalEventRecord, AnimalEventGate>();
+        // Per-animal milk (docs/animals.md "Per-animal milk"): every counted milking kept with its animal.
+        services.AddSingleton<Milk.AnimalMilkStore>();
+        services.AddSingleton<Milk.AnimalMilkMetrics>();
+        services.AddAcceptedObserver<MilkingDraft, Milk.AnimalMilkObserver>();
         return services;
     }
 }
