@@ -77,6 +77,9 @@ public static class AccessPolicy
         [Prefix + "AnimalService/ImportAnimals"] = new(E, null, null, E),
         [Prefix + "AnimalService/GetAnimal"] = new(V, null, V, V),
         [Prefix + "AnimalService/ListAnimals"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetAnimalMilk"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetLactationCurve"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetHerdMilk"] = new(V, null, V, V),
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,

@@ -76,7 +76,7 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
 
         var day = await Day(tag, T0);
         Assert.Equal((32.5, 3, 32.5, 0.0), (day.Kg, day.Milkings, day.SaleableKg, day.UnregisteredKg));
-        var pasture = await fixture.Milk.PastureTotalsAsync(["P1"], ChinaTime.LocalDate(T0), default);
+        var pasture = await fixture.Milk.TotalsAsync(null, "P1", ChinaTime.LocalDate(T0), default);
         Assert.True(pasture.Kg >= 32.5);
     }
 

@@ -181,8 +181,8 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
             return (IReadOnlyList<AnimalMilkDay>)rows.Select(r => r.ToDay()).ToList();
         }, cancellationToken);
 
-    /// <summary>The per-animal milk of these pastures (null: every pasture) on one day, summed.</summary>
-    public async Task<AnimalMilkTotals> PastureTotalsAsync(IReadOnlyCollection<string>? pastureIds, DateOnly day, CancellationToken cancellationToken) =>
+    /// <summary>The per-animal milk of one pasture, one county's pastures or (both null) every pasture on one day, summed.</summary>
+    public async Task<AnimalMilkTotals> TotalsAsync(string? countyId, string? pastureId, DateOnly day, CancellationToken cancellationToken) =>
         await PostgresRetry.RunAsync(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -191,8 +191,9 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
                 select coalesce(sum(kg), 0) as Kg, coalesce(sum(milkings), 0)::int as Milkings, coalesce(sum(saleable_kg), 0) as SaleableKg,
                        coalesce(sum(withdrawal_kg), 0) as WithdrawalKg, coalesce(sum(colostrum_kg), 0) as ColostrumKg,
                        coalesce(sum(separated_kg), 0) as SeparatedKg, coalesce(sum(unregistered_kg), 0) as UnregisteredKg
-                from animal_milk_pasture_day where day = @day::date and (@all or pasture_id = any(@pastures))
-                """, new { day = day.ToDateTime(TimeOnly.MinValue), all = pastureIds is null, pastures = pastureIds?.ToArray() ?? [] }, cancellationToken: ct));
+                from animal_milk_pasture_day
+                where day = @day::date and (@countyId::text is null or county_id = @countyId) and (@pastureId::text is null or pasture_id = @pastureId)
+                """, new { day = day.ToDateTime(TimeOnly.MinValue), countyId, pastureId }, cancellationToken: ct));
         }, cancellationToken);
 
     /// <summary>
