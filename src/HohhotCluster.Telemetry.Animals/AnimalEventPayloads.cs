@@ -73,6 +73,7 @@ public static class AnimalEventPayloads
         var herdId = String(body, "", "herdId", RegistryIds.MaxLength);
         AnimalDetail? detail = null;
         string? reason = null;
+        Milk.AnimalTreatment? treatment = null;
         switch (type)
         {
             case AnimalEventType.Birth:
@@ -105,9 +106,13 @@ public static class AnimalEventPayloads
             case AnimalEventType.HerdMove:
                 herdId = String(resource, "animalEvent.", "animalSetId", RegistryIds.MaxLength) ?? throw Missing("animalEvent.animalSetId");
                 break;
+            case AnimalEventType.Treatment:
+            case AnimalEventType.Withdrawal:
+                treatment = Milk.AnimalTreatmentPayloads.Parse(resource, type, eventTime);
+                break;
         }
 
-        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason };
+        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason, Treatment = treatment };
     }
 
     /// <summary>ICAR <c>animalDetail</c> (an <c>icarAnimalCoreResource</c>): specie, gender, birth date, breed, lactation status, parity.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using HohhotCluster.Telemetry.Animals.Milk;
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Kinds;
 using HohhotCluster.Telemetry.Storage;
@@ -210,5 +211,61 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
         var partitions = (await connection.QueryAsync<string>(
             "select tableoid::regclass::text from animal_milk_day where ear_tag = @tag order by day", new { tag })).ToList();
         Assert.Equal(["animal_milk_day_2026_05", "animal_milk_day_2026_06"], partitions);
+    }
+
+    private static object Treatment(string tag, DateTimeOffset milkEnd) => new
+    {
+        animalEvent = new
+        {
+            resourceType = "icarTreatmentEventResource",
+            animal = AnimalBodies.Tag(tag),
+            medicine = new { name = "Cefquinome", registeredIdentifier = new { scheme = "cn.moa.vetdrug", id = "VD-2024-001" } },
+            procedure = "Intramammary",
+            dose = new { doseQuantity = 75.0, doseUnits = "MGM" },
+            withdrawals = new object[]
+            {
+                new { productType = "Meat", endDate = Payloads.Rfc3339(milkEnd.AddDays(10)) },
+                new { productType = "Milk", endDate = Payloads.Rfc3339(milkEnd) },
+            },
+        },
+    };
+
+    [Fact]
+    public async Task Milk_of_a_treated_animal_is_withdrawal_milk_until_the_milk_withdrawal_ends_and_a_later_withdrawal_event_extends_it()
+    {
+        const string tag = "215012100002031";
+        var at = T0.AddDays(60);
+        await Event("P1", at.AddDays(-100), AnimalBodies.Arrival(tag, "P1-H1", AnimalBodies.Detail(parity: 1, lactationStatus: "Lactating")));
+        await Event("P1", at, Treatment(tag, at.AddDays(3)));
+        Assert.Equal(at.AddDays(3), await AnimalTreatmentStore.MilkWithdrawalEndAsync(fixture.Db.DataSource, tag, default));
+
+        var result = await fixture.Milk.ApplyAsync(
+        [
+            Milking("M7", 1, at.AddDays(1), tag, 12),                    // in the tank under withdrawal: unfit
+            Milking("M7", 2, at.AddDays(1).AddHours(8), tag, 11, separately: true), // kept out: withdrawal, not unfit
+            Milking("M7", 3, at.AddDays(4), tag, 13),                    // after the end: saleable
+        ], default);
+        Assert.Equal(AnimalMilkFlags.Withdrawal, Assert.Single(result.UnfitInTank).Flags);
+        var d1 = await Day(tag, at.AddDays(1));
+        Assert.Equal((23.0, 23.0, 0.0), (d1.Kg, d1.WithdrawalKg, d1.SaleableKg));
+        Assert.Equal(13.0, (await Day(tag, at.AddDays(4))).SaleableKg);
+
+        // A withdrawal event (e.g. a failed residue test) extends it; an earlier end never shortens it.
+        await Event("P1", at.AddDays(5), new { animalEvent = new { resourceType = "icarWithdrawalEventResource", animal = AnimalBodies.Tag(tag), productType = "Milk", endDateTime = Payloads.Rfc3339(at.AddDays(8)) } });
+        await Event("P1", at.AddDays(5).AddHours(1), Treatment(tag, at.AddDays(6)));
+        Assert.Equal(at.AddDays(8), await AnimalTreatmentStore.MilkWithdrawalEndAsync(fixture.Db.DataSource, tag, default));
+        Assert.Equal(["arrival", "treatment", "withdrawal", "treatment"], (await fixture.Registry.HistoryAsync(tag, default)).Select(h => h.Event));
+    }
+
+    [Theory]
+    [InlineData("""{"resourceType":"icarWithdrawalEventResource","animal":{"scheme":"cn.moa.eartag","id":"215012100002041"},"productType":"Butter","endDateTime":"2026-06-01T00:00:00Z"}""", "animalEvent.productType")]
+    [InlineData("""{"resourceType":"icarWithdrawalEventResource","animal":{"scheme":"cn.moa.eartag","id":"215012100002041"},"productType":"Milk"}""", "animalEvent.endDateTime")]
+    [InlineData("""{"resourceType":"icarTreatmentEventResource","animal":{"scheme":"cn.moa.eartag","id":"215012100002041"},"withdrawals":[{"productType":"Milk","endDate":"2026-05-01"}]}""", "animalEvent.withdrawals[0].endDate")]
+    [InlineData("""{"resourceType":"icarTreatmentEventResource","animal":{"scheme":"cn.moa.eartag","id":"215012100002041"},"withdrawals":[{"productType":"Milk","endDate":"2020-05-01T00:00:00Z"}]}""", "animalEvent.withdrawals[0].endDate")]
+    public void A_treatment_or_withdrawal_that_breaks_the_contract_is_refused_naming_the_member(string resource, string member)
+    {
+        using var json = JsonDocument.Parse("{\"animalEvent\":" + resource + "}");
+        Assert.False(AnimalEventPayloads.TryParse(json.RootElement, new DateTimeOffset(2026, 5, 1, 8, 0, 0, TimeSpan.Zero), out _, out var rejection));
+        Assert.StartsWith(member, rejection.Detail);
     }
 }

@@ -249,7 +249,7 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
     }
 
     private const string FactsSql =
-        "select ear_tag, status, pasture_id, lactation_start, null::timestamptz from animal where ear_tag = any(@tags)";
+        $"select a.ear_tag, a.status, a.pasture_id, a.lactation_start, w.milk_withdrawal_end from animal a {AnimalTreatmentStore.MilkWithdrawalJoin} where a.ear_tag = any(@tags)";
 
     private static Task RecordUnfitAsync(NpgsqlConnection connection, IDbTransaction transaction, List<UnfitTankMilking> unfit, CancellationToken cancellationToken) =>
         unfit.Count == 0
