@@ -27,7 +27,7 @@ from generate_series(date '2025-01-01', date '2025-12-31', interval '1 day') d, 
 order by d, a;
 vacuum analyze animal_milk_day;
 SQL
-psql_ -d animal_milk_bench -At -c "select count(*) || ' rows, ' || pg_size_pretty(sum(pg_total_relation_size(c.oid))) from pg_class c join pg_inherits i on i.inhrelid = c.oid where i.inhparent = 'animal_milk_day'::regclass" \
+psql_ -d animal_milk_bench -At -c "select count(*) || ' partitions, ' || pg_size_pretty(sum(pg_total_relation_size(c.oid))) from pg_class c join pg_inherits i on i.inhrelid = c.oid where i.inhparent = 'animal_milk_day'::regclass" \
   -c "select 'rows counted: ' || count(*) from animal_milk_day"
 tag="2150121$(printf '%08d' $((animals / 2)))"
 psql_ -d animal_milk_bench -At -c "explain (analyze, buffers, costs off) select day, kg from animal_milk_day where ear_tag = '$tag' and day between '2025-02-01' and '2025-12-02' order by day" | grep -E "Execution|Planning|Buffers" | head -4
