@@ -81,6 +81,7 @@ public static class AnimalEventPayloads
         AnimalDetail? detail = null;
         string? reason = null;
         BreedingFacts? breeding = null;
+        Milk.AnimalTreatment? treatment = null;
         switch (type)
         {
             case AnimalEventType.Calving:
@@ -116,9 +117,13 @@ public static class AnimalEventPayloads
             case AnimalEventType.HerdMove:
                 herdId = String(resource, "animalEvent.", "animalSetId", RegistryIds.MaxLength) ?? throw Missing("animalEvent.animalSetId");
                 break;
+            case AnimalEventType.Treatment:
+            case AnimalEventType.Withdrawal:
+                treatment = Milk.AnimalTreatmentPayloads.Parse(resource, type, eventTime);
+                break;
         }
 
-        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason, Breeding = breeding };
+        return new AnimalEventRecord { Event = type, Animal = tag, SourceEventId = sourceId, HerdId = herdId, Detail = detail, Reason = reason, Breeding = breeding, Treatment = treatment };
     }
 
     /// <summary>ICAR <c>animalDetail</c> (an <c>icarAnimalCoreResource</c>): specie, gender, birth date, breed, lactation status, parity.</summary>

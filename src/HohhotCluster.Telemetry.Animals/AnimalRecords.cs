@@ -45,6 +45,12 @@ public enum AnimalEventType
     /// <summary><c>icarReproParturitionEventResource</c>: parity + 1, a lactation starts.</summary>
     Calving,
 
+    /// <summary><c>icarTreatmentEventResource</c> without a top-level <c>programme</c>: a medicine, its milk withdrawal (helper C, issue 17).</summary>
+    Treatment,
+
+    /// <summary><c>icarWithdrawalEventResource</c>: a product's withdrawal end (<c>Milk</c> keeps the milk out of the tank).</summary>
+    Withdrawal,
+
     // Health and breeding (AnimalCareRecords.cs): from 20 on, so other additions above do not renumber them.
 
     /// <summary><c>icarTreatmentEventResource</c> with a top-level <c>programme</c>: a compulsory-immunisation vaccination.</summary>
@@ -71,13 +77,14 @@ public enum AnimalEventType
 
 public static class AnimalNames
 {
-    public static readonly string[] EventNames = ["registration", "birth", "arrival", "departure", "death", "herd_move", "dry_off", "calving"];
+    public static readonly string[] EventNames = ["registration", "birth", "arrival", "departure", "death", "herd_move", "dry_off", "calving", "treatment", "withdrawal"];
 
     /// <summary>The ICAR resource type of each event type, in <see cref="AnimalEventType"/> order (registration has none).</summary>
     public static readonly string[] ResourceTypes =
     [
         "", "icarMovementBirthEventResource", "icarMovementArrivalEventResource", "icarMovementDepartureEventResource",
         "icarMovementDeathEventResource", "icarAnimalSetJoinEventResource", "icarMilkingDryOffEventResource", "icarReproParturitionEventResource",
+        "icarTreatmentEventResource", "icarWithdrawalEventResource",
     ];
 
     /// <summary>ICAR <c>icarAnimalGenderType</c>.</summary>
@@ -185,6 +192,9 @@ public sealed record AnimalEventRecord
 
     /// <summary>A reproduction event, or a calving's progeny: what the breeding records keep (AnimalCareRecords.cs).</summary>
     public BreedingFacts? Breeding { get; init; }
+
+    /// <summary>Treatment, withdrawal: the medicine and the milk withdrawal end.</summary>
+    public Milk.AnimalTreatment? Treatment { get; init; }
 }
 
 /// <summary>A pasture as the animal rules need it.</summary>

@@ -132,6 +132,11 @@ public sealed partial class AnimalRegistryStore(NpgsqlDataSource dataSource, Tim
             }
 
             await SaveAsync(connection, transaction, current is null, next, cancellationToken);
+            if (e.Treatment is { } treatment)
+            {
+                await Milk.AnimalTreatmentStore.RecordAsync(connection, (IDbTransaction)transaction, e.Animal.Value, eventTime, treatment, cancellationToken);
+            }
+
             outcomes[i] = ApplyOutcome.Applied;
         }
 

@@ -87,6 +87,11 @@ public static class AnimalRules
 
                 next = current with { Parity = current.Parity + 1, LactationStatus = "Fresh", LactationStart = day, LastEventTime = eventTime };
                 break;
+            case AnimalEventType.Treatment:
+            case AnimalEventType.Withdrawal:
+                // The animal's state is unchanged; its milk withdrawal is kept beside it (AnimalTreatmentStore).
+                next = current with { LastEventTime = eventTime };
+                break;
             case var care when AnimalCareNames.IsCareEvent(care):
                 // A health or breeding event changes no registry state (AnimalCareRules.cs).
                 if (!AnimalCareRules.TryFollow(current, e, out rejection))

@@ -25,6 +25,10 @@ public static class AnimalsServiceCollectionExtensions
         services.AddTelemetryKind<AnimalEventKind>();
         services.AddAcceptedGate<AnimalEventRecord, AnimalEventGate>();
         services.AddAcceptedGate<AnimalEventRecord, AnimalProgrammeGate>();
+        // Per-animal milk (docs/animals.md "Per-animal milk"): every counted milking kept with its animal.
+        services.AddSingleton<Milk.AnimalMilkStore>();
+        services.AddSingleton<Milk.AnimalMilkMetrics>();
+        services.AddAcceptedObserver<MilkingDraft, Milk.AnimalMilkObserver>();
         return services;
     }
 }

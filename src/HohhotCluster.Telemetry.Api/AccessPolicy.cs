@@ -79,6 +79,9 @@ public static class AccessPolicy
         [Prefix + "AnimalService/ListAnimals"] = new(V, null, V, V),
         [Prefix + "AnimalHealthService/ListImmunisations"] = new(V, null, V, V),
         [Prefix + "AnimalHealthService/ListWithoutValidImmunity"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetAnimalMilk"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetLactationCurve"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/GetHerdMilk"] = new(V, null, V, V),
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,

@@ -20,7 +20,8 @@ public sealed class ThroughputGrpcService(
     KnownScopes scopes,
     TimeProvider clock,
     IOptions<PlanTargetOptions> targets,
-    KpiCalculator kpis) : ThroughputService.ThroughputServiceBase
+    KpiCalculator kpis,
+    Animals.Milk.AnimalMilkStore animalMilk) : ThroughputService.ThroughputServiceBase
 {
     public override async Task<DailyThroughput> GetDailyThroughput(GetDailyThroughputRequest request, ServerCallContext context)
     {
@@ -46,6 +47,18 @@ public sealed class ThroughputGrpcService(
             CollectionCount = totals.CollectionCount,
             MilkingCount = totals.MilkingCount,
         };
+        if (reply.Scope.Kind != ScopeKind.Plant)
+        {
+            // The scope was checked above (TotalsAsync); the per-animal split of its pastures' milk.
+            var kept = await animalMilk.TotalsAsync(
+                reply.Scope.Kind == ScopeKind.County ? scope.Id : null, reply.Scope.Kind == ScopeKind.Pasture ? scope.Id : null, date, context.CancellationToken);
+            reply.WithdrawalT = kept.WithdrawalKg / 1000.0;
+            reply.ColostrumT = kept.ColostrumKg / 1000.0;
+            reply.SeparatedT = kept.SeparatedKg / 1000.0;
+            reply.UnregisteredT = kept.UnregisteredKg / 1000.0;
+            reply.SaleableT = Math.Max(0, reply.MilkedT - reply.WithdrawalT - reply.ColostrumT - reply.SeparatedT);
+        }
+
         if (reply.Scope.Kind != ScopeKind.City || targets.Value.Daily.Count == 0)
         {
             return reply;

@@ -33,6 +33,7 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<RuleTableStore>();
         services.AddSingleton<OwnerDirectory>();
         services.AddSingleton<AlertStore>();
+        services.AddSingleton<HohhotCluster.Telemetry.Animals.Milk.IUnfitTankMilkingSink, UnfitMilkAlerts>();
         services.AddSingleton<DeviceActivityStore>();
         services.AddSingleton<QualityStore>();
         services.AddSingleton<FarmRecordStore>();

@@ -45,6 +45,12 @@ public static class CliCommands
                                                    TMR feeding of a pasture's herds (or one herd) on a local day (JSON)
           feeding stocks --pasture ID [--date YYYY-MM-DD]
                                                    a pasture's feed stores with each feed's days of use (JSON)
+          animals milk --tag EARTAG [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                                                   one animal's milk per China day, saleable and kept-out apart (JSON)
+          animals milk --tag EARTAG --lactation [--parity N]
+                                                   a lactation curve: days in milk -> kg (the current one without --parity)
+          animals milk --pasture ID | --herd ID [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                                                   a pasture's or herd's milk per day and kg per cow in milk (JSON)
           series --metric milk|bulk-tank-temperature|bulk-tank-volume|plant-intake|tmr-loaded
                  --pasture ID | --herd ID | --plant ID [--tank ID] --from RFC3339 [--to RFC3339] --interval 15m|1h|1d
                  [--aggregation sum|mean|min|max] [--json]
@@ -182,6 +188,7 @@ public static class CliCommands
                         PageSize = int.Parse(options.GetValueOrDefault("page-size") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
                         PageToken = options.GetValueOrDefault("page-token") ?? "",
                     })),
+                "animals" when args.Length > 1 && args[1] == "milk" => await AnimalMilkAsync(channel, options, stdout),
                 "alerts" when args.Length > 1 && args[1] is "ack" or "assign" or "resolve" or "history" => await AlertStepAsync(channel, args[1], options, stdout),
                 "alerts" when args.Length > 1 && args[1] == "subscribe" => await PrintAsync(stdout, new AlertService.AlertServiceClient(channel).CreateAlertSubscriptionAsync(
                     SubscriptionOf(options))),
@@ -211,6 +218,31 @@ public static class CliCommands
             stderr.WriteLine(exception.Message);
             return 1;
         }
+    }
+
+    /// <summary><c>hohhot animals milk</c>: an animal's days or lactation curve, or a pasture's or herd's days (AnimalMilkService).</summary>
+    private static async Task<int> AnimalMilkAsync(GrpcChannel channel, Dictionary<string, string?> options, TextWriter stdout)
+    {
+        var client = new AnimalMilkService.AnimalMilkServiceClient(channel);
+        if (options.GetValueOrDefault("tag") is { } tag)
+        {
+            if (options.ContainsKey("lactation"))
+            {
+                var parity = options.GetValueOrDefault("parity") is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                return await PrintAsync(stdout, client.GetLactationCurveAsync(new GetLactationCurveRequest { EarTag = tag, Parity = parity }));
+            }
+
+            return await PrintAsync(stdout, client.GetAnimalMilkAsync(new GetAnimalMilkRequest
+            {
+                EarTag = tag, FromDate = options.GetValueOrDefault("from") ?? "", ToDate = options.GetValueOrDefault("to") ?? "",
+            }));
+        }
+
+        return await PrintAsync(stdout, client.GetHerdMilkAsync(new GetHerdMilkRequest
+        {
+            PastureId = options.GetValueOrDefault("pasture") ?? "", HerdId = options.GetValueOrDefault("herd") ?? "",
+            FromDate = options.GetValueOrDefault("from") ?? "", ToDate = options.GetValueOrDefault("to") ?? "",
+        }));
     }
 
     private static async Task<int> LoginAsync(string api, string? ca, Dictionary<string, string?> options, TextWriter stdout)

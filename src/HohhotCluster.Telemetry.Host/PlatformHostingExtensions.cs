@@ -167,6 +167,7 @@ public static class PlatformHostingExtensions
         app.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Hohhot telemetry v1"));
         app.MapGrpcService<AnimalGrpcService>();
         app.MapGrpcService<AnimalHealthGrpcService>();
+        app.MapGrpcService<AnimalMilkGrpcService>();
         app.MapGrpcHealthChecksService();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformHostOptions>>().Value.Reflection)
         {

@@ -25,6 +25,7 @@ internal sealed class IcarMilkingVisit
     public IcarQuantity? MilkingMilkWeight { get; set; }
     public string? MilkingDeviceId { get; set; }
     public List<IcarMilkCharacteristic>? MilkCharacteristics { get; set; }
+    public List<string?>? MilkingRemarks { get; set; }
 }
 
 internal sealed class IcarIdentifier

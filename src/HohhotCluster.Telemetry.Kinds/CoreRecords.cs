@@ -14,7 +14,9 @@ public sealed record MilkingDraft(
     double? MilkTemperatureC,
     double? FatPercent,
     double? ProteinPercent,
-    double? SomaticCellsThousandPerMl);
+    double? SomaticCellsThousandPerMl,
+    // ICAR milkingRemarks MilkedSeparately: the milk was kept out of the bulk tank (issue 17).
+    bool MilkedSeparately = false);
 
 public sealed record BulkTankDraft(
     string TankId,

@@ -24,6 +24,9 @@ public static class AlertKinds
     public const string FeedRefusals = "feed_refusals";
     public const string FeedRationMismatch = "feed_ration_mismatch";
     public const string FeedStockLow = "feed_stock_low";
+
+    /// <summary>Withdrawal milk or colostrum that reached a bulk tank (issue 17, <see cref="UnfitMilkAlerts"/>).</summary>
+    public const string UnfitMilkInTank = "unfit_milk_in_tank";
 }
 
 /// <summary>A reading behind an alert: what was measured, when, by which message, against which limit.</summary>

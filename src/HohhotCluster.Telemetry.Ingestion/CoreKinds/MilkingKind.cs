@@ -17,6 +17,9 @@ public sealed class MilkingKind(DeviceDirectory directory, GrainApply grains) : 
 
     public override OwnerKind Owner => OwnerKind.Pasture;
 
+    /// <summary>ICAR <c>icarMilkingRemarksType</c>; <c>MilkedSeparately</c> means the milk did not go to the bulk tank.</summary>
+    private static readonly string[] MilkingRemarks = ["AnimalSick", "MilkingIncomplete", "TeatSeparated", "MilkedSeparately", "SamplingFailed"];
+
     /// <summary>
     /// A milk meter reports only during milking sessions, two or three a day, 8-12 h apart: silent after 14 h, a
     /// session missed (the simulator's and the contract's rhythm; no vendor figure).
@@ -83,7 +86,21 @@ public sealed class MilkingKind(DeviceDirectory directory, GrainApply grains) : 
             }
         }
 
-        return new MilkingDraft(herdId, animalId, yieldKg, durationSeconds, conductivity, temperature, fat, protein, scc);
+        var milkedSeparately = false;
+        if (visit.MilkingRemarks is { } remarks)
+        {
+            for (var i = 0; i < remarks.Count; i++)
+            {
+                if (Array.IndexOf(MilkingRemarks, remarks[i]) < 0)
+                {
+                    throw Reject(QuarantineReasons.InvalidField, $"visit.milkingRemarks[{i}] must be one of {string.Join(", ", MilkingRemarks)} (ICAR icarMilkingRemarksType)");
+                }
+
+                milkedSeparately |= remarks[i] == "MilkedSeparately";
+            }
+        }
+
+        return new MilkingDraft(herdId, animalId, yieldKg, durationSeconds, conductivity, temperature, fat, protein, scc, milkedSeparately);
     }
 
     private static double Characteristic(IcarMilkCharacteristic c, double min, double max)
