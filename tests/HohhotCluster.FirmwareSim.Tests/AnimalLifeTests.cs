@@ -17,6 +17,7 @@ public class AnimalLifeTests
     private static readonly Lazy<(FleetModel Fleet, List<OutboundMessage> Messages)> s_demo = new(() =>
     {
         var fleet = TestFleets.Generate("demo", seed: 11);
+        fleet.Profile.Animals.Events = ["all"];
         var imported = FleetGenerator.Generate(fleet.Profile, 11);
         s_importRows = imported.Pastures.ToDictionary(p => p.Id, p => AnimalRegistration.Rows(p, DateOnly.FromDateTime(TestFleets.Start.Date).AddDays(-1)));
         return (fleet, TestFleets.Run(fleet, TimeSpan.FromDays(Days)));

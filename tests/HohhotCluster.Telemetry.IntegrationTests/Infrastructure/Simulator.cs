@@ -3,6 +3,13 @@ namespace HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
 /// <summary>hohhot-sim (firmware-sim), run as a user would, against a platform under test.</summary>
 public static class Simulator
 {
+    /// <summary>
+    /// Every kind but <c>animal_event</c> (issue 17): for a platform without the animal registry (release 0.14), and a
+    /// second run of one seed on one platform (the simulator starts each run from the generated herd, so a second run's
+    /// births would repeat the first's ear tags).
+    /// </summary>
+    public const string KindsWithoutAnimals = "milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock,tanker_log";
+
     public static Task<(int ExitCode, string Output)> RunAsync(params string[] args) =>
         CommandLine.RunAsync(Path.Combine("firmware-sim", "HohhotCluster.FirmwareSim"), "hohhot-sim", args);
 

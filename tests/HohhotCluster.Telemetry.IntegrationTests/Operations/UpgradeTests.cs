@@ -46,7 +46,8 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         {
             await Simulator.RegisterFleetAsync("demo", seed, previous, _work);
             await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-                "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{previous.MqttPort}", "--ledger", ledger, "--spool", Path.Combine(_work, "spool"));
+                "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{previous.MqttPort}", "--ledger", ledger, "--spool", Path.Combine(_work, "spool"),
+                "--kinds", Simulator.KindsWithoutAnimals);
             var (verified, output) = await Simulator.VerifyAsync(ledger, previous, profile: "demo");
             Assert.True(verified == 0, "release 0.14 does not verify its own day:\n" + output);
             before = await PlatformAnswers.ReadAsync(previous, day, ledger);
@@ -89,7 +90,8 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         var nextDay = ThroughputProbe.ChinaDay(1);
         var nextLedger = Path.Combine(_work, "next.jsonl");
         await Simulator.RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", nextDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{upgraded.MqttPort}", "--ledger", nextLedger, "--spool", Path.Combine(_work, "spool-next"));
+            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{upgraded.MqttPort}", "--ledger", nextLedger, "--spool", Path.Combine(_work, "spool-next"),
+            "--kinds", Simulator.KindsWithoutAnimals);
         var (nextExit, nextOutput) = await Simulator.VerifyAsync(nextLedger, upgraded);
         Assert.True(nextExit == 0, "the upgraded platform does not verify a new day:\n" + nextOutput);
     }
