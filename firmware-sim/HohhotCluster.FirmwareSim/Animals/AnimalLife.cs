@@ -96,12 +96,11 @@ internal static class AnimalLife
         {
             var calf = pasture.Calves[c];
             var rng = new DeterministicRandom(seed, 38, calf.Serial, dayIndex);
-            var tag = pasture.TagOf(calf.Serial);
             if (calf.SaleDayIndex <= dayIndex)
             {
                 emit?.Invoke(dayStart + (rng.NextInt(9 * 60, 12 * 60) * MinuteMs), new AnimalLifeEvent
                 {
-                    Type = AnimalEventType.Departure, EarTag = tag, Pasture = pasture, Reason = "Sale",
+                    Type = AnimalEventType.Departure, EarTag = pasture.TagOf(calf.Serial), Pasture = pasture, Reason = "Sale",
                 });
                 pasture.Calves.RemoveAt(c);
             }
@@ -109,7 +108,7 @@ internal static class AnimalLife
             {
                 emit?.Invoke(dayStart + (rng.NextInt(10, 200) * MinuteMs), new AnimalLifeEvent
                 {
-                    Type = AnimalEventType.Death, EarTag = tag, Pasture = pasture, Reason = "Disease",
+                    Type = AnimalEventType.Death, EarTag = pasture.TagOf(calf.Serial), Pasture = pasture, Reason = "Disease",
                 });
                 pasture.Calves.RemoveAt(c);
             }
@@ -322,6 +321,11 @@ internal static class AnimalLife
         }
         var dsc = animal.DaysSinceCalving;
         var gap = animal.ConceptionDsc - dsc;
+        var breeding = gap >= 0 && gap % 21 == 0 && gap / 21 < animal.Services;
+        if (!breeding && dsc != animal.ConceptionDsc + PregnancyCheckDays && dsc != animal.AbortionDsc)
+        {
+            return;
+        }
         var tag = pasture.EarTag(i);
         if (gap >= 0 && gap % 21 == 0 && gap / 21 < animal.Services)
         {
