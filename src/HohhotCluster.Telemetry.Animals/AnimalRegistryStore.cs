@@ -149,9 +149,14 @@ public sealed partial class AnimalRegistryStore(NpgsqlDataSource dataSource, Tim
     /// <see cref="AnimalImportException"/> naming it and nothing is stored. A row already recorded under this import
     /// id, or an animal already registered exactly as the row says, is unchanged, so a retried import is harmless.
     /// </summary>
-    public async Task<AnimalImportResult> ImportAsync(string importId, PastureFacts pasture, IReadOnlyList<AnimalEventRecord> rows, CancellationToken cancellationToken)
+    public Task<AnimalImportResult> ImportAsync(string importId, PastureFacts pasture, IReadOnlyList<AnimalEventRecord> rows, CancellationToken cancellationToken) =>
+        ImportAsync(importId, pasture, rows, asOf: null, cancellationToken);
+
+    /// <param name="asOf">The moment the rows are true of (their registration time); null: now. The caller checks it is not in the future.</param>
+    public async Task<AnimalImportResult> ImportAsync(string importId, PastureFacts pasture, IReadOnlyList<AnimalEventRecord> rows, DateTimeOffset? asOf,
+        CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = asOf ?? clock.GetUtcNow();
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         int registered = 0, unchanged = 0;

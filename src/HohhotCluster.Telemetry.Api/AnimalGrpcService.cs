@@ -48,6 +48,24 @@ public sealed class AnimalGrpcService(AnimalRegistryStore store, PastureDirector
             throw Invalid($"animals must hold 1-{AnimalRegistryStore.MaxImportRows} rows.");
         }
 
+        DateTimeOffset? asOf = null;
+        if (request.AsOf.Length > 0)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (!DateTimeOffset.TryParseExact(request.AsOf, ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"], System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.None, out var parsed) || !request.AsOf.Contains('T', StringComparison.Ordinal))
+            {
+                throw Invalid("as_of must be RFC 3339 with an offset, e.g. 2026-11-29T00:00:00+08:00.");
+            }
+
+            if (parsed > now.AddMinutes(5) || parsed < now.AddDays(-400))
+            {
+                throw Invalid("as_of must not be after the call's time, nor more than 400 days before it.");
+            }
+
+            asOf = parsed;
+        }
+
         var rows = new List<AnimalEventRecord>(request.Animals.Count);
         var tags = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < request.Animals.Count; i++)
@@ -69,7 +87,7 @@ public sealed class AnimalGrpcService(AnimalRegistryStore store, PastureDirector
 
         try
         {
-            var result = await store.ImportAsync(request.ImportId, pasture, rows, context.CancellationToken);
+            var result = await store.ImportAsync(request.ImportId, pasture, rows, asOf, context.CancellationToken);
             return new ImportAnimalsReply { Registered = result.Registered, Unchanged = result.Unchanged };
         }
         catch (AnimalImportException refused)

@@ -161,7 +161,8 @@ public class ChainAndQualityTests
             Assert.Contains(registry.Devices, d => d.Kind == kind);
         }
         Assert.Equal(3, registry.Devices.Count(d => d.Kind == "manure_meter"));
-        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock,tanker_log",
+        Assert.Contains(registry.Devices, d => d.Kind == "herd_management");
+        Assert.Equal("milking,bulk_tank,plant_intake,tanker_pickup,silo_transfer,production,quality,manure,health,tmr,feed_stock,tanker_log,animal_event",
             string.Join(",", MessageKinds.All.Select(MessageKinds.Name)));
     }
 }

@@ -19,7 +19,9 @@ internal static class Commands
 
           profile show NAME [--seed N]                     fleet totals of a profile (demo, city-2021, city-2023 or a path)
           registry --profile NAME --seed N --out FILE      the fleet's RegistryDocument as protobuf JSON
-          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry, then each gateway's MQTT credential
+          register --profile NAME --seed N --api URL       RegistryService.UpsertRegistry, then each gateway's MQTT credential,
+                                                           then the stock (AnimalService.ImportAnimals, as of
+                                                           --animals-as-of T, default 8 days ago)
                                                            (IssueGatewayCredential; one issued before is rotated to the sim's
                                                            password or kept when it already is) [--api-token T] (else
                                                            $HOHHOT_TOKEN, or $HOHHOT_USER and $HOHHOT_PASSWORD; $HOHHOT_CA)
@@ -42,6 +44,10 @@ internal static class Commands
           --kinds milking,bulk_tank,...       narrow the kinds published (default: all of milking, bulk_tank,
                                               plant_intake, tanker_pickup, silo_transfer, production, quality,
                                               manure, health, tanker_log)
+          --animal-events all | platform-main | birth,calving,...
+                                              the animal event types published (default: the profile's animals.events,
+                                              all); platform-main = birth, arrival, departure, death, herd_move, dry_off,
+                                              calving (what the platform's registry reads on main)
           --boot-epoch N | now                boot epoch of every device (default: start, Unix seconds)
           --drift 30s                         largest per-device clock drift (seeded, +/-)
           --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R
@@ -127,6 +133,10 @@ internal static class Commands
         var fleet = LoadFleet(cli);
         var api = cli.Require("api");
         var token = cli.Get("api-token");
+        // The stock's moment: before any event a run can still publish (the platform takes readings up to 7 days late).
+        var asOf = cli.Get("animals-as-of") is { } asOfText
+            ? DateTimeOffset.Parse(asOfText, CultureInfo.InvariantCulture)
+            : DateTimeOffset.UtcNow.AddDays(-8);
         cli.RejectUnknown();
         using var connection = PlatformConnection.FromEnvironment(api, token);
         var client = new RegistryService.RegistryServiceClient(connection.Channel);
@@ -136,6 +146,11 @@ internal static class Commands
         var credentials = await GatewayCredentialIssuer.IssueAsync(client, fleet, CancellationToken.None).ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"gateway credentials: {credentials.Issued} issued, {credentials.Rotated} rotated to the sim's password, {credentials.Kept} kept (already current)"));
+        var animals = await Animals.AnimalRegistration.ImportAsync(new AnimalService.AnimalServiceClient(connection.Channel), fleet, asOf, CancellationToken.None)
+            .ConfigureAwait(false);
+        Console.WriteLine(animals.NotServed is { } missing
+            ? $"animals: not imported: {missing}"
+            : string.Create(CultureInfo.InvariantCulture, $"animals: {animals.Registered} registered, {animals.Unchanged} unchanged (as of {asOf:yyyy-MM-dd HH:mm}Z)"));
         return 0;
     }
 
@@ -418,6 +433,18 @@ internal static class Commands
         }
     }
 
+    private static HashSet<Animals.AnimalEventType> ParseAnimalEvents(string text)
+    {
+        try
+        {
+            return Animals.AnimalEventTypes.ParseSelection(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException("--animal-events: " + e.Message);
+        }
+    }
+
     private static FleetModel LoadFleet(CommandLine cli)
     {
         var profile = FleetProfile.Load(cli.Require("profile"));
@@ -458,6 +485,9 @@ internal static class Commands
             BootEpoch = bootEpoch,
             MaxClockDrift = cli.GetDuration("drift", TimeSpan.Zero),
             Kinds = kinds,
+            AnimalEvents = cli.Get("animal-events") is { } animalEvents
+                ? ParseAnimalEvents(animalEvents)
+                : null,
             WarmupDays = cli.Get("warmup-days") is { } warmup
                 ? int.TryParse(warmup, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days <= 7 ? days
                     : throw new UsageException($"--warmup-days: '{warmup}' is not 0-7")

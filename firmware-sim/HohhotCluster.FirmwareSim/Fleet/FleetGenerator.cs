@@ -37,6 +37,10 @@ internal static class FleetGenerator
         }
 
         var serialByCounty = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var county in fleet.Counties)
+        {
+            serialByCounty[county.Id] = SerialBase(seed);
+        }
         var pastureNumberByCounty = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var explicitPasture in profile.Pastures)
         {
@@ -81,6 +85,10 @@ internal static class FleetGenerator
             Gateway = labGateway,
             Analyser = AddDevice(fleet, labGateway.OwnerId + "-A1", DeviceKinds.LabAnalyser, labGateway, null, null),
         };
+        foreach (var county in fleet.Counties)
+        {
+            county.LastSerial = serialByCounty[county.Id];
+        }
         // The plants' tanker loggers, added after everything else for the same reason.
         foreach (var plant in fleet.Plants)
         {
@@ -89,8 +97,19 @@ internal static class FleetGenerator
                 plant.TankerLoggers.Add(AddDevice(fleet, $"{plant.Id}-TL{n}", DeviceKinds.TankerLogger, plant.Gateway, null, null));
             }
         }
+        // The pastures' herd-management systems (animal events), after the loggers for the same reason.
+        foreach (var pasture in fleet.Pastures)
+        {
+            pasture.HerdManagement = AddDevice(fleet, $"{pasture.Id}-FMS1", DeviceKinds.HerdManagement, pasture.Gateway, null, null);
+        }
         return fleet;
     }
+
+    /// <summary>
+    /// Where a seed's ear-tag serials start: a block of a million per seed (seed mod 97), so two seeds' animals on one
+    /// platform never share a tag.
+    /// </summary>
+    public static int SerialBase(long seed) => (int)(((seed % 97) + 97) % 97) * 1_000_000;
 
     /// <summary>Expected kg a pasture puts in its tanks per day (sizing of tanks and plant assignment).</summary>
     public static double ExpectedDailyKg(Pasture pasture)
@@ -137,7 +156,7 @@ internal static class FleetGenerator
         for (var i = 0; i < animals.Length; i++)
         {
             var youngstock = Math.Floor((i + 1) * profile.YoungstockShare) > Math.Floor(i * profile.YoungstockShare);
-            animals[i] = NewAnimal(fleet.Seed, pastureIndex, i, ++serial, profile.Species, youngstock, lactation);
+            animals[i] = NewAnimal(fleet.Seed, pastureIndex, i, ++serial, profile.Species, youngstock, lactation, fleet.Profile.Animals);
         }
         serialByCounty[county.Id] = serial;
 
@@ -171,6 +190,7 @@ internal static class FleetGenerator
             for (var i = first; i < end; i++)
             {
                 adults += animals[i].Parity > 0 ? 1 : 0;
+                animals[i].HerdIndex = (short)h;
             }
             var meters = Math.Max(1, (int)Math.Ceiling(adults * 0.9 / perMeter));
             for (var m = 0; m < meters; m++)
@@ -205,7 +225,8 @@ internal static class FleetGenerator
         fleet.Pastures.Add(pasture);
     }
 
-    private static AnimalState NewAnimal(long seed, int pastureIndex, int animalIndex, int serial, AnimalSpecies species, bool youngstock, LactationProfile lactation)
+    private static AnimalState NewAnimal(long seed, int pastureIndex, int animalIndex, int serial, AnimalSpecies species, bool youngstock, LactationProfile lactation,
+        AnimalLifeProfile lifeProfile)
     {
         var rng = new DeterministicRandom(seed, 1, pastureIndex, animalIndex);
         var cow = species == AnimalSpecies.Cow;
@@ -213,7 +234,7 @@ internal static class FleetGenerator
         var lactationLength = cow ? calvingInterval - rng.NextInt(50, 71) : rng.NextInt(lactation.MinDays, lactation.MaxDays + 1);
         var roll = rng.NextDouble();
         var parity = youngstock ? 0 : roll < 0.35 ? 1 : roll < 0.65 ? 2 : rng.NextInt(3, 7);
-        return new AnimalState
+        var animal = new AnimalState
         {
             Serial = serial,
             Parity = parity,
@@ -225,6 +246,8 @@ internal static class FleetGenerator
             FatPercent = (float)Math.Clamp(rng.Normal(cow ? 3.85 : 3.6, 0.3), 2.9, 5.2),
             ProteinPercent = (float)Math.Clamp(rng.Normal(cow ? 3.25 : 3.1, 0.15), 2.7, 3.9),
         };
+        Animals.AnimalLife.Begin(ref animal, seed, pastureIndex, animalIndex, species, lifeProfile);
+        return animal;
     }
 
     /// <summary>

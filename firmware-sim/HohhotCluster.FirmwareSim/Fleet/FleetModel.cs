@@ -41,6 +41,8 @@ internal static class DeviceKinds
     public const string ProductionLine = "production_system";
     /// <summary>A pasture's TMR mixer wagon's weighing computer (<c>tmr</c>): rations, loads, deliveries, refusals.</summary>
     public const string TmrMixer = "tmr_mixer";
+    /// <summary>A pasture's herd-management system (<c>animal_event</c>): births, calvings, treatments, breeding.</summary>
+    public const string HerdManagement = "herd_management";
     /// <summary>A pasture's feed-store survey (<c>feed_stock</c>): clamps, hay barns, concentrate bins.</summary>
     public const string FeedStore = "feed_store";
     /// <summary>A plant's tanker logger (<c>tanker_log</c>): compartment temperatures and GPS between pickup and intake.</summary>
@@ -58,6 +60,8 @@ internal sealed class County(CountyProfile profile)
     public CountyProfile Profile { get; } = profile;
     public string Id => Profile.Id;
     public bool IsInHohhot => string.Equals(Profile.City, "Hohhot", StringComparison.OrdinalIgnoreCase);
+    /// <summary>The last ear-tag serial given in the county (calves and bought heifers take the next).</summary>
+    public int LastSerial { get; set; }
 }
 
 internal sealed class Herd(string id, string name, int firstAnimal, int animalCount)
@@ -84,8 +88,34 @@ internal struct AnimalState
     public float FatPercent;
     public float ProteinPercent;
     public int WithdrawalDaysLeft;
+    /// <summary>Day of birth as a day index of the run (0 = the first day generated; negative = before it).</summary>
+    public int BornDayIndex;
+    /// <summary>The herd of the pasture it is in (index into <see cref="Pasture.Herds"/>); herd moves change it.</summary>
+    public short HerdIndex;
+    /// <summary>This cycle's breeding plan (<see cref="Animals.AnimalLife"/>): the days since calving of the conceiving service.</summary>
+    public int ConceptionDsc;
+    /// <summary>Services this cycle, the conceiving one last (21 days apart).</summary>
+    public byte Services;
+    public bool ConceivingSexed;
+    /// <summary>0: the conceiving service is an insemination; 1: a domestic embryo transferred; 2: an imported one.</summary>
+    public byte Embryo;
+    /// <summary>Days since calving of an abortion this cycle, or int.MinValue.</summary>
+    public int AbortionDsc;
+    /// <summary>The first milking of the day goes to the tank despite the withdrawal (the forced withdrawal_milk incident).</summary>
+    public bool ForceToTank;
 
     public readonly int DaysInMilk => DaysSinceCalving >= 1 && DaysSinceCalving <= LactationLength ? DaysSinceCalving : 0;
+}
+
+/// <summary>A calf or kid born in the run: in stock until it is sold or dies; never milked.</summary>
+internal sealed class Calf
+{
+    public required int Serial { get; init; }
+    public required bool Female { get; init; }
+    public required int BornDayIndex { get; init; }
+    public required short HerdIndex { get; init; }
+    /// <summary>Day index of its sale (male calves), int.MaxValue when kept.</summary>
+    public required int SaleDayIndex { get; init; }
 }
 
 internal sealed class Pasture
@@ -115,6 +145,14 @@ internal sealed class Pasture
     public int RouteOffsetMinutes { get; set; }
 
     public string SpeciesDigit => Species == AnimalSpecies.Cow ? "2" : "3";
+    /// <summary>Calves and kids born in the run and still on the pasture.</summary>
+    public List<Calf> Calves { get; } = [];
+    /// <summary>The farm's herd-management system (<c>animal_event</c>).</summary>
+    public Device HerdManagement { get; set; } = null!;
+    /// <summary>Animals alive on the pasture: the adult and youngstock places (always filled) and the calves born in the run.</summary>
+    public int Stock => Animals.Length + Calves.Count;
+
+    public string TagOf(int serial) => SpeciesDigit + County.Id + serial.ToString("D8", CultureInfo.InvariantCulture);
 
     public string EarTag(int animalIndex) =>
         SpeciesDigit + County.Id + Animals[animalIndex].Serial.ToString("D8", CultureInfo.InvariantCulture);

@@ -34,6 +34,8 @@ internal sealed class FleetProfile
     public Dictionary<string, LactationProfile> Lactation { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Days simulated before the start and not published, so the first published day is a steady-state day.</summary>
     public int WarmupDays { get; set; } = 1;
+    /// <summary>The animals' life events: rates, the event types published (<see cref="AnimalLifeProfile"/>).</summary>
+    public AnimalLifeProfile Animals { get; set; } = new();
     /// <summary>
     /// Message kinds a run of a whole day promises on the platform (hohhot-sim verify fails when one is absent);
     /// empty = every kind the fleet has devices for.
@@ -127,7 +129,7 @@ internal sealed class FleetProfile
         Require(Plants.Count > 0, $"{path}: a profile needs at least one plant");
         foreach (var forced in Incidents.Forced)
         {
-            Require(forced is "antibiotic" or "cooling_failure" or "aflatoxin" or "watered_load" or "lead" or "tanker_cooling_fault", $"{path}: incidents.forced: unknown incident '{forced}'");
+            Require(forced is "antibiotic" or "cooling_failure" or "aflatoxin" or "watered_load" or "lead" or "tanker_cooling_fault" or "withdrawal_milk", $"{path}: incidents.forced: unknown incident '{forced}'");
         }
         Require(Incidents.WateredShareMin is > 0 and < 0.2 && Incidents.WateredShareMax >= Incidents.WateredShareMin && Incidents.WateredShareMax < 0.2,
             $"{path}: incidents.wateredShareMin..wateredShareMax must lie in (0, 0.2)");

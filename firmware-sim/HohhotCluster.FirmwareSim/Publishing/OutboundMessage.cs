@@ -14,6 +14,7 @@ internal enum MessageKind : byte
     Tmr,
     FeedStock,
     TankerLog,
+    AnimalEvent,
 }
 
 /// <summary>
@@ -58,6 +59,7 @@ internal static class MessageKinds
         MessageKind.Tmr => "tmr",
         MessageKind.FeedStock => "feed_stock",
         MessageKind.TankerLog => "tanker_log",
+        MessageKind.AnimalEvent => "animal_event",
     };
 #pragma warning restore CS8524
 
@@ -106,6 +108,11 @@ internal sealed class OutboundMessage
     public string? Source { get; init; }
     /// <summary>Quality: the simulator's own verdict, pass or fail.</summary>
     public string? Verdict { get; init; }
+    /// <summary>
+    /// What the ledger knows beyond the key: an animal event's type, tag, stock after it and breeding details; a milking's
+    /// withdrawal or colostrum remark; a collection's flagged milkings. Null for everything else.
+    /// </summary>
+    public AnimalFacts? Animal { get; init; }
 
     public void WriteTo(BinaryWriter writer)
     {
@@ -124,6 +131,7 @@ internal sealed class OutboundMessage
         writer.Write(Lot ?? "");
         writer.Write(Source ?? "");
         writer.Write(Verdict ?? "");
+        AnimalFacts.Write(writer, Animal);
         writer.Write(Payload.Length);
         writer.Write(Payload);
     }
@@ -147,6 +155,7 @@ internal sealed class OutboundMessage
         var lot = reader.ReadString();
         var source = reader.ReadString();
         var verdict = reader.ReadString();
+        var animal = AnimalFacts.Read(reader);
         var length = reader.ReadInt32();
         if (length is < 0 or > 16 * 1024 * 1024)
         {
@@ -157,6 +166,66 @@ internal sealed class OutboundMessage
             GatewayOwnerId = gateway, Topic = topic, DeviceId = device, OwnerId = owner, Kind = kind, BootEpoch = epoch, Seq = seq,
             EventUnixMs = eventMs, Kg = kg, IsCollection = isCollection, Fault = fault, Payload = reader.ReadBytes(length),
             PointUnixMs = pointMs == long.MinValue ? null : pointMs, Lot = NullIfEmpty(lot), Source = NullIfEmpty(source), Verdict = NullIfEmpty(verdict),
+            Animal = animal,
+        };
+    }
+}
+
+/// <summary>The ledger's animal members of one message (see <see cref="OutboundMessage.Animal"/>).</summary>
+internal sealed record AnimalFacts
+{
+    /// <summary>Animal event type name (birth, calving, insemination, ...); null for milkings and collections.</summary>
+    public string? Event { get; init; }
+    public string? EarTag { get; init; }
+    /// <summary>Animals alive on the pasture after the event; -1 when not an animal event.</summary>
+    public int StockAfter { get; init; } = -1;
+    /// <summary>Insemination: sexed semen.</summary>
+    public bool Sexed { get; init; }
+    /// <summary>Embryo transfer: imported or domestic.</summary>
+    public string? EmbryoOrigin { get; init; }
+    /// <summary>Pregnancy check result.</summary>
+    public string? Result { get; init; }
+    /// <summary>Milking: withdrawal_separate, withdrawal_tank, colostrum_separate, colostrum_tank.</summary>
+    public string? Remark { get; init; }
+    /// <summary>Collection: milkings in the lot of animals in withdrawal, and of colostrum.</summary>
+    public int WithdrawalMilkings { get; init; }
+    public int ColostrumMilkings { get; init; }
+    /// <summary>The pasture's species for stock counts: cow or goat.</summary>
+    public string? Species { get; init; }
+    public bool InHohhot { get; init; }
+
+    public static void Write(BinaryWriter writer, AnimalFacts? facts)
+    {
+        writer.Write(facts is not null);
+        if (facts is null)
+        {
+            return;
+        }
+        writer.Write(facts.Event ?? "");
+        writer.Write(facts.EarTag ?? "");
+        writer.Write(facts.StockAfter);
+        writer.Write(facts.Sexed);
+        writer.Write(facts.EmbryoOrigin ?? "");
+        writer.Write(facts.Result ?? "");
+        writer.Write(facts.Remark ?? "");
+        writer.Write(facts.WithdrawalMilkings);
+        writer.Write(facts.ColostrumMilkings);
+        writer.Write(facts.Species ?? "");
+        writer.Write(facts.InHohhot);
+    }
+
+    public static AnimalFacts? Read(BinaryReader reader)
+    {
+        if (!reader.ReadBoolean())
+        {
+            return null;
+        }
+        static string? Text(BinaryReader r) => r.ReadString() is { Length: > 0 } text ? text : null;
+        return new AnimalFacts
+        {
+            Event = Text(reader), EarTag = Text(reader), StockAfter = reader.ReadInt32(), Sexed = reader.ReadBoolean(), EmbryoOrigin = Text(reader),
+            Result = Text(reader), Remark = Text(reader), WithdrawalMilkings = reader.ReadInt32(), ColostrumMilkings = reader.ReadInt32(),
+            Species = Text(reader), InHohhot = reader.ReadBoolean(),
         };
     }
 }

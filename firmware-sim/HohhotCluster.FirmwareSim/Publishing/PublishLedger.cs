@@ -73,6 +73,10 @@ internal sealed class PublishLedger : IDisposable
             {
                 _writer.WriteString("v", verdict);
             }
+            if (message.Animal is { } animal)
+            {
+                WriteAnimal(animal);
+            }
             if (message.Fault != FaultTag.None)
             {
                 _writer.WriteString("f", FaultName(message.Fault));
@@ -85,6 +89,48 @@ internal sealed class PublishLedger : IDisposable
             _writer.WriteEndObject();
             _writer.Flush();
             _stream.WriteByte((byte)'\n');
+        }
+    }
+
+    /// <summary>
+    /// The animal members (issue 17): ae (event type), a (ear tag), n (animals alive on the pasture after it), sp (cow or
+    /// goat), hh (on a Hohhot pasture), sx (sexed semen), em (embryo origin), res (pregnancy result); rm (a milking's
+    /// withdrawal or colostrum remark: *_separate kept apart, *_tank milked into the tank); wd and co (a collection's
+    /// withdrawal and colostrum milkings in its lot).
+    /// </summary>
+    private void WriteAnimal(AnimalFacts animal)
+    {
+        if (animal.Event is { } name)
+        {
+            _writer.WriteString("ae", name);
+            _writer.WriteString("a", animal.EarTag);
+            _writer.WriteNumber("n", animal.StockAfter);
+            _writer.WriteString("sp", animal.Species);
+            _writer.WriteBoolean("hh", animal.InHohhot);
+            if (animal.Sexed)
+            {
+                _writer.WriteBoolean("sx", true);
+            }
+            if (animal.EmbryoOrigin is { } origin)
+            {
+                _writer.WriteString("em", origin);
+            }
+            if (animal.Result is { } result)
+            {
+                _writer.WriteString("res", result);
+            }
+        }
+        if (animal.Remark is { } remark)
+        {
+            _writer.WriteString("rm", remark);
+        }
+        if (animal.WithdrawalMilkings > 0)
+        {
+            _writer.WriteNumber("wd", animal.WithdrawalMilkings);
+        }
+        if (animal.ColostrumMilkings > 0)
+        {
+            _writer.WriteNumber("co", animal.ColostrumMilkings);
         }
     }
 

@@ -8,7 +8,7 @@ namespace HohhotCluster.FirmwareSim.Publishing;
 /// </summary>
 internal sealed class RunFileWriter : IMessageSink, IDisposable
 {
-    private const string Magic = "HOHHOT-SIM-RUN-2";
+    private const string Magic = "HOHHOT-SIM-RUN-3"; // 3: animal facts per message (issue 17)
     private readonly BinaryWriter _writer;
 
     public RunFileWriter(string path, long seed)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using HohhotCluster.FirmwareSim.Animals;
 using HohhotCluster.FirmwareSim.Fleet;
 
 namespace HohhotCluster.FirmwareSim.Simulation;
@@ -30,6 +31,19 @@ internal sealed partial class DairySimulation
     /// day generated.
     /// </summary>
     public DateOnly? ForcedIncidentDay { get; init; }
+
+    /// <summary>The animal event types published (the rest still happen, unreported); default every type.</summary>
+    public HashSet<AnimalEventType> AnimalEvents { get; init; } = [.. AnimalEventTypes.All];
+
+    /// <summary>The first day generated.</summary>
+    public DateOnly? FirstDay { get; private set; }
+
+    /// <summary>
+    /// Day index 0 of the animals' lives: the day before the first published day (the generated herd is the stock
+    /// <c>register</c> imports), else the first day generated. The animals do not change before it: warm-up days
+    /// advance tanks, tankers and silos only, so the registry's stock is the run's.
+    /// </summary>
+    public DateOnly AnimalAnchorDay => ForcedIncidentDay?.AddDays(-1) ?? FirstDay!.Value;
 
     public DairySimulation(FleetModel fleet)
     {
@@ -64,6 +78,7 @@ internal sealed partial class DairySimulation
         }
         var advance = _lastDay is not null;
         _lastDay = day;
+        FirstDay ??= day;
 
         var events = new List<SimEvent>(EstimateEvents());
         var sweepCollections = new List<TankCollection>[_sweepMinutes.Length];
@@ -76,9 +91,17 @@ internal sealed partial class DairySimulation
         PlanIncidents(day, forced: forcedToday ? _fleet.Profile.Incidents.Forced : []);
         foreach (var runtime in _pastures)
         {
-            if (advance)
+            var forceWithdrawal = forcedToday && _fleet.Profile.Incidents.Forced.Contains("withdrawal_milk")
+                && runtime.Pasture == _fleet.Pastures.Find(p => p.Species == AnimalSpecies.Cow);
+            if (advance && day > AnimalAnchorDay)
             {
-                AdvanceAnimals(runtime.Pasture, day);
+                AdvanceAnimals(runtime.Pasture, day, events, forceWithdrawal);
+            }
+            else if (forceWithdrawal)
+            {
+                var forcedEvents = new List<(long, AnimalLifeEvent)>();
+                AnimalLife.ForceWithdrawalToTank(runtime.Pasture, day, (t, e) => forcedEvents.Add((t, e)), _fleet.Seed);
+                AddAnimalEvents(runtime.Pasture, forcedEvents, events);
             }
             GeneratePastureDay(runtime, day, events, sweepCollections, loads);
             GenerateFarmRecords(runtime.Pasture, day, events);
@@ -179,42 +202,53 @@ internal sealed partial class DairySimulation
         return total;
     }
 
-    public static void AdvanceAnimals(long seed, Pasture pasture, DateOnly day)
+    public static void AdvanceAnimals(long seed, Pasture pasture, DateOnly day) =>
+        AnimalLife.Advance(seed, pasture, day, day.DayNumber, day, new AnimalLifeProfile(), [], emit: null);
+
+    /// <summary>The animals' day (<see cref="AnimalLife"/>): its events, in time order, each with the pasture's stock after it.</summary>
+    private void AdvanceAnimals(Pasture pasture, DateOnly day, List<SimEvent> events, bool forceWithdrawal)
     {
-        var animals = pasture.Animals;
-        var treatmentChance = pasture.Species == AnimalSpecies.Cow ? 0.0015 : 0.0008;
-        for (var i = 0; i < animals.Length; i++)
+        var firstDay = AnimalAnchorDay;
+        var happened = new List<(long TimeMs, AnimalLifeEvent Event)>();
+        var stockBefore = pasture.Stock;
+        AnimalLife.Advance(_fleet.Seed, pasture, day, day.DayNumber - firstDay.DayNumber, firstDay, _fleet.Profile.Animals,
+            _fleet.Profile.Vaccinations.GetValueOrDefault(pasture.Species == AnimalSpecies.Cow ? "cow" : "goat") ?? [], (t, e) => happened.Add((t, e)));
+        if (forceWithdrawal)
         {
-            ref var animal = ref animals[i];
-            animal.DaysSinceCalving++;
-            if (animal.Parity == 0 && animal.DaysSinceCalving >= 1)
+            AnimalLife.ForceWithdrawalToTank(pasture, day, (t, e) => happened.Add((t, e)), _fleet.Seed);
+        }
+        happened.Sort(static (x, y) => x.TimeMs.CompareTo(y.TimeMs));
+        var stock = stockBefore;
+        foreach (var (_, e) in happened)
+        {
+            stock += e.StockChange;
+            e.StockAfter = stock;
+        }
+        if (stock != pasture.Stock)
+        {
+            throw new InvalidOperationException($"{pasture.Id}: the day's animal events leave {stock} in stock, the herd book {pasture.Stock}");
+        }
+        AddAnimalEvents(pasture, happened, events, stockKnown: true);
+    }
+
+    private void AddAnimalEvents(Pasture pasture, List<(long TimeMs, AnimalLifeEvent Event)> happened, List<SimEvent> events, bool stockKnown = false)
+    {
+        foreach (var (timeMs, e) in happened)
+        {
+            if (!stockKnown)
             {
-                animal.Parity = 1;
+                e.StockAfter = pasture.Stock;
             }
-            else if (animal.DaysSinceCalving > animal.CalvingInterval)
+            if (AnimalEvents.Contains(e.Type))
             {
-                animal.Parity++;
-                animal.DaysSinceCalving = 1;
-                var rng = new DeterministicRandom(seed, 3, AnimalKey(pasture, i), animal.Parity);
-                animal.LactationLength = pasture.Species == AnimalSpecies.Cow ? animal.CalvingInterval - rng.NextInt(50, 71)
-                    : rng.NextInt(pasture.Lactation.MinDays, pasture.Lactation.MaxDays + 1);
-            }
-            if (animal.WithdrawalDaysLeft > 0)
-            {
-                animal.WithdrawalDaysLeft--;
-            }
-            else if (animal.DaysInMilk > ColostrumDays)
-            {
-                var rng = new DeterministicRandom(seed, 4, AnimalKey(pasture, i), day.DayNumber);
-                if (rng.Chance(treatmentChance))
+                events.Add(new SimEvent
                 {
-                    animal.WithdrawalDaysLeft = rng.NextInt(4, 8);
-                }
+                    TimeMs = timeMs, Order = _order++, Type = SimEventType.AnimalEvent, DeviceIndex = pasture.HerdManagement.Index,
+                    PastureIndex = pasture.Index, Detail = e,
+                });
             }
         }
     }
-
-    private void AdvanceAnimals(Pasture pasture, DateOnly day) => AdvanceAnimals(_fleet.Seed, pasture, day);
 
     private static long AnimalKey(Pasture pasture, int animalIndex) => ((long)pasture.Index << 32) | (uint)animalIndex;
 
@@ -240,16 +274,28 @@ internal sealed partial class DairySimulation
 
         // Tank inflow in time order: (time, kg); milk reaches the tank at the end of the milking.
         var inflow = new List<Inflow>(pasture.Animals.Length * pasture.MilkingsPerDay);
+        // Each herd's animals today (herd moves change them): milked through that herd's meters.
+        var members = new List<int>[pasture.Herds.Count];
+        for (var h = 0; h < members.Length; h++)
+        {
+            members[h] = new List<int>(pasture.Herds[h].AnimalCount + 16);
+        }
+        for (var a = 0; a < pasture.Animals.Length; a++)
+        {
+            members[pasture.Animals[a].HerdIndex].Add(a);
+        }
+        var life = _fleet.Profile.Animals;
         for (var session = 0; session < sessionMinutes.Length; session++)
         {
             var sessionStart = dayStart + (sessionMinutes[session] * MinuteMs);
-            foreach (var herd in pasture.Herds)
+            for (var h = 0; h < pasture.Herds.Count; h++)
             {
+                var herd = pasture.Herds[h];
                 var meters = herd.MilkMeters.Count;
                 var slot = 0;
-                for (var a = herd.FirstAnimal; a < herd.FirstAnimal + herd.AnimalCount; a++)
+                foreach (var a in members[h])
                 {
-                    ref readonly var animal = ref pasture.Animals[a];
+                    ref var animal = ref pasture.Animals[a];
                     var dim = animal.DaysInMilk;
                     if (dim == 0)
                     {
@@ -262,7 +308,21 @@ internal sealed partial class DairySimulation
                     var startMs = sessionStart + (((long)turn * turnSeconds) + rng.NextInt(0, turnSeconds / 2)) * 1000L;
                     var kg = Math.Round(Math.Clamp(DailyYieldKg(seed, pasture, a, day) / pasture.MilkingsPerDay * rng.LogNormal(1.0, 0.05), 0.1, 60.0), 1);
                     var remark = dim <= ColostrumDays ? MilkingRemark.Colostrum : animal.WithdrawalDaysLeft > 0 ? MilkingRemark.Withdrawal : MilkingRemark.None;
-                    var sick = remark == MilkingRemark.Withdrawal;
+                    if (remark != MilkingRemark.None)
+                    {
+                        // A small share reaches the tank anyway (the case the platform must catch), and the forced incident's first milking.
+                        var slip = new DeterministicRandom(seed, 39, AnimalKey(pasture, a), ((long)day.DayNumber * 4) + session);
+                        if (remark == MilkingRemark.Withdrawal && (animal.ForceToTank || slip.Chance(life.WithdrawalMilkToTankShare)))
+                        {
+                            remark = MilkingRemark.WithdrawalToTank;
+                            animal.ForceToTank = false;
+                        }
+                        else if (remark == MilkingRemark.Colostrum && slip.Chance(life.ColostrumToTankShare))
+                        {
+                            remark = MilkingRemark.ColostrumToTank;
+                        }
+                    }
+                    var sick = remark is MilkingRemark.Withdrawal or MilkingRemark.WithdrawalToTank;
                     var duration = Math.Round(Math.Clamp((cow ? 180 + (kg * 18) : 60 + (kg * 45)) + rng.Normal(0, 25), 30, 3600));
                     events.Add(new SimEvent
                     {
@@ -281,10 +341,10 @@ internal sealed partial class DairySimulation
                         SccThousand = (float)Math.Round(Math.Clamp(rng.LogNormal(animal.SccMedianThousand * (sick ? 6 : 1), 0.3), 1, 99_999)),
                         Remark = remark,
                     });
-                    if (remark == MilkingRemark.None)
+                    if (remark is MilkingRemark.None or MilkingRemark.WithdrawalToTank or MilkingRemark.ColostrumToTank)
                     {
                         var last = events[^1];
-                        inflow.Add(new Inflow(startMs + ((long)duration * 1000), kg, last.FatPercent, last.ProteinPercent, last.SccThousand));
+                        inflow.Add(new Inflow(startMs + ((long)duration * 1000), kg, last.FatPercent, last.ProteinPercent, last.SccThousand, remark));
                     }
                 }
             }
@@ -399,6 +459,14 @@ internal sealed partial class DairySimulation
         runtime.FatKg[active] += kg * milk.Fat;
         runtime.ProteinKg[active] += kg * milk.Protein;
         runtime.SccKg[active] += kg * milk.Scc;
+        if (milk.Remark == MilkingRemark.WithdrawalToTank)
+        {
+            runtime.WithdrawalMilkings[active]++;
+        }
+        else if (milk.Remark == MilkingRemark.ColostrumToTank)
+        {
+            runtime.ColostrumMilkings[active]++;
+        }
     }
 
     private TankCollection Collect(PastureRuntime runtime, int tank, long timeMs, DateOnly day)
@@ -449,7 +517,10 @@ internal sealed partial class DairySimulation
             Kg = kg,
             TemperatureC = (float)Math.Round(temperature, 1),
             Quality = quality,
+            WithdrawalMilkings = runtime.WithdrawalMilkings[tank],
+            ColostrumMilkings = runtime.ColostrumMilkings[tank],
         };
+        runtime.WithdrawalMilkings[tank] = runtime.ColostrumMilkings[tank] = 0;
         runtime.TankKg[tank] = 0;
         runtime.FatKg[tank] = runtime.ProteinKg[tank] = runtime.SccKg[tank] = 0;
         return collection;
@@ -727,7 +798,7 @@ internal sealed partial class DairySimulation
     private void AddHealth(List<SimEvent> events, Pasture pasture, long timeMs, HealthRecord record) =>
         events.Add(new SimEvent { TimeMs = timeMs, Order = _order++, Type = SimEventType.Health, DeviceIndex = pasture.Health.Index, PastureIndex = pasture.Index, Detail = record });
 
-    private readonly record struct Inflow(long TimeMs, double Kg, float Fat, float Protein, float Scc);
+    private readonly record struct Inflow(long TimeMs, double Kg, float Fat, float Protein, float Scc, MilkingRemark Remark = MilkingRemark.None);
 
     private sealed class SiloBatch(string id, string siloId, AnimalSpecies species, long waveMs)
     {
@@ -809,6 +880,8 @@ internal sealed partial class DairySimulation
             FatKg = new double[pasture.Tanks.Count];
             ProteinKg = new double[pasture.Tanks.Count];
             SccKg = new double[pasture.Tanks.Count];
+            WithdrawalMilkings = new int[pasture.Tanks.Count];
+            ColostrumMilkings = new int[pasture.Tanks.Count];
             CoolingFailureFrom = new long[pasture.Tanks.Count];
             Array.Fill(CoolingFailureFrom, long.MaxValue);
             _pickupAt = new long[pasture.Tanks.Count];
@@ -825,6 +898,9 @@ internal sealed partial class DairySimulation
         public double[] FatKg { get; }
         public double[] ProteinKg { get; }
         public double[] SccKg { get; }
+        /// <summary>Milkings of animals in withdrawal, and of colostrum, poured since the last collection (the lot's flags), per tank.</summary>
+        public int[] WithdrawalMilkings { get; }
+        public int[] ColostrumMilkings { get; }
         /// <summary>When a tank's cooling failed (Unix ms), long.MaxValue while it works.</summary>
         public long[] CoolingFailureFrom { get; }
         public int AflatoxinToday { get; set; } = int.MinValue;

@@ -11,7 +11,7 @@ namespace HohhotCluster.FirmwareSim.Simulation;
 /// Turns simulated events into contract payloads (docs/mqtt-contract.md). Owns every device's
 /// boot epoch, sequence number and clock drift.
 /// </summary>
-internal sealed class MessageFactory
+internal sealed partial class MessageFactory
 {
     private static readonly JsonWriterOptions s_writerOptions = new()
     {
@@ -64,6 +64,7 @@ internal sealed class MessageFactory
         SimEventType.Tmr => MessageKind.Tmr,
         SimEventType.FeedStock => MessageKind.FeedStock,
         SimEventType.TankerLog => MessageKind.TankerLog,
+        SimEventType.AnimalEvent => MessageKind.AnimalEvent,
         _ => MessageKind.BulkTank,
     };
 
@@ -84,12 +85,17 @@ internal sealed class MessageFactory
         WriteTime("eventTime", eventMs, local: true);
         var kg = 0.0;
         string? lot = null, source = null, verdict = null;
+        AnimalFacts? animal = null;
         long? pointMs = null;
         switch (simEvent.Type)
         {
             case SimEventType.Milking:
                 kg = simEvent.Kg;
                 WriteMilking(simEvent, device, eventMs);
+                animal = MilkingFacts(simEvent);
+                break;
+            case SimEventType.AnimalEvent:
+                animal = WriteAnimalEvent((Animals.AnimalLifeEvent)simEvent.Detail!, device.Id, epoch, seq);
                 break;
             case SimEventType.TankLevel:
                 _writer.WriteString("tankId", device.TankId);
@@ -100,6 +106,11 @@ internal sealed class MessageFactory
             case SimEventType.TankCollection:
                 var collection = (TankCollection)simEvent.Detail!;
                 kg = collection.Kg;
+                if (collection.WithdrawalMilkings + collection.ColostrumMilkings > 0)
+                {
+                    animal = new AnimalFacts { WithdrawalMilkings = collection.WithdrawalMilkings, ColostrumMilkings = collection.ColostrumMilkings };
+                    lot = collection.LotId;
+                }
                 _writer.WriteString("tankId", device.TankId);
                 _writer.WriteString("event", "collection");
                 _writer.WriteString("lotId", collection.LotId);
@@ -234,6 +245,7 @@ internal sealed class MessageFactory
             Lot = lot,
             Source = source,
             Verdict = verdict,
+            Animal = animal,
         };
     }
 
@@ -368,7 +380,7 @@ internal sealed class MessageFactory
         _writer.WriteNumber("value", Math.Round((double)simEvent.Kg, 1));
         _writer.WriteEndObject();
         _writer.WriteString("milkingDeviceId", device.Id);
-        if (simEvent.Remark != MilkingRemark.None)
+        if (simEvent.Remark is MilkingRemark.Colostrum or MilkingRemark.Withdrawal)
         {
             // Colostrum and withdrawal milk is diverted: the meter still measures it.
             _writer.WriteStartArray("milkingRemarks");

@@ -17,6 +17,8 @@ internal enum SimEventType : byte
     Tmr,
     FeedStock,
     TankerLog,
+    /// <summary>An animal's life event (<see cref="Animals.AnimalLifeEvent"/> in Detail).</summary>
+    AnimalEvent,
 }
 
 internal enum MilkingRemark : byte
@@ -26,6 +28,10 @@ internal enum MilkingRemark : byte
     Colostrum,
     /// <summary>Animal under treatment or in its withdrawal period: milked separately.</summary>
     Withdrawal,
+    /// <summary>In its withdrawal period, but milked into the bulk tank (no remark): the platform must catch it from the registry.</summary>
+    WithdrawalToTank,
+    /// <summary>Colostrum milked into the bulk tank (no remark).</summary>
+    ColostrumToTank,
 }
 
 /// <summary>
@@ -64,6 +70,9 @@ internal sealed class TankCollection
     public required LotQuality Quality { get; init; }
     public string? TankerLoadId { get; set; }
     public TankerLoad? Load { get; set; }
+    /// <summary>Milkings in the lot of an animal in its withdrawal period, and of colostrum (the lot must be flagged).</summary>
+    public int WithdrawalMilkings { get; init; }
+    public int ColostrumMilkings { get; init; }
     /// <summary>Place on the tanker's route (1-based): the compartment on the handover slip.</summary>
     public int Compartment { get; set; }
 }

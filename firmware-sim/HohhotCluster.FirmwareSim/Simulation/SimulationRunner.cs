@@ -28,6 +28,8 @@ internal sealed record SimulationOptions
     public long? BootEpoch { get; init; }
     public TimeSpan MaxClockDrift { get; init; }
     public HashSet<MessageKind> Kinds { get; init; } = [.. MessageKinds.All];
+    /// <summary>The animal event types published (null: the profile's <c>animals.events</c>).</summary>
+    public HashSet<Animals.AnimalEventType>? AnimalEvents { get; init; }
     /// <summary>Days simulated before the start and not published (null: the profile's warmupDays).</summary>
     public int? WarmupDays { get; init; }
     public FaultOptions Faults { get; init; } = new();
@@ -57,7 +59,11 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
         // so that day is a steady-state day (milked, collected and received agree); nothing before the start is sent.
         var firstDay = DairySimulation.LocalDayOf(startMs);
         var warmup = Math.Max(0, options.WarmupDays ?? fleet.Profile.WarmupDays);
-        var simulation = new DairySimulation(fleet) { ForcedIncidentDay = firstDay };
+        var simulation = new DairySimulation(fleet)
+        {
+            ForcedIncidentDay = firstDay,
+            AnimalEvents = options.AnimalEvents ?? Animals.AnimalEventTypes.ParseSelection(fleet.Profile.Animals.Events),
+        };
         var realStart = timeProvider.GetTimestamp();
         var carry = new List<SimEvent>();
         var floodDevice = fleet.Pastures.Count > 0 ? fleet.Pastures[0].Tanks[0].Index : -1;
@@ -193,7 +199,7 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
     {
         GatewayOwnerId = message.GatewayOwnerId, Topic = topic, Payload = payload, DeviceId = message.DeviceId, OwnerId = message.OwnerId,
         Kind = message.Kind, BootEpoch = message.BootEpoch, Seq = message.Seq, EventUnixMs = message.EventUnixMs, Kg = message.Kg,
-        IsCollection = message.IsCollection, Fault = fault, PointUnixMs = message.PointUnixMs, Lot = message.Lot, Source = message.Source, Verdict = message.Verdict,
+        IsCollection = message.IsCollection, Fault = fault, PointUnixMs = message.PointUnixMs, Lot = message.Lot, Source = message.Source, Verdict = message.Verdict, Animal = message.Animal,
     };
 
     /// <summary>The same reading padded past the contract's 64 KiB limit with an unknown member.</summary>

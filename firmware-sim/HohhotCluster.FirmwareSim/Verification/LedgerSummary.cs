@@ -37,6 +37,10 @@ internal sealed class LedgerKey
     public string? Lot { get; init; }
     public string? Source { get; init; }
     public string? Verdict { get; init; }
+    /// <summary>The fault the simulator injected on it (late, reordered, duplicate), None for a plain reading.</summary>
+    public FaultTag Fault { get; set; }
+    /// <summary>Animal event members and milk flags of the ledger (ae, a, n, sp, hh, sx, em, res, rm, wd, co); null when absent.</summary>
+    public LedgerAnimal? Animal { get; init; }
     /// <summary>PUBACKs of any code.</summary>
     public int Attempts { get; set; }
     /// <summary>Success codes (below 0x80): stored and counted, or a duplicate of the same body.</summary>
@@ -140,8 +144,13 @@ internal sealed class LedgerSummary
                     Lot = root.TryGetProperty("lot", out var lot) ? lot.GetString() : null,
                     Source = root.TryGetProperty("src", out var src) ? src.GetString() : null,
                     Verdict = root.TryGetProperty("v", out var v) ? v.GetString() : null,
+                    Animal = LedgerAnimal.Read(root),
                 };
                 summary.Keys.Add(key, entry);
+            }
+            if (fault != FaultTag.None)
+            {
+                entry.Fault = fault;
             }
             entry.Add(reasonCode, sharedWithOthers);
         }
@@ -165,5 +174,47 @@ internal sealed class LedgerSummary
             default: FaultCopies.Refused++; break;
         }
         FaultCopies.Copies++;
+    }
+}
+
+/// <summary>The ledger's animal members of one key (PublishLedger.WriteAnimal).</summary>
+internal sealed record LedgerAnimal
+{
+    public string? Event { get; init; }
+    public string? EarTag { get; init; }
+    public int StockAfter { get; init; } = -1;
+    public string? Species { get; init; }
+    public bool InHohhot { get; init; }
+    public bool Sexed { get; init; }
+    public string? EmbryoOrigin { get; init; }
+    public string? Result { get; init; }
+    public string? Remark { get; init; }
+    public int WithdrawalMilkings { get; init; }
+    public int ColostrumMilkings { get; init; }
+
+    public static LedgerAnimal? Read(JsonElement root)
+    {
+        var hasEvent = root.TryGetProperty("ae", out var ae);
+        var hasRemark = root.TryGetProperty("rm", out var rm);
+        var hasWd = root.TryGetProperty("wd", out var wd);
+        var hasCo = root.TryGetProperty("co", out var co);
+        if (!hasEvent && !hasRemark && !hasWd && !hasCo)
+        {
+            return null;
+        }
+        return new LedgerAnimal
+        {
+            Event = hasEvent ? ae.GetString() : null,
+            EarTag = root.TryGetProperty("a", out var a) ? a.GetString() : null,
+            StockAfter = root.TryGetProperty("n", out var n) ? n.GetInt32() : -1,
+            Species = root.TryGetProperty("sp", out var sp) ? sp.GetString() : null,
+            InHohhot = root.TryGetProperty("hh", out var hh) && hh.GetBoolean(),
+            Sexed = root.TryGetProperty("sx", out var sx) && sx.GetBoolean(),
+            EmbryoOrigin = root.TryGetProperty("em", out var em) ? em.GetString() : null,
+            Result = root.TryGetProperty("res", out var res) ? res.GetString() : null,
+            Remark = hasRemark ? rm.GetString() : null,
+            WithdrawalMilkings = hasWd ? wd.GetInt32() : 0,
+            ColostrumMilkings = hasCo ? co.GetInt32() : 0,
+        };
     }
 }

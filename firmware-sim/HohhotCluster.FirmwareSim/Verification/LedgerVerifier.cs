@@ -34,7 +34,7 @@ internal sealed record VerifyOptions
 /// per pasture and plant through ThroughputService, and points per device in InfluxDB, where the
 /// timestamp's sub-millisecond nanoseconds carry seq % 1,000,000 so keys can be matched one by one.
 /// </summary>
-internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
+internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter output)
 {
     private const double ToleranceT = 0.0005;
     private static readonly string[] s_measurements = [.. MessageKinds.All.Select(MessageKinds.Name)];
@@ -104,6 +104,7 @@ internal sealed class LedgerVerifier(VerifyOptions options, TextWriter output)
             }
             await ComparePassRatesAsync(acked, cancellationToken).ConfigureAwait(false);
         }
+        await CompareAnimalsAsync(ledger, acked, quarantined, cancellationToken).ConfigureAwait(false);
         if (options.InfluxAddress is not null)
         {
             await ComparePointsAsync(acked, quarantined, cancellationToken).ConfigureAwait(false);

@@ -44,7 +44,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         await using (var previous = await PlatformProcess.StartAsync(hostDll: releaseHost))
         {
             await Simulator.RegisterFleetAsync("demo", seed, previous, _work);
-            await Simulator.RunDemoDayAsync(previous, seed, day, ledger, Path.Combine(_work, "spool"));
+            await Simulator.RunDemoDayAsync(previous, seed, day, ledger, Path.Combine(_work, "spool"), "--kinds", Simulator.KindsWithoutAnimals);
             var (verified, output) = await Simulator.VerifyAsync(ledger, previous, profile: "demo");
             Assert.True(verified == 0, "release 0.14 does not verify its own day:\n" + output);
             before = await PlatformAnswers.ReadAsync(previous, day, ledger);
@@ -83,7 +83,7 @@ public sealed class UpgradeTests(ITestOutputHelper log) : IAsyncLifetime
         // And the new day goes on: the upgraded platform takes readings (a second day over MQTT) and verifies them.
         var nextDay = ThroughputProbe.ChinaDay(1);
         var nextLedger = Path.Combine(_work, "next.jsonl");
-        await Simulator.RunDemoDayAsync(upgraded, seed, nextDay, nextLedger, Path.Combine(_work, "spool-next"));
+        await Simulator.RunDemoDayAsync(upgraded, seed, nextDay, nextLedger, Path.Combine(_work, "spool-next"), "--kinds", Simulator.KindsWithoutAnimals);
         var (nextExit, nextOutput) = await Simulator.VerifyAsync(nextLedger, upgraded);
         Assert.True(nextExit == 0, "the upgraded platform does not verify a new day:\n" + nextOutput);
     }
