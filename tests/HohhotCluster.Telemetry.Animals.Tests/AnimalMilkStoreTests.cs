@@ -39,7 +39,7 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
                 Herds = [new HerdRecord { Id = "P1-H1", PastureId = "P1" }, new HerdRecord { Id = "P1-H2", PastureId = "P1" }, new HerdRecord { Id = "P2-H1", PastureId = "P2" }],
             });
             Registry = new AnimalRegistryStore(Db.DataSource, Db.Clock);
-            Kind = new AnimalEventKind(Registry, new PastureDirectory(registry, Db.Clock));
+            Kind = new AnimalEventKind(new PastureDirectory(registry, Db.Clock), new AnimalCareApply(Registry, new AnimalHealthStore(Db.DataSource), new AnimalBreedingStore(Db.DataSource)));
             Milk = new AnimalMilkStore(Db.DataSource);
         }
 

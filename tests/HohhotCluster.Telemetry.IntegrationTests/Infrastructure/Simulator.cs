@@ -34,8 +34,8 @@ public static class Simulator
     /// now), recording them in <paramref name="ledger"/>, with <paramref name="more"/> options; the run must succeed.
     /// </summary>
     public static Task RunDemoDayAsync(PlatformProcess platform, string seed, DateOnly day, string ledger, string spool, params string[] more) =>
-        RequireAsync("run", "--profile", "demo", "--seed", seed, "--start", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T00:00:00+08:00",
-            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{platform.MqttPort}", "--ledger", ledger, "--spool", spool, .. more);
+        RequireAsync(["run", "--profile", "demo", "--seed", seed, "--start", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T00:00:00+08:00",
+            "--duration", "1d", "--boot-epoch", "now", "--mqtt", $"mqtt://127.0.0.1:{platform.MqttPort}", "--ledger", ledger, "--spool", spool, .. more]);
 
     /// <summary>
     /// Runs <c>hohhot-sim verify</c> against the platform until it finds no difference (up to a minute: the last
