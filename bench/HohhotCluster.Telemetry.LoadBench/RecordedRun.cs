@@ -42,7 +42,7 @@ internal sealed class DayExpectation
 /// </summary>
 internal static class RecordedRun
 {
-    private const string Magic = "HOHHOT-SIM-RUN-2";
+    private const string Magic = "HOHHOT-SIM-RUN-3";
 
     public static List<RecordedMessage> Load(string path)
     {
@@ -71,12 +71,38 @@ internal static class RecordedRun
             var lot = reader.ReadString();
             var source = reader.ReadString();
             var verdict = reader.ReadString();
+            SkipAnimalFacts(reader);
             var length = reader.ReadInt32();
             messages.Add(new RecordedMessage(gateway, topic, device, owner, kind, epoch, seq, eventMs, kg, isCollection, fault,
                 pointMs == long.MinValue ? null : pointMs, lot, source, verdict, reader.ReadBytes(length)));
         }
 
         return messages;
+    }
+
+    /// <summary>
+    /// Format 3's animal members of a message (the simulator's <c>AnimalFacts</c>: a presence flag, then event, ear tag,
+    /// stock after, sexed, embryo origin, result, remark, withdrawal and colostrum milkings, species, in Hohhot), which the
+    /// load bench does not use.
+    /// </summary>
+    private static void SkipAnimalFacts(BinaryReader reader)
+    {
+        if (!reader.ReadBoolean())
+        {
+            return;
+        }
+
+        _ = reader.ReadString();
+        _ = reader.ReadString();
+        _ = reader.ReadInt32();
+        _ = reader.ReadBoolean();
+        _ = reader.ReadString();
+        _ = reader.ReadString();
+        _ = reader.ReadString();
+        _ = reader.ReadInt32();
+        _ = reader.ReadInt32();
+        _ = reader.ReadString();
+        _ = reader.ReadBoolean();
     }
 
     /// <summary>Every k-th message, so a small sample keeps the day's mix of kinds, owners and devices.</summary>
