@@ -89,8 +89,10 @@ public sealed class UnansweringSiloTests(ITestOutputHelper output) : IAsyncLifet
             output.WriteLine($"{failure.GetType().FullName}: {failure.Message.Split('\n')[0]}");
         }
 
-        // Orleans' own failure for a silo in the table that does not answer, every time (the mechanism is there) ...
-        Assert.Equal(FailingCalls, failures.Count);
+        // Orleans' own failure for a silo in the table that does not answer, every time (the mechanism is there). At
+        // least the calls aimed at it fail; the management grain itself may also have been placed on the dead silo, and
+        // then calls fail until the live silo votes it out (CI saw 159), which ingestion must wait out just the same ...
+        Assert.True(failures.Count >= FailingCalls, $"{failures.Count} calls failed, fewer than the {FailingCalls} aimed at the dead silo");
         Assert.All(failures, failure => Assert.IsAssignableFrom<OrleansMessageRejectionException>(failure));
         Assert.All(failures, failure => Assert.True(StoreOutage.Is(failure), $"not taken for an outage: {failure.GetType().FullName}: {failure.Message}"));
         // ... and ingestion waits it out whole: never split, nothing quarantined, every reading applied once it went through.
