@@ -80,33 +80,7 @@ public sealed class AnimalMilkGrpcService(AnimalMilkStore milk, AnimalRegistrySt
 
     public override async Task<HerdMilkReply> GetHerdMilk(GetHerdMilkRequest request, ServerCallContext context)
     {
-        string pastureId;
-        string? herdId = null;
-        if (request.HerdId.Length > 0)
-        {
-            if (request.PastureId.Length > 0)
-            {
-                throw Invalid("Give pasture_id or herd_id, not both.");
-            }
-
-            var herd = await registry.FindHerdAsync(request.HerdId, context.CancellationToken);
-            if (herd is null || !await scopes.SeesAsync(context.Caller(), ScopeKind.Pasture, herd.PastureId, context.CancellationToken))
-            {
-                throw new RpcException(new Status(StatusCode.NotFound, $"No herd '{TextLimits.Shorten(request.HerdId, 64)}' is registered that you may see."));
-            }
-
-            (pastureId, herdId) = (herd.PastureId, herd.Id);
-        }
-        else
-        {
-            if (request.PastureId.Length == 0)
-            {
-                throw Invalid("pasture_id or herd_id is required.");
-            }
-
-            await scopes.RequireAsync(context.Caller(), ScopeKind.Pasture, request.PastureId, context.CancellationToken);
-            pastureId = request.PastureId;
-        }
+        var (pastureId, herdId) = await PastureOrHerd.ResolveAsync(request.PastureId, request.HerdId, registry, scopes, context);
 
         var to = Day(request.ToDate, "to_date") ?? ChinaTime.Today(clock);
         var from = Day(request.FromDate, "from_date") ?? to;
