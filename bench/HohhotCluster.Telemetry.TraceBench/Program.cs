@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Storage;
 using HohhotCluster.Telemetry.Traceability;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -29,6 +29,10 @@ public static class AnimalsServiceCollectionExtensions
         services.AddSingleton<Milk.AnimalMilkStore>();
         services.AddSingleton<Milk.AnimalMilkMetrics>();
         services.AddAcceptedObserver<MilkingDraft, Milk.AnimalMilkObserver>();
+        // Milk in a bulk-tank lot (docs/animals.md): which lot each milking went into, for trace back and recall.
+        services.AddSingleton<Milk.BulkTankLotMilk>();
+        services.AddSingleton<ILotAnimalSource>(sp => sp.GetRequiredService<Milk.BulkTankLotMilk>());
+        services.AddAcceptedObserver<BulkTankDraft, Milk.BulkTankLotObserver>();
         return services;
     }
 }

@@ -82,6 +82,7 @@ public static class AccessPolicy
         [Prefix + "AnimalMilkService/GetAnimalMilk"] = new(V, null, V, V),
         [Prefix + "AnimalMilkService/GetLactationCurve"] = new(V, null, V, V),
         [Prefix + "AnimalMilkService/GetHerdMilk"] = new(V, null, V, V),
+        [Prefix + "AnimalMilkService/ListUnfitLots"] = new(V, null, V, V),
 
         [Prefix + "AlertService/ListAlerts"] = Everyone,
         [Prefix + "AlertService/SubscribeAlerts"] = Everyone,

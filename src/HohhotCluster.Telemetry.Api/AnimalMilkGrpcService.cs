@@ -16,9 +16,12 @@ namespace HohhotCluster.Telemetry.Api;
 /// last) pasture, a pasture's or herd's days with its cows in milk for whoever sees the pasture. Access as
 /// <see cref="AnimalGrpcService"/>'s reads; another pasture's animal is NOT_FOUND, worded as an unknown one.
 /// </summary>
-public sealed class AnimalMilkGrpcService(AnimalMilkStore milk, AnimalRegistryStore animals, RegistryStore registry, KnownScopes scopes, TimeProvider clock)
+public sealed class AnimalMilkGrpcService(
+    AnimalMilkStore milk, BulkTankLotMilk lots, AnimalRegistryStore animals, RegistryStore registry, KnownScopes scopes, TimeProvider clock)
     : AnimalMilkService.AnimalMilkServiceBase
 {
+    private const int DefaultLotLimit = 1000;
+    private const int MaxLotLimit = 10_000;
     private const int DefaultDays = 30;
     private const int MaxHerdDays = 92;
 
@@ -91,6 +94,42 @@ public sealed class AnimalMilkGrpcService(AnimalMilkStore milk, AnimalRegistrySt
             reply.Days.Add(new HerdMilkDay
             {
                 LocalDate = Text(d.Day), Kg = d.Kg, AnimalsMilked = d.AnimalsMilked, AnimalsInMilk = d.AnimalsInMilk, KgPerAnimalInMilk = d.KgPerAnimalInMilk,
+            });
+        }
+
+        return reply;
+    }
+
+    public override async Task<ListUnfitLotsReply> ListUnfitLots(ListUnfitLotsRequest request, ServerCallContext context)
+    {
+        var kind = request.Scope?.Kind ?? ScopeKind.Unspecified;
+        var id = request.Scope?.Id ?? "";
+        if (kind == ScopeKind.Plant)
+        {
+            throw Invalid("scope: a plant's lots are traced back from the plant's own lots (TraceabilityService.TraceBack); ask for the city, a county or a pasture.");
+        }
+
+        await scopes.RequireAsync(context.Caller(), kind, id, context.CancellationToken);
+        var from = RequestValues.OptionalTime(request.From, "from") ?? throw Invalid("from is required (RFC 3339).");
+        var to = RequestValues.OptionalTime(request.To, "to") ?? throw Invalid("to is required (RFC 3339).");
+        if (to <= from || to - from > TimeSpan.FromDays(MaxHerdDays))
+        {
+            throw Invalid($"to must be after from and at most {MaxHerdDays} days after it.");
+        }
+
+        var limit = request.Limit == 0 ? DefaultLotLimit : request.Limit is > 0 and <= MaxLotLimit ? request.Limit
+            : throw Invalid($"limit must be 1-{MaxLotLimit} (0: {DefaultLotLimit}).");
+        var found = await lots.UnfitLotsAsync(kind == ScopeKind.County ? [id] : null, kind == ScopeKind.Pasture ? id : null, from, to, limit + 1,
+            context.CancellationToken);
+        var reply = new ListUnfitLotsReply { Truncated = found.Count > limit };
+        foreach (var lot in found.Take(limit))
+        {
+            reply.Lots.Add(new UnfitLot
+            {
+                LotId = lot.LotId, PastureId = lot.PastureId, CountyId = lot.CountyId, TankId = lot.TankId,
+                WindowFrom = RequestValues.UtcText(lot.WindowFrom), CollectedAt = RequestValues.UtcText(lot.CollectedAt),
+                UnderWithdrawalEarTags = { lot.UnderWithdrawalEarTags }, WithdrawalMilkings = lot.WithdrawalMilkings,
+                ColostrumMilkings = lot.ColostrumMilkings, UnfitMilkings = lot.UnfitMilkings,
             });
         }
 

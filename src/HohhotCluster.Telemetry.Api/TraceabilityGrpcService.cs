@@ -289,7 +289,7 @@ public sealed class TraceabilityGrpcService(
     /// Each bulk-tank lot's animals, when an animal source is registered; without one the reply says the animals are
     /// not known (never zero animals). A lot the source has no milkings for carries none.
     /// </summary>
-    public static void AttachAnimals(TraceBackReply reply, IReadOnlyDictionary<string, Trace.LotAnimals>? animals)
+    public static void AttachAnimals(TraceBackReply reply, IReadOnlyDictionary<string, HohhotCluster.Telemetry.Contracts.LotAnimals>? animals)
     {
         if (animals is null)
         {
@@ -300,10 +300,22 @@ public sealed class TraceabilityGrpcService(
 
         reply.Animals = AnimalsKnowledge.Known;
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var notRouted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var lot in reply.Lots.Prepend(reply.Root))
         {
             if (lot.Ref.Kind != LotKind.BulkTank || !animals.TryGetValue(lot.Ref.Id, out var found))
             {
+                continue;
+            }
+
+            if (!found.RoutingKnown)
+            {
+                // Its pasture never said which tank its milk line fed: no milking could be placed in it (not zero animals).
+                if (notRouted.Add(lot.Ref.Id))
+                {
+                    reply.BulkTankLotsRoutingNotKnown++;
+                }
+
                 continue;
             }
 
@@ -314,6 +326,10 @@ public sealed class TraceabilityGrpcService(
                 UnderWithdrawalEarTags = { found.UnderWithdrawalEarTags },
                 ColostrumIncluded = found.ColostrumIncluded,
                 SampleEarTags = { found.SampleEarTags },
+                Milkings = found.Milkings,
+                WithdrawalMilkings = found.WithdrawalMilkings,
+                ColostrumMilkings = found.ColostrumMilkings,
+                WindowFrom = found.WindowFrom is { } from ? EpcisExporter.Time(from) : "",
             };
             if (found.UnderWithdrawalEarTags.Count > 0 && seen.Add(lot.Ref.Id))
             {

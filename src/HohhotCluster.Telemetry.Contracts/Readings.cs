@@ -24,9 +24,12 @@ public enum BulkTankEventKind
 {
     Level = 0,
     Collection = 1,
+    // The pasture's milk line was switched to this tank: the milkings that reach the tank from this time on go into it
+    // (until the line is switched to another tank), so each bulk-tank lot knows its milkings (issue 17).
+    Filling = 2,
 }
 
-/// <summary>A bulk-tank reading: a level/temperature sample, or a collection that closes a bulk-tank lot.</summary>
+/// <summary>A bulk-tank reading: a level/temperature sample, a collection that closes a bulk-tank lot, or the milk line switched to the tank.</summary>
 [GenerateSerializer, Immutable, Alias("hohhot.BulkTankReading")]
 public sealed record BulkTankReading
 {

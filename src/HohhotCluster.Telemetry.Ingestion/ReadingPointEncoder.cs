@@ -34,7 +34,7 @@ public static class ReadingPointEncoder
     {
         writer.Measurement("bulk_tank", r.Key)
             .Tag("county", r.CountyId).Tag("device", r.Key.DeviceId)
-            .Tag("event", r.Kind == BulkTankEventKind.Collection ? "collection" : "level")
+            .Tag("event", r.Kind switch { BulkTankEventKind.Collection => "collection", BulkTankEventKind.Filling => "filling", _ => "level" })
             .Tag("pasture", r.PastureId).Tag("tank", r.TankId)
             .Field("volume_l", r.VolumeLitres)
             .Field("temperature_c", r.TemperatureC)

@@ -1,3 +1,5 @@
+using HohhotCluster.Telemetry.Contracts;
+
 namespace HohhotCluster.Telemetry.Traceability;
 
 /// <summary>The kinds of lot in the chain, in the order milk flows through them; the stored text is the constant.</summary>

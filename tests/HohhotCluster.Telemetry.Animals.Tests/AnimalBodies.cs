@@ -1,3 +1,5 @@
+using HohhotCluster.Telemetry.IntegrationTests.Infrastructure;
+
 namespace HohhotCluster.Telemetry.Animals.Tests;
 
 /// <summary>animal_event bodies as docs/mqtt-contract.md writes them ("Animal kinds").</summary>
@@ -38,4 +40,22 @@ internal static class AnimalBodies
 
     public static object Calving(string earTag) =>
         new { animalEvent = new { resourceType = "icarReproParturitionEventResource", animal = Tag(earTag), liveProgeny = 1, totalProgeny = 1 } };
+
+    /// <summary>A medicine treatment (no programme) whose milk withdrawal ends at <paramref name="milkEnd"/>.</summary>
+    public static object Treatment(string tag, DateTimeOffset milkEnd) => new
+    {
+        animalEvent = new
+        {
+            resourceType = "icarTreatmentEventResource",
+            animal = AnimalBodies.Tag(tag),
+            medicine = new { name = "Cefquinome", registeredIdentifier = new { scheme = "cn.moa.vetdrug", id = "VD-2024-001" } },
+            procedure = "Intramammary",
+            dose = new { doseQuantity = 75.0, doseUnits = "MGM" },
+            withdrawals = new object[]
+            {
+                new { productType = "Meat", endDate = Payloads.Rfc3339(milkEnd.AddDays(10)) },
+                new { productType = "Milk", endDate = Payloads.Rfc3339(milkEnd) },
+            },
+        },
+    };
 }

@@ -213,30 +213,13 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
         Assert.Equal(["animal_milk_day_2026_05", "animal_milk_day_2026_06"], partitions);
     }
 
-    private static object Treatment(string tag, DateTimeOffset milkEnd) => new
-    {
-        animalEvent = new
-        {
-            resourceType = "icarTreatmentEventResource",
-            animal = AnimalBodies.Tag(tag),
-            medicine = new { name = "Cefquinome", registeredIdentifier = new { scheme = "cn.moa.vetdrug", id = "VD-2024-001" } },
-            procedure = "Intramammary",
-            dose = new { doseQuantity = 75.0, doseUnits = "MGM" },
-            withdrawals = new object[]
-            {
-                new { productType = "Meat", endDate = Payloads.Rfc3339(milkEnd.AddDays(10)) },
-                new { productType = "Milk", endDate = Payloads.Rfc3339(milkEnd) },
-            },
-        },
-    };
-
     [Fact]
     public async Task Milk_of_a_treated_animal_is_withdrawal_milk_until_the_milk_withdrawal_ends_and_a_later_withdrawal_event_extends_it()
     {
         const string tag = "215012100002031";
         var at = T0.AddDays(60);
         await Event("P1", at.AddDays(-100), AnimalBodies.Arrival(tag, "P1-H1", AnimalBodies.Detail(parity: 1, lactationStatus: "Lactating")));
-        await Event("P1", at, Treatment(tag, at.AddDays(3)));
+        await Event("P1", at, AnimalBodies.Treatment(tag, at.AddDays(3)));
         Assert.Equal(at.AddDays(3), await AnimalTreatmentStore.MilkWithdrawalEndAsync(fixture.Db.DataSource, tag, default));
 
         var result = await fixture.Milk.ApplyAsync(
@@ -252,7 +235,7 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
 
         // A withdrawal event (e.g. a failed residue test) extends it; an earlier end never shortens it.
         await Event("P1", at.AddDays(5), new { animalEvent = new { resourceType = "icarWithdrawalEventResource", animal = AnimalBodies.Tag(tag), productType = "Milk", endDateTime = Payloads.Rfc3339(at.AddDays(8)) } });
-        await Event("P1", at.AddDays(5).AddHours(1), Treatment(tag, at.AddDays(6)));
+        await Event("P1", at.AddDays(5).AddHours(1), AnimalBodies.Treatment(tag, at.AddDays(6)));
         Assert.Equal(at.AddDays(8), await AnimalTreatmentStore.MilkWithdrawalEndAsync(fixture.Db.DataSource, tag, default));
         Assert.Equal(["arrival", "treatment", "withdrawal", "treatment"], (await fixture.Registry.HistoryAsync(tag, default)).Select(h => h.Event));
     }

@@ -1,3 +1,4 @@
+using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Traceability;
 using Npgsql;
 

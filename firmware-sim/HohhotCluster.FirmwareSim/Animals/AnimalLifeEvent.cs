@@ -26,7 +26,7 @@ internal static class AnimalEventTypes
 {
     public static IReadOnlyList<AnimalEventType> All { get; } = Enum.GetValues<AnimalEventType>();
 
-    /// <summary>The event types the platform's registry reads on main today (the rest are quarantined there as unknown).</summary>
+    /// <summary>The movement and lactation event types (--animal-events platform-main): the registry without treatments, health or breeding.</summary>
     public static IReadOnlyList<AnimalEventType> PlatformMain { get; } =
         [AnimalEventType.Birth, AnimalEventType.Arrival, AnimalEventType.Departure, AnimalEventType.Death, AnimalEventType.HerdMove, AnimalEventType.DryOff, AnimalEventType.Calving];
 

@@ -47,7 +47,7 @@ internal static class Commands
           --animal-events all | platform-main | birth,calving,...
                                               the animal event types published (default: the profile's animals.events,
                                               all); platform-main = birth, arrival, departure, death, herd_move, dry_off,
-                                              calving (what the platform's registry reads on main)
+                                              calving (the registry without treatments, health or breeding)
           --boot-epoch N | now                boot epoch of every device (default: start, Unix seconds)
           --drift 30s                         largest per-device clock drift (seeded, +/-)
           --fault-duplicates R --fault-reorder R --fault-late R [--late-by 6h] --fault-malformed R

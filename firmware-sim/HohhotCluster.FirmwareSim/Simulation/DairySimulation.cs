@@ -361,6 +361,10 @@ internal sealed partial class DairySimulation
         var dayEnd = dayStart + (1440 * MinuteMs);
         var next = 0;
         var sweep = 0;
+        // The tank controller says which tank the milk line feeds at the day's start and at every switch (filling):
+        // the platform places each milking into the lot it went into by them.
+        // (Milk of the day before poured past midnight may have switched tanks after this day's start: then at that switch.)
+        AddFilling(events, runtime, runtime.ActiveTank, Math.Max(dayStart, runtime.LastFillingMs));
         for (var sample = dayStart; sample < dayEnd; sample += 30 * MinuteMs)
         {
             // Everything up to and including this sample's time, in time order: inflow, pickups, sweeps.
@@ -396,7 +400,7 @@ internal sealed partial class DairySimulation
                 }
                 else
                 {
-                    Pour(runtime, inflow[next]);
+                    PourAndSay(events, runtime, inflow[next]);
                     next++;
                 }
             }
@@ -425,8 +429,31 @@ internal sealed partial class DairySimulation
         // sample reports it and its pickups and sweeps run then.
         for (; next < inflow.Count; next++)
         {
-            Pour(runtime, inflow[next]);
+            PourAndSay(events, runtime, inflow[next]);
         }
+    }
+
+    private void PourAndSay(List<SimEvent> events, PastureRuntime runtime, Inflow milk)
+    {
+        var before = runtime.ActiveTank;
+        Pour(runtime, milk);
+        if (runtime.ActiveTank != before)
+        {
+            AddFilling(events, runtime, runtime.ActiveTank, milk.TimeMs);
+        }
+    }
+
+    private void AddFilling(List<SimEvent> events, PastureRuntime runtime, int tank, long timeMs)
+    {
+        runtime.LastFillingMs = timeMs;
+        events.Add(new SimEvent
+        {
+            TimeMs = timeMs,
+            Order = _order++,
+            Type = SimEventType.TankFilling,
+            DeviceIndex = runtime.Pasture.Tanks[tank].Index,
+            PastureIndex = runtime.Pasture.Index,
+        });
     }
 
     /// <summary>A tank whose cooling failed warms from 4 °C by about 1.2 °C an hour, up to 14 °C.</summary>
@@ -894,6 +921,8 @@ internal sealed partial class DairySimulation
         public int[] LotsToday { get; }
         public int[] LotDay { get; }
         public int ActiveTank { get; set; }
+        /// <summary>When the last filling was said (the milk line's switch to <see cref="ActiveTank"/>).</summary>
+        public long LastFillingMs { get; set; }
         /// <summary>kg-weighted sums of what was poured since the last collection, per tank.</summary>
         public double[] FatKg { get; }
         public double[] ProteinKg { get; }

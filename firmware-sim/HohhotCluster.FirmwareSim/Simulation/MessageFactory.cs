@@ -97,6 +97,10 @@ internal sealed partial class MessageFactory
             case SimEventType.AnimalEvent:
                 animal = WriteAnimalEvent((Animals.AnimalLifeEvent)simEvent.Detail!, device.Id, epoch, seq);
                 break;
+            case SimEventType.TankFilling:
+                _writer.WriteString("tankId", device.TankId);
+                _writer.WriteString("event", "filling");
+                break;
             case SimEventType.TankLevel:
                 _writer.WriteString("tankId", device.TankId);
                 _writer.WriteString("event", "level");
@@ -106,10 +110,10 @@ internal sealed partial class MessageFactory
             case SimEventType.TankCollection:
                 var collection = (TankCollection)simEvent.Detail!;
                 kg = collection.Kg;
+                lot = collection.LotId; // every lot the run collected: verify compares the platform's unfit lots with these
                 if (collection.WithdrawalMilkings + collection.ColostrumMilkings > 0)
                 {
                     animal = new AnimalFacts { WithdrawalMilkings = collection.WithdrawalMilkings, ColostrumMilkings = collection.ColostrumMilkings };
-                    lot = collection.LotId;
                 }
                 _writer.WriteString("tankId", device.TankId);
                 _writer.WriteString("event", "collection");

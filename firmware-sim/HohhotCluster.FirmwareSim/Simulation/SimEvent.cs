@@ -19,6 +19,8 @@ internal enum SimEventType : byte
     TankerLog,
     /// <summary>An animal's life event (<see cref="Animals.AnimalLifeEvent"/> in Detail).</summary>
     AnimalEvent,
+    /// <summary>The pasture's milk line switched to this tank (bulk_tank <c>filling</c>): the milk poured from then on goes into it.</summary>
+    TankFilling,
 }
 
 internal enum MilkingRemark : byte

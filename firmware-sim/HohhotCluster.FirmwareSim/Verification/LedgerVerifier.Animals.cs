@@ -101,6 +101,13 @@ internal sealed partial class LedgerVerifier
         output.WriteLine(string.Create(inv,
             $"withdrawal and colostrum milk: {separated} milkings kept apart (MilkedSeparately), {tankMilkings} milked into a tank, {flaggedLots.Count} bulk-tank lots hold them ({string.Join(", ", flaggedLots.Take(options.ListLimit).Select(k => k.Lot))})"));
 
+        // 4b. The platform's unfit lots (AnimalMilkService.ListUnfitLots) against the ledger's: the same lots, each with the
+        // ledger's withdrawal and colostrum milkings, unless a milking of its pasture was faulted on purpose.
+        if (options.ApiAddress is not null)
+        {
+            await CompareUnfitLotsAsync(ledger, acked, flaggedLots, cancellationToken).ConfigureAwait(false);
+        }
+
         // 5. Breeding, as the ledger counts it.
         var counted = events.Where(k => k.Fate == KeyFate.Counted).Select(k => k.Animal!).ToList();
         var breeding = new BreedingFigures(
@@ -122,6 +129,84 @@ internal sealed partial class LedgerVerifier
             }
             output.WriteLine(line.Text);
         }
+    }
+
+    private async Task CompareUnfitLotsAsync(LedgerSummary ledger, List<LedgerKey> acked, List<LedgerKey> flaggedLots, CancellationToken cancellationToken)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var collections = acked.Where(k => k.IsCollection && k.Lot is not null).ToList();
+        if (collections.Count == 0)
+        {
+            return;
+        }
+        var runLots = collections.Select(k => k.Lot!).ToHashSet(StringComparer.Ordinal);
+        var expected = flaggedLots.Where(k => k.Lot is not null)
+            .ToDictionary(k => k.Lot!, k => k.Animal!.WithdrawalMilkings + k.Animal.ColostrumMilkings, StringComparer.Ordinal);
+        // A pasture where a milking, an animal event or a tank event was faulted or not counted: the platform may rightly
+        // know less than the ledger there (a treatment held back late is quarantined, so its withdrawal is not known).
+        var faultedPastures = ledger.Keys.Values
+            .Where(k => k.Kind is "milking" or "animal_event" or "bulk_tank" && (k.Fault != FaultTag.None || k.Fate != KeyFate.Counted))
+            .Select(k => k.Owner).ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<string, UnfitLot>(StringComparer.Ordinal);
+        using var connection = Connect();
+        var client = new AnimalMilkService.AnimalMilkServiceClient(connection.Channel);
+        try
+        {
+            // The run's collections in windows of at most 92 days; a full page moves on from its last lot's collection.
+            var from = DateTimeOffset.FromUnixTimeMilliseconds(collections.Min(k => k.EventUnixMs) - 60_000);
+            var end = DateTimeOffset.FromUnixTimeMilliseconds(collections.Max(k => k.EventUnixMs) + 60_000);
+            while (from < end)
+            {
+                var to = from.AddDays(90) < end ? from.AddDays(90) : end;
+                var reply = await client.ListUnfitLotsAsync(new ListUnfitLotsRequest
+                {
+                    Scope = new Scope { Kind = ScopeKind.City },
+                    From = from.ToString("O", inv),
+                    To = to.ToString("O", inv),
+                    Limit = 10_000,
+                }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                foreach (var lot in reply.Lots.Where(l => runLots.Contains(l.LotId)))
+                {
+                    found[lot.LotId] = lot;
+                }
+                from = reply.Truncated && reply.Lots.Count > 0
+                    ? DateTimeOffset.Parse(reply.Lots[^1].CollectedAt, inv)
+                    : to;
+            }
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            output.WriteLine("unfit lots: not checked: AnimalMilkService/ListUnfitLots not served");
+            return;
+        }
+
+        var countsApart = 0;
+        foreach (var (lotId, milkings) in expected.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var pasture = collections.First(k => k.Lot == lotId).Owner;
+            if (faultedPastures.Contains(pasture) && (!found.TryGetValue(lotId, out var seen) || seen.UnfitMilkings != milkings))
+            {
+                countsApart++;
+                continue;
+            }
+            if (!found.TryGetValue(lotId, out var lot))
+            {
+                _differences++;
+                output.WriteLine(string.Create(inv, $"  unfit lot missed: {lotId} holds {milkings} withdrawal or colostrum milkings (ledger); the platform does not flag it"));
+            }
+            else if (lot.UnfitMilkings != milkings)
+            {
+                _differences++;
+                output.WriteLine(string.Create(inv, $"  unfit lot {lotId}: platform {lot.UnfitMilkings} unfit milkings, ledger {milkings}"));
+            }
+        }
+        foreach (var lot in found.Values.Where(l => !expected.ContainsKey(l.LotId) && !faultedPastures.Contains(l.PastureId)).OrderBy(l => l.LotId, StringComparer.Ordinal))
+        {
+            _differences++;
+            output.WriteLine(string.Create(inv, $"  unfit lot not in the ledger: the platform flags {lot.LotId} ({lot.UnfitMilkings} milkings, {string.Join(" ", lot.UnderWithdrawalEarTags)}); the ledger has none in it"));
+        }
+        var note = countsApart > 0 ? string.Create(inv, $" ({countsApart} lots of pastures with faulted milkings or animal or tank events not compared)") : "";
+        output.WriteLine(string.Create(inv, $"unfit lots: {found.Count} flagged by the platform of the run's {runLots.Count} collected lots, ledger {expected.Count}{note}"));
     }
 
     private static async Task<int> CountAliveAsync(AnimalService.AnimalServiceClient client, string pastureId, CancellationToken cancellationToken)

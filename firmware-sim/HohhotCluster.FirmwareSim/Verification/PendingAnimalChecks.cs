@@ -18,7 +18,6 @@ internal static class PendingAnimalChecks
         IReadOnlyList<Line> lines =
         [
             new($"not checked: the stock KPI from the registry (herd.dairy_cows, herd.dairy_goats at the day's end) not served: {dayEndStock.Count} ledger days wait for it", false),
-            new($"not checked: the withdrawal/colostrum flag on a bulk-tank lot and its alert not served: {flaggedLots.Count} ledger lots wait for it", false),
             new($"not checked: the breeding KPIs (sexed-semen doses, embryo transfers, conception rate) not served: ledger {breeding.SexedDoses} sexed doses, {breeding.EmbryoTransfers} embryo transfers, {breeding.ConceptionRate:P1} conception", false),
         ];
         return Task.FromResult(lines);

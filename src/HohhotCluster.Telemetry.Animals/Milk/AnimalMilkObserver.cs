@@ -21,7 +21,7 @@ public sealed class AnimalMilkObserver(AnimalMilkStore store, AnimalMilkMetrics 
         {
             var r = records[i];
             milkings[i] = new AnimalMilking(r.Key, r.EventTime, r.Record.AnimalId, r.Device.OwnerId, r.Device.CountyId, r.Record.HerdId, r.Record.YieldKg,
-                r.Record.MilkedSeparately);
+                r.Record.MilkedSeparately, r.Record.DurationSeconds);
         }
 
         var result = await store.ApplyAsync(milkings, cancellationToken);

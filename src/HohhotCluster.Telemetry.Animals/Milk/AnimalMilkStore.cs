@@ -10,7 +10,12 @@ namespace HohhotCluster.Telemetry.Animals.Milk;
 
 /// <summary>One milking the platform counted, with its animal: what <see cref="AnimalMilkStore.ApplyAsync"/> keeps.</summary>
 public sealed record AnimalMilking(
-    ReadingKey Key, DateTimeOffset EventTime, string EarTag, string PastureId, string CountyId, string HerdId, double Kg, bool MilkedSeparately);
+    ReadingKey Key, DateTimeOffset EventTime, string EarTag, string PastureId, string CountyId, string HerdId, double Kg, bool MilkedSeparately,
+    double? DurationSeconds = null)
+{
+    /// <summary>When its milk reached the tank: the milk flows in as the animal is milked out, so its end (its start without a duration).</summary>
+    public DateTimeOffset InTankAt => EventTime + TimeSpan.FromSeconds(DurationSeconds ?? 0);
+}
 
 /// <summary>A milking GB 19301 keeps out of the tank that reached it (withdrawal or colostrum), once per key.</summary>
 public sealed record UnfitTankMilking(ReadingKey Key, DateTimeOffset EventTime, string EarTag, string PastureId, string CountyId, string HerdId, double Kg, AnimalMilkFlags Flags);
@@ -78,6 +83,8 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
         await EnsurePartitionsAsync(unique.Select(m => ChinaTime.LocalDate(m.EventTime)), cancellationToken);
         await using var connection = await PostgresRetry.OpenAsync(dataSource, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The pastures' bulk-tank lots are computed from this milk: their lock before the milk is written (BulkTankLotMilk).
+        await BulkTankLotMilk.LockPasturesAsync(connection, transaction, unique.Where(m => !m.MilkedSeparately).Select(m => m.PastureId), cancellationToken);
         var facts = await FactsAsync(connection, transaction, unique.Select(m => m.EarTag).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken);
         var counted = await CountedKeysAsync(connection, transaction, unique, cancellationToken);
         var fresh = unique.Where(m => !counted.Contains(KeyText(m.Key))).ToList();
@@ -87,6 +94,7 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
         {
             var n = fresh.Count;
             var (tags, days, keys, times, kgs, flags) = (new string[n], new DateTime[n], new string[n], new DateTime[n], new double[n], new short[n]);
+            var inTank = new DateTime[n];
             var (pastures, counties, herds) = (new string[n], new string[n], new string[n]);
             var (saleable, withdrawal, colostrum, separated, unregistered) = (new double[n], new double[n], new double[n], new double[n], new double[n]);
             for (var i = 0; i < n; i++)
@@ -96,7 +104,7 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
                 var split = AnimalMilkRules.Split(f, m.Kg);
                 (tags[i], days[i], keys[i], times[i], kgs[i], flags[i]) =
                     (m.EarTag, ChinaTime.LocalDate(m.EventTime).ToDateTime(TimeOnly.MinValue), KeyText(m.Key), m.EventTime.UtcDateTime, m.Kg, (short)f);
-                (pastures[i], counties[i], herds[i]) = (m.PastureId, m.CountyId, m.HerdId);
+                (pastures[i], counties[i], herds[i], inTank[i]) = (m.PastureId, m.CountyId, m.HerdId, m.InTankAt.UtcDateTime);
                 (saleable[i], withdrawal[i], colostrum[i], separated[i], unregistered[i]) =
                     (split.SaleableKg, split.WithdrawalKg, split.ColostrumKg, split.SeparatedKg, split.UnregisteredKg);
                 unregisteredCount += f.HasFlag(AnimalMilkFlags.Unregistered) ? 1 : 0;
@@ -111,24 +119,27 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
                 """
                 with m as (
                     select * from unnest(@tags, @days::date[], @keys, @times, @kgs, @flags, @pastures, @counties, @herds, @saleable, @withdrawal,
-                                         @colostrum, @separated, @unregistered)
-                        as m (ear_tag, day, key, t, kg, flag, pasture_id, county_id, herd_id, sal, wd, col, sep, unreg)
+                                         @colostrum, @separated, @unregistered, @inTank)
+                        as m (ear_tag, day, key, t, kg, flag, pasture_id, county_id, herd_id, sal, wd, col, sep, unreg, in_tank)
                 ), g as (
                     select ear_tag, day, (array_agg(pasture_id order by t desc))[1] as pasture_id, (array_agg(county_id order by t desc))[1] as county_id,
                            (array_agg(herd_id order by t desc))[1] as herd_id, sum(kg) as kg, count(*)::int as milkings, sum(sal) as sal, sum(wd) as wd,
                            sum(col) as col, sum(sep) as sep, sum(unreg) as unreg, array_agg(key order by t, key) as keys,
-                           array_agg(t order by t, key) as times, array_agg(kg order by t, key) as kgs, array_agg(flag order by t, key) as flags
+                           array_agg(t order by t, key) as times, array_agg(kg order by t, key) as kgs, array_agg(flag order by t, key) as flags,
+                           array_agg(in_tank order by t, key) as in_tank
                     from m group by ear_tag, day
                 ), days as (
                     insert into animal_milk_day as d (ear_tag, day, pasture_id, county_id, herd_id, kg, milkings, saleable_kg, withdrawal_kg, colostrum_kg,
-                                                      separated_kg, unregistered_kg, keys, times, kgs, flags)
-                    select ear_tag, day, pasture_id, county_id, herd_id, kg, milkings, sal, wd, col, sep, unreg, keys, times, kgs, flags from g
+                                                      separated_kg, unregistered_kg, keys, times, kgs, flags, in_tank)
+                    select ear_tag, day, pasture_id, county_id, herd_id, kg, milkings, sal, wd, col, sep, unreg, keys, times, kgs, flags, in_tank from g
                     on conflict (ear_tag, day) do update set
                         pasture_id = excluded.pasture_id, county_id = excluded.county_id, herd_id = excluded.herd_id, kg = d.kg + excluded.kg,
                         milkings = d.milkings + excluded.milkings, saleable_kg = d.saleable_kg + excluded.saleable_kg,
                         withdrawal_kg = d.withdrawal_kg + excluded.withdrawal_kg, colostrum_kg = d.colostrum_kg + excluded.colostrum_kg,
                         separated_kg = d.separated_kg + excluded.separated_kg, unregistered_kg = d.unregistered_kg + excluded.unregistered_kg,
-                        keys = d.keys || excluded.keys, times = d.times || excluded.times, kgs = d.kgs || excluded.kgs, flags = d.flags || excluded.flags
+                        keys = d.keys || excluded.keys, times = d.times || excluded.times, kgs = d.kgs || excluded.kgs, flags = d.flags || excluded.flags,
+                        -- A row from before migration 0403 has no in_tank: its times stand for it, so the arrays stay aligned.
+                        in_tank = coalesce(d.in_tank, d.times) || excluded.in_tank
                     -- A key a concurrent batch counted after this batch's read: write nothing here, and the batch is retried.
                     where not (d.keys && excluded.keys)
                     returning 1
@@ -146,7 +157,7 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
                 """,
                 new
                 {
-                    tags, days, keys, times, kgs, flags, pastures, counties, herds, saleable, withdrawal, colostrum, separated, unregistered,
+                    tags, days, keys, times, kgs, flags, pastures, counties, herds, saleable, withdrawal, colostrum, separated, unregistered, inTank,
                 }, transaction, cancellationToken: cancellationToken));
             if (written != groups)
             {
@@ -155,6 +166,9 @@ public sealed class AnimalMilkStore(NpgsqlDataSource dataSource)
             }
 
             await RecordUnfitAsync(connection, transaction, unfit, cancellationToken);
+            // Milk that reached a tank whose lot was already collected (it came late): those lots again.
+            await BulkTankLotMilk.MilkWrittenAsync(connection, transaction, fresh.Where(m => !m.MilkedSeparately).Select(m => (m.PastureId, m.InTankAt)),
+                cancellationToken);
         }
 
         var unfitCounted = unfit.Count;

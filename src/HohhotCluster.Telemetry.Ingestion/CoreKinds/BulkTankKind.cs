@@ -7,7 +7,10 @@ using static HohhotCluster.Telemetry.Ingestion.TelemetryPayloadParser;
 
 namespace HohhotCluster.Telemetry.Ingestion.CoreKinds;
 
-/// <summary><c>bulk_tank</c>: a tank's level and temperature, or a collection of a lot into a tanker, applied by the pasture's grain.</summary>
+/// <summary>
+/// <c>bulk_tank</c>: a tank's level and temperature, a collection of a lot into a tanker, or the pasture's milk line switched
+/// to the tank (<c>filling</c>: the milkings from then on go into it), applied by the pasture's grain.
+/// </summary>
 public sealed class BulkTankKind(GrainApply grains) : TelemetryKind<BulkTankDraft>
 {
     public const string KindName = "bulk_tank";
@@ -45,7 +48,15 @@ public sealed class BulkTankKind(GrainApply grains) : TelemetryKind<BulkTankDraf
                 Required(dto.LotId, "lotId"),
                 InRange(Present(dto.CollectedKg, "collectedKg"), "collectedKg", 0, 200_000, exclusiveMin: true),
                 string.IsNullOrEmpty(dto.TankerLoadId) ? null : Required(dto.TankerLoadId, "tankerLoadId")),
-            _ => throw Reject(QuarantineReasons.InvalidField, "event must be level or collection"),
+            "filling" => new BulkTankDraft(
+                tankId,
+                BulkTankEventKind.Filling,
+                InRange(dto.VolumeL, "volumeL", 0, 200_000),
+                InRange(dto.TemperatureC, "temperatureC", -5, 50),
+                null,
+                null,
+                null),
+            _ => throw Reject(QuarantineReasons.InvalidField, "event must be level, collection or filling"),
         };
     }
 
