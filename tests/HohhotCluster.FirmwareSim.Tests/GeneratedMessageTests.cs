@@ -164,7 +164,12 @@ public class GeneratedMessageTests
         long lastSampleMs = 0;
         foreach (var message in messages.Where(m => m.Kind == MessageKind.BulkTank && !m.IsCollection))
         {
-            lastLevel[message.DeviceId] = TestFleets.Parse(message).GetProperty("volumeL").GetDouble() * 1.030;
+            var body = TestFleets.Parse(message);
+            if (body.GetProperty("event").GetString() != "level")
+            {
+                continue; // a filling: the milk line switched to the tank, no level
+            }
+            lastLevel[message.DeviceId] = body.GetProperty("volumeL").GetDouble() * 1.030;
             lastSampleMs = Math.Max(lastSampleMs, message.EventUnixMs);
         }
         return (lastSampleMs, lastLevel.Values.Sum());

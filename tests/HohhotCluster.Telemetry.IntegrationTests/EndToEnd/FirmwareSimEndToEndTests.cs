@@ -49,13 +49,16 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         // TMR feeding (issue 14): the mixers' and feed stores' messages are points on the platform like every other kind.
         Assert.Matches(@"tmr [1-9]\d*/[1-9]", output);
         Assert.Matches(@"feed_stock [1-9]\d*/[1-9]", output);
-        // Animals (issue 17): register imported the herd book, the day's life events were accepted (the event types main's
-        // registry reads: the demo profile's animals.events), each pasture's stock in the registry is the ledger's, and
+        // Animals (issue 17): register imported the herd book, the day's life events were accepted (every type: the demo
+        // profile's animals.events), each pasture's stock in the registry is the ledger's, and
         // what the platform does not serve yet is said, not passed.
         Assert.True(Regex.IsMatch(output, @"animal events: [1-9]\d* accepted \("), output);
         Assert.True(Regex.IsMatch(output, @"animal stock: [1-9] pastures' alive animals compared with the registry"), output);
         Assert.True(output.Contains("not checked: the breeding KPIs", StringComparison.Ordinal), output);
         Assert.True(Regex.IsMatch(output, @"withdrawal and colostrum milk: [1-9]\d* milkings kept apart \(MilkedSeparately\), [1-9]\d* milked into a tank"), output);
+        // Each bulk-tank lot knows its milkings: the lots the platform flags for withdrawal or colostrum milk are the
+        // ledger's, each with the ledger's count of such milkings (a difference otherwise).
+        Assert.True(Regex.IsMatch(output, @"unfit lots: ([1-9]\d*) flagged by the platform of the run's [1-9]\d* collected lots, ledger \1"), output);
     }
 
     /// <summary>

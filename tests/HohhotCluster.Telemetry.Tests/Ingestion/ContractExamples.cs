@@ -11,6 +11,8 @@ public static class ContractExamples
 
     public static string BulkTankCollection => All.Single(e => e.Contains("\"event\": \"collection\"", StringComparison.Ordinal));
 
+    public static string BulkTankFilling => All.Single(e => e.Contains("\"event\": \"filling\"", StringComparison.Ordinal));
+
     public static string PlantIntake => All.Single(e => e.Contains("\"netKg\"", StringComparison.Ordinal));
 
     private static List<string> Load()

@@ -36,7 +36,7 @@ public sealed class TelemetryPayloadParserTests
     }
 
     [Fact]
-    public void Contract_bulk_tank_examples_parse_as_level_and_collection()
+    public void Contract_bulk_tank_examples_parse_as_level_collection_and_filling()
     {
         var level = Accept(LevelTopic, ContractExamples.BulkTankLevel).BulkTank!;
         Assert.Equal(BulkTankEventKind.Level, level.Kind);
@@ -48,6 +48,10 @@ public sealed class TelemetryPayloadParserTests
         Assert.Equal("BTL-P150121001-T1-20261129-1", collection.LotId);
         Assert.Equal(12875.0, collection.CollectedKg);
         Assert.Equal("TL-20261129-0007", collection.TankerLoadId);
+
+        // The milk line switched to the tank: no level, no lot.
+        var filling = Accept(LevelTopic, ContractExamples.BulkTankFilling).BulkTank!;
+        Assert.Equal((BulkTankEventKind.Filling, "T1", null, null), (filling.Kind, filling.TankId, filling.LotId, filling.VolumeLitres));
     }
 
     [Fact]
