@@ -32,6 +32,12 @@ internal sealed partial class DairySimulation
     /// </summary>
     public DateOnly? ForcedIncidentDay { get; init; }
 
+    /// <summary>
+    /// The first instant published (the run's start): a lot's withdrawal and colostrum milkings count only milkings from
+    /// then on (the platform never hears of the warm-up's), and the tank the milk line feeds then is said then.
+    /// </summary>
+    public long PublishedFromMs { get; init; } = long.MinValue;
+
     /// <summary>The animal event types published (the rest still happen, unreported); default every type.</summary>
     public HashSet<AnimalEventType> AnimalEvents { get; init; } = [.. AnimalEventTypes.All];
 
@@ -344,7 +350,7 @@ internal sealed partial class DairySimulation
                     if (remark is MilkingRemark.None or MilkingRemark.WithdrawalToTank or MilkingRemark.ColostrumToTank)
                     {
                         var last = events[^1];
-                        inflow.Add(new Inflow(startMs + ((long)duration * 1000), kg, last.FatPercent, last.ProteinPercent, last.SccThousand, remark));
+                        inflow.Add(new Inflow(startMs + ((long)duration * 1000), kg, last.FatPercent, last.ProteinPercent, last.SccThousand, remark, startMs));
                     }
                 }
             }
@@ -435,8 +441,15 @@ internal sealed partial class DairySimulation
 
     private void PourAndSay(List<SimEvent> events, PastureRuntime runtime, Inflow milk)
     {
+        if (!runtime.SaidPublishedFilling && milk.TimeMs >= PublishedFromMs && PublishedFromMs != long.MinValue)
+        {
+            // The first milk of the published run: the platform has not heard which tank the line feeds (that was said
+            // in the warm-up, or at a day's start before the run's): say it at the run's start.
+            runtime.SaidPublishedFilling = true;
+            AddFilling(events, runtime, runtime.ActiveTank, Math.Max(PublishedFromMs, runtime.LastFillingMs));
+        }
         var before = runtime.ActiveTank;
-        Pour(runtime, milk);
+        Pour(runtime, milk, milk.MilkingMs >= PublishedFromMs);
         if (runtime.ActiveTank != before)
         {
             AddFilling(events, runtime, runtime.ActiveTank, milk.TimeMs);
@@ -459,7 +472,7 @@ internal sealed partial class DairySimulation
     /// <summary>A tank whose cooling failed warms from 4 °C by about 1.2 °C an hour, up to 14 °C.</summary>
     private static double WarmTankC(double hours) => Math.Min(14.0, 4.0 + (1.2 * hours));
 
-    private static void Pour(PastureRuntime runtime, Inflow milk)
+    private static void Pour(PastureRuntime runtime, Inflow milk, bool published)
     {
         var (timeMs, kg) = (milk.TimeMs, milk.Kg);
         var pasture = runtime.Pasture;
@@ -486,6 +499,10 @@ internal sealed partial class DairySimulation
         runtime.FatKg[active] += kg * milk.Fat;
         runtime.ProteinKg[active] += kg * milk.Protein;
         runtime.SccKg[active] += kg * milk.Scc;
+        if (!published)
+        {
+            return; // its milking was never sent: the lot's unfit milkings are the ones the platform can know
+        }
         if (milk.Remark == MilkingRemark.WithdrawalToTank)
         {
             runtime.WithdrawalMilkings[active]++;
@@ -825,7 +842,8 @@ internal sealed partial class DairySimulation
     private void AddHealth(List<SimEvent> events, Pasture pasture, long timeMs, HealthRecord record) =>
         events.Add(new SimEvent { TimeMs = timeMs, Order = _order++, Type = SimEventType.Health, DeviceIndex = pasture.Health.Index, PastureIndex = pasture.Index, Detail = record });
 
-    private readonly record struct Inflow(long TimeMs, double Kg, float Fat, float Protein, float Scc, MilkingRemark Remark = MilkingRemark.None);
+    /// <summary>Milk reaching the tank at <c>TimeMs</c> from the milking that started at <c>MilkingMs</c>.</summary>
+    private readonly record struct Inflow(long TimeMs, double Kg, float Fat, float Protein, float Scc, MilkingRemark Remark, long MilkingMs);
 
     private sealed class SiloBatch(string id, string siloId, AnimalSpecies species, long waveMs)
     {
@@ -923,6 +941,7 @@ internal sealed partial class DairySimulation
         public int ActiveTank { get; set; }
         /// <summary>When the last filling was said (the milk line's switch to <see cref="ActiveTank"/>).</summary>
         public long LastFillingMs { get; set; }
+        public bool SaidPublishedFilling { get; set; }
         /// <summary>kg-weighted sums of what was poured since the last collection, per tank.</summary>
         public double[] FatKg { get; }
         public double[] ProteinKg { get; }

@@ -62,6 +62,7 @@ internal sealed class SimulationRunner(FleetModel fleet, SimulationOptions optio
         var simulation = new DairySimulation(fleet)
         {
             ForcedIncidentDay = firstDay,
+            PublishedFromMs = startMs,
             AnimalEvents = options.AnimalEvents ?? Animals.AnimalEventTypes.ParseSelection(fleet.Profile.Animals.Events),
         };
         var realStart = timeProvider.GetTimestamp();

@@ -135,18 +135,14 @@ internal sealed partial class LedgerVerifier
     {
         var inv = CultureInfo.InvariantCulture;
         var collections = acked.Where(k => k.IsCollection && k.Lot is not null).ToList();
-        if (collections.Count == 0)
+        if (collections.Count == 0 || !acked.Any(k => k.Kind == "milking"))
         {
-            return;
+            return; // no lot, or no milking sent (kinds narrowed): nothing the platform could place
         }
         var runLots = collections.Select(k => k.Lot!).ToHashSet(StringComparer.Ordinal);
         var expected = flaggedLots.Where(k => k.Lot is not null)
             .ToDictionary(k => k.Lot!, k => k.Animal!.WithdrawalMilkings + k.Animal.ColostrumMilkings, StringComparer.Ordinal);
-        // A pasture where a milking, an animal event or a tank event was faulted or not counted: the platform may rightly
-        // know less than the ledger there (a treatment held back late is quarantined, so its withdrawal is not known).
-        var faultedPastures = ledger.Keys.Values
-            .Where(k => k.Kind is "milking" or "animal_event" or "bulk_tank" && (k.Fault != FaultTag.None || k.Fate != KeyFate.Counted))
-            .Select(k => k.Owner).ToHashSet(StringComparer.Ordinal);
+        var faultedPastures = FaultedAnimalPastures(ledger);
         var found = new Dictionary<string, UnfitLot>(StringComparer.Ordinal);
         using var connection = Connect();
         var client = new AnimalMilkService.AnimalMilkServiceClient(connection.Channel);
@@ -208,6 +204,15 @@ internal sealed partial class LedgerVerifier
         var note = countsApart > 0 ? string.Create(inv, $" ({countsApart} lots of pastures with faulted milkings or animal or tank events not compared)") : "";
         output.WriteLine(string.Create(inv, $"unfit lots: {found.Count} flagged by the platform of the run's {runLots.Count} collected lots, ledger {expected.Count}{note}"));
     }
+
+    /// <summary>
+    /// Pastures where a milking, an animal event or a tank event was faulted or not counted: the platform may rightly
+    /// know less than the ledger there (a treatment held back late is quarantined, so its withdrawal is not known).
+    /// </summary>
+    private static HashSet<string> FaultedAnimalPastures(LedgerSummary ledger) =>
+        ledger.Keys.Values
+            .Where(k => k.Kind is "milking" or "animal_event" or "bulk_tank" && (k.Fault != FaultTag.None || k.Fate != KeyFate.Counted))
+            .Select(k => k.Owner).ToHashSet(StringComparer.Ordinal);
 
     private static async Task<int> CountAliveAsync(AnimalService.AnimalServiceClient client, string pastureId, CancellationToken cancellationToken)
     {

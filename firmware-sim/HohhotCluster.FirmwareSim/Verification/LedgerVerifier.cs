@@ -99,7 +99,7 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
             }
             else
             {
-                await CompareChainAsync(acked, cancellationToken).ConfigureAwait(false);
+                await CompareChainAsync(ledger, acked, cancellationToken).ConfigureAwait(false);
                 await CompareRoadsAsync(acked, cancellationToken).ConfigureAwait(false);
             }
             await ComparePassRatesAsync(acked, cancellationToken).ConfigureAwait(false);
@@ -223,7 +223,7 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
     /// watered_load when water was added; a load or batch the run ended before blending or using); TraceBack of
     /// product lots reaches exactly the bulk-tank lots the ledger's pickups put into them.
     /// </summary>
-    private async Task CompareChainAsync(List<LedgerKey> acked, CancellationToken cancellationToken)
+    private async Task CompareChainAsync(LedgerSummary ledger, List<LedgerKey> acked, CancellationToken cancellationToken)
     {
         var pickupsOfLoad = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var loadsOfBatch = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
@@ -325,6 +325,15 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
             $"mass balance: compared {plantDays.Count} plant-days, {flags} flags ({explained} explained by the ledger)"));
 
         var traced = 0;
+        // With the animals (issue 17): the bulk-tank lots a trace back says hold withdrawal or colostrum milk are the
+        // ledger's, on pastures where nothing the platform needs for it was faulted.
+        var unfitLots = acked.Where(k => k.IsCollection && k.Lot is not null && k.Animal is { WithdrawalMilkings: > 0 } or { ColostrumMilkings: > 0 })
+            .Select(k => k.Lot!).ToHashSet(StringComparer.Ordinal);
+        var lotPasture = acked.Where(k => k.IsCollection && k.Lot is not null).GroupBy(k => k.Lot!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Owner, StringComparer.Ordinal);
+        var faulted = FaultedAnimalPastures(ledger);
+        var placeable = acked.Any(k => k.Kind == "milking");
+        int withAnimals = 0, unfitTraced = 0;
         foreach (var (product, batch) in products)
         {
             var expected = new SortedSet<string>(StringComparer.Ordinal);
@@ -344,8 +353,24 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
                 _differences++;
                 output.WriteLine($"  trace back {product}: platform reaches [{string.Join(", ", reached)}], ledger [{string.Join(", ", expected)}]");
             }
+            if (trace.Animals != AnimalsKnowledge.Known || !placeable)
+            {
+                continue;
+            }
+            foreach (var lot in trace.Lots.Where(l => l.Ref.Kind == LotKind.BulkTank && expected.Contains(l.Ref.Id)).DistinctBy(l => l.Ref.Id))
+            {
+                withAnimals += lot.Animals is { Animals: > 0 } ? 1 : 0;
+                var platformUnfit = lot.Animals is { } a && (a.WithdrawalMilkings > 0 || a.ColostrumMilkings > 0);
+                unfitTraced += platformUnfit ? 1 : 0;
+                if (platformUnfit != unfitLots.Contains(lot.Ref.Id) && !faulted.Contains(lotPasture.GetValueOrDefault(lot.Ref.Id, "")))
+                {
+                    _differences++;
+                    output.WriteLine($"  trace back {product}: bulk-tank lot {lot.Ref.Id} {(platformUnfit ? "holds" : "does not hold")} withdrawal or colostrum milk on the platform, {(platformUnfit ? "not" : "but")} in the ledger");
+                }
+            }
         }
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace back: {traced} product lots traced to their bulk-tank lots"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"trace back: {traced} product lots traced to their bulk-tank lots; {withAnimals} of those lots name their animals, {unfitTraced} hold withdrawal or colostrum milk"));
     }
 
     /// <summary>

@@ -59,6 +59,8 @@ public sealed class FirmwareSimEndToEndTests : IAsyncLifetime
         // Each bulk-tank lot knows its milkings: the lots the platform flags for withdrawal or colostrum milk are the
         // ledger's, each with the ledger's count of such milkings (a difference otherwise).
         Assert.True(Regex.IsMatch(output, @"unfit lots: ([1-9]\d*) flagged by the platform of the run's [1-9]\d* collected lots, ledger \1"), output);
+        // ... and a trace back from a product lot names the animals of each bulk-tank lot it reaches.
+        Assert.True(Regex.IsMatch(output, @"trace back: [1-9]\d* product lots traced to their bulk-tank lots; [1-9]\d* of those lots name their animals"), output);
     }
 
     /// <summary>
