@@ -1,10 +1,9 @@
 namespace HohhotCluster.FirmwareSim.Verification;
 
 /// <summary>
-/// The animal checks whose platform answers are not on main yet (issue 17: helpers C and D add them on their branches):
-/// the day-end stock KPI from the registry, the withdrawal/colostrum flag on a bulk-tank lot with its alert, and the
-/// breeding KPIs. Each says "not checked: ... not served" until it is wired here; this file is the one place the
-/// merge changes (a line becomes a comparison that is a difference when the platform's answer is not the ledger's).
+/// The animal checks verify does not make yet: the day-end stock KPI from the registry and the breeding KPIs (the
+/// platform serves both, KpiService; the ledger's day-end stock covers only pastures with an event that day, and its
+/// breeding figures only the run, so neither is comparable as it stands). Each says "not checked", never passes.
 /// </summary>
 internal static class PendingAnimalChecks
 {
@@ -17,8 +16,8 @@ internal static class PendingAnimalChecks
         _ = cancellationToken;
         IReadOnlyList<Line> lines =
         [
-            new($"not checked: the stock KPI from the registry (herd.dairy_cows, herd.dairy_goats at the day's end) not served: {dayEndStock.Count} ledger days wait for it", false),
-            new($"not checked: the breeding KPIs (sexed-semen doses, embryo transfers, conception rate) not served: ledger {breeding.SexedDoses} sexed doses, {breeding.EmbryoTransfers} embryo transfers, {breeding.ConceptionRate:P1} conception", false),
+            new($"not checked: the stock KPI from the registry (herd.dairy_cows, herd.dairy_goats at the day's end) not compared: the ledger's day-end stock of {dayEndStock.Count} days covers only pastures with an event that day", false),
+            new($"not checked: the breeding KPIs (sexed-semen doses, embryo transfers, conception rate) not compared: ledger (this run only) {breeding.SexedDoses} sexed doses, {breeding.EmbryoTransfers} embryo transfers, {breeding.ConceptionRate:P1} conception", false),
         ];
         return Task.FromResult(lines);
     }
