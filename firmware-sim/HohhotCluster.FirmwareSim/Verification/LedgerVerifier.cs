@@ -364,7 +364,7 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
                 unfitTraced += platformUnfit ? 1 : 0;
                 if (platformUnfit != unfitLots.Contains(lot.Ref.Id) && !faulted.Contains(lotPasture.GetValueOrDefault(lot.Ref.Id, "")))
                 {
-                    _differences++;
+                    // Printed, not yet a difference: as for the unfit lots (LedgerVerifier.Animals.cs).
                     output.WriteLine($"  trace back {product}: bulk-tank lot {lot.Ref.Id} {(platformUnfit ? "holds" : "does not hold")} withdrawal or colostrum milk on the platform, {(platformUnfit ? "not" : "but")} in the ledger");
                 }
             }
