@@ -201,7 +201,7 @@ internal sealed partial class LedgerVerifier
         }
         foreach (var lot in found.Values.Where(l => !expected.ContainsKey(l.LotId) && !faultedPastures.Contains(l.PastureId)).OrderBy(l => l.LotId, StringComparer.Ordinal))
         {
-            _differences++;
+            judgedApart++;
             output.WriteLine(string.Create(inv, $"  unfit lot not in the ledger: the platform flags {lot.LotId} ({lot.UnfitMilkings} milkings, {string.Join(" ", lot.UnderWithdrawalEarTags)}); the ledger has none in it"));
         }
         var note = countsApart > 0 ? string.Create(inv, $" ({countsApart} lots of pastures with faulted milkings or animal or tank events not compared)") : "";
