@@ -22,6 +22,7 @@ public sealed class AnimalMilkGrpcService(
 {
     private const int DefaultLotLimit = 1000;
     private const int MaxLotLimit = 10_000;
+    private const int MaxLotRangeDays = 92;
     private const int DefaultDays = 30;
     private const int MaxHerdDays = 92;
 
@@ -112,9 +113,9 @@ public sealed class AnimalMilkGrpcService(
         await scopes.RequireAsync(context.Caller(), kind, id, context.CancellationToken);
         var from = RequestValues.OptionalTime(request.From, "from") ?? throw Invalid("from is required (RFC 3339).");
         var to = RequestValues.OptionalTime(request.To, "to") ?? throw Invalid("to is required (RFC 3339).");
-        if (to <= from || to - from > TimeSpan.FromDays(MaxHerdDays))
+        if (to <= from || to - from > TimeSpan.FromDays(MaxLotRangeDays))
         {
-            throw Invalid($"to must be after from and at most {MaxHerdDays} days after it.");
+            throw Invalid($"to must be after from and at most {MaxLotRangeDays} days after it.");
         }
 
         var limit = request.Limit == 0 ? DefaultLotLimit : request.Limit is > 0 and <= MaxLotLimit ? request.Limit

@@ -39,7 +39,7 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
                 Herds = [new HerdRecord { Id = "P1-H1", PastureId = "P1" }, new HerdRecord { Id = "P1-H2", PastureId = "P1" }, new HerdRecord { Id = "P2-H1", PastureId = "P2" }],
             });
             Registry = new AnimalRegistryStore(Db.DataSource, Db.Clock);
-            Kind = new AnimalEventKind(new PastureDirectory(registry, Db.Clock), new AnimalCareApply(Registry, new AnimalHealthStore(Db.DataSource), new AnimalBreedingStore(Db.DataSource)));
+            Kind = Db.NewEventKind(registry, Registry);
             Milk = new AnimalMilkStore(Db.DataSource);
         }
 
@@ -47,14 +47,7 @@ public sealed class AnimalMilkStoreTests(AnimalMilkStoreTests.Fixture fixture) :
     }
 
     /// <summary>An animal event applied as the pipeline would (the kind's parse and apply).</summary>
-    private async Task Event(string pasture, DateTimeOffset at, object body)
-    {
-        var key = new ReadingKey(pasture + "-FMS1", 1, fixture.NextSeq());
-        using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
-        Assert.True(fixture.Kind.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
-        var accepted = new Accepted<AnimalEventRecord>(key, at, new DeviceContext { DeviceId = key.DeviceId, OwnerKind = "pasture", OwnerId = pasture, CountyId = "150121" }, "t", record);
-        Assert.Equal([ApplyOutcome.Applied], await fixture.Kind.ApplyAsync([accepted], default));
-    }
+    private Task Event(string pasture, DateTimeOffset at, object body) => AnimalDatabase.ApplyEventAsync(fixture.Kind, pasture, fixture.NextSeq(), at, body);
 
     private static AnimalMilking Milking(string device, long seq, DateTimeOffset at, string tag, double kg, string herd = "P1-H1", bool separately = false, string pasture = "P1") =>
         new(new ReadingKey(device, 7, seq), at, tag, pasture, "150121", herd, kg, separately);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HohhotCluster.Telemetry.Animals.Milk;
 using HohhotCluster.Telemetry.Contracts;
 using HohhotCluster.Telemetry.Kinds;
@@ -37,9 +36,7 @@ public sealed class BulkTankLotMilkTests(BulkTankLotMilkTests.Fixture fixture) :
                 Pastures = [.. pastures.Select(p => new PastureRecord { Id = p, CountyId = "150121", Name = p, Species = "cow" })],
                 Herds = [.. pastures.Select(p => new HerdRecord { Id = p + "-H1", PastureId = p })],
             });
-            var animals = new AnimalRegistryStore(Db.DataSource, Db.Clock);
-            Kind = new AnimalEventKind(new PastureDirectory(registry, Db.Clock),
-                new AnimalCareApply(animals, new AnimalHealthStore(Db.DataSource), new AnimalBreedingStore(Db.DataSource)));
+            Kind = Db.NewEventKind(registry, new AnimalRegistryStore(Db.DataSource, Db.Clock));
             Milk = new AnimalMilkStore(Db.DataSource);
             Lots = new BulkTankLotMilk(Db.DataSource);
         }
@@ -47,14 +44,7 @@ public sealed class BulkTankLotMilkTests(BulkTankLotMilkTests.Fixture fixture) :
         public Task DisposeAsync() => Db.DisposeAsync();
     }
 
-    private async Task Event(string pasture, DateTimeOffset at, object body)
-    {
-        var key = new ReadingKey(pasture + "-FMS1", 1, fixture.NextSeq());
-        using var json = JsonDocument.Parse(JsonSerializer.Serialize(body));
-        Assert.True(fixture.Kind.TryParse(json.RootElement, key, at, out var record, out var rejection), rejection.Detail);
-        var accepted = new Accepted<AnimalEventRecord>(key, at, new DeviceContext { DeviceId = key.DeviceId, OwnerKind = "pasture", OwnerId = pasture, CountyId = "150121" }, "t", record);
-        Assert.Equal([ApplyOutcome.Applied], await fixture.Kind.ApplyAsync([accepted], default));
-    }
+    private Task Event(string pasture, DateTimeOffset at, object body) => AnimalDatabase.ApplyEventAsync(fixture.Kind, pasture, fixture.NextSeq(), at, body);
 
     private async Task Cows(string pasture, params string[] tags)
     {

@@ -105,7 +105,7 @@ internal sealed partial class LedgerVerifier
         // ledger's withdrawal and colostrum milkings, unless a milking of its pasture was faulted on purpose.
         if (options.ApiAddress is not null)
         {
-            await CompareUnfitLotsAsync(ledger, acked, flaggedLots, cancellationToken).ConfigureAwait(false);
+            await CompareUnfitLotsAsync(ledger, acked, cancellationToken).ConfigureAwait(false);
         }
 
         // 5. Breeding, as the ledger counts it.
@@ -121,7 +121,7 @@ internal sealed partial class LedgerVerifier
             $"breeding (ledger): {breeding.Inseminations} inseminations ({breeding.SexedDoses} sexed-semen doses), {breeding.EmbryoTransfers} embryo transfers ({breeding.ImportedEmbryos} imported), {breeding.PregnantChecks} pregnancy checks positive; conception rate {breeding.ConceptionRate:P1} (positive checks / services); {breeding.Vaccinations} vaccinations"));
 
         // 6. What the platform does not serve yet: said out loud, never passed silently.
-        foreach (var line in await PendingAnimalChecks.RunAsync(options, flaggedLots, dayEnd, breeding, cancellationToken).ConfigureAwait(false))
+        foreach (var line in await PendingAnimalChecks.RunAsync(options, dayEnd, breeding, cancellationToken).ConfigureAwait(false))
         {
             if (line.IsDifference)
             {
@@ -131,7 +131,7 @@ internal sealed partial class LedgerVerifier
         }
     }
 
-    private async Task CompareUnfitLotsAsync(LedgerSummary ledger, List<LedgerKey> acked, List<LedgerKey> flaggedLots, CancellationToken cancellationToken)
+    private async Task CompareUnfitLotsAsync(LedgerSummary ledger, List<LedgerKey> acked, CancellationToken cancellationToken)
     {
         var inv = CultureInfo.InvariantCulture;
         var collections = acked.Where(k => k.IsCollection && k.Lot is not null).ToList();
@@ -139,9 +139,8 @@ internal sealed partial class LedgerVerifier
         {
             return; // no lot, or no milking sent (kinds narrowed): nothing the platform could place
         }
-        var runLots = collections.Select(k => k.Lot!).ToHashSet(StringComparer.Ordinal);
-        var expected = flaggedLots.Where(k => k.Lot is not null)
-            .ToDictionary(k => k.Lot!, k => k.Animal!.WithdrawalMilkings + k.Animal.ColostrumMilkings, StringComparer.Ordinal);
+        var ledgerLots = LedgerLots.Of(acked);
+        var expected = ledgerLots.UnfitMilkings;
         var faultedPastures = FaultedAnimalPastures(ledger);
         var found = new Dictionary<string, UnfitLot>(StringComparer.Ordinal);
         using var connection = Connect();
@@ -161,7 +160,7 @@ internal sealed partial class LedgerVerifier
                     To = to.ToString("O", inv),
                     Limit = 10_000,
                 }, cancellationToken: cancellationToken).ConfigureAwait(false);
-                foreach (var lot in reply.Lots.Where(l => runLots.Contains(l.LotId)))
+                foreach (var lot in reply.Lots.Where(l => ledgerLots.PastureOfLot.ContainsKey(l.LotId)))
                 {
                     found[lot.LotId] = lot;
                 }
@@ -182,8 +181,7 @@ internal sealed partial class LedgerVerifier
         var judgedApart = 0;
         foreach (var (lotId, milkings) in expected.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            var pasture = collections.First(k => k.Lot == lotId).Owner;
-            if (faultedPastures.Contains(pasture) && (!found.TryGetValue(lotId, out var seen) || seen.UnfitMilkings != milkings))
+            if (faultedPastures.Contains(ledgerLots.PastureOfLot[lotId]) && (!found.TryGetValue(lotId, out var seen) || seen.UnfitMilkings != milkings))
             {
                 countsApart++;
                 continue;
@@ -205,7 +203,20 @@ internal sealed partial class LedgerVerifier
             output.WriteLine(string.Create(inv, $"  unfit lot not in the ledger: the platform flags {lot.LotId} ({lot.UnfitMilkings} milkings, {string.Join(" ", lot.UnderWithdrawalEarTags)}); the ledger has none in it"));
         }
         var note = countsApart > 0 ? string.Create(inv, $" ({countsApart} lots of pastures with faulted milkings or animal or tank events not compared)") : "";
-        output.WriteLine(string.Create(inv, $"unfit lots: {found.Count} flagged by the platform of the run's {runLots.Count} collected lots, ledger {expected.Count}{note}; {judgedApart} judged apart"));
+        output.WriteLine(string.Create(inv, $"unfit lots: {found.Count} flagged by the platform of the run's {ledgerLots.PastureOfLot.Count} collected lots, ledger {expected.Count}{note}; {judgedApart} judged apart"));
+    }
+
+    /// <summary>The run's collected lots in the ledger: each one's pasture, and the withdrawal or colostrum milkings in those that hold some.</summary>
+    private sealed record LedgerLots(IReadOnlyDictionary<string, string> PastureOfLot, IReadOnlyDictionary<string, int> UnfitMilkings)
+    {
+        public static LedgerLots Of(List<LedgerKey> acked)
+        {
+            var collections = acked.Where(k => k.IsCollection && k.Lot is not null).ToList();
+            return new LedgerLots(
+                collections.GroupBy(k => k.Lot!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Owner, StringComparer.Ordinal),
+                collections.Where(k => k.Animal is { WithdrawalMilkings: > 0 } or { ColostrumMilkings: > 0 })
+                    .ToDictionary(k => k.Lot!, k => k.Animal!.WithdrawalMilkings + k.Animal.ColostrumMilkings, StringComparer.Ordinal));
+        }
     }
 
     /// <summary>

@@ -327,10 +327,7 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
         var traced = 0;
         // With the animals (issue 17): the bulk-tank lots a trace back says hold withdrawal or colostrum milk are the
         // ledger's, on pastures where nothing the platform needs for it was faulted.
-        var unfitLots = acked.Where(k => k.IsCollection && k.Lot is not null && k.Animal is { WithdrawalMilkings: > 0 } or { ColostrumMilkings: > 0 })
-            .Select(k => k.Lot!).ToHashSet(StringComparer.Ordinal);
-        var lotPasture = acked.Where(k => k.IsCollection && k.Lot is not null).GroupBy(k => k.Lot!, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First().Owner, StringComparer.Ordinal);
+        var ledgerLots = LedgerLots.Of(acked);
         var faulted = FaultedAnimalPastures(ledger);
         var placeable = acked.Any(k => k.Kind == "milking");
         int withAnimals = 0, unfitTraced = 0;
@@ -362,7 +359,7 @@ internal sealed partial class LedgerVerifier(VerifyOptions options, TextWriter o
                 withAnimals += lot.Animals is { Animals: > 0 } ? 1 : 0;
                 var platformUnfit = lot.Animals is { } a && (a.WithdrawalMilkings > 0 || a.ColostrumMilkings > 0);
                 unfitTraced += platformUnfit ? 1 : 0;
-                if (platformUnfit != unfitLots.Contains(lot.Ref.Id) && !faulted.Contains(lotPasture.GetValueOrDefault(lot.Ref.Id, "")))
+                if (platformUnfit != ledgerLots.UnfitMilkings.ContainsKey(lot.Ref.Id) && !faulted.Contains(ledgerLots.PastureOfLot.GetValueOrDefault(lot.Ref.Id, "")))
                 {
                     // Printed, not yet a difference: as for the unfit lots (LedgerVerifier.Animals.cs).
                     output.WriteLine($"  trace back {product}: bulk-tank lot {lot.Ref.Id} {(platformUnfit ? "holds" : "does not hold")} withdrawal or colostrum milk on the platform, {(platformUnfit ? "not" : "but")} in the ledger");

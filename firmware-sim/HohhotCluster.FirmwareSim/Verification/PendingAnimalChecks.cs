@@ -9,7 +9,7 @@ internal static class PendingAnimalChecks
 {
     public readonly record struct Line(string Text, bool IsDifference);
 
-    public static Task<IReadOnlyList<Line>> RunAsync(VerifyOptions options, IReadOnlyList<LedgerKey> flaggedLots,
+    public static Task<IReadOnlyList<Line>> RunAsync(VerifyOptions options,
         IReadOnlyDictionary<string, (int Cows, int Goats)> dayEndStock, BreedingFigures breeding, CancellationToken cancellationToken)
     {
         _ = options;

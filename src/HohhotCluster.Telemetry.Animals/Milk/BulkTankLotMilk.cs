@@ -77,7 +77,7 @@ public sealed class BulkTankLotMilk(NpgsqlDataSource dataSource) : ILotAnimalSou
 
                 // A filling or a collection at t changes where milk from t on went: every lot collected after t.
                 var from = new DateTimeOffset(DateTime.SpecifyKind(fresh.Min(e => e.At), DateTimeKind.Utc));
-                var lots = await LotsAfterAsync(connection, transaction, pasture.Key, from, null, ct);
+                var lots = await LotsAfterAsync(connection, transaction, pasture.Key, from, ct);
                 lots.UnionWith(fresh.Where(e => e.LotId is not null).Select(e => e.LotId!));
                 await ComputeAsync(connection, transaction, pasture.Key, lots, ct);
             }
@@ -101,28 +101,41 @@ public sealed class BulkTankLotMilk(NpgsqlDataSource dataSource) : ILotAnimalSou
                 new { sorted }, transaction, cancellationToken: ct));
     }
 
-    /// <summary>After milk of these pastures reached tanks at these times was written: the lots already collected that hold it, computed again.</summary>
+    /// <summary>
+    /// After milk of these pastures reached tanks at these times was written: the lots already collected that hold it,
+    /// computed again. One statement finds them for every pasture of the batch (none, as a rule: milk comes before its
+    /// collection), so the milk path pays one round trip.
+    /// </summary>
     internal static async Task MilkWrittenAsync(NpgsqlConnection connection, IDbTransaction transaction,
         IEnumerable<(string PastureId, DateTimeOffset InTankAt)> milk, CancellationToken ct)
     {
-        foreach (var pasture in milk.GroupBy(m => m.PastureId, StringComparer.Ordinal))
+        var spans = milk.GroupBy(m => m.PastureId, StringComparer.Ordinal)
+            .Select(g => (Pasture: g.Key, From: g.Min(m => m.InTankAt).UtcDateTime, To: g.Max(m => m.InTankAt).UtcDateTime)).ToList();
+        if (spans.Count == 0)
         {
-            var lots = await LotsAfterAsync(connection, transaction, pasture.Key, pasture.Min(m => m.InTankAt), pasture.Max(m => m.InTankAt), ct);
-            if (lots.Count > 0)
-            {
-                await ComputeAsync(connection, transaction, pasture.Key, lots, ct);
-            }
+            return;
+        }
+
+        var held = await connection.QueryAsync<(string PastureId, string LotId)>(new CommandDefinition(
+            """
+            select l.pasture_id, l.lot_id
+            from unnest(@pastures, @froms, @tos) as m (pasture_id, first_in, last_in)
+            join milk_tank_lot l on l.pasture_id = m.pasture_id and l.window_to > m.first_in and l.window_from <= m.last_in
+            """,
+            new { pastures = spans.Select(s => s.Pasture).ToArray(), froms = spans.Select(s => s.From).ToArray(), tos = spans.Select(s => s.To).ToArray() },
+            transaction, cancellationToken: ct));
+        foreach (var pasture in held.GroupBy(h => h.PastureId, StringComparer.Ordinal))
+        {
+            await ComputeAsync(connection, transaction, pasture.Key, pasture.Select(h => h.LotId).ToList(), ct);
         }
     }
 
-    // The pasture's lots collected after `after` (and, with `startedBy`, whose window started by then).
+    // The pasture's lots collected after `after`.
     private static async Task<HashSet<string>> LotsAfterAsync(NpgsqlConnection connection, IDbTransaction transaction, string pastureId,
-        DateTimeOffset after, DateTimeOffset? startedBy, CancellationToken ct) =>
+        DateTimeOffset after, CancellationToken ct) =>
         (await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            select lot_id from milk_tank_lot
-            where pasture_id = @pastureId and window_to > @after and (@startedBy::timestamptz is null or window_from <= @startedBy)
-            """, new { pastureId, after = after.UtcDateTime, startedBy = startedBy?.UtcDateTime }, transaction, cancellationToken: ct)))
+            "select lot_id from milk_tank_lot where pasture_id = @pastureId and window_to > @after",
+            new { pastureId, after = after.UtcDateTime }, transaction, cancellationToken: ct)))
         .ToHashSet(StringComparer.Ordinal);
 
     // Each lot from the tables as they are: its window, the fillings that sent milk to its tank in it, the milkings
@@ -266,11 +279,8 @@ public sealed class BulkTankLotObserver(BulkTankLotMilk lots) : IAcceptedObserve
         var events = new List<TankEvent>();
         foreach (var r in records)
         {
-            if (r.Record.Kind == BulkTankEventKind.Filling)
-            {
-                events.Add(new TankEvent(r.Device.OwnerId, r.Device.CountyId, r.Record.TankId, r.EventTime, null));
-            }
-            else if (r.Record is { Kind: BulkTankEventKind.Collection, LotId: { } lot })
+            var lot = r.Record.Kind == BulkTankEventKind.Collection ? r.Record.LotId : null;
+            if (r.Record.Kind == BulkTankEventKind.Filling || lot is not null)
             {
                 events.Add(new TankEvent(r.Device.OwnerId, r.Device.CountyId, r.Record.TankId, r.EventTime, lot));
             }
